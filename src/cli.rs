@@ -1,0 +1,220 @@
+//! Command-line flags (clap derive). Parsing only validates; `run` turns the flags
+//! into a plan (sources, policy, outputs).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::compare::policy::{builtin_rule, path_glob, Matcher, Policy, Rule};
+use crate::error::Result;
+use crate::render::Format;
+use crate::report::Origin;
+
+const ROOTFS_EXAMPLES: &str = "\
+Examples:
+  rdiff rootfs a.tar.zst b.tar.zst                 strict: every difference counts
+  rdiff rootfs --semantic a.tar.zst b.tar.zst      ignore timestamps, order, tar format, ...
+  rdiff rootfs --ignore-file-timestamps --ignore-path 'var/log/**' a.tar b.tar.gz
+  rdiff rootfs --json report.json rootfs/ b.tar.zst
+  zstd -dc b.tar.zst | rdiff rootfs a.tar.zst -
+
+Exit status: 0 equal, 1 different, 2 trouble (unreadable input, corrupt archive, bad flags).";
+
+/// Say, fast and exactly, how two rootFS tarballs differ.
+#[derive(Parser, Debug)]
+#[command(name = "rdiff", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Worker threads (default: all cores).
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Compare two rootFS trees: tarballs (any compression) or directories.
+    #[command(after_help = ROOTFS_EXAMPLES)]
+    Rootfs(RootfsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RootfsArgs {
+    /// Left input: a tarball (none, gzip, zstd, xz or bzip2, found from its bytes), a
+    /// directory, or - for standard input.
+    pub left: String,
+    /// Right input, as LEFT.
+    pub right: String,
+    #[command(flatten)]
+    pub rules: FileRules,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Rules about files and tar members, shared by `rootfs` and (later) `image`.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Policy (default: strict, every difference counts)")]
+pub struct FileRules {
+    /// Ignore what does not change the extracted tree: file timestamps, entry order, tar
+    /// header format, path spelling, file-type bits in the mode.
+    #[arg(long)]
+    pub semantic: bool,
+    /// Ignore mtime, atime, ctime and the PAX records that carry them.
+    #[arg(long)]
+    pub ignore_file_timestamps: bool,
+    /// Ignore the order of entries in the archive.
+    #[arg(long)]
+    pub ignore_file_order: bool,
+    /// Ignore the tar header format (ustar/gnu/pax, extension records) and duplicates.
+    #[arg(long)]
+    pub ignore_tar_format: bool,
+    /// Treat `./etc/x`, `etc/x` and `/etc/x` as the same spelling.
+    #[arg(long)]
+    pub treat_canonical_paths_equal: bool,
+    /// Ignore the file-type bits some writers put in the mode field.
+    #[arg(long)]
+    pub ignore_file_mode_redundant_bits: bool,
+    /// Ignore user and group names (uname/gname); uid and gid still count.
+    #[arg(long)]
+    pub ignore_owner_names: bool,
+    /// Ignore entries whose path (or a parent directory) matches GLOB (`*` stays in one
+    /// component, `**` crosses them). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub ignore_path: Vec<String>,
+    /// Note every entry whose mtime is later than N on either side ("not clamped");
+    /// changes no verdict.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub source_date_epoch: Option<i64>,
+}
+
+impl FileRules {
+    /// The policy these flags describe.
+    pub fn policy(&self) -> Result<Policy> {
+        let mut p = if self.semantic {
+            Policy::semantic()
+        } else {
+            Policy::strict()
+        };
+        for (on, name) in [
+            (self.ignore_file_timestamps, "ignore-file-timestamps"),
+            (self.ignore_file_order, "ignore-file-order"),
+            (self.ignore_tar_format, "ignore-tar-format"),
+            (self.treat_canonical_paths_equal, "treat-canonical-paths-equal"),
+            (self.ignore_file_mode_redundant_bits, "ignore-file-mode-redundant-bits"),
+            (self.ignore_owner_names, "ignore-owner-names"),
+        ] {
+            if on {
+                p.add(builtin_rule(name, Origin::Flag).expect("known rule"));
+            }
+        }
+        for g in &self.ignore_path {
+            p.add(Rule {
+                name: format!("ignore-path {g}"),
+                origin: Origin::Flag,
+                matchers: vec![Matcher::Path(path_glob(g)?)],
+            });
+        }
+        Ok(p)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Format of the report on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also write the JSON report to FILE (- for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write the text report to FILE (- for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub text: Option<PathBuf>,
+    /// List the differences the policy hides, not only their counts.
+    #[arg(long)]
+    pub show_ignored: bool,
+    /// Colour the text report: auto (when standard output is a terminal and NO_COLOR is
+    /// unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Lines of unified diff shown per file; the rest is cut, and the cut is said.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub max_diff_lines: u64,
+    /// Files up to this many bytes get a text diff (and are held in memory for it).
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_text_size: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> RootfsArgs {
+        let mut v = vec!["rdiff", "rootfs"];
+        v.extend(args);
+        v.extend(["a", "b"]);
+        match Cli::try_parse_from(v).unwrap().command {
+            Command::Rootfs(a) => a,
+        }
+    }
+
+    #[test]
+    fn each_rule_flag_alone() {
+        for (flag, rule) in [
+            ("--ignore-file-timestamps", "ignore-file-timestamps"),
+            ("--ignore-file-order", "ignore-file-order"),
+            ("--ignore-tar-format", "ignore-tar-format"),
+            ("--treat-canonical-paths-equal", "treat-canonical-paths-equal"),
+            ("--ignore-file-mode-redundant-bits", "ignore-file-mode-redundant-bits"),
+            ("--ignore-owner-names", "ignore-owner-names"),
+        ] {
+            let p = parse(&[flag]).rules.policy().unwrap();
+            assert_eq!(p.rules.len(), 1, "{flag}");
+            assert_eq!(p.rules[0].name, rule);
+            assert_eq!(p.mode(), "custom");
+        }
+    }
+
+    #[test]
+    fn semantic_and_strict() {
+        assert_eq!(parse(&[]).rules.policy().unwrap().mode(), "strict");
+        assert_eq!(parse(&["--semantic"]).rules.policy().unwrap().mode(), "semantic");
+        // A semantic flag given again adds nothing.
+        let p = parse(&["--semantic", "--ignore-file-order"]).rules.policy().unwrap();
+        assert_eq!(p.rules.len(), 5);
+        let p = parse(&["--semantic", "--ignore-path", "var/**"]).rules.policy().unwrap();
+        assert_eq!(p.mode(), "custom");
+    }
+
+    #[test]
+    fn output_flags() {
+        let a = parse(&["--format", "json", "--json", "x.json", "--max-diff-lines", "5"]);
+        assert_eq!(a.output.format, Format::Json);
+        assert_eq!(a.output.json.as_deref(), Some(std::path::Path::new("x.json")));
+        assert_eq!(a.output.max_diff_lines, 5);
+        assert_eq!(parse(&[]).output.color, ColorChoice::Auto);
+        let a = parse(&["--source-date-epoch", "-5"]);
+        assert_eq!(a.rules.source_date_epoch, Some(-5));
+    }
+
+    #[test]
+    fn bad_flags_are_rejected() {
+        assert!(Cli::try_parse_from(["rdiff", "rootfs", "a"]).is_err());
+        assert!(Cli::try_parse_from(["rdiff", "rootfs", "--format", "xml", "a", "b"]).is_err());
+        assert!(Cli::try_parse_from(["rdiff", "rootfs", "--source-date-epoch", "x", "a", "b"]).is_err());
+        assert!(parse(&["--ignore-path", "a[b"]).rules.policy().is_err());
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,257 @@
+//! Content diffs for changed regular files: a unified diff for text, the first
+//! differing byte for binary content. Small contents come from the keeper; what it did
+//! not hold is fetched again from the input (only the bytes needed); for large files
+//! the block hashes taken while streaming say which 64 KiB block to fetch.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use similar::TextDiff;
+
+use crate::entry::{display_bytes, Bytes, Entry, BLOCK_SIZE};
+use crate::error::Result;
+use crate::report::{ContentDiff, Difference, Status};
+use crate::source::keeper::KeptPair;
+use crate::source::{fetch, EntrySet, Input, ReadOptions, Want};
+
+/// Settings for content diffs.
+#[derive(Clone, Debug)]
+pub struct ContentOptions {
+    /// Largest content diffed as text (and kept in memory for it).
+    pub keep_limit: u64,
+    /// Lines of unified diff kept per file.
+    pub max_diff_lines: u64,
+}
+
+enum Plan {
+    /// Both contents wanted whole.
+    Whole,
+    /// The block that holds the first difference, or the exact offset when the block
+    /// hashes already tell it.
+    Block(u64),
+    Exact(u64),
+}
+
+fn first_differing_block(l: &Entry, r: &Entry) -> Plan {
+    let min = l.size.min(r.size);
+    let (Some(lb), Some(rb)) = (&l.blocks, &r.blocks) else {
+        return Plan::Block(0);
+    };
+    let mut b = 0u64;
+    while (b as usize) < lb.len() && (b as usize) < rb.len() && lb[b as usize] == rb[b as usize] {
+        b += 1;
+    }
+    if b * BLOCK_SIZE >= min {
+        Plan::Exact(min)
+    } else {
+        Plan::Block(b)
+    }
+}
+
+/// Fill `content` of changed regular files in `diffs`.
+pub fn content_diffs(
+    diffs: &mut [Difference],
+    sets: [&EntrySet; 2],
+    inputs: [&Input; 2],
+    kept: &HashMap<Bytes, KeptPair>,
+    read: &ReadOptions,
+    opts: &ContentOptions,
+) -> Result<()> {
+    // Which differences need content, and how.
+    let mut todo: Vec<(usize, Plan)> = Vec::new();
+    for (i, d) in diffs.iter().enumerate() {
+        if d.status != Status::Changed || !d.fields.iter().any(|f| f.field == "content") {
+            continue;
+        }
+        let (Some(l), Some(r)) = (sets[0].get(&d.path), sets[1].get(&d.path)) else {
+            continue;
+        };
+        // Hardlinks carry their target's digest; the diff is shown at the target.
+        let regular = |e: &Entry| matches!(e.kind, crate::entry::Kind::File | crate::entry::Kind::Other(_));
+        if l.digest.is_none() || r.digest.is_none() || !regular(l) || !regular(r) {
+            continue;
+        }
+        let plan = if l.size <= opts.keep_limit && r.size <= opts.keep_limit {
+            Plan::Whole
+        } else {
+            first_differing_block(l, r)
+        };
+        todo.push((i, plan));
+    }
+    if todo.is_empty() {
+        return Ok(());
+    }
+
+    // Content we hold already, checked against the entry's digest.
+    let held = |side: usize, path: &[u8], e: &Entry| -> Option<Arc<[u8]>> {
+        let pair = kept.get(path)?;
+        let (d, b) = pair[side].as_ref()?;
+        (Some(*d) == e.digest).then(|| b.clone())
+    };
+
+    let mut wanted: [BTreeMap<Bytes, Want>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    for (i, plan) in &todo {
+        let path = &diffs[*i].path;
+        for side in 0..2 {
+            let e = sets[side].get(path).expect("present");
+            let want = match plan {
+                Plan::Whole => {
+                    if held(side, path, e).is_some() {
+                        continue;
+                    }
+                    Want { order: e.order, start: 0, len: e.size }
+                }
+                Plan::Block(b) => Want { order: e.order, start: b * BLOCK_SIZE, len: BLOCK_SIZE },
+                Plan::Exact(_) => continue,
+            };
+            if sets[side].info.rereadable {
+                wanted[side].insert(path.clone(), want);
+            }
+        }
+    }
+    let (fl, fr) = rayon::join(
+        || fetch(inputs[0], &wanted[0], read),
+        || fetch(inputs[1], &wanted[1], read),
+    );
+    let fetched = [fl?, fr?];
+
+    let get = |side: usize, path: &Bytes, e: &Entry| -> Option<Arc<[u8]>> {
+        held(side, path, e).or_else(|| fetched[side].get(path).map(|v| Arc::from(&v[..])))
+    };
+    let stdin_reason = |side: usize| {
+        if sets[side].info.rereadable {
+            "content could not be read again".to_string()
+        } else {
+            format!(
+                "content of {} was not kept and standard input cannot be read twice",
+                ["left", "right"][side]
+            )
+        }
+    };
+
+    for (i, plan) in todo {
+        let path = diffs[i].path.clone();
+        let l = sets[0].get(&path).expect("present");
+        let r = sets[1].get(&path).expect("present");
+        let cd = match plan {
+            Plan::Exact(off) => ContentDiff::Binary {
+                first_difference: Some(off),
+                first_difference_within: None,
+            },
+            Plan::Whole => match (get(0, &path, l), get(1, &path, r)) {
+                (Some(a), Some(b)) => whole(&a, &b, &path, opts),
+                (None, _) => ContentDiff::Unavailable { reason: stdin_reason(0) },
+                (_, None) => ContentDiff::Unavailable { reason: stdin_reason(1) },
+            },
+            Plan::Block(b) => {
+                let start = b * BLOCK_SIZE;
+                match (fetched[0].get(&path), fetched[1].get(&path)) {
+                    (Some(a), Some(c)) => ContentDiff::Binary {
+                        first_difference: Some(start + first_mismatch(a, c)),
+                        first_difference_within: None,
+                    },
+                    _ => ContentDiff::Binary {
+                        first_difference: None,
+                        first_difference_within: Some((
+                            start,
+                            (start + BLOCK_SIZE).min(l.size.max(r.size)) - 1,
+                        )),
+                    },
+                }
+            }
+        };
+        diffs[i].content = Some(cd);
+    }
+    Ok(())
+}
+
+fn first_mismatch(a: &[u8], b: &[u8]) -> u64 {
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len())) as u64
+}
+
+fn is_text(b: &[u8]) -> bool {
+    !b.contains(&0)
+}
+
+/// Lines of the two contents beyond which no text diff is attempted.
+const MAX_TEXT_LINES: usize = 100_000;
+
+fn whole(a: &[u8], b: &[u8], path: &[u8], opts: &ContentOptions) -> ContentDiff {
+    let binary = ContentDiff::Binary {
+        first_difference: Some(first_mismatch(a, b)),
+        first_difference_within: None,
+    };
+    if !is_text(a) || !is_text(b) {
+        return binary;
+    }
+    let lines = a.iter().filter(|&&c| c == b'\n').count() + b.iter().filter(|&&c| c == b'\n').count();
+    if lines > MAX_TEXT_LINES {
+        return binary;
+    }
+    let la = String::from_utf8_lossy(a);
+    let lb = String::from_utf8_lossy(b);
+    let diff = TextDiff::configure()
+        .timeout(std::time::Duration::from_secs(10))
+        .diff_lines(&*la, &*lb);
+    let p = display_bytes(path);
+    let full = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("left/{p}"), &format!("right/{p}"))
+        .to_string();
+    let total = full.lines().count() as u64;
+    let shown = total.min(opts.max_diff_lines);
+    let unified = if shown < total {
+        let mut s: String = full
+            .lines()
+            .take(shown as usize)
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        s.truncate(s.len());
+        s
+    } else {
+        full
+    };
+    ContentDiff::Text {
+        unified,
+        lines: total,
+        lines_shown: shown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_diff_is_cut_at_the_line_limit() {
+        let a: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let b: String = (0..100).map(|i| format!("LINE {i}\n")).collect();
+        let opts = ContentOptions { keep_limit: 1 << 20, max_diff_lines: 10 };
+        match whole(a.as_bytes(), b.as_bytes(), b"f", &opts) {
+            ContentDiff::Text { unified, lines, lines_shown } => {
+                assert_eq!(lines_shown, 10);
+                assert!(lines > 200);
+                assert_eq!(unified.lines().count(), 10);
+                assert!(unified.starts_with("--- left/f\n+++ right/f\n@@"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn binary_gives_first_differing_byte() {
+        let a = vec![0u8; 100];
+        let mut b = a.clone();
+        b[42] = 1;
+        let opts = ContentOptions { keep_limit: 1 << 20, max_diff_lines: 10 };
+        assert_eq!(
+            whole(&a, &b, b"f", &opts),
+            ContentDiff::Binary { first_difference: Some(42), first_difference_within: None }
+        );
+        assert_eq!(first_mismatch(b"abc", b"abcd"), 3);
+    }
+}

@@ -1,0 +1,390 @@
+//! Comparison: two entry sets and a policy in, differences out, then the report model.
+//! Pure: reads nothing but its arguments (content diffs aside, which ask the sources
+//! for bytes), prints nothing.
+
+pub mod content;
+pub mod order;
+pub mod policy;
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+use crate::entry::{display_bytes, Bytes, Entry, Timestamp};
+use crate::report::{
+    Difference, FieldCount, FieldDiff, IgnoredCount, InputSummary, Note, Report, ReportLimits,
+    Status, Summary, Value, SCHEMA_VERSION,
+};
+use crate::source::{Carries, EntrySet, InputInfo, SourceKind};
+use policy::Policy;
+
+fn opt_bytes(b: &Option<Bytes>) -> Value {
+    match b {
+        Some(b) => Value::Bytes(b.clone()),
+        None => Value::Absent,
+    }
+}
+
+fn opt_time(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Absent, Value::Time)
+}
+
+fn xattr_value(name: &[u8], v: Option<&Bytes>) -> Value {
+    match v {
+        None => Value::Absent,
+        Some(raw) => Value::Xattr {
+            raw: raw.clone(),
+            decoded: (name == b"security.capability")
+                .then(|| crate::meta::decode_capability(raw))
+                .flatten(),
+        },
+    }
+}
+
+/// Every field difference of two entries at the same path, in the documented order.
+pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<FieldDiff> {
+    let mut out = Vec::new();
+    let mut push = |field: &'static str, a: Value, b: Value| {
+        if a != b {
+            out.push(FieldDiff::new(field, a, b));
+        }
+    };
+    push("type", Value::Kind(l.kind), Value::Kind(r.kind));
+    push("mode", Value::Mode(l.mode), Value::Mode(r.mode));
+    push("uid", Value::Uint(l.uid), Value::Uint(r.uid));
+    push("gid", Value::Uint(l.gid), Value::Uint(r.gid));
+    push("uname", opt_bytes(&l.uname), opt_bytes(&r.uname));
+    push("gname", opt_bytes(&l.gname), opt_bytes(&r.gname));
+    push("size", Value::Uint(l.size), Value::Uint(r.size));
+    push("mtime", opt_time(l.mtime), opt_time(r.mtime));
+    if lc.atime_ctime && rc.atime_ctime {
+        push("atime", opt_time(l.atime), opt_time(r.atime));
+        push("ctime", opt_time(l.ctime), opt_time(r.ctime));
+    }
+    push("link_target", opt_bytes(&l.link_target), opt_bytes(&r.link_target));
+    push(
+        "hardlink_target",
+        opt_bytes(&l.hardlink_target),
+        opt_bytes(&r.hardlink_target),
+    );
+    push(
+        "device",
+        l.device.map_or(Value::Absent, |(a, b)| Value::Device(a, b)),
+        r.device.map_or(Value::Absent, |(a, b)| Value::Device(a, b)),
+    );
+    push(
+        "content",
+        l.digest.map_or(Value::Absent, Value::Digest),
+        r.digest.map_or(Value::Absent, Value::Digest),
+    );
+    if lc.format && rc.format {
+        push(
+            "format",
+            l.format.map_or(Value::Absent, Value::Format),
+            r.format.map_or(Value::Absent, Value::Format),
+        );
+        push(
+            "duplicates",
+            Value::Uint(u64::from(l.occurrences)),
+            Value::Uint(u64::from(r.occurrences)),
+        );
+    }
+    if lc.spelling && rc.spelling {
+        push("path_spelling", opt_bytes(&l.spelling), opt_bytes(&r.spelling));
+    }
+    drop(push);
+    // xattrs and ACLs, key by key (both maps are sorted).
+    let keys: std::collections::BTreeSet<&Bytes> = l.xattrs.keys().chain(r.xattrs.keys()).collect();
+    for k in keys {
+        let (a, b) = (l.xattrs.get(k), r.xattrs.get(k));
+        if a != b {
+            out.push(FieldDiff::keyed(
+                "xattrs",
+                display_bytes(k),
+                xattr_value(k, a),
+                xattr_value(k, b),
+            ));
+        }
+    }
+    let kinds: std::collections::BTreeSet<&&str> = l.acl.keys().chain(r.acl.keys()).collect();
+    for k in kinds {
+        let (a, b) = (l.acl.get(*k), r.acl.get(*k));
+        if a != b {
+            let v = |x: Option<&String>| x.map_or(Value::Absent, |s| Value::Text(s.clone()));
+            out.push(FieldDiff::keyed("acl", k.to_string(), v(a), v(b)));
+        }
+    }
+    out
+}
+
+enum Item {
+    Left(usize),
+    Right(usize),
+    Both(usize, usize, bool),
+}
+
+/// All differences between two entry sets, sorted by path, each field (and each whole
+/// entry) tagged with the rule that hides it, if any.
+pub fn compare_sets(left: &EntrySet, right: &EntrySet, policy: &Policy) -> Vec<Difference> {
+    let (le, re) = (&left.entries, &right.entries);
+    let (lc, rc) = (left.info.kind.carries(), right.info.kind.carries());
+    let mut items = Vec::with_capacity(le.len().max(re.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < le.len() || j < re.len() {
+        match (le.get(i), re.get(j)) {
+            (Some(a), Some(b)) if a.path == b.path => {
+                items.push(Item::Both(i, j, false));
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a.path < b.path => {
+                items.push(Item::Left(i));
+                i += 1;
+            }
+            (Some(_), None) => {
+                items.push(Item::Left(i));
+                i += 1;
+            }
+            _ => {
+                items.push(Item::Right(j));
+                j += 1;
+            }
+        }
+    }
+    // Order: common entries outside the longest in-order run have moved.
+    if lc.order && rc.order {
+        let mut common: Vec<(u64, u64, usize)> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(k, it)| match it {
+                Item::Both(a, b, _) => Some((le[*a].order?, re[*b].order?, k)),
+                _ => None,
+            })
+            .collect();
+        common.sort_unstable();
+        let positions: Vec<u64> = common.iter().map(|c| c.1).collect();
+        for (m, c) in order::moved(&positions).into_iter().zip(&common) {
+            if m {
+                if let Item::Both(_, _, moved) = &mut items[c.2] {
+                    *moved = true;
+                }
+            }
+        }
+    }
+    items
+        .par_iter()
+        .filter_map(|it| {
+            let mut d = match *it {
+                Item::Left(a) => {
+                    let e = &le[a];
+                    let mut d = Difference::new(e.path.clone(), Status::Removed);
+                    d.left_kind = Some(e.kind);
+                    d.size = Some(e.size);
+                    d
+                }
+                Item::Right(b) => {
+                    let e = &re[b];
+                    let mut d = Difference::new(e.path.clone(), Status::Added);
+                    d.right_kind = Some(e.kind);
+                    d.size = Some(e.size);
+                    d
+                }
+                Item::Both(a, b, moved) => {
+                    let (l, r) = (&le[a], &re[b]);
+                    let mut fields = compare_fields(l, r, lc, rc);
+                    if moved {
+                        fields.push(FieldDiff::new(
+                            "order",
+                            l.order.map_or(Value::Absent, Value::Uint),
+                            r.order.map_or(Value::Absent, Value::Uint),
+                        ));
+                    }
+                    if fields.is_empty() {
+                        return None;
+                    }
+                    let mut d = Difference::new(l.path.clone(), Status::Changed);
+                    d.left_kind = Some(l.kind);
+                    d.right_kind = Some(r.kind);
+                    d.fields = fields;
+                    d
+                }
+            };
+            d.ignored_by = policy.path_rule(&d.path);
+            for f in &mut d.fields {
+                f.ignored_by = policy.field_rule(f);
+            }
+            Some(d)
+        })
+        .collect()
+}
+
+/// Remarks that are not differences: duplicate paths, and entries newer than
+/// SOURCE_DATE_EPOCH.
+pub fn notes(left: &EntrySet, right: &EntrySet, sde: Option<i64>, policy: &Policy) -> Vec<Note> {
+    let mut out: BTreeMap<(Bytes, &'static str), Vec<String>> = BTreeMap::new();
+    for (side, set) in [("left", left), ("right", right)] {
+        for e in &set.entries {
+            if e.occurrences > 1 {
+                out.entry((e.path.clone(), "duplicate")).or_default().push(format!(
+                    "appears {} times in {side}; the last one wins, as on extraction",
+                    e.occurrences
+                ));
+            }
+            if let (Some(n), Some(t)) = (sde, e.mtime) {
+                if t > Timestamp::from_secs(n) && policy.path_rule(&e.path).is_none() {
+                    out.entry((e.path.clone(), "source-date-epoch"))
+                        .or_default()
+                        .push(format!("{side} {t}"));
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|((path, kind), parts)| Note {
+            path,
+            kind,
+            message: match kind {
+                "source-date-epoch" => format!(
+                    "newer than SOURCE_DATE_EPOCH ({}): not clamped ({})",
+                    Timestamp::from_secs(sde.unwrap_or(0)),
+                    parts.join(", ")
+                ),
+                _ => parts.join("; "),
+            },
+        })
+        .collect()
+}
+
+/// Warnings for path rules that matched no entry on either side.
+pub fn unmatched_path_rules(left: &EntrySet, right: &EntrySet, policy: &Policy) -> Vec<String> {
+    let rules = policy.path_rules();
+    rules
+        .into_iter()
+        .filter(|&r| {
+            let one = Policy {
+                rules: vec![policy.rules[r].clone()],
+            };
+            !left
+                .entries
+                .par_iter()
+                .chain(right.entries.par_iter())
+                .any(|e| one.path_rule(&e.path).is_some())
+        })
+        .map(|r| format!("--{} matched no entry", policy.rules[r].name))
+        .collect()
+}
+
+pub fn input_summary(info: &InputInfo) -> InputSummary {
+    InputSummary {
+        name: info.name.clone(),
+        kind: match info.kind {
+            SourceKind::Tar => "tar".into(),
+            SourceKind::Directory => "directory".into(),
+        },
+        compression: info.compression.map(|c| c.name().to_string()),
+        entries: info.entries,
+        bytes: info.bytes,
+    }
+}
+
+/// Everything the report needs besides the differences.
+pub struct ReportParts {
+    pub command: String,
+    pub left: InputSummary,
+    pub right: InputSummary,
+    pub notes: Vec<Note>,
+    pub warnings: Vec<String>,
+    pub show_ignored: bool,
+    pub limits: ReportLimits,
+}
+
+/// Split differences into what the policy shows and what it hides, count the hidden by
+/// rule and field, and give the verdicts.
+pub fn build_report(all: Vec<Difference>, policy: &Policy, parts: ReportParts) -> Report {
+    let semantic = policy.with_semantic();
+    let identical = all.is_empty();
+    let semantically_equal = all.iter().all(|d| {
+        semantic.path_rule(&d.path).is_some()
+            || (d.status == Status::Changed
+                && d.fields.iter().all(|f| semantic.field_rule(f).is_some()))
+    });
+    let mut summary = Summary::default();
+    let mut counts: BTreeMap<(usize, String), u64> = BTreeMap::new();
+    let mut shown = Vec::new();
+    let mut hidden = Vec::new();
+    for mut d in all {
+        if let Some(r) = d.ignored_by {
+            *counts.entry((r, "entry".to_string())).or_default() += 1;
+            summary.ignored_entries += 1;
+            for f in &d.fields {
+                summary.fields.entry(f.field.to_string()).or_default().ignored += 1;
+            }
+            if parts.show_ignored {
+                hidden.push(d);
+            }
+            continue;
+        }
+        let (vis, hid): (Vec<FieldDiff>, Vec<FieldDiff>) =
+            d.fields.drain(..).partition(|f| f.ignored_by.is_none());
+        for f in &hid {
+            *counts
+                .entry((f.ignored_by.expect("hidden"), f.field.to_string()))
+                .or_default() += 1;
+            summary.fields.entry(f.field.to_string()).or_default().ignored += 1;
+        }
+        for f in &vis {
+            let c: &mut FieldCount = summary.fields.entry(f.field.to_string()).or_default();
+            c.differences += 1;
+        }
+        let content_visible = vis.iter().any(|f| f.field == "content");
+        if !hid.is_empty() && parts.show_ignored {
+            let mut h = d.clone();
+            h.fields = hid;
+            if content_visible {
+                h.content = None;
+            }
+            hidden.push(h);
+        }
+        if d.status == Status::Changed && vis.is_empty() {
+            summary.ignored_entries += 1;
+            continue;
+        }
+        match d.status {
+            Status::Added => summary.added += 1,
+            Status::Removed => summary.removed += 1,
+            Status::Changed => summary.changed += 1,
+        }
+        if !content_visible {
+            d.content = None;
+        }
+        d.fields = vis;
+        shown.push(d);
+    }
+    let ignored = counts
+        .into_iter()
+        .map(|((r, field), count)| IgnoredCount {
+            rule: policy.rules[r].name.clone(),
+            origin: policy.rules[r].origin,
+            field,
+            count,
+        })
+        .collect();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        command: parts.command,
+        mode: policy.mode().to_string(),
+        equal: shown.is_empty(),
+        identical,
+        semantically_equal,
+        left: parts.left,
+        right: parts.right,
+        rules: policy.infos(),
+        summary,
+        differences: shown,
+        ignored,
+        ignored_differences: parts.show_ignored.then_some(hidden),
+        notes: parts.notes,
+        warnings: parts.warnings,
+        limits: parts.limits,
+    }
+}

@@ -1,0 +1,481 @@
+//! The normalized entry: one tar member or one directory node, as every source
+//! produces it and as the comparer consumes it. Paths are bytes (tar names need not
+//! be UTF-8); collections are sorted so everything downstream is deterministic.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Bytes that are usually, but not always, UTF-8 text (paths, names, link targets).
+pub type Bytes = Box<[u8]>;
+
+/// The kind of filesystem object an entry describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Hardlink,
+    CharDevice,
+    BlockDevice,
+    Fifo,
+    Socket,
+    /// A tar type flag this tool does not know; its data is read as content.
+    Other(u8),
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Dir => "dir",
+            Kind::Symlink => "symlink",
+            Kind::Hardlink => "hardlink",
+            Kind::CharDevice => "char-device",
+            Kind::BlockDevice => "block-device",
+            Kind::Fifo => "fifo",
+            Kind::Socket => "socket",
+            Kind::Other(_) => "other",
+        }
+    }
+
+    /// The file-type bits `S_IFMT` a mode would carry for this kind.
+    pub fn type_bits(self) -> u32 {
+        match self {
+            Kind::File | Kind::Hardlink | Kind::Other(_) => 0o100000,
+            Kind::Dir => 0o040000,
+            Kind::Symlink => 0o120000,
+            Kind::CharDevice => 0o020000,
+            Kind::BlockDevice => 0o060000,
+            Kind::Fifo => 0o010000,
+            Kind::Socket => 0o140000,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Other(c) => write!(f, "other({:?})", *c as char),
+            k => f.write_str(k.name()),
+        }
+    }
+}
+
+/// A point in time with nanoseconds. `nanos` is always in `0..1_000_000_000`, also for
+/// times before 1970 (`-1.5 s` is `secs = -2, nanos = 500_000_000`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp {
+    pub secs: i64,
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    pub fn from_secs(secs: i64) -> Self {
+        Timestamp { secs, nanos: 0 }
+    }
+
+    /// Parse a PAX time value: `[-]digits[.digits]`. Digits past nanoseconds are dropped.
+    pub fn parse_pax(s: &[u8]) -> Option<Self> {
+        let (neg, s) = match s.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, s),
+        };
+        let (int, frac) = match s.iter().position(|&b| b == b'.') {
+            Some(i) => (&s[..i], &s[i + 1..]),
+            None => (s, &[][..]),
+        };
+        if int.is_empty() || !int.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        if !frac.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut secs: i64 = 0;
+        for &d in int {
+            secs = secs.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+        }
+        let mut nanos: u32 = 0;
+        for i in 0..9 {
+            nanos = nanos * 10 + frac.get(i).map_or(0, |d| u32::from(d - b'0'));
+        }
+        if neg {
+            secs = secs.checked_neg()?;
+            if nanos > 0 {
+                secs = secs.checked_sub(1)?;
+                nanos = 1_000_000_000 - nanos;
+            }
+        }
+        Some(Timestamp { secs, nanos })
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC, with the fraction only when there is one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.secs.div_euclid(86_400);
+        let rem = self.secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            y,
+            m,
+            d,
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )?;
+        if self.nanos != 0 {
+            let frac = format!("{:09}", self.nanos);
+            write!(f, ".{}", frac.trim_end_matches('0'))?;
+        }
+        f.write_str("Z")
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The tar header format of a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HeaderFormat {
+    /// Pre-POSIX tar: no magic.
+    V7,
+    /// POSIX.1-1988 ustar, no extended headers.
+    Ustar,
+    /// GNU tar's format (`ustar  \0` magic).
+    Gnu,
+    /// ustar magic plus PAX extended headers (local or global) applied to this member.
+    Pax,
+}
+
+impl HeaderFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            HeaderFormat::V7 => "v7",
+            HeaderFormat::Ustar => "ustar",
+            HeaderFormat::Gnu => "gnu",
+            HeaderFormat::Pax => "pax",
+        }
+    }
+}
+
+/// Extension records a member was built from, as bit flags (cheap per entry).
+pub mod ext {
+    pub const PATH: u32 = 1 << 0;
+    pub const LINKPATH: u32 = 1 << 1;
+    pub const SIZE: u32 = 1 << 2;
+    pub const UID: u32 = 1 << 3;
+    pub const GID: u32 = 1 << 4;
+    pub const UNAME: u32 = 1 << 5;
+    pub const GNAME: u32 = 1 << 6;
+    pub const MTIME: u32 = 1 << 7;
+    pub const ATIME: u32 = 1 << 8;
+    pub const CTIME: u32 = 1 << 9;
+    pub const XATTR: u32 = 1 << 10;
+    pub const LIBARCHIVE_XATTR: u32 = 1 << 11;
+    pub const ACL: u32 = 1 << 12;
+    pub const SPARSE: u32 = 1 << 13;
+    pub const GNU_LONGNAME: u32 = 1 << 14;
+    pub const GNU_LONGLINK: u32 = 1 << 15;
+    pub const GNU_SPARSE: u32 = 1 << 16;
+    pub const GLOBAL: u32 = 1 << 17;
+    pub const OTHER: u32 = 1 << 18;
+    pub const GNU_TIMES: u32 = 1 << 19;
+    pub const PREFIX: u32 = 1 << 20;
+
+    /// Names in the order they are shown.
+    pub const NAMES: &[(u32, &str)] = &[
+        (PATH, "path"),
+        (LINKPATH, "linkpath"),
+        (SIZE, "size"),
+        (UID, "uid"),
+        (GID, "gid"),
+        (UNAME, "uname"),
+        (GNAME, "gname"),
+        (MTIME, "mtime"),
+        (ATIME, "atime"),
+        (CTIME, "ctime"),
+        (XATTR, "SCHILY.xattr"),
+        (LIBARCHIVE_XATTR, "LIBARCHIVE.xattr"),
+        (ACL, "SCHILY.acl"),
+        (SPARSE, "GNU.sparse"),
+        (GLOBAL, "global-header"),
+        (OTHER, "other-records"),
+        (GNU_LONGNAME, "gnu-longname"),
+        (GNU_LONGLINK, "gnu-longlink"),
+        (GNU_SPARSE, "gnu-old-sparse"),
+        (GNU_TIMES, "gnu-atime-ctime"),
+        (PREFIX, "ustar-prefix"),
+    ];
+
+    /// The records that only carry timestamps.
+    pub const TIMES: u32 = MTIME | ATIME | CTIME | GNU_TIMES;
+}
+
+/// How a tar member was encoded: header format and extension records used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Format {
+    pub header: HeaderFormat,
+    /// `ext::*` bits.
+    pub ext: u32,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.header.name())?;
+        let names: Vec<&str> = ext::NAMES
+            .iter()
+            .filter(|(bit, _)| self.ext & bit != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        if !names.is_empty() {
+            write!(f, " ({})", names.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// A SHA-256 digest.
+pub type Digest = [u8; 32];
+
+/// Size of the blocks whose fast hashes locate the first differing byte of large files.
+pub const BLOCK_SIZE: u64 = 64 * 1024;
+
+/// One normalized entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Normalized path: relative, no `./` or `/` prefix, no trailing `/`, no empty or
+    /// `.` components. The root directory is `.`.
+    pub path: Bytes,
+    /// The path exactly as the archive spelled it (`None` for sources without spellings).
+    pub spelling: Option<Bytes>,
+    pub kind: Kind,
+    /// Mode as stored (tar headers may or may not carry the file-type bits).
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub uname: Option<Bytes>,
+    pub gname: Option<Bytes>,
+    /// Size of the content (for sparse files, the expanded size).
+    pub size: u64,
+    pub mtime: Option<Timestamp>,
+    pub atime: Option<Timestamp>,
+    pub ctime: Option<Timestamp>,
+    /// Symlink target, as stored.
+    pub link_target: Option<Bytes>,
+    /// Hardlink target, normalized like `path`.
+    pub hardlink_target: Option<Bytes>,
+    /// (major, minor) for character and block devices.
+    pub device: Option<(u64, u64)>,
+    /// Extended attributes other than POSIX ACLs, by name.
+    pub xattrs: BTreeMap<Bytes, Bytes>,
+    /// POSIX ACLs in canonical text form, by kind (`access`, `default`).
+    pub acl: BTreeMap<&'static str, String>,
+    /// SHA-256 of the content (regular files; hardlinks get their target's).
+    pub digest: Option<Digest>,
+    /// Fast hashes of each `BLOCK_SIZE` block, for files larger than one block.
+    pub blocks: Option<Box<[u64]>>,
+    /// Position among the archive's members (0-based), `None` where a source has no order.
+    pub order: Option<u64>,
+    /// Tar encoding facts, `None` for sources that are not tar.
+    pub format: Option<Format>,
+    /// How many members of the archive had this normalized path (last one wins).
+    pub occurrences: u32,
+}
+
+impl Entry {
+    /// A blank entry of the given kind at a normalized path.
+    pub fn new(path: Bytes, kind: Kind) -> Self {
+        Entry {
+            path,
+            spelling: None,
+            kind,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            uname: None,
+            gname: None,
+            size: 0,
+            mtime: None,
+            atime: None,
+            ctime: None,
+            link_target: None,
+            hardlink_target: None,
+            device: None,
+            xattrs: BTreeMap::new(),
+            acl: BTreeMap::new(),
+            digest: None,
+            blocks: None,
+            order: None,
+            format: None,
+            occurrences: 1,
+        }
+    }
+
+    /// Whether the entry has content of its own that was hashed.
+    pub fn has_content(&self) -> bool {
+        self.digest.is_some()
+    }
+}
+
+/// Normalize a tar or filesystem path: strip leading `/` and `./`, drop empty and `.`
+/// components and a trailing `/`. `..` components are kept as they are (the comparer
+/// reports them; nothing is ever extracted). The empty result is the root, `.`.
+pub fn normalize_path(raw: &[u8]) -> Bytes {
+    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
+    for comp in raw.split(|&b| b == b'/') {
+        if comp.is_empty() || comp == b"." {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(b'/');
+        }
+        out.extend_from_slice(comp);
+    }
+    if out.is_empty() {
+        out.push(b'.');
+    }
+    out.into_boxed_slice()
+}
+
+/// Whether a raw path is already in normalized form (cheap check to avoid allocating).
+pub fn is_normalized(raw: &[u8]) -> bool {
+    if raw == b"." {
+        return true;
+    }
+    !raw.is_empty()
+        && raw
+            .split(|&b| b == b'/')
+            .all(|c| !c.is_empty() && c != b".")
+}
+
+/// The parent directory of a normalized path (`.` for top-level names and for `.`).
+pub fn parent(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => &path[..i],
+        None => b".",
+    }
+}
+
+/// Lossy display of bytes: valid UTF-8 as is, other bytes as `\xNN`.
+pub fn display_bytes(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_spellings_to_one_path() {
+        for raw in [
+            &b"./etc/x"[..],
+            b"etc/x",
+            b"/etc/x",
+            b"etc//x",
+            b"./etc/./x/",
+            b"//etc/x",
+        ] {
+            assert_eq!(&*normalize_path(raw), b"etc/x", "{raw:?}");
+        }
+        assert_eq!(&*normalize_path(b"./"), b".");
+        assert_eq!(&*normalize_path(b""), b".");
+        assert_eq!(&*normalize_path(b"/"), b".");
+        assert_eq!(&*normalize_path(b"../x"), b"../x");
+        assert!(is_normalized(b"etc/x"));
+        assert!(!is_normalized(b"./etc/x"));
+        assert!(!is_normalized(b"etc/"));
+        assert!(!is_normalized(b""));
+    }
+
+    #[test]
+    fn parent_of_paths() {
+        assert_eq!(parent(b"etc/x"), b"etc");
+        assert_eq!(parent(b"x"), b".");
+        assert_eq!(parent(b"a/b/c"), b"a/b");
+    }
+
+    #[test]
+    fn pax_times() {
+        assert_eq!(
+            Timestamp::parse_pax(b"1700000000.123456789"),
+            Some(Timestamp {
+                secs: 1700000000,
+                nanos: 123456789
+            })
+        );
+        assert_eq!(
+            Timestamp::parse_pax(b"1700000000.5"),
+            Some(Timestamp {
+                secs: 1700000000,
+                nanos: 500_000_000
+            })
+        );
+        assert_eq!(
+            Timestamp::parse_pax(b"-1.5"),
+            Some(Timestamp {
+                secs: -2,
+                nanos: 500_000_000
+            })
+        );
+        assert_eq!(
+            Timestamp::parse_pax(b"12.1234567899"),
+            Some(Timestamp {
+                secs: 12,
+                nanos: 123456789
+            })
+        );
+        assert_eq!(Timestamp::parse_pax(b""), None);
+        assert_eq!(Timestamp::parse_pax(b"1x"), None);
+        assert_eq!(Timestamp::parse_pax(b"99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(
+            Timestamp::from_secs(1700000000).to_string(),
+            "2023-11-14T22:13:20Z"
+        );
+        assert_eq!(Timestamp::from_secs(0).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            Timestamp { secs: -2, nanos: 500_000_000 }.to_string(),
+            "1969-12-31T23:59:58.5Z"
+        );
+        assert_eq!(
+            Timestamp::from_secs(951_782_400).to_string(),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn displays_non_utf8() {
+        assert_eq!(display_bytes(b"caf\xe9.txt"), "caf\\xe9.txt");
+        assert_eq!(display_bytes("café".as_bytes()), "café");
+        assert_eq!(display_bytes(b"a\nb"), "a\\nb");
+    }
+}

@@ -1,0 +1,139 @@
+//! Errors. Every error that reaches the user names the input it came from and says
+//! what was wrong in one line; `main` prints it as `rdiff: INPUT: PROBLEM` and exits 2.
+
+use std::fmt;
+use std::io;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error with the name of the input (file, directory, or `-`) it concerns.
+#[derive(Debug)]
+pub struct Error {
+    /// The input as the user named it, or empty when the error concerns no input.
+    pub input: String,
+    pub kind: ErrorKind,
+}
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ErrorKind {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The compressed stream ended before its last frame/member was complete.
+    #[error("truncated {format} stream after {} bytes", group(*.offset))]
+    TruncatedCompressed { format: &'static str, offset: u64 },
+    /// The decompressor rejected the data.
+    #[error("corrupt {format} stream near byte {}: {message}", group(*.offset))]
+    CorruptCompressed {
+        format: &'static str,
+        offset: u64,
+        message: String,
+    },
+    /// The tar stream is malformed.
+    #[error("{0}")]
+    Tar(#[from] crate::source::tar::TarError),
+    /// The user asked for something that cannot be done.
+    #[error("{0}")]
+    Usage(String),
+    /// A resource limit was hit.
+    #[error("{0}")]
+    Limit(String),
+    /// Anything else, already phrased.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub fn new(input: impl Into<String>, kind: impl Into<ErrorKind>) -> Self {
+        Error {
+            input: input.into(),
+            kind: kind.into(),
+        }
+    }
+
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Error::new("", ErrorKind::Usage(msg.into()))
+    }
+
+    pub fn other(input: impl Into<String>, msg: impl Into<String>) -> Self {
+        Error::new(input, ErrorKind::Other(msg.into()))
+    }
+
+    /// Unwrap io errors that carry one of our own kinds (decompressor errors travel
+    /// through `io::Read` as `io::Error::other(ErrorKind)`).
+    pub fn from_io(input: impl Into<String>, err: io::Error) -> Self {
+        Error::new(input, ErrorKind::from_io(err))
+    }
+}
+
+impl ErrorKind {
+    pub fn from_io(err: io::Error) -> Self {
+        if err.get_ref().is_some_and(|e| e.is::<ErrorKind>()) {
+            let inner = err.into_inner().expect("checked above");
+            return *inner.downcast::<ErrorKind>().expect("checked above");
+        }
+        if err.get_ref().is_some_and(|e| e.is::<crate::source::tar::TarError>()) {
+            let inner = err.into_inner().expect("checked above");
+            return ErrorKind::Tar(*inner.downcast().expect("checked above"));
+        }
+        ErrorKind::Io(err)
+    }
+
+    /// Wrap this kind in an `io::Error` so it can cross an `io::Read` boundary.
+    pub fn into_io(self) -> io::Error {
+        io::Error::other(self)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.input.is_empty() {
+            write!(f, "{}", self.kind)
+        } else {
+            write!(f, "{}: {}", self.input, self.kind)
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Group the digits of a number in threes with spaces: `1234567` -> `1 234 567`.
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_digits() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1 000");
+        assert_eq!(group(1234567), "1 234 567");
+    }
+
+    #[test]
+    fn our_kinds_survive_io_roundtrip() {
+        let io = ErrorKind::TruncatedCompressed {
+            format: "zstd",
+            offset: 1234567,
+        }
+        .into_io();
+        let e = Error::from_io("b.tar.zst", io);
+        assert_eq!(
+            e.to_string(),
+            "b.tar.zst: truncated zstd stream after 1 234 567 bytes"
+        );
+    }
+}

@@ -1,0 +1,417 @@
+//! The report model: plain data with sorted collections, built by the comparer and
+//! formatted by the renderers. Nothing here reads input or prints.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::ser::{SerializeMap, SerializeStruct};
+use serde::{Serialize, Serializer};
+
+use crate::entry::{display_bytes, Bytes, Digest, Format, Kind, Timestamp};
+
+/// Version of the JSON schema (docs/json-format.md). Bump on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A compared value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// The side has no such value (attribute missing, entry of another kind).
+    Absent,
+    Uint(u64),
+    Text(String),
+    /// Bytes that are usually text (names, link targets).
+    Bytes(Bytes),
+    Mode(u32),
+    Time(Timestamp),
+    Digest(Digest),
+    Device(u64, u64),
+    Kind(Kind),
+    Format(Format),
+    /// An xattr value, with its decoded meaning where rdiff knows one.
+    Xattr { raw: Bytes, decoded: Option<String> },
+    /// A JSON value (image metadata).
+    Json(serde_json::Value),
+}
+
+pub fn hex(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+fn is_printable(b: &[u8]) -> bool {
+    std::str::from_utf8(b).is_ok_and(|s| !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t'))
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Absent => f.write_str("(none)"),
+            Value::Uint(n) => write!(f, "{n}"),
+            Value::Text(s) => f.write_str(s),
+            Value::Bytes(b) => f.write_str(&display_bytes(b)),
+            Value::Mode(m) => write!(f, "{m:04o}"),
+            Value::Time(t) => write!(f, "{t}"),
+            Value::Digest(d) => write!(f, "sha256:{}", hex(d)),
+            Value::Device(a, b) => write!(f, "{a}:{b}"),
+            Value::Kind(k) => write!(f, "{k}"),
+            Value::Format(x) => write!(f, "{x}"),
+            Value::Xattr { raw, decoded } => match decoded {
+                Some(d) => f.write_str(d),
+                None if is_printable(raw) => write!(f, "{:?}", String::from_utf8_lossy(raw)),
+                None => write!(f, "0x{}", hex(raw)),
+            },
+            Value::Json(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// Serialize bytes as a string when they are UTF-8, else as `{"bytes": base64}`.
+pub struct BytesJson<'a>(pub &'a [u8]);
+
+impl Serialize for BytesJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(self.0) {
+            Ok(t) => s.serialize_str(t),
+            Err(_) => {
+                use base64::Engine;
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry(
+                    "bytes",
+                    &base64::engine::general_purpose::STANDARD.encode(self.0),
+                )?;
+                m.end()
+            }
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Absent => s.serialize_none(),
+            Value::Uint(n) => s.serialize_u64(*n),
+            Value::Text(t) => s.serialize_str(t),
+            Value::Bytes(b) => BytesJson(b).serialize(s),
+            Value::Mode(_)
+            | Value::Time(_)
+            | Value::Digest(_)
+            | Value::Device(..)
+            | Value::Kind(_)
+            | Value::Format(_) => s.serialize_str(&self.to_string()),
+            Value::Xattr { raw, decoded } => match decoded {
+                Some(d) => {
+                    let mut st = s.serialize_struct("Xattr", 2)?;
+                    st.serialize_field("decoded", d)?;
+                    st.serialize_field("hex", &hex(raw))?;
+                    st.end()
+                }
+                None => BytesJson(raw).serialize(s),
+            },
+            Value::Json(v) => v.serialize(s),
+        }
+    }
+}
+
+/// One differing field of an entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDiff {
+    /// Field family: `mtime`, `xattrs`, `content`, ...
+    pub field: &'static str,
+    /// Sub-key within the family: the xattr name, the ACL kind, ...
+    pub key: Option<String>,
+    pub left: Value,
+    pub right: Value,
+    /// Index into `Report::rules` of the rule that hides this difference.
+    pub ignored_by: Option<usize>,
+}
+
+impl FieldDiff {
+    pub fn new(field: &'static str, left: Value, right: Value) -> Self {
+        FieldDiff {
+            field,
+            key: None,
+            left,
+            right,
+            ignored_by: None,
+        }
+    }
+
+    pub fn keyed(field: &'static str, key: String, left: Value, right: Value) -> Self {
+        FieldDiff {
+            field,
+            key: Some(key),
+            left,
+            right,
+            ignored_by: None,
+        }
+    }
+
+    /// `xattrs.security.capability`, `mtime`, ...
+    pub fn name(&self) -> String {
+        match &self.key {
+            Some(k) => format!("{}.{k}", self.field),
+            None => self.field.to_string(),
+        }
+    }
+}
+
+impl Serialize for FieldDiff {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Field", 5)?;
+        st.serialize_field("name", &self.name())?;
+        st.serialize_field("field", self.field)?;
+        st.serialize_field("key", &self.key)?;
+        st.serialize_field("left", &self.left)?;
+        st.serialize_field("right", &self.right)?;
+        st.end()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Added,
+    Removed,
+    Changed,
+}
+
+/// What rdiff could say about differing content.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ContentDiff {
+    /// A unified diff of text content.
+    Text {
+        #[serde(skip)]
+        unified: String,
+        /// Lines of the full unified diff.
+        lines: u64,
+        /// Lines kept in `unified` (the rest was cut by --max-diff-lines).
+        lines_shown: u64,
+    },
+    /// Binary content: where the first differing byte is.
+    Binary {
+        first_difference: Option<u64>,
+        /// When only a range is known (the exact byte could not be fetched again).
+        first_difference_within: Option<(u64, u64)>,
+    },
+    /// No content diff, and why.
+    Unavailable { reason: String },
+}
+
+/// One entry (or one metadata location) that differs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Difference {
+    /// Where: `etc/hostname` (rootfs), `config`, `layers/0/etc/hostname` (image).
+    pub path: Bytes,
+    pub status: Status,
+    /// Entry kind on each side (absent for metadata locations).
+    pub left_kind: Option<Kind>,
+    pub right_kind: Option<Kind>,
+    /// Size of the added or removed entry.
+    pub size: Option<u64>,
+    pub fields: Vec<FieldDiff>,
+    pub content: Option<ContentDiff>,
+    /// For a whole entry hidden by a path rule: that rule.
+    pub ignored_by: Option<usize>,
+}
+
+impl Difference {
+    pub fn new(path: Bytes, status: Status) -> Self {
+        Difference {
+            path,
+            status,
+            left_kind: None,
+            right_kind: None,
+            size: None,
+            fields: Vec::new(),
+            content: None,
+            ignored_by: None,
+        }
+    }
+
+    /// The unified diff text, when there is one.
+    pub fn unified(&self) -> Option<&str> {
+        match &self.content {
+            Some(ContentDiff::Text { unified, .. }) => Some(unified),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Difference {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Difference", 7)?;
+        st.serialize_field("path", &BytesJson(&self.path))?;
+        st.serialize_field("status", &self.status)?;
+        st.serialize_field("left_type", &self.left_kind.map(|k| k.to_string()))?;
+        st.serialize_field("right_type", &self.right_kind.map(|k| k.to_string()))?;
+        if self.size.is_some() {
+            st.serialize_field("size", &self.size)?;
+        }
+        st.serialize_field("fields", &self.fields)?;
+        st.serialize_field("diff", &self.unified())?;
+        st.serialize_field("content", &self.content)?;
+        st.end()
+    }
+}
+
+/// Where a rule came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Part of `--semantic`.
+    Semantic,
+    /// Given on its own.
+    Flag,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleInfo {
+    pub name: String,
+    pub origin: Origin,
+}
+
+/// How many differences of one field a rule hid.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IgnoredCount {
+    pub rule: String,
+    pub origin: Origin,
+    /// Field family, or `entry` for whole entries hidden by a path rule.
+    pub field: String,
+    pub count: u64,
+}
+
+/// Counts for one field family.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FieldCount {
+    pub differences: u64,
+    pub ignored: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub added: u64,
+    pub removed: u64,
+    pub changed: u64,
+    /// Entries that differ only in ignored ways.
+    pub ignored_entries: u64,
+    pub fields: BTreeMap<String, FieldCount>,
+}
+
+/// A remark about an entry that is not a difference (duplicates, SOURCE_DATE_EPOCH).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Note {
+    pub path: Bytes,
+    /// Short, stable category: `duplicate`, `source-date-epoch`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl Serialize for Note {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Note", 3)?;
+        st.serialize_field("path", &BytesJson(&self.path))?;
+        st.serialize_field("kind", self.kind)?;
+        st.serialize_field("message", &self.message)?;
+        st.end()
+    }
+}
+
+/// Facts about one input.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InputSummary {
+    pub name: String,
+    /// `tar` or `directory`.
+    pub kind: String,
+    pub compression: Option<String>,
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    /// `rootfs` (later: `image`).
+    pub command: String,
+    /// `strict`, `semantic` or `custom`.
+    pub mode: String,
+    /// Equal under the chosen policy: the exit code.
+    pub equal: bool,
+    /// No difference of any kind, ignored or not.
+    pub identical: bool,
+    /// Equal under the semantic rules plus any rules given.
+    pub semantically_equal: bool,
+    pub left: InputSummary,
+    pub right: InputSummary,
+    pub rules: Vec<RuleInfo>,
+    pub summary: Summary,
+    /// Differences the policy does not hide (only their visible fields).
+    pub differences: Vec<Difference>,
+    /// What was ignored, by rule and field.
+    pub ignored: Vec<IgnoredCount>,
+    /// With `--show-ignored`: the hidden differences (only their hidden fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored_differences: Option<Vec<Difference>>,
+    pub notes: Vec<Note>,
+    pub warnings: Vec<String>,
+    /// Settings the renderers need (not computed by them).
+    #[serde(skip)]
+    pub limits: ReportLimits,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReportLimits {
+    pub max_diff_lines: u64,
+}
+
+impl Report {
+    /// The one-line verdict, e.g. `different: 3 entries differ (1 added, 2 changed)`.
+    pub fn verdict(&self) -> String {
+        let s = &self.summary;
+        let n = s.added + s.removed + s.changed;
+        let hidden: u64 = self.ignored.iter().map(|i| i.count).sum();
+        if self.identical {
+            return "identical: no differences".to_string();
+        }
+        if self.equal {
+            return format!(
+                "equal under the {} policy; not bit-for-bit identical ({} {} ignored)",
+                self.mode,
+                crate::error::group(hidden),
+                plural(hidden, "difference", "differences"),
+            );
+        }
+        let mut parts = Vec::new();
+        for (k, label) in [(s.added, "added"), (s.removed, "removed"), (s.changed, "changed")] {
+            if k > 0 {
+                parts.push(format!("{} {label}", crate::error::group(k)));
+            }
+        }
+        let mut v = format!(
+            "different: {} {} differ ({})",
+            crate::error::group(n),
+            plural(n, "entry", "entries"),
+            parts.join(", ")
+        );
+        if self.mode == "strict" {
+            v.push_str(if self.semantically_equal {
+                "; semantically equal"
+            } else {
+                "; also different under --semantic"
+            });
+        }
+        v
+    }
+}
+
+pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}

@@ -1,0 +1,131 @@
+//! The plan: read both inputs at the same time, compare, build the report, render it to
+//! every output asked for. Exit codes: 0 equal, 1 different, 2 trouble.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use crate::cli::{Cli, ColorChoice, Command, OutputArgs, RootfsArgs};
+use crate::compare::content::{content_diffs, ContentOptions};
+use crate::compare::{self, build_report, ReportParts};
+use crate::error::{Error, Result};
+use crate::render::{self, Format};
+use crate::report::{Report, ReportLimits};
+use crate::source::{read_input, Input, Keeper, ReadOptions, Side};
+
+/// Bytes one side may hold waiting for the other in the content keeper.
+const KEEPER_BUDGET: u64 = 64 << 20;
+
+/// Run the parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            return Err(Error::usage("--threads must be at least 1"));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Error::usage(format!("--threads: {e}")))?;
+    }
+    match cli.command {
+        Command::Rootfs(args) => {
+            let report = rootfs_report(&args)?;
+            write_outputs(&report, &args.output)?;
+            Ok(if report.equal { 0 } else { 1 })
+        }
+    }
+}
+
+/// Compare two rootFS inputs and build the report.
+pub fn rootfs_report(args: &RootfsArgs) -> Result<Report> {
+    let policy = args.rules.policy()?;
+    let inputs = [Input::from_arg(&args.left), Input::from_arg(&args.right)];
+    if inputs[0].path.is_none() && inputs[1].path.is_none() {
+        return Err(Error::usage("only one side can be standard input (-)"));
+    }
+    let read = ReadOptions {
+        keep_limit: args.output.max_text_size,
+        ..ReadOptions::default()
+    };
+    let keeper = Keeper::new(KEEPER_BUDGET);
+    let (l, r) = rayon::join(
+        || read_input(&inputs[0], Side::Left, &read, Some(&keeper)),
+        || read_input(&inputs[1], Side::Right, &read, Some(&keeper)),
+    );
+    let (left, right) = (l?, r?);
+    let kept = keeper.into_kept();
+
+    let mut diffs = compare::compare_sets(&left, &right, &policy);
+    let copts = ContentOptions {
+        keep_limit: args.output.max_text_size,
+        max_diff_lines: args.output.max_diff_lines,
+    };
+    content_diffs(&mut diffs, [&left, &right], [&inputs[0], &inputs[1]], &kept, &read, &copts)?;
+    let notes = compare::notes(&left, &right, args.rules.source_date_epoch, &policy);
+    let warnings = compare::unmatched_path_rules(&left, &right, &policy);
+    Ok(build_report(
+        diffs,
+        &policy,
+        ReportParts {
+            command: "rootfs".into(),
+            left: compare::input_summary(&left.info),
+            right: compare::input_summary(&right.info),
+            notes,
+            warnings,
+            show_ignored: args.output.show_ignored,
+            limits: ReportLimits {
+                max_diff_lines: args.output.max_diff_lines,
+            },
+        },
+    ))
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+        }
+    }
+}
+
+/// Write the report to standard output and to every file asked for.
+pub fn write_outputs(report: &Report, out: &OutputArgs) -> Result<()> {
+    let mut targets: Vec<(Format, Option<&Path>)> = Vec::new();
+    for (fmt, path) in [(Format::Json, &out.json), (Format::Text, &out.text)] {
+        if let Some(p) = path {
+            targets.push((fmt, (p.as_os_str() != "-").then_some(p.as_path())));
+        }
+    }
+    let to_stdout = targets.iter().filter(|(_, p)| p.is_none()).count();
+    if to_stdout > 1 {
+        return Err(Error::usage("only one report can go to standard output"));
+    }
+    if to_stdout == 0 {
+        targets.insert(0, (out.format, None));
+    }
+    for (fmt, path) in targets {
+        match path {
+            None => {
+                let stdout = io::stdout();
+                let mut w = BufWriter::new(stdout.lock());
+                let res = render::render(report, fmt, use_color(out.color), &mut w).and_then(|_| w.flush());
+                match res {
+                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                    Err(e) => return Err(Error::new("standard output", e)),
+                    Ok(()) => {}
+                }
+            }
+            Some(p) => {
+                let name = p.display().to_string();
+                let f = File::create(p).map_err(|e| Error::new(name.clone(), e))?;
+                let mut w = BufWriter::new(f);
+                render::render(report, fmt, false, &mut w)
+                    .and_then(|_| w.flush())
+                    .map_err(|e| Error::new(name, e))?;
+            }
+        }
+    }
+    Ok(())
+}

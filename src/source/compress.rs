@@ -1,0 +1,204 @@
+//! Compression, found from magic bytes (never from the file name): zstd (frames written
+//! with `--long` up to `--long=31` decode), gzip (multi-member), xz (multi-stream),
+//! bzip2 (multi-stream), or none. Decoder errors become one-line messages that say how
+//! far into the compressed input the problem was.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::error::ErrorKind;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    Xz,
+    Bzip2,
+}
+
+impl Compression {
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::Xz => "xz",
+            Compression::Bzip2 => "bzip2",
+        }
+    }
+
+    /// Identify the compression of a stream from its first bytes.
+    pub fn detect(magic: &[u8]) -> Compression {
+        if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else if magic.len() >= 4
+            && magic[1..4] == [0x2a, 0x4d, 0x18]
+            && (0x50..=0x5f).contains(&magic[0])
+        {
+            // A zstd skippable frame (e.g. a seekable-format index) comes first.
+            Compression::Zstd
+        } else if magic.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            Compression::Xz
+        } else if magic.starts_with(b"BZh") && magic.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)) {
+            Compression::Bzip2
+        } else {
+            Compression::None
+        }
+    }
+}
+
+/// A reader that counts the bytes consumed from it (the compressed input).
+pub struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R> Counting<R> {
+    pub fn new(inner: R) -> (Self, Arc<AtomicU64>) {
+        let count = Arc::new(AtomicU64::new(0));
+        (
+            Counting {
+                inner,
+                count: count.clone(),
+            },
+            count,
+        )
+    }
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counting<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        self.count.fetch_add(amt as u64, Ordering::Relaxed);
+        self.inner.consume(amt)
+    }
+}
+
+/// Wraps a decoder so that its errors name the format and the compressed offset.
+struct Decoded<D> {
+    inner: D,
+    format: &'static str,
+    count: Arc<AtomicU64>,
+}
+
+impl<D: Read> Read for Decoded<D> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.inner.read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let offset = self.count.load(Ordering::Relaxed);
+                    // Errors of the underlying file pass through unchanged.
+                    if e.get_ref().is_some_and(|i| i.is::<ErrorKind>()) {
+                        return Err(e);
+                    }
+                    let kind = if e.kind() == io::ErrorKind::UnexpectedEof
+                        || is_truncation_message(&e.to_string())
+                    {
+                        ErrorKind::TruncatedCompressed {
+                            format: self.format,
+                            offset,
+                        }
+                    } else {
+                        ErrorKind::CorruptCompressed {
+                            format: self.format,
+                            offset,
+                            message: e.to_string(),
+                        }
+                    };
+                    return Err(kind.into_io());
+                }
+            }
+        }
+    }
+}
+
+fn is_truncation_message(m: &str) -> bool {
+    let m = m.to_ascii_lowercase();
+    m.contains("incomplete") || m.contains("premature") || m.contains("unexpected end")
+}
+
+/// Size of the buffer between the decoder and the tar reader.
+pub const DECODED_BUF: usize = 1 << 20;
+
+/// Wrap `r` (positioned at the start of the stream) in the decoder its magic calls for.
+/// The result is buffered. `count` is the counter of bytes consumed from the input.
+pub fn decode<'a, R: BufRead + 'a>(
+    kind: Compression,
+    r: R,
+    count: Arc<AtomicU64>,
+) -> io::Result<Box<dyn BufRead + 'a>> {
+    let format = kind.name();
+    Ok(match kind {
+        Compression::None => Box::new(r),
+        Compression::Zstd => {
+            let mut d = zstd::stream::read::Decoder::with_buffer(r)?;
+            // Accept frames written with --long=31 (a 2 GiB window).
+            d.window_log_max(31)?;
+            Box::new(BufReader::with_capacity(
+                DECODED_BUF,
+                Decoded {
+                    inner: d,
+                    format,
+                    count,
+                },
+            ))
+        }
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            DECODED_BUF,
+            Decoded {
+                inner: flate2::bufread::MultiGzDecoder::new(r),
+                format,
+                count,
+            },
+        )),
+        Compression::Xz => Box::new(BufReader::with_capacity(
+            DECODED_BUF,
+            Decoded {
+                inner: liblzma::bufread::XzDecoder::new_multi_decoder(r),
+                format,
+                count,
+            },
+        )),
+        Compression::Bzip2 => Box::new(BufReader::with_capacity(
+            DECODED_BUF,
+            Decoded {
+                inner: bzip2::bufread::MultiBzDecoder::new(r),
+                format,
+                count,
+            },
+        )),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_by_magic() {
+        assert_eq!(Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Compression::Zstd);
+        assert_eq!(Compression::detect(&[0x50, 0x2a, 0x4d, 0x18]), Compression::Zstd);
+        assert_eq!(Compression::detect(&[0x1f, 0x8b, 8]), Compression::Gzip);
+        assert_eq!(Compression::detect(b"\xfd7zXZ\x00"), Compression::Xz);
+        assert_eq!(Compression::detect(b"BZh9"), Compression::Bzip2);
+        assert_eq!(Compression::detect(b"BZhx"), Compression::None);
+        assert_eq!(Compression::detect(b"etc/\0\0"), Compression::None);
+        assert_eq!(Compression::detect(b""), Compression::None);
+    }
+}

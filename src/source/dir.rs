@@ -1,0 +1,268 @@
+//! A directory as an input: walked with lstat (symlinks are never followed), children
+//! in byte order, xattrs and ACLs read without following links, hardlinks found by
+//! inode (the first path in walk order is the file, later ones link to it, as GNU tar
+//! records them), FIFOs and devices never opened. Regular files are hashed in parallel.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io::{self, Read, Seek};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use super::{add_xattr, finish_set, hash, EntrySet, Input, InputInfo, Keeper, ReadOptions, Side, SourceKind};
+use crate::entry::{Bytes, Entry, Kind, Timestamp};
+use crate::error::{Error, Result};
+
+/// Join a normalized entry path onto the root directory.
+pub fn join(root: &Path, path: &[u8]) -> PathBuf {
+    if path == b"." {
+        root.to_path_buf()
+    } else {
+        root.join(OsStr::from_bytes(path))
+    }
+}
+
+pub fn read_dir(
+    input: &Input,
+    root: &Path,
+    side: Side,
+    opts: &ReadOptions,
+    keeper: Option<&Keeper>,
+) -> Result<EntrySet> {
+    let mut found: Vec<(Vec<u8>, Metadata)> = Vec::new();
+    let root_meta = fs::symlink_metadata(root).map_err(|e| Error::new(input.name.clone(), e))?;
+    found.push((b".".to_vec(), root_meta));
+    walk(input, root, &[], &mut found)?;
+
+    let mut links: HashMap<(u64, u64), usize> = HashMap::new();
+    let mut entries: Vec<Entry> = Vec::with_capacity(found.len());
+    let mut files: Vec<usize> = Vec::new();
+    for (rel, meta) in &found {
+        let ft = meta.file_type();
+        let kind = if ft.is_dir() {
+            Kind::Dir
+        } else if ft.is_symlink() {
+            Kind::Symlink
+        } else if ft.is_file() {
+            Kind::File
+        } else if ft.is_char_device() {
+            Kind::CharDevice
+        } else if ft.is_block_device() {
+            Kind::BlockDevice
+        } else if ft.is_fifo() {
+            Kind::Fifo
+        } else {
+            Kind::Socket
+        };
+        let mut e = Entry::new(rel.clone().into_boxed_slice(), kind);
+        let full = join(root, rel);
+        e.mode = meta.mode() & 0o7777;
+        e.uid = u64::from(meta.uid());
+        e.gid = u64::from(meta.gid());
+        e.uname = user_name(meta.uid());
+        e.gname = group_name(meta.gid());
+        e.mtime = Some(Timestamp {
+            secs: meta.mtime(),
+            nanos: meta.mtime_nsec().clamp(0, 999_999_999) as u32,
+        });
+        match kind {
+            Kind::Symlink => {
+                let t = fs::read_link(&full).map_err(|err| path_err(input, rel, err))?;
+                e.link_target = Some(t.as_os_str().as_bytes().into());
+            }
+            Kind::CharDevice | Kind::BlockDevice => {
+                let d = meta.rdev();
+                let major = ((d >> 32) & 0xffff_f000) | ((d >> 8) & 0xfff);
+                let minor = ((d >> 12) & 0xffff_ff00) | (d & 0xff);
+                e.device = Some((major, minor));
+            }
+            Kind::File => {
+                if meta.nlink() > 1 {
+                    let key = (meta.dev(), meta.ino());
+                    if let Some(&first) = links.get(&key) {
+                        e.kind = Kind::Hardlink;
+                        e.hardlink_target = Some(entries[first].path.clone());
+                    } else {
+                        links.insert(key, entries.len());
+                    }
+                }
+                if e.kind == Kind::File {
+                    e.size = meta.len();
+                    files.push(entries.len());
+                }
+            }
+            _ => {}
+        }
+        if kind != Kind::Socket {
+            read_xattrs(&full, &mut e).map_err(|err| path_err(input, rel, err))?;
+        }
+        entries.push(e);
+    }
+
+    // Hash regular files in parallel.
+    let results: Vec<Result<(crate::entry::Digest, Option<Box<[u64]>>)>> = files
+        .par_iter()
+        .map_init(Vec::new, |scratch, &i| {
+            let e = &entries[i];
+            let full = join(root, &e.path);
+            let keep = keeper.is_some() && e.size <= opts.keep_limit;
+            let r = hash_file(&full, e.size, keep.then_some(&mut *scratch))
+                .map_err(|err| path_err(input, &e.path, err))?;
+            if let (true, Some(k)) = (keep, keeper) {
+                k.offer(side, &e.path, r.0, scratch);
+            }
+            Ok(r)
+        })
+        .collect();
+    for (&i, r) in files.iter().zip(results) {
+        let (d, b) = r?;
+        entries[i].digest = Some(d);
+        entries[i].blocks = b;
+    }
+    let info = InputInfo {
+        name: input.name.clone(),
+        kind: SourceKind::Directory,
+        compression: None,
+        entries: 0,
+        bytes: entries.iter().map(|e| e.size).sum(),
+        tar_bytes: 0,
+        rereadable: true,
+    };
+    Ok(finish_set(entries, info))
+}
+
+fn path_err(input: &Input, rel: &[u8], err: io::Error) -> Error {
+    let name = if rel == b"." {
+        input.name.clone()
+    } else {
+        format!(
+            "{}/{}",
+            input.name.trim_end_matches('/'),
+            crate::entry::display_bytes(rel)
+        )
+    };
+    Error::new(name, err)
+}
+
+fn walk(
+    input: &Input,
+    root: &Path,
+    rel: &[u8],
+    out: &mut Vec<(Vec<u8>, Metadata)>,
+) -> Result<()> {
+    let dir = join(root, if rel.is_empty() { b"." } else { rel });
+    let rd = fs::read_dir(&dir).map_err(|e| path_err(input, if rel.is_empty() { b"." } else { rel }, e))?;
+    let mut children: Vec<(Vec<u8>, Metadata)> = Vec::new();
+    for de in rd {
+        let de = de.map_err(|e| path_err(input, rel, e))?;
+        let name = de.file_name().as_bytes().to_vec();
+        let mut p = rel.to_vec();
+        if !p.is_empty() {
+            p.push(b'/');
+        }
+        p.extend_from_slice(&name);
+        let meta = fs::symlink_metadata(de.path()).map_err(|e| path_err(input, &p, e))?;
+        children.push((p, meta));
+    }
+    children.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, meta) in children {
+        let is_dir = meta.is_dir();
+        out.push((p.clone(), meta));
+        if is_dir {
+            walk(input, root, &p, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn read_xattrs(path: &Path, e: &mut Entry) -> io::Result<()> {
+    let names = match xattr::list(path) {
+        Ok(n) => n,
+        Err(err) if err.raw_os_error() == Some(libc::ENOTSUP) => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    for name in names {
+        if let Some(v) = xattr::get(path, &name)? {
+            add_xattr(e, name.as_bytes().to_vec(), v);
+        }
+    }
+    Ok(())
+}
+
+fn open_regular(path: &Path) -> io::Result<File> {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::other("changed while being read (no longer a regular file)"));
+    }
+    Ok(f)
+}
+
+fn hash_file(
+    path: &Path,
+    size: u64,
+    keep: Option<&mut Vec<u8>>,
+) -> io::Result<(crate::entry::Digest, Option<Box<[u64]>>)> {
+    let mut f = open_regular(path)?;
+    let mut h = hash::ContentHasher::new(size, keep);
+    let mut buf = vec![0u8; 256 << 10];
+    let mut total = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        total += n as u64;
+        h.update(&buf[..n]);
+    }
+    if total != size {
+        return Err(io::Error::other(format!(
+            "changed while being read ({size} bytes expected, {total} read)"
+        )));
+    }
+    Ok(h.finish())
+}
+
+/// Read `len` bytes from `start` of a regular file.
+pub fn read_range(path: &Path, start: u64, len: u64) -> io::Result<Vec<u8>> {
+    let mut f = open_regular(path)?;
+    f.seek(io::SeekFrom::Start(start))?;
+    let mut v = Vec::new();
+    f.take(len).read_to_end(&mut v)?;
+    Ok(v)
+}
+
+fn id_names(file: &str) -> HashMap<u32, Bytes> {
+    let mut m = HashMap::new();
+    if let Ok(text) = fs::read(file) {
+        for line in text.split(|&b| b == b'\n') {
+            let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
+            if f.len() >= 3 {
+                if let Some(id) = std::str::from_utf8(f[2]).ok().and_then(|s| s.parse().ok()) {
+                    m.entry(id).or_insert_with(|| Bytes::from(f[0]));
+                }
+            }
+        }
+    }
+    m
+}
+
+/// The host's user name for a uid (from /etc/passwd, as tar looks it up).
+fn user_name(uid: u32) -> Option<Bytes> {
+    static USERS: OnceLock<HashMap<u32, Bytes>> = OnceLock::new();
+    USERS.get_or_init(|| id_names("/etc/passwd")).get(&uid).cloned()
+}
+
+fn group_name(gid: u32) -> Option<Bytes> {
+    static GROUPS: OnceLock<HashMap<u32, Bytes>> = OnceLock::new();
+    GROUPS.get_or_init(|| id_names("/etc/group")).get(&gid).cloned()
+}

@@ -1,0 +1,154 @@
+//! Keeping the content of small files that turn out to differ, without keeping all
+//! small files. Both sides are read at the same time; when one side has hashed a small
+//! file it offers the content here. If the other side has already seen that path, the
+//! digests decide at once: equal, the bytes are dropped; different, both sides' bytes
+//! are kept for the content diff. If not, the bytes wait (bounded by a byte budget per
+//! side) until the other side gets there. Archives written in the same order (the usual
+//! case for two builds of one thing) keep the waiting set tiny; whatever the budget
+//! could not hold is fetched again later by re-reading the input.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::entry::{Bytes, Digest};
+
+/// Left or right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    Left = 0,
+    Right = 1,
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Left => Side::Right,
+            Side::Right => Side::Left,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Left => "left",
+            Side::Right => "right",
+        }
+    }
+}
+
+/// Content kept for one path: the digest it had and the bytes, per side.
+pub type KeptPair = [Option<(Digest, Arc<[u8]>)>; 2];
+
+#[derive(Default)]
+struct State {
+    seen: [HashMap<Bytes, Digest>; 2],
+    pending: [HashMap<Bytes, (Digest, Arc<[u8]>)>; 2],
+    pending_bytes: [u64; 2],
+    done: [bool; 2],
+    kept: HashMap<Bytes, KeptPair>,
+}
+
+/// Shared between the two sides while they are read.
+pub struct Keeper {
+    state: Mutex<State>,
+    budget: u64,
+}
+
+impl Keeper {
+    /// `budget`: bytes one side may hold waiting for the other.
+    pub fn new(budget: u64) -> Self {
+        Keeper {
+            state: Mutex::new(State::default()),
+            budget,
+        }
+    }
+
+    /// One side has hashed a small file.
+    pub fn offer(&self, side: Side, path: &[u8], digest: Digest, content: &[u8]) {
+        let s = side as usize;
+        let o = side.other() as usize;
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let st = &mut *st;
+        match st.seen[o].get(path) {
+            Some(other_digest) => {
+                let other = st.pending[o].remove(path);
+                if let Some((_, b)) = &other {
+                    st.pending_bytes[o] -= b.len() as u64;
+                }
+                if *other_digest != digest {
+                    let slot = st.kept.entry(Box::from(path)).or_default();
+                    if let Some(other) = other {
+                        slot[o] = Some(other);
+                    }
+                    slot[s] = Some((digest, Arc::from(content)));
+                }
+            }
+            None if !st.done[o] => {
+                if st.pending_bytes[s] + content.len() as u64 <= self.budget {
+                    if let Some((_, old)) = st.pending[s]
+                        .insert(Box::from(path), (digest, Arc::from(content)))
+                    {
+                        st.pending_bytes[s] -= old.len() as u64;
+                    }
+                    st.pending_bytes[s] += content.len() as u64;
+                }
+            }
+            None => {}
+        }
+        st.seen[s].insert(Box::from(path), digest);
+    }
+
+    /// One side has been read completely: what the other side still holds waiting for
+    /// it can never be matched and is dropped.
+    pub fn finish(&self, side: Side) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.done[side as usize] = true;
+        let o = side.other() as usize;
+        st.pending[o].clear();
+        st.pending_bytes[o] = 0;
+    }
+
+    /// The contents kept because they differ.
+    pub fn into_kept(self) -> HashMap<Bytes, KeptPair> {
+        self.state
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .kept
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_only_what_differs() {
+        let k = Keeper::new(1 << 20);
+        k.offer(Side::Left, b"a", [1; 32], b"same");
+        k.offer(Side::Left, b"b", [2; 32], b"left b");
+        k.offer(Side::Right, b"a", [1; 32], b"same");
+        k.offer(Side::Right, b"b", [3; 32], b"right b");
+        k.offer(Side::Right, b"c", [4; 32], b"right c");
+        k.offer(Side::Left, b"c", [5; 32], b"left c");
+        k.offer(Side::Left, b"only-left", [6; 32], b"x");
+        k.finish(Side::Right);
+        k.finish(Side::Left);
+        let kept = k.into_kept();
+        assert_eq!(kept.len(), 2);
+        let b = &kept[&b"b"[..]];
+        assert_eq!(&*b[0].as_ref().unwrap().1, b"left b");
+        assert_eq!(&*b[1].as_ref().unwrap().1, b"right b");
+        let c = &kept[&b"c"[..]];
+        assert_eq!(&*c[0].as_ref().unwrap().1, b"left c");
+        assert_eq!(&*c[1].as_ref().unwrap().1, b"right c");
+    }
+
+    #[test]
+    fn budget_bounds_waiting_bytes() {
+        let k = Keeper::new(4);
+        k.offer(Side::Left, b"a", [1; 32], b"12345"); // over budget: not held
+        k.offer(Side::Right, b"a", [2; 32], b"abcde");
+        let kept = k.into_kept();
+        let a = &kept[&b"a"[..]];
+        assert!(a[0].is_none(), "left content was over budget");
+        assert_eq!(&*a[1].as_ref().unwrap().1, b"abcde");
+    }
+}

@@ -1,0 +1,442 @@
+//! Sources: turn an input (a tarball in any compression, a directory, standard input)
+//! into a sorted set of normalized entries. Sources know formats and nothing about
+//! comparison.
+
+pub mod compress;
+pub mod dir;
+pub mod hash;
+pub mod keeper;
+pub mod tar;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use crate::entry::{normalize_path, Bytes, Entry, Kind};
+use crate::error::{Error, ErrorKind, Result};
+use compress::{Compression, Counting};
+pub use keeper::{Keeper, Side};
+use tar::{TarEntry, TarReader};
+
+/// An input as the user named it.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// The name used in messages and reports.
+    pub name: String,
+    /// `None` reads standard input.
+    pub path: Option<PathBuf>,
+}
+
+impl Input {
+    pub fn from_arg(arg: &str) -> Input {
+        if arg == "-" {
+            Input {
+                name: "-".into(),
+                path: None,
+            }
+        } else {
+            Input {
+                name: arg.to_string(),
+                path: Some(PathBuf::from(arg)),
+            }
+        }
+    }
+
+    fn err(&self, kind: impl Into<ErrorKind>) -> Error {
+        Error::new(self.name.clone(), kind)
+    }
+}
+
+/// What kind of source an input turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    Tar,
+    Directory,
+}
+
+/// Which entry fields a source can carry at all. A field is compared only where both
+/// sides can carry it (a directory has no member order, tar header format or path
+/// spelling; its atime and ctime are not reproducible, so they are not read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Carries {
+    pub order: bool,
+    pub format: bool,
+    pub spelling: bool,
+    pub atime_ctime: bool,
+}
+
+impl SourceKind {
+    pub fn carries(self) -> Carries {
+        match self {
+            SourceKind::Tar => Carries {
+                order: true,
+                format: true,
+                spelling: true,
+                atime_ctime: true,
+            },
+            SourceKind::Directory => Carries {
+                order: false,
+                format: false,
+                spelling: false,
+                atime_ctime: false,
+            },
+        }
+    }
+}
+
+/// Facts about one input, for the report.
+#[derive(Clone, Debug)]
+pub struct InputInfo {
+    pub name: String,
+    pub kind: SourceKind,
+    pub compression: Option<Compression>,
+    /// Entries after duplicate paths were resolved.
+    pub entries: u64,
+    /// Bytes read from the input (compressed size for a file).
+    pub bytes: u64,
+    /// Bytes of the tar stream (uncompressed).
+    pub tar_bytes: u64,
+    /// Whether it can be read a second time (not standard input).
+    pub rereadable: bool,
+}
+
+/// The entries of one input, sorted by normalized path, one entry per path.
+#[derive(Clone, Debug)]
+pub struct EntrySet {
+    pub entries: Vec<Entry>,
+    pub info: InputInfo,
+}
+
+impl EntrySet {
+    pub fn get(&self, path: &[u8]) -> Option<&Entry> {
+        self.entries
+            .binary_search_by(|e| (*e.path).cmp(path))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+}
+
+/// Options for reading.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// Files up to this size are offered to the keeper for content diffs.
+    pub keep_limit: u64,
+    pub tar_limits: tar::Limits,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            keep_limit: 1 << 20,
+            tar_limits: tar::Limits::default(),
+        }
+    }
+}
+
+/// Read one input completely.
+pub fn read_input(
+    input: &Input,
+    side: Side,
+    opts: &ReadOptions,
+    keeper: Option<&Keeper>,
+) -> Result<EntrySet> {
+    let res = read_input_inner(input, side, opts, keeper);
+    if let Some(k) = keeper {
+        k.finish(side);
+    }
+    res
+}
+
+fn read_input_inner(
+    input: &Input,
+    side: Side,
+    opts: &ReadOptions,
+    keeper: Option<&Keeper>,
+) -> Result<EntrySet> {
+    if let Some(p) = &input.path {
+        let meta = std::fs::metadata(p).map_err(|e| input.err(e))?;
+        if meta.is_dir() {
+            return dir::read_dir(input, p, side, opts, keeper);
+        }
+    }
+    let mut collector = Collector::new(side, opts, keeper);
+    let info = with_tar_stream(input, &opts.tar_limits, true, |tr| {
+        while let Some(t) = tr.next_entry()? {
+            collector.member(tr, t)?;
+        }
+        Ok(())
+    })?;
+    Ok(finish_set(collector.entries, info))
+}
+
+/// Open a (possibly compressed) tar input and run `f` over its reader. Afterwards the
+/// decompressed stream is read to its end, so that a truncated or corrupt compressed
+/// stream is an error even when the damage lies after the end-of-archive marker.
+pub fn with_tar_stream(
+    input: &Input,
+    limits: &tar::Limits,
+    drain: bool,
+    f: impl FnOnce(&mut TarReader<&mut dyn BufRead>) -> Result<(), ErrorKind>,
+) -> Result<InputInfo> {
+    let file;
+    let mut file_len = None;
+    let mmap;
+    let stdin;
+    let raw: Box<dyn BufRead> = match &input.path {
+        Some(p) => {
+            file = File::open(p).map_err(|e| input.err(e))?;
+            let mut head = [0u8; 6];
+            let n = read_head(&file, &mut head).map_err(|e| input.err(e))?;
+            let len = file.metadata().map_err(|e| input.err(e))?.len();
+            file_len = Some(len);
+            if Compression::detect(&head[..n]) == Compression::None && len > 0 {
+                // Plain tar: map it and read without copies.
+                // SAFETY: the map is read-only; a file changed underneath while we read
+                // it may give inconsistent data, as any reader would see.
+                mmap = unsafe { memmap2::Mmap::map(&file) };
+                match &mmap {
+                    Ok(m) => {
+                        let _ = m.advise(memmap2::Advice::Sequential);
+                        Box::new(&m[..])
+                    }
+                    Err(_) => Box::new(BufReader::with_capacity(1 << 20, &file)),
+                }
+            } else {
+                Box::new(BufReader::with_capacity(256 << 10, &file))
+            }
+        }
+        None => {
+            stdin = io::stdin();
+            Box::new(BufReader::with_capacity(256 << 10, stdin.lock()))
+        }
+    };
+    let (mut counted, count) = Counting::new(raw);
+    let head = counted.fill_buf().map_err(|e| input.err(e))?;
+    let compression = Compression::detect(head);
+    let mut decoded = compress::decode(compression, counted, count.clone())
+        .map_err(|e| input.err(ErrorKind::from_io(e)))?;
+    let mut tr = TarReader::with_limits(&mut *decoded as &mut dyn BufRead, limits.clone());
+    f(&mut tr).map_err(|k| input.err(k))?;
+    let mut tar_bytes = tr.position();
+    if drain && compression != Compression::None {
+        let rest = io::copy(&mut decoded, &mut io::sink())
+            .map_err(|e| Error::from_io(input.name.clone(), e))?;
+        tar_bytes += rest;
+    }
+    Ok(InputInfo {
+        name: input.name.clone(),
+        kind: SourceKind::Tar,
+        compression: Some(compression),
+        entries: 0,
+        bytes: file_len.unwrap_or_else(|| count.load(Ordering::Relaxed)),
+        tar_bytes,
+        rereadable: input.path.is_some(),
+    })
+}
+
+fn read_head(mut f: &File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    use std::io::Seek;
+    f.seek(io::SeekFrom::Start(0))?;
+    Ok(n)
+}
+
+/// Turns tar members into entries, hashing content as it streams.
+pub(crate) struct Collector<'a> {
+    side: Side,
+    opts: &'a ReadOptions,
+    keeper: Option<&'a Keeper>,
+    scratch: Vec<u8>,
+    pub entries: Vec<Entry>,
+}
+
+impl<'a> Collector<'a> {
+    pub fn new(side: Side, opts: &'a ReadOptions, keeper: Option<&'a Keeper>) -> Self {
+        Collector {
+            side,
+            opts,
+            keeper,
+            scratch: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn member<R: BufRead>(&mut self, tr: &mut TarReader<R>, t: TarEntry) -> Result<(), ErrorKind> {
+        let mut e = entry_from_tar(t);
+        if matches!(e.kind, Kind::File | Kind::Other(_)) {
+            let keep = self.keeper.is_some() && e.size <= self.opts.keep_limit;
+            let mut h = hash::ContentHasher::new(e.size, keep.then_some(&mut self.scratch));
+            tr.read_data(&mut |b| h.update(b))?;
+            let (digest, blocks) = h.finish();
+            e.digest = Some(digest);
+            e.blocks = blocks;
+            if keep {
+                if let Some(k) = self.keeper {
+                    k.offer(self.side, &e.path, digest, &self.scratch);
+                }
+            }
+        }
+        self.entries.push(e);
+        Ok(())
+    }
+}
+
+/// Build a normalized entry from a tar member (content not yet hashed).
+pub fn entry_from_tar(t: TarEntry) -> Entry {
+    let kind = t.kind();
+    let mut e = Entry::new(normalize_path(&t.path), kind);
+    e.spelling = Some(t.path.into_boxed_slice());
+    e.mode = t.mode;
+    e.uid = t.uid;
+    e.gid = t.gid;
+    e.uname = (!t.uname.is_empty()).then(|| t.uname.into_boxed_slice());
+    e.gname = (!t.gname.is_empty()).then(|| t.gname.into_boxed_slice());
+    e.size = t.size;
+    e.mtime = Some(t.mtime);
+    e.atime = t.atime;
+    e.ctime = t.ctime;
+    match kind {
+        Kind::Symlink => e.link_target = Some(t.link.into_boxed_slice()),
+        Kind::Hardlink => e.hardlink_target = Some(normalize_path(&t.link)),
+        Kind::CharDevice | Kind::BlockDevice => e.device = t.device,
+        _ => {}
+    }
+    // ACL text first: GNU tar also stores the binary `system.posix_acl_*` xattrs, which
+    // carry numeric ids (the text has the build host's user names), and those win.
+    for (kind, text) in t.acls {
+        e.acl.insert(kind, crate::meta::canonical_acl_text(&text));
+    }
+    for (name, value) in t.xattrs {
+        add_xattr(&mut e, name, value);
+    }
+    e.order = Some(t.index);
+    e.format = t.format;
+    e
+}
+
+/// Add an xattr; POSIX ACLs stored as raw xattrs go to the `acl` field in canonical
+/// form, so that a directory, GNU tar and bsdtar agree.
+pub fn add_xattr(e: &mut Entry, name: Vec<u8>, value: Vec<u8>) {
+    let acl_kind = match &name[..] {
+        b"system.posix_acl_access" => Some("access"),
+        b"system.posix_acl_default" => Some("default"),
+        _ => None,
+    };
+    if let Some(k) = acl_kind {
+        if let Some(text) = crate::meta::decode_posix_acl_xattr(&value) {
+            e.acl.insert(k, text);
+            return;
+        }
+    }
+    e.xattrs.insert(name.into_boxed_slice(), value.into_boxed_slice());
+}
+
+/// Sort by path, resolve duplicates (the last member wins, as extraction does), give
+/// hardlinks their target's digest.
+pub fn finish_set(mut entries: Vec<Entry>, mut info: InputInfo) -> EntrySet {
+    // Stable sort keeps archive order among equal paths.
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
+    for e in entries {
+        match out.last_mut() {
+            Some(last) if last.path == e.path => {
+                let n = last.occurrences + 1;
+                *last = e;
+                last.occurrences = n;
+            }
+            _ => out.push(e),
+        }
+    }
+    let digests: Vec<Option<(u64, [u8; 32])>> = out
+        .iter()
+        .map(|e| e.hardlink_target.as_ref().and_then(|t| {
+            let i = out.binary_search_by(|x| (*x.path).cmp(t)).ok()?;
+            out[i].digest.map(|d| (out[i].size, d))
+        }))
+        .collect();
+    for (e, d) in out.iter_mut().zip(digests) {
+        if let Some((_, d)) = d {
+            e.digest = Some(d);
+        }
+    }
+    info.entries = out.len() as u64;
+    EntrySet { entries: out, info }
+}
+
+/// What to fetch again from an input: a byte range of one entry's content.
+#[derive(Clone, Copy, Debug)]
+pub struct Want {
+    /// Member number in the archive (tar), to pick the right one among duplicates.
+    pub order: Option<u64>,
+    pub start: u64,
+    pub len: u64,
+}
+
+/// Read an input again and return the wanted byte ranges of the wanted entries.
+pub fn fetch(
+    input: &Input,
+    wanted: &BTreeMap<Bytes, Want>,
+    opts: &ReadOptions,
+) -> Result<BTreeMap<Bytes, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let Some(p) = &input.path else {
+        return Ok(out);
+    };
+    if p.is_dir() {
+        for (path, w) in wanted {
+            let full = dir::join(p, path);
+            if let Ok(v) = dir::read_range(&full, w.start, w.len) {
+                out.insert(path.clone(), v);
+            }
+        }
+        return Ok(out);
+    }
+    let last = wanted.values().filter_map(|w| w.order).max();
+    with_tar_stream(input, &opts.tar_limits, false, |tr| {
+        while let Some(t) = tr.next_entry()? {
+            let index = t.index;
+            let path = normalize_path(&t.path);
+            if let Some(w) = wanted.get(&path) {
+                if w.order.is_none_or(|o| o == index) {
+                    let mut buf = Vec::with_capacity(w.len.min(1 << 24) as usize);
+                    let mut pos = 0u64;
+                    let end = w.start.saturating_add(w.len);
+                    tr.read_data(&mut |b| {
+                        let s = pos;
+                        let e = pos + b.len() as u64;
+                        pos = e;
+                        if e > w.start && s < end {
+                            let from = w.start.max(s) - s;
+                            let to = end.min(e) - s;
+                            buf.extend_from_slice(&b[from as usize..to as usize]);
+                        }
+                    })?;
+                    out.insert(path, buf);
+                }
+            }
+            if last.is_some_and(|l| index >= l) && out.len() == wanted.len() {
+                break;
+            }
+        }
+        Ok(())
+    })
+    .map(|_| out)
+}
+
+/// Whether `p` names a directory input.
+pub fn is_dir_input(p: &Path) -> bool {
+    p.is_dir()
+}
