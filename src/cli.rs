@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::compare::policy::{builtin_rule, path_glob, Matcher, Policy, Rule};
+use crate::compare::policy::{Matcher, Policy, Rule, builtin_rule, path_glob};
 use crate::error::Result;
 use crate::render::Format;
 use crate::report::Origin;
@@ -42,9 +42,9 @@ pub enum Command {
 pub struct RootfsArgs {
     /// Left input: a tarball (none, gzip, zstd, xz or bzip2, found from its bytes), a
     /// directory, or - for standard input.
-    pub left: String,
+    pub left: std::ffi::OsString,
     /// Right input, as LEFT.
-    pub right: String,
+    pub right: std::ffi::OsString,
     #[command(flatten)]
     pub rules: FileRules,
     #[command(flatten)]
@@ -99,8 +99,14 @@ impl FileRules {
             (self.ignore_file_timestamps, "ignore-file-timestamps"),
             (self.ignore_file_order, "ignore-file-order"),
             (self.ignore_tar_format, "ignore-tar-format"),
-            (self.treat_canonical_paths_equal, "treat-canonical-paths-equal"),
-            (self.ignore_file_mode_redundant_bits, "ignore-file-mode-redundant-bits"),
+            (
+                self.treat_canonical_paths_equal,
+                "treat-canonical-paths-equal",
+            ),
+            (
+                self.ignore_file_mode_redundant_bits,
+                "ignore-file-mode-redundant-bits",
+            ),
             (self.ignore_owner_names, "ignore-owner-names"),
         ] {
             if on {
@@ -171,8 +177,14 @@ mod tests {
             ("--ignore-file-timestamps", "ignore-file-timestamps"),
             ("--ignore-file-order", "ignore-file-order"),
             ("--ignore-tar-format", "ignore-tar-format"),
-            ("--treat-canonical-paths-equal", "treat-canonical-paths-equal"),
-            ("--ignore-file-mode-redundant-bits", "ignore-file-mode-redundant-bits"),
+            (
+                "--treat-canonical-paths-equal",
+                "treat-canonical-paths-equal",
+            ),
+            (
+                "--ignore-file-mode-redundant-bits",
+                "ignore-file-mode-redundant-bits",
+            ),
             ("--ignore-owner-names", "ignore-owner-names"),
         ] {
             let p = parse(&[flag]).rules.policy().unwrap();
@@ -185,19 +197,38 @@ mod tests {
     #[test]
     fn semantic_and_strict() {
         assert_eq!(parse(&[]).rules.policy().unwrap().mode(), "strict");
-        assert_eq!(parse(&["--semantic"]).rules.policy().unwrap().mode(), "semantic");
+        assert_eq!(
+            parse(&["--semantic"]).rules.policy().unwrap().mode(),
+            "semantic"
+        );
         // A semantic flag given again adds nothing.
-        let p = parse(&["--semantic", "--ignore-file-order"]).rules.policy().unwrap();
+        let p = parse(&["--semantic", "--ignore-file-order"])
+            .rules
+            .policy()
+            .unwrap();
         assert_eq!(p.rules.len(), 5);
-        let p = parse(&["--semantic", "--ignore-path", "var/**"]).rules.policy().unwrap();
+        let p = parse(&["--semantic", "--ignore-path", "var/**"])
+            .rules
+            .policy()
+            .unwrap();
         assert_eq!(p.mode(), "custom");
     }
 
     #[test]
     fn output_flags() {
-        let a = parse(&["--format", "json", "--json", "x.json", "--max-diff-lines", "5"]);
+        let a = parse(&[
+            "--format",
+            "json",
+            "--json",
+            "x.json",
+            "--max-diff-lines",
+            "5",
+        ]);
         assert_eq!(a.output.format, Format::Json);
-        assert_eq!(a.output.json.as_deref(), Some(std::path::Path::new("x.json")));
+        assert_eq!(
+            a.output.json.as_deref(),
+            Some(std::path::Path::new("x.json"))
+        );
         assert_eq!(a.output.max_diff_lines, 5);
         assert_eq!(parse(&[]).output.color, ColorChoice::Auto);
         let a = parse(&["--source-date-epoch", "-5"]);
@@ -208,7 +239,9 @@ mod tests {
     fn bad_flags_are_rejected() {
         assert!(Cli::try_parse_from(["rdiff", "rootfs", "a"]).is_err());
         assert!(Cli::try_parse_from(["rdiff", "rootfs", "--format", "xml", "a", "b"]).is_err());
-        assert!(Cli::try_parse_from(["rdiff", "rootfs", "--source-date-epoch", "x", "a", "b"]).is_err());
+        assert!(
+            Cli::try_parse_from(["rdiff", "rootfs", "--source-date-epoch", "x", "a", "b"]).is_err()
+        );
         assert!(parse(&["--ignore-path", "a[b"]).rules.policy().is_err());
     }
 

@@ -463,7 +463,11 @@ mod tests {
         );
         assert_eq!(Timestamp::from_secs(0).to_string(), "1970-01-01T00:00:00Z");
         assert_eq!(
-            Timestamp { secs: -2, nanos: 500_000_000 }.to_string(),
+            Timestamp {
+                secs: -2,
+                nanos: 500_000_000
+            }
+            .to_string(),
             "1969-12-31T23:59:58.5Z"
         );
         assert_eq!(

@@ -73,7 +73,10 @@ impl ErrorKind {
             let inner = err.into_inner().expect("checked above");
             return *inner.downcast::<ErrorKind>().expect("checked above");
         }
-        if err.get_ref().is_some_and(|e| e.is::<crate::source::tar::TarError>()) {
+        if err
+            .get_ref()
+            .is_some_and(|e| e.is::<crate::source::tar::TarError>())
+        {
             let inner = err.into_inner().expect("checked above");
             return ErrorKind::Tar(*inner.downcast().expect("checked above"));
         }
@@ -103,7 +106,7 @@ pub fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(c);

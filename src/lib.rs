@@ -5,12 +5,12 @@
 //! [`render`] (a report to text or JSON). Sources know formats and nothing about
 //! comparison; comparison prints nothing; renderers compute nothing.
 
+pub mod cli;
+pub mod compare;
 pub mod entry;
 pub mod error;
 pub mod meta;
-pub mod source;
-pub mod cli;
-pub mod compare;
 pub mod render;
 pub mod report;
 pub mod run;
+pub mod source;

@@ -122,7 +122,7 @@ pub fn decode_capability(v: &[u8]) -> Option<String> {
 
 /// Decode a binary `system.posix_acl_access` / `_default` xattr into canonical text.
 pub fn decode_posix_acl_xattr(v: &[u8]) -> Option<String> {
-    if v.len() < 4 || (v.len() - 4) % 8 != 0 {
+    if v.len() < 4 || !(v.len() - 4).is_multiple_of(8) {
         return None;
     }
     if u32::from_le_bytes([v[0], v[1], v[2], v[3]]) != 2 {
@@ -239,7 +239,11 @@ pub fn canonical_acl_text(v: &[u8]) -> String {
         }
         entries.push(AclEntry {
             tag,
-            qual: if matches!(tag, Tag::User | Tag::Group) { qual } else { String::new() },
+            qual: if matches!(tag, Tag::User | Tag::Group) {
+                qual
+            } else {
+                String::new()
+            },
             perm: perm_text(p.contains('r'), p.contains('w'), p.contains('x')),
         });
     }
@@ -297,7 +301,12 @@ mod tests {
         let short = b"u::rw,u:1000:rx,g::r,m::rx,o::r";
         let want = "user::rw-,user:1000:r-x,group::r--,mask::r-x,other::r--";
         for t in [&gnu[..], getfacl, bsd, short] {
-            assert_eq!(canonical_acl_text(t), want, "{}", String::from_utf8_lossy(t));
+            assert_eq!(
+                canonical_acl_text(t),
+                want,
+                "{}",
+                String::from_utf8_lossy(t)
+            );
         }
         // Order of entries does not matter.
         assert_eq!(

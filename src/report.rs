@@ -7,7 +7,7 @@ use std::fmt;
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
-use crate::entry::{display_bytes, Bytes, Digest, Format, Kind, Timestamp};
+use crate::entry::{Bytes, Digest, Format, Kind, Timestamp, display_bytes};
 
 /// Version of the JSON schema (docs/json-format.md). Bump on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -28,7 +28,10 @@ pub enum Value {
     Kind(Kind),
     Format(Format),
     /// An xattr value, with its decoded meaning where rdiff knows one.
-    Xattr { raw: Bytes, decoded: Option<String> },
+    Xattr {
+        raw: Bytes,
+        decoded: Option<String>,
+    },
     /// A JSON value (image metadata).
     Json(serde_json::Value),
 }
@@ -42,7 +45,8 @@ pub fn hex(b: &[u8]) -> String {
 }
 
 fn is_printable(b: &[u8]) -> bool {
-    std::str::from_utf8(b).is_ok_and(|s| !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t'))
+    std::str::from_utf8(b)
+        .is_ok_and(|s| !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t'))
 }
 
 impl fmt::Display for Value {
@@ -121,11 +125,11 @@ pub struct FieldDiff {
     /// Field family: `mtime`, `xattrs`, `content`, ...
     pub field: &'static str,
     /// Sub-key within the family: the xattr name, the ACL kind, ...
-    pub key: Option<String>,
+    pub key: Option<Bytes>,
     pub left: Value,
     pub right: Value,
-    /// Index into `Report::rules` of the rule that hides this difference.
-    pub ignored_by: Option<usize>,
+    /// Name of the rule that hides this difference.
+    pub ignored_by: Option<String>,
 }
 
 impl FieldDiff {
@@ -139,10 +143,10 @@ impl FieldDiff {
         }
     }
 
-    pub fn keyed(field: &'static str, key: String, left: Value, right: Value) -> Self {
+    pub fn keyed(field: &'static str, key: impl Into<Bytes>, left: Value, right: Value) -> Self {
         FieldDiff {
             field,
-            key: Some(key),
+            key: Some(key.into()),
             left,
             right,
             ignored_by: None,
@@ -152,7 +156,7 @@ impl FieldDiff {
     /// `xattrs.security.capability`, `mtime`, ...
     pub fn name(&self) -> String {
         match &self.key {
-            Some(k) => format!("{}.{k}", self.field),
+            Some(k) => format!("{}.{}", self.field, display_bytes(k)),
             None => self.field.to_string(),
         }
     }
@@ -160,12 +164,15 @@ impl FieldDiff {
 
 impl Serialize for FieldDiff {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Field", 5)?;
+        let mut st = s.serialize_struct("Field", 6)?;
         st.serialize_field("name", &self.name())?;
         st.serialize_field("field", self.field)?;
-        st.serialize_field("key", &self.key)?;
+        st.serialize_field("key", &self.key.as_deref().map(BytesJson))?;
         st.serialize_field("left", &self.left)?;
         st.serialize_field("right", &self.right)?;
+        if let Some(r) = &self.ignored_by {
+            st.serialize_field("ignored_by", r)?;
+        }
         st.end()
     }
 }
@@ -214,8 +221,8 @@ pub struct Difference {
     pub size: Option<u64>,
     pub fields: Vec<FieldDiff>,
     pub content: Option<ContentDiff>,
-    /// For a whole entry hidden by a path rule: that rule.
-    pub ignored_by: Option<usize>,
+    /// For a whole entry hidden by a path rule: that rule's name.
+    pub ignored_by: Option<String>,
 }
 
 impl Difference {
@@ -254,6 +261,9 @@ impl Serialize for Difference {
         st.serialize_field("fields", &self.fields)?;
         st.serialize_field("diff", &self.unified())?;
         st.serialize_field("content", &self.content)?;
+        if let Some(r) = &self.ignored_by {
+            st.serialize_field("ignored_by", r)?;
+        }
         st.end()
     }
 }
@@ -386,15 +396,19 @@ impl Report {
             );
         }
         let mut parts = Vec::new();
-        for (k, label) in [(s.added, "added"), (s.removed, "removed"), (s.changed, "changed")] {
+        for (k, label) in [
+            (s.added, "added"),
+            (s.removed, "removed"),
+            (s.changed, "changed"),
+        ] {
             if k > 0 {
                 parts.push(format!("{} {label}", crate::error::group(k)));
             }
         }
         let mut v = format!(
-            "different: {} {} differ ({})",
+            "different: {} {} ({})",
             crate::error::group(n),
-            plural(n, "entry", "entries"),
+            plural(n, "entry differs", "entries differ"),
             parts.join(", ")
         );
         if self.mode == "strict" {
@@ -409,9 +423,5 @@ impl Report {
 }
 
 pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
-    }
+    if n == 1 { one } else { many }
 }

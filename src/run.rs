@@ -6,15 +6,17 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use crate::cli::{Cli, ColorChoice, Command, OutputArgs, RootfsArgs};
-use crate::compare::content::{content_diffs, ContentOptions};
-use crate::compare::{self, build_report, ReportParts};
+use crate::compare::content::{ContentOptions, content_diffs};
+use crate::compare::{self, ReportParts, build_report};
 use crate::error::{Error, Result};
 use crate::render::{self, Format};
 use crate::report::{Report, ReportLimits};
-use crate::source::{read_input, Input, Keeper, ReadOptions, Side};
+use crate::source::{Input, Keeper, ReadOptions, Side, read_input};
 
 /// Bytes one side may hold waiting for the other in the content keeper.
 const KEEPER_BUDGET: u64 = 64 << 20;
+/// Bytes of content (both sides) held for content diffs in all.
+const CONTENT_BUDGET: u64 = 256 << 20;
 
 /// Run the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<i32> {
@@ -47,7 +49,7 @@ pub fn rootfs_report(args: &RootfsArgs) -> Result<Report> {
         keep_limit: args.output.max_text_size,
         ..ReadOptions::default()
     };
-    let keeper = Keeper::new(KEEPER_BUDGET);
+    let keeper = Keeper::new(KEEPER_BUDGET, CONTENT_BUDGET);
     let (l, r) = rayon::join(
         || read_input(&inputs[0], Side::Left, &read, Some(&keeper)),
         || read_input(&inputs[1], Side::Right, &read, Some(&keeper)),
@@ -59,8 +61,16 @@ pub fn rootfs_report(args: &RootfsArgs) -> Result<Report> {
     let copts = ContentOptions {
         keep_limit: args.output.max_text_size,
         max_diff_lines: args.output.max_diff_lines,
+        budget: CONTENT_BUDGET,
     };
-    content_diffs(&mut diffs, [&left, &right], [&inputs[0], &inputs[1]], &kept, &read, &copts)?;
+    content_diffs(
+        &mut diffs,
+        [&left, &right],
+        [&inputs[0], &inputs[1]],
+        &kept,
+        &read,
+        &copts,
+    )?;
     let notes = compare::notes(&left, &right, args.rules.source_date_epoch, &policy);
     let warnings = compare::unmatched_path_rules(&left, &right, &policy);
     Ok(build_report(
@@ -105,26 +115,37 @@ pub fn write_outputs(report: &Report, out: &OutputArgs) -> Result<()> {
     if to_stdout == 0 {
         targets.insert(0, (out.format, None));
     }
-    for (fmt, path) in targets {
-        match path {
-            None => {
+    // Create every file first, so a bad path fails before anything is written.
+    let mut files = Vec::new();
+    for (_, path) in &targets {
+        if let Some(p) = path {
+            let name = p.display().to_string();
+            files.push(Some(File::create(p).map_err(|e| Error::new(name, e))?));
+        } else {
+            files.push(None);
+        }
+    }
+    for ((fmt, path), file) in targets.into_iter().zip(files) {
+        match (path, file) {
+            (None, _) => {
                 let stdout = io::stdout();
                 let mut w = BufWriter::new(stdout.lock());
-                let res = render::render(report, fmt, use_color(out.color), &mut w).and_then(|_| w.flush());
+                let res = render::render(report, fmt, use_color(out.color), &mut w)
+                    .and_then(|_| w.flush());
                 match res {
                     Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
                     Err(e) => return Err(Error::new("standard output", e)),
                     Ok(()) => {}
                 }
             }
-            Some(p) => {
+            (Some(p), Some(f)) => {
                 let name = p.display().to_string();
-                let f = File::create(p).map_err(|e| Error::new(name.clone(), e))?;
                 let mut w = BufWriter::new(f);
                 render::render(report, fmt, false, &mut w)
                     .and_then(|_| w.flush())
                     .map_err(|e| Error::new(name, e))?;
             }
+            (Some(_), None) => unreachable!("files were created for every path"),
         }
     }
     Ok(())

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use similar::TextDiff;
 
-use crate::entry::{display_bytes, Bytes, Entry, BLOCK_SIZE};
+use crate::entry::{BLOCK_SIZE, Bytes, Entry, display_bytes};
 use crate::error::Result;
 use crate::report::{ContentDiff, Difference, Status};
 use crate::source::keeper::KeptPair;
-use crate::source::{fetch, EntrySet, Input, ReadOptions, Want};
+use crate::source::{EntrySet, Input, ReadOptions, Want, fetch};
 
 /// Settings for content diffs.
 #[derive(Clone, Debug)]
@@ -21,6 +21,9 @@ pub struct ContentOptions {
     pub keep_limit: u64,
     /// Lines of unified diff kept per file.
     pub max_diff_lines: u64,
+    /// Bytes of content (both sides) read for text diffs in all; files past it, in path
+    /// order, get no text diff (deterministically, whatever was kept while reading).
+    pub budget: u64,
 }
 
 enum Plan {
@@ -59,6 +62,8 @@ pub fn content_diffs(
 ) -> Result<()> {
     // Which differences need content, and how.
     let mut todo: Vec<(usize, Plan)> = Vec::new();
+    let mut over_budget: Vec<usize> = Vec::new();
+    let mut spent = 0u64;
     for (i, d) in diffs.iter().enumerate() {
         if d.status != Status::Changed || !d.fields.iter().any(|f| f.field == "content") {
             continue;
@@ -67,16 +72,34 @@ pub fn content_diffs(
             continue;
         };
         // Hardlinks carry their target's digest; the diff is shown at the target.
-        let regular = |e: &Entry| matches!(e.kind, crate::entry::Kind::File | crate::entry::Kind::Other(_));
+        let regular = |e: &Entry| {
+            matches!(
+                e.kind,
+                crate::entry::Kind::File | crate::entry::Kind::Other(_)
+            )
+        };
         if l.digest.is_none() || r.digest.is_none() || !regular(l) || !regular(r) {
             continue;
         }
         let plan = if l.size <= opts.keep_limit && r.size <= opts.keep_limit {
+            if spent + l.size + r.size > opts.budget {
+                over_budget.push(i);
+                continue;
+            }
+            spent += l.size + r.size;
             Plan::Whole
         } else {
             first_differing_block(l, r)
         };
         todo.push((i, plan));
+    }
+    for i in over_budget {
+        diffs[i].content = Some(ContentDiff::Unavailable {
+            reason: format!(
+                "over the {} MiB budget for text diffs in one report",
+                opts.budget >> 20
+            ),
+        });
     }
     if todo.is_empty() {
         return Ok(());
@@ -99,9 +122,17 @@ pub fn content_diffs(
                     if held(side, path, e).is_some() {
                         continue;
                     }
-                    Want { order: e.order, start: 0, len: e.size }
+                    Want {
+                        order: e.order,
+                        start: 0,
+                        len: e.size,
+                    }
                 }
-                Plan::Block(b) => Want { order: e.order, start: b * BLOCK_SIZE, len: BLOCK_SIZE },
+                Plan::Block(b) => Want {
+                    order: e.order,
+                    start: b * BLOCK_SIZE,
+                    len: BLOCK_SIZE,
+                },
                 Plan::Exact(_) => continue,
             };
             if sets[side].info.rereadable {
@@ -140,8 +171,12 @@ pub fn content_diffs(
             },
             Plan::Whole => match (get(0, &path, l), get(1, &path, r)) {
                 (Some(a), Some(b)) => whole(&a, &b, &path, opts),
-                (None, _) => ContentDiff::Unavailable { reason: stdin_reason(0) },
-                (_, None) => ContentDiff::Unavailable { reason: stdin_reason(1) },
+                (None, _) => ContentDiff::Unavailable {
+                    reason: stdin_reason(0),
+                },
+                (_, None) => ContentDiff::Unavailable {
+                    reason: stdin_reason(1),
+                },
             },
             Plan::Block(b) => {
                 let start = b * BLOCK_SIZE;
@@ -177,7 +212,7 @@ fn is_text(b: &[u8]) -> bool {
 }
 
 /// Lines of the two contents beyond which no text diff is attempted.
-const MAX_TEXT_LINES: usize = 100_000;
+const MAX_TEXT_LINES: usize = 50_000;
 
 fn whole(a: &[u8], b: &[u8], path: &[u8], opts: &ContentOptions) -> ContentDiff {
     let binary = ContentDiff::Binary {
@@ -187,14 +222,19 @@ fn whole(a: &[u8], b: &[u8], path: &[u8], opts: &ContentOptions) -> ContentDiff 
     if !is_text(a) || !is_text(b) {
         return binary;
     }
-    let lines = a.iter().filter(|&&c| c == b'\n').count() + b.iter().filter(|&&c| c == b'\n').count();
+    let lines =
+        a.iter().filter(|&&c| c == b'\n').count() + b.iter().filter(|&&c| c == b'\n').count();
     if lines > MAX_TEXT_LINES {
         return binary;
     }
     let la = String::from_utf8_lossy(a);
     let lb = String::from_utf8_lossy(b);
+    // Patience diff (anchored on unique lines) reads best for config files and code. The
+    // deadline only guards against pathological inputs; a diff that hits it is still
+    // correct, only less minimal.
     let diff = TextDiff::configure()
-        .timeout(std::time::Duration::from_secs(10))
+        .algorithm(similar::Algorithm::Patience)
+        .timeout(std::time::Duration::from_secs(30))
         .diff_lines(&*la, &*lb);
     let p = display_bytes(path);
     let full = diff
@@ -230,9 +270,17 @@ mod tests {
     fn text_diff_is_cut_at_the_line_limit() {
         let a: String = (0..100).map(|i| format!("line {i}\n")).collect();
         let b: String = (0..100).map(|i| format!("LINE {i}\n")).collect();
-        let opts = ContentOptions { keep_limit: 1 << 20, max_diff_lines: 10 };
+        let opts = ContentOptions {
+            keep_limit: 1 << 20,
+            max_diff_lines: 10,
+            budget: 1 << 30,
+        };
         match whole(a.as_bytes(), b.as_bytes(), b"f", &opts) {
-            ContentDiff::Text { unified, lines, lines_shown } => {
+            ContentDiff::Text {
+                unified,
+                lines,
+                lines_shown,
+            } => {
                 assert_eq!(lines_shown, 10);
                 assert!(lines > 200);
                 assert_eq!(unified.lines().count(), 10);
@@ -247,10 +295,17 @@ mod tests {
         let a = vec![0u8; 100];
         let mut b = a.clone();
         b[42] = 1;
-        let opts = ContentOptions { keep_limit: 1 << 20, max_diff_lines: 10 };
+        let opts = ContentOptions {
+            keep_limit: 1 << 20,
+            max_diff_lines: 10,
+            budget: 1 << 30,
+        };
         assert_eq!(
             whole(&a, &b, b"f", &opts),
-            ContentDiff::Binary { first_difference: Some(42), first_difference_within: None }
+            ContentDiff::Binary {
+                first_difference: Some(42),
+                first_difference_within: None
+            }
         );
         assert_eq!(first_mismatch(b"abc", b"abcd"), 3);
     }

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use crate::entry::{display_bytes, Bytes, Entry, Timestamp};
+use crate::entry::{Bytes, Entry, Timestamp};
 use crate::report::{
     Difference, FieldCount, FieldDiff, IgnoredCount, InputSummary, Note, Report, ReportLimits,
-    Status, Summary, Value, SCHEMA_VERSION,
+    SCHEMA_VERSION, Status, Summary, Value,
 };
 use crate::source::{Carries, EntrySet, InputInfo, SourceKind};
 use policy::Policy;
@@ -61,7 +61,11 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
         push("atime", opt_time(l.atime), opt_time(r.atime));
         push("ctime", opt_time(l.ctime), opt_time(r.ctime));
     }
-    push("link_target", opt_bytes(&l.link_target), opt_bytes(&r.link_target));
+    push(
+        "link_target",
+        opt_bytes(&l.link_target),
+        opt_bytes(&r.link_target),
+    );
     push(
         "hardlink_target",
         opt_bytes(&l.hardlink_target),
@@ -90,9 +94,12 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
         );
     }
     if lc.spelling && rc.spelling {
-        push("path_spelling", opt_bytes(&l.spelling), opt_bytes(&r.spelling));
+        push(
+            "path_spelling",
+            opt_bytes(&l.spelling),
+            opt_bytes(&r.spelling),
+        );
     }
-    drop(push);
     // xattrs and ACLs, key by key (both maps are sorted).
     let keys: std::collections::BTreeSet<&Bytes> = l.xattrs.keys().chain(r.xattrs.keys()).collect();
     for k in keys {
@@ -100,7 +107,7 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
         if a != b {
             out.push(FieldDiff::keyed(
                 "xattrs",
-                display_bytes(k),
+                k.clone(),
                 xattr_value(k, a),
                 xattr_value(k, b),
             ));
@@ -111,7 +118,7 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
         let (a, b) = (l.acl.get(*k), r.acl.get(*k));
         if a != b {
             let v = |x: Option<&String>| x.map_or(Value::Absent, |s| Value::Text(s.clone()));
-            out.push(FieldDiff::keyed("acl", k.to_string(), v(a), v(b)));
+            out.push(FieldDiff::keyed("acl", k.as_bytes(), v(a), v(b)));
         }
     }
     out
@@ -164,10 +171,8 @@ pub fn compare_sets(left: &EntrySet, right: &EntrySet, policy: &Policy) -> Vec<D
         common.sort_unstable();
         let positions: Vec<u64> = common.iter().map(|c| c.1).collect();
         for (m, c) in order::moved(&positions).into_iter().zip(&common) {
-            if m {
-                if let Item::Both(_, _, moved) = &mut items[c.2] {
-                    *moved = true;
-                }
+            if m && let Item::Both(_, _, moved) = &mut items[c.2] {
+                *moved = true;
             }
         }
     }
@@ -209,9 +214,11 @@ pub fn compare_sets(left: &EntrySet, right: &EntrySet, policy: &Policy) -> Vec<D
                     d
                 }
             };
-            d.ignored_by = policy.path_rule(&d.path);
+            d.ignored_by = policy
+                .path_rule(&d.path)
+                .map(|r| policy.rules[r].name.clone());
             for f in &mut d.fields {
-                f.ignored_by = policy.field_rule(f);
+                f.ignored_by = policy.field_rule(f).map(|r| policy.rules[r].name.clone());
             }
             Some(d)
         })
@@ -225,17 +232,20 @@ pub fn notes(left: &EntrySet, right: &EntrySet, sde: Option<i64>, policy: &Polic
     for (side, set) in [("left", left), ("right", right)] {
         for e in &set.entries {
             if e.occurrences > 1 {
-                out.entry((e.path.clone(), "duplicate")).or_default().push(format!(
-                    "appears {} times in {side}; the last one wins, as on extraction",
-                    e.occurrences
-                ));
+                out.entry((e.path.clone(), "duplicate"))
+                    .or_default()
+                    .push(format!(
+                        "appears {} times in {side}; the last one wins, as on extraction",
+                        e.occurrences
+                    ));
             }
-            if let (Some(n), Some(t)) = (sde, e.mtime) {
-                if t > Timestamp::from_secs(n) && policy.path_rule(&e.path).is_none() {
-                    out.entry((e.path.clone(), "source-date-epoch"))
-                        .or_default()
-                        .push(format!("{side} {t}"));
-                }
+            if let (Some(n), Some(t)) = (sde, e.mtime)
+                && t > Timestamp::from_secs(n)
+                && policy.path_rule(&e.path).is_none()
+            {
+                out.entry((e.path.clone(), "source-date-epoch"))
+                    .or_default()
+                    .push(format!("{side} {t}"));
             }
         }
     }
@@ -313,11 +323,17 @@ pub fn build_report(all: Vec<Difference>, policy: &Policy, parts: ReportParts) -
     let mut shown = Vec::new();
     let mut hidden = Vec::new();
     for mut d in all {
-        if let Some(r) = d.ignored_by {
-            *counts.entry((r, "entry".to_string())).or_default() += 1;
+        if let Some(name) = &d.ignored_by {
+            *counts
+                .entry((policy.index_of(name), "entry".to_string()))
+                .or_default() += 1;
             summary.ignored_entries += 1;
             for f in &d.fields {
-                summary.fields.entry(f.field.to_string()).or_default().ignored += 1;
+                summary
+                    .fields
+                    .entry(f.field.to_string())
+                    .or_default()
+                    .ignored += 1;
             }
             if parts.show_ignored {
                 hidden.push(d);
@@ -328,9 +344,16 @@ pub fn build_report(all: Vec<Difference>, policy: &Policy, parts: ReportParts) -
             d.fields.drain(..).partition(|f| f.ignored_by.is_none());
         for f in &hid {
             *counts
-                .entry((f.ignored_by.expect("hidden"), f.field.to_string()))
+                .entry((
+                    policy.index_of(f.ignored_by.as_deref().expect("hidden")),
+                    f.field.to_string(),
+                ))
                 .or_default() += 1;
-            summary.fields.entry(f.field.to_string()).or_default().ignored += 1;
+            summary
+                .fields
+                .entry(f.field.to_string())
+                .or_default()
+                .ignored += 1;
         }
         for f in &vis {
             let c: &mut FieldCount = summary.fields.entry(f.field.to_string()).or_default();

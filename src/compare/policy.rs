@@ -32,7 +32,10 @@ impl Matcher {
         match self {
             Matcher::Field(f) => d.field == *f,
             Matcher::FieldKey(f, g) => {
-                d.field == *f && d.key.as_deref().is_some_and(|k| g.is_match(k))
+                d.field == *f
+                    && d.key
+                        .as_deref()
+                        .is_some_and(|k| g.is_match(OsStr::from_bytes(k)))
             }
             Matcher::ModeTypeBitsOnly => match (&d.left, &d.right) {
                 (Value::Mode(l), Value::Mode(r)) => d.field == "mode" && l & 0o7777 == r & 0o7777,
@@ -40,7 +43,20 @@ impl Matcher {
             },
             Matcher::FormatRecordsOnly(mask) => match (&d.left, &d.right) {
                 (Value::Format(l), Value::Format(r)) => {
-                    d.field == "format" && l.header == r.header && (l.ext ^ r.ext) & !mask == 0
+                    // A member is PAX only because of these records if, without them,
+                    // nothing PAX is left: then it counts as ustar.
+                    let strip = |f: &crate::entry::Format| {
+                        let ext = f.ext & !mask;
+                        let pax_only_for_these = f.header == crate::entry::HeaderFormat::Pax
+                            && ext & !(ext::PREFIX) == 0;
+                        let header = if pax_only_for_these {
+                            crate::entry::HeaderFormat::Ustar
+                        } else {
+                            f.header
+                        };
+                        (header, ext)
+                    };
+                    d.field == "format" && strip(l) == strip(r)
                 }
                 _ => false,
             },
@@ -186,6 +202,14 @@ impl Policy {
             .position(|r| r.matchers.iter().any(|m| m.hides_field(d)))
     }
 
+    /// Index of the rule with this name (rule names are unique in a policy).
+    pub fn index_of(&self, name: &str) -> usize {
+        self.rules
+            .iter()
+            .position(|r| r.name == name)
+            .unwrap_or(usize::MAX)
+    }
+
     /// This policy with the semantic rules added (for the "semantically equal" verdict).
     pub fn with_semantic(&self) -> Policy {
         let mut p = self.clone();
@@ -198,7 +222,12 @@ impl Policy {
     /// Indices of the path rules, for "matched nothing" warnings.
     pub fn path_rules(&self) -> Vec<usize> {
         (0..self.rules.len())
-            .filter(|&i| self.rules[i].matchers.iter().any(|m| matches!(m, Matcher::Path(_))))
+            .filter(|&i| {
+                self.rules[i]
+                    .matchers
+                    .iter()
+                    .any(|m| matches!(m, Matcher::Path(_)))
+            })
             .collect()
     }
 }
@@ -212,7 +241,10 @@ mod tests {
     fn semantic_hides_timestamps_and_type_bits_only() {
         let p = Policy::semantic();
         let mtime = FieldDiff::new("mtime", Value::Uint(1), Value::Uint(2));
-        assert_eq!(p.rules[p.field_rule(&mtime).unwrap()].name, "ignore-file-timestamps");
+        assert_eq!(
+            p.rules[p.field_rule(&mtime).unwrap()].name,
+            "ignore-file-timestamps"
+        );
         let bits = FieldDiff::new("mode", Value::Mode(0o100644), Value::Mode(0o644));
         assert_eq!(
             p.rules[p.field_rule(&bits).unwrap()].name,
@@ -231,8 +263,17 @@ mod tests {
         let mut p = Policy::strict();
         p.add(builtin_rule("ignore-file-timestamps", Origin::Flag).unwrap());
         assert_eq!(p.mode(), "custom");
-        let f = |ext| Value::Format(Format { header: HeaderFormat::Pax, ext });
-        let times = FieldDiff::new("format", f(ext::PATH), f(ext::PATH | ext::ATIME | ext::CTIME));
+        let f = |ext| {
+            Value::Format(Format {
+                header: HeaderFormat::Pax,
+                ext,
+            })
+        };
+        let times = FieldDiff::new(
+            "format",
+            f(ext::PATH),
+            f(ext::PATH | ext::ATIME | ext::CTIME),
+        );
         assert!(p.field_rule(&times).is_some());
         let xattr = FieldDiff::new("format", f(ext::PATH), f(ext::PATH | ext::XATTR));
         assert!(p.field_rule(&xattr).is_none());

@@ -13,7 +13,12 @@ pub enum Format {
 }
 
 /// Render `report` in `format` to `w`.
-pub fn render(report: &crate::report::Report, format: Format, color: bool, w: &mut dyn Write) -> io::Result<()> {
+pub fn render(
+    report: &crate::report::Report,
+    format: Format,
+    color: bool,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     match format {
         Format::Text => text::render(report, color, w),
         Format::Json => json::render(report, w),

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
 use crate::entry::{display_bytes, parent};
 use crate::error::group;
-use crate::report::{plural, ContentDiff, Difference, Report, Status};
+use crate::report::{ContentDiff, Difference, Report, Status, plural};
 
 struct Style {
     on: bool,
@@ -47,7 +47,11 @@ fn input_line(label: &str, i: &crate::report::InputSummary) -> String {
     if let Some(c) = i.compression.as_deref().filter(|c| *c != "none") {
         what.push(c.to_string());
     }
-    what.push(format!("{} {}", group(i.entries), plural(i.entries, "entry", "entries")));
+    what.push(format!(
+        "{} {}",
+        group(i.entries),
+        plural(i.entries, "entry", "entries")
+    ));
     format!("{label:<6} {}  ({})", i.name, what.join(", "))
 }
 
@@ -57,9 +61,6 @@ fn summary_table(r: &Report) -> Table {
         .force_no_tty()
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(vec!["", "differences", "ignored"]);
-    let ignored_of = |field: &str| -> u64 {
-        r.ignored.iter().filter(|i| i.field == field).map(|i| i.count).sum()
-    };
     let s = &r.summary;
     for (label, n, ign) in [
         ("entries added", s.added, 0),
@@ -68,9 +69,12 @@ fn summary_table(r: &Report) -> Table {
     ] {
         t.add_row(vec![label.to_string(), group(n), group(ign)]);
     }
-    let _ = ignored_of;
     for (field, c) in &s.fields {
-        t.add_row(vec![format!("  {field}"), group(c.differences), group(c.ignored)]);
+        t.add_row(vec![
+            format!("  {field}"),
+            group(c.differences),
+            group(c.ignored),
+        ]);
     }
     for col in 1..3 {
         if let Some(c) = t.column_mut(col) {
@@ -81,7 +85,11 @@ fn summary_table(r: &Report) -> Table {
 }
 
 fn entry_label(d: &Difference) -> String {
-    let kind = d.left_kind.or(d.right_kind).map(|k| k.to_string()).unwrap_or_default();
+    let kind = d
+        .left_kind
+        .or(d.right_kind)
+        .map(|k| k.to_string())
+        .unwrap_or_default();
     match (d.status, d.size) {
         (Status::Added | Status::Removed, Some(sz)) if kind == "file" => {
             format!("({kind}, {} {})", group(sz), plural(sz, "byte", "bytes"))
@@ -98,32 +106,34 @@ fn base_name(path: &[u8]) -> &[u8] {
     }
 }
 
-fn write_differences(
-    w: &mut dyn Write,
-    diffs: &[Difference],
-    st: &Style,
-    rules: &[crate::report::RuleInfo],
-) -> io::Result<()> {
+fn write_differences(w: &mut dyn Write, diffs: &[Difference], st: &Style) -> io::Result<()> {
     let mut groups: BTreeMap<&[u8], Vec<&Difference>> = BTreeMap::new();
     for d in diffs {
         groups.entry(parent(&d.path)).or_default().push(d);
     }
     for (dir, ds) in groups {
-        let header = if dir == b"." { "./".to_string() } else { format!("{}/", display_bytes(dir)) };
+        let header = if dir == b"." {
+            "./".to_string()
+        } else {
+            format!("{}/", display_bytes(dir))
+        };
         writeln!(w, "{}", st.bold(&header))?;
         for d in ds {
-            let name = if &*d.path == b"." { ".".to_string() } else { display_bytes(base_name(&d.path)) };
-            let (mark, name) = match d.status {
-                Status::Added => ("+", st.green(&format!("+ {name}"))),
-                Status::Removed => ("-", st.red(&format!("- {name}"))),
-                Status::Changed => ("~", st.yellow(&format!("~ {name}"))),
+            let name = if &*d.path == b"." {
+                ".".to_string()
+            } else {
+                display_bytes(base_name(&d.path))
             };
-            let _ = mark;
+            let name = match d.status {
+                Status::Added => st.green(&format!("+ {name}")),
+                Status::Removed => st.red(&format!("- {name}")),
+                Status::Changed => st.yellow(&format!("~ {name}")),
+            };
             let label = entry_label(d);
             let ignored = d
                 .ignored_by
-                .and_then(|r| rules.get(r))
-                .map(|r| format!(" [ignored by --{}]", r.name))
+                .as_ref()
+                .map(|r| format!(" [ignored by --{r}]"))
                 .unwrap_or_default();
             if label.is_empty() && ignored.is_empty() {
                 writeln!(w, "  {name}")?;
@@ -134,8 +144,8 @@ fn write_differences(
             for f in &d.fields {
                 let by = f
                     .ignored_by
-                    .and_then(|r| rules.get(r))
-                    .map(|r| st.dim(&format!("  [--{}]", r.name)))
+                    .as_ref()
+                    .map(|r| st.dim(&format!("  [--{r}]")))
                     .unwrap_or_default();
                 writeln!(
                     w,
@@ -169,10 +179,14 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
 
     if !r.differences.is_empty() {
         writeln!(w)?;
-        write_differences(w, &r.differences, &st, &r.rules)?;
+        write_differences(w, &r.differences, &st)?;
     }
 
-    let contents: Vec<&Difference> = r.differences.iter().filter(|d| d.content.is_some()).collect();
+    let contents: Vec<&Difference> = r
+        .differences
+        .iter()
+        .filter(|d| d.content.is_some())
+        .collect();
     if !contents.is_empty() {
         writeln!(w)?;
         writeln!(w, "{}", st.bold("content differences:"))?;
@@ -180,7 +194,11 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w)?;
             let p = display_bytes(&d.path);
             match d.content.as_ref().expect("filtered") {
-                ContentDiff::Text { unified, lines, lines_shown } => {
+                ContentDiff::Text {
+                    unified,
+                    lines,
+                    lines_shown,
+                } => {
                     for line in unified.lines() {
                         let painted = if line.starts_with("+++") || line.starts_with("---") {
                             st.bold(line)
@@ -207,22 +225,23 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
                         )?;
                     }
                 }
-                ContentDiff::Binary { first_difference, first_difference_within } => {
-                    match (first_difference, first_difference_within) {
-                        (Some(o), _) => writeln!(
-                            w,
-                            "{p}: binary content differs; first difference at byte {} (0x{o:x})",
-                            group(*o)
-                        )?,
-                        (None, Some((a, b))) => writeln!(
-                            w,
-                            "{p}: binary content differs; first difference between bytes {} and {}",
-                            group(*a),
-                            group(*b)
-                        )?,
-                        _ => writeln!(w, "{p}: binary content differs")?,
-                    }
-                }
+                ContentDiff::Binary {
+                    first_difference,
+                    first_difference_within,
+                } => match (first_difference, first_difference_within) {
+                    (Some(o), _) => writeln!(
+                        w,
+                        "{p}: binary content differs; first difference at byte {} (0x{o:x})",
+                        group(*o)
+                    )?,
+                    (None, Some((a, b))) => writeln!(
+                        w,
+                        "{p}: binary content differs; first difference between bytes {} and {}",
+                        group(*a),
+                        group(*b)
+                    )?,
+                    _ => writeln!(w, "{p}: binary content differs")?,
+                },
                 ContentDiff::Unavailable { reason } => {
                     writeln!(w, "{p}: content differs; no diff: {reason}")?;
                 }
@@ -230,12 +249,12 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
         }
     }
 
-    if let Some(hidden) = &r.ignored_differences {
-        if !hidden.is_empty() {
-            writeln!(w)?;
-            writeln!(w, "{}", st.bold("ignored differences:"))?;
-            write_differences(w, hidden, &st, &r.rules)?;
-        }
+    if let Some(hidden) = &r.ignored_differences
+        && !hidden.is_empty()
+    {
+        writeln!(w)?;
+        writeln!(w, "{}", st.bold("ignored differences:"))?;
+        write_differences(w, hidden, &st)?;
     }
 
     if !r.notes.is_empty() {
@@ -281,6 +300,10 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
 
     writeln!(w)?;
     let verdict = r.verdict();
-    let painted = if r.equal { st.green(&verdict) } else { st.red(&verdict) };
+    let painted = if r.equal {
+        st.green(&verdict)
+    } else {
+        st.red(&verdict)
+    };
     writeln!(w, "{}", st.bold(&painted))
 }

@@ -4,8 +4,8 @@
 //! far into the compressed input the problem was.
 
 use std::io::{self, BufRead, BufReader, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::ErrorKind;
 
@@ -43,7 +43,9 @@ impl Compression {
             Compression::Gzip
         } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
             Compression::Xz
-        } else if magic.starts_with(b"BZh") && magic.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)) {
+        } else if magic.starts_with(b"BZh")
+            && magic.get(3).is_some_and(|d| (b'1'..=b'9').contains(d))
+        {
             Compression::Bzip2
         } else {
             Compression::None
@@ -51,21 +53,43 @@ impl Compression {
     }
 }
 
-/// A reader that counts the bytes consumed from it (the compressed input).
+/// A reader that counts the bytes consumed from it (the compressed input), and how far
+/// into the input a decoder has been handed bytes (where damage it reports must lie
+/// before).
 pub struct Counting<R> {
     inner: R,
     count: Arc<AtomicU64>,
+    seen: Arc<AtomicU64>,
+}
+
+/// The two counters of a `Counting` reader.
+#[derive(Clone)]
+pub struct Counters {
+    /// Bytes consumed.
+    pub consumed: Arc<AtomicU64>,
+    /// Bytes handed to the reader's user (consumed plus buffered).
+    pub seen: Arc<AtomicU64>,
 }
 
 impl<R> Counting<R> {
     pub fn new(inner: R) -> (Self, Arc<AtomicU64>) {
+        let (c, counters) = Self::with_counters(inner);
+        (c, counters.consumed)
+    }
+
+    pub fn with_counters(inner: R) -> (Self, Counters) {
         let count = Arc::new(AtomicU64::new(0));
+        let seen = Arc::new(AtomicU64::new(0));
         (
             Counting {
                 inner,
                 count: count.clone(),
+                seen: seen.clone(),
             },
-            count,
+            Counters {
+                consumed: count,
+                seen,
+            },
         )
     }
 }
@@ -73,14 +97,18 @@ impl<R> Counting<R> {
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        let c = self.count.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        self.seen.fetch_max(c, Ordering::Relaxed);
         Ok(n)
     }
 }
 
 impl<R: BufRead> BufRead for Counting<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.inner.fill_buf()
+        let b = self.inner.fill_buf()?;
+        let end = self.count.load(Ordering::Relaxed) + b.len() as u64;
+        self.seen.fetch_max(end, Ordering::Relaxed);
+        Ok(b)
     }
     fn consume(&mut self, amt: usize) {
         self.count.fetch_add(amt as u64, Ordering::Relaxed);
@@ -93,6 +121,7 @@ struct Decoded<D> {
     inner: D,
     format: &'static str,
     count: Arc<AtomicU64>,
+    seen: Option<Arc<AtomicU64>>,
 }
 
 impl<D: Read> Read for Decoded<D> {
@@ -102,7 +131,7 @@ impl<D: Read> Read for Decoded<D> {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    let offset = self.count.load(Ordering::Relaxed);
+                    let consumed = self.count.load(Ordering::Relaxed);
                     // Errors of the underlying file pass through unchanged.
                     if e.get_ref().is_some_and(|i| i.is::<ErrorKind>()) {
                         return Err(e);
@@ -112,12 +141,15 @@ impl<D: Read> Read for Decoded<D> {
                     {
                         ErrorKind::TruncatedCompressed {
                             format: self.format,
-                            offset,
+                            offset: consumed,
                         }
                     } else {
+                        // A decoder may find damage anywhere in what it was handed (a
+                        // frame checksum only at the frame's end): name the end of that.
+                        let seen = self.seen.as_ref().map_or(0, |s| s.load(Ordering::Relaxed));
                         ErrorKind::CorruptCompressed {
                             format: self.format,
-                            offset,
+                            offset: consumed.max(seen),
                             message: e.to_string(),
                         }
                     };
@@ -143,7 +175,25 @@ pub fn decode<'a, R: BufRead + 'a>(
     r: R,
     count: Arc<AtomicU64>,
 ) -> io::Result<Box<dyn BufRead + 'a>> {
+    decode_counted(
+        kind,
+        r,
+        Counters {
+            consumed: count,
+            seen: Arc::new(AtomicU64::new(0)),
+        },
+    )
+}
+
+/// As `decode`, with both counters of a `Counting` reader, for better error offsets.
+pub fn decode_counted<'a, R: BufRead + 'a>(
+    kind: Compression,
+    r: R,
+    counters: Counters,
+) -> io::Result<Box<dyn BufRead + 'a>> {
     let format = kind.name();
+    let count = counters.consumed;
+    let seen = Some(counters.seen);
     Ok(match kind {
         Compression::None => Box::new(r),
         Compression::Zstd => {
@@ -156,6 +206,7 @@ pub fn decode<'a, R: BufRead + 'a>(
                     inner: d,
                     format,
                     count,
+                    seen,
                 },
             ))
         }
@@ -165,6 +216,7 @@ pub fn decode<'a, R: BufRead + 'a>(
                 inner: flate2::bufread::MultiGzDecoder::new(r),
                 format,
                 count,
+                seen,
             },
         )),
         Compression::Xz => Box::new(BufReader::with_capacity(
@@ -173,6 +225,7 @@ pub fn decode<'a, R: BufRead + 'a>(
                 inner: liblzma::bufread::XzDecoder::new_multi_decoder(r),
                 format,
                 count,
+                seen,
             },
         )),
         Compression::Bzip2 => Box::new(BufReader::with_capacity(
@@ -181,6 +234,7 @@ pub fn decode<'a, R: BufRead + 'a>(
                 inner: bzip2::bufread::MultiBzDecoder::new(r),
                 format,
                 count,
+                seen,
             },
         )),
     })
@@ -192,8 +246,14 @@ mod tests {
 
     #[test]
     fn detects_by_magic() {
-        assert_eq!(Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Compression::Zstd);
-        assert_eq!(Compression::detect(&[0x50, 0x2a, 0x4d, 0x18]), Compression::Zstd);
+        assert_eq!(
+            Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+            Compression::Zstd
+        );
+        assert_eq!(
+            Compression::detect(&[0x50, 0x2a, 0x4d, 0x18]),
+            Compression::Zstd
+        );
         assert_eq!(Compression::detect(&[0x1f, 0x8b, 8]), Compression::Gzip);
         assert_eq!(Compression::detect(b"\xfd7zXZ\x00"), Compression::Xz);
         assert_eq!(Compression::detect(b"BZh9"), Compression::Bzip2);

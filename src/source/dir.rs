@@ -14,7 +14,9 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
-use super::{add_xattr, finish_set, hash, EntrySet, Input, InputInfo, Keeper, ReadOptions, Side, SourceKind};
+use super::{
+    EntrySet, Input, InputInfo, Keeper, ReadOptions, Side, SourceKind, add_xattr, finish_set, hash,
+};
 use crate::entry::{Bytes, Entry, Kind, Timestamp};
 use crate::error::{Error, Result};
 
@@ -35,7 +37,8 @@ pub fn read_dir(
     keeper: Option<&Keeper>,
 ) -> Result<EntrySet> {
     let mut found: Vec<(Vec<u8>, Metadata)> = Vec::new();
-    let root_meta = fs::symlink_metadata(root).map_err(|e| Error::new(input.name.clone(), e))?;
+    // The root is what the user named: follow it if it is a symlink to a directory.
+    let root_meta = fs::metadata(root).map_err(|e| Error::new(input.name.clone(), e))?;
     found.push((b".".to_vec(), root_meta));
     walk(input, root, &[], &mut found)?;
 
@@ -98,14 +101,15 @@ pub fn read_dir(
             }
             _ => {}
         }
-        if kind != Kind::Socket {
+        // Hardlink members carry no xattrs in tar (the file they link to does).
+        if !matches!(e.kind, Kind::Socket | Kind::Hardlink) {
             read_xattrs(&full, &mut e).map_err(|err| path_err(input, rel, err))?;
         }
         entries.push(e);
     }
 
     // Hash regular files in parallel.
-    let results: Vec<Result<(crate::entry::Digest, Option<Box<[u64]>>)>> = files
+    let results: Vec<Result<Hashed>> = files
         .par_iter()
         .map_init(Vec::new, |scratch, &i| {
             let e = &entries[i];
@@ -136,6 +140,9 @@ pub fn read_dir(
     Ok(finish_set(entries, info))
 }
 
+/// The SHA-256 digest and block hashes of a file.
+type Hashed = (crate::entry::Digest, Option<Box<[u64]>>);
+
 fn path_err(input: &Input, rel: &[u8], err: io::Error) -> Error {
     let name = if rel == b"." {
         input.name.clone()
@@ -149,14 +156,10 @@ fn path_err(input: &Input, rel: &[u8], err: io::Error) -> Error {
     Error::new(name, err)
 }
 
-fn walk(
-    input: &Input,
-    root: &Path,
-    rel: &[u8],
-    out: &mut Vec<(Vec<u8>, Metadata)>,
-) -> Result<()> {
+fn walk(input: &Input, root: &Path, rel: &[u8], out: &mut Vec<(Vec<u8>, Metadata)>) -> Result<()> {
     let dir = join(root, if rel.is_empty() { b"." } else { rel });
-    let rd = fs::read_dir(&dir).map_err(|e| path_err(input, if rel.is_empty() { b"." } else { rel }, e))?;
+    let rd = fs::read_dir(&dir)
+        .map_err(|e| path_err(input, if rel.is_empty() { b"." } else { rel }, e))?;
     let mut children: Vec<(Vec<u8>, Metadata)> = Vec::new();
     for de in rd {
         let de = de.map_err(|e| path_err(input, rel, e))?;
@@ -200,16 +203,14 @@ fn open_regular(path: &Path) -> io::Result<File> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
     if !f.metadata()?.is_file() {
-        return Err(io::Error::other("changed while being read (no longer a regular file)"));
+        return Err(io::Error::other(
+            "changed while being read (no longer a regular file)",
+        ));
     }
     Ok(f)
 }
 
-fn hash_file(
-    path: &Path,
-    size: u64,
-    keep: Option<&mut Vec<u8>>,
-) -> io::Result<(crate::entry::Digest, Option<Box<[u64]>>)> {
+fn hash_file(path: &Path, size: u64, keep: Option<&mut Vec<u8>>) -> io::Result<Hashed> {
     let mut f = open_regular(path)?;
     let mut h = hash::ContentHasher::new(size, keep);
     let mut buf = vec![0u8; 256 << 10];
@@ -246,10 +247,10 @@ fn id_names(file: &str) -> HashMap<u32, Bytes> {
     if let Ok(text) = fs::read(file) {
         for line in text.split(|&b| b == b'\n') {
             let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
-            if f.len() >= 3 {
-                if let Some(id) = std::str::from_utf8(f[2]).ok().and_then(|s| s.parse().ok()) {
-                    m.entry(id).or_insert_with(|| Bytes::from(f[0]));
-                }
+            if f.len() >= 3
+                && let Some(id) = std::str::from_utf8(f[2]).ok().and_then(|s| s.parse().ok())
+            {
+                m.entry(id).or_insert_with(|| Bytes::from(f[0]));
             }
         }
     }
@@ -259,10 +260,16 @@ fn id_names(file: &str) -> HashMap<u32, Bytes> {
 /// The host's user name for a uid (from /etc/passwd, as tar looks it up).
 fn user_name(uid: u32) -> Option<Bytes> {
     static USERS: OnceLock<HashMap<u32, Bytes>> = OnceLock::new();
-    USERS.get_or_init(|| id_names("/etc/passwd")).get(&uid).cloned()
+    USERS
+        .get_or_init(|| id_names("/etc/passwd"))
+        .get(&uid)
+        .cloned()
 }
 
 fn group_name(gid: u32) -> Option<Bytes> {
     static GROUPS: OnceLock<HashMap<u32, Bytes>> = OnceLock::new();
-    GROUPS.get_or_init(|| id_names("/etc/group")).get(&gid).cloned()
+    GROUPS
+        .get_or_init(|| id_names("/etc/group"))
+        .get(&gid)
+        .cloned()
 }

@@ -6,7 +6,7 @@
 use sha2::{Digest as _, Sha256};
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::entry::{Digest, BLOCK_SIZE};
+use crate::entry::{BLOCK_SIZE, Digest};
 
 pub struct ContentHasher<'a> {
     sha: Sha256,
@@ -25,11 +25,11 @@ impl<'a> ContentHasher<'a> {
                 Vec::with_capacity(size.div_ceil(BLOCK_SIZE).min(1 << 20) as usize),
             )
         });
-        let keep = keep.map(|k| {
+        let mut keep = keep;
+        if let Some(k) = keep.as_mut() {
             k.clear();
             k.reserve(size as usize);
-            k
-        });
+        }
         ContentHasher {
             sha: Sha256::new(),
             block,
@@ -95,9 +95,6 @@ mod tests {
         assert_eq!(ba.unwrap().len(), 5);
         assert_eq!(da, sha256(&data));
         // Known answer: SHA-256 of "abc".
-        assert_eq!(
-            sha256(b"abc")[..4],
-            [0xba, 0x78, 0x16, 0xbf]
-        );
+        assert_eq!(sha256(b"abc")[..4], [0xba, 0x78, 0x16, 0xbf]);
     }
 }

@@ -34,14 +34,18 @@ impl Side {
     }
 }
 
+/// A content held for a path: its digest and bytes.
+type Held = (Digest, Arc<[u8]>);
+
 /// Content kept for one path: the digest it had and the bytes, per side.
 pub type KeptPair = [Option<(Digest, Arc<[u8]>)>; 2];
 
 #[derive(Default)]
 struct State {
     seen: [HashMap<Bytes, Digest>; 2],
-    pending: [HashMap<Bytes, (Digest, Arc<[u8]>)>; 2],
+    pending: [HashMap<Bytes, Held>; 2],
     pending_bytes: [u64; 2],
+    kept_bytes: u64,
     done: [bool; 2],
     kept: HashMap<Bytes, KeptPair>,
 }
@@ -50,14 +54,18 @@ struct State {
 pub struct Keeper {
     state: Mutex<State>,
     budget: u64,
+    kept_budget: u64,
 }
 
 impl Keeper {
-    /// `budget`: bytes one side may hold waiting for the other.
-    pub fn new(budget: u64) -> Self {
+    /// `budget`: bytes one side may hold waiting for the other. Contents that differ
+    /// are kept up to `kept_budget` bytes in all; past it they are fetched again later
+    /// if the content diff wants them.
+    pub fn new(budget: u64, kept_budget: u64) -> Self {
         Keeper {
             state: Mutex::new(State::default()),
             budget,
+            kept_budget,
         }
     }
 
@@ -74,22 +82,25 @@ impl Keeper {
                     st.pending_bytes[o] -= b.len() as u64;
                 }
                 if *other_digest != digest {
-                    let slot = st.kept.entry(Box::from(path)).or_default();
-                    if let Some(other) = other {
-                        slot[o] = Some(other);
+                    let add =
+                        content.len() as u64 + other.as_ref().map_or(0, |(_, b)| b.len() as u64);
+                    if st.kept_bytes + add <= self.kept_budget {
+                        st.kept_bytes += add;
+                        let slot = st.kept.entry(Box::from(path)).or_default();
+                        if let Some(other) = other {
+                            slot[o] = Some(other);
+                        }
+                        slot[s] = Some((digest, Arc::from(content)));
                     }
-                    slot[s] = Some((digest, Arc::from(content)));
                 }
             }
-            None if !st.done[o] => {
-                if st.pending_bytes[s] + content.len() as u64 <= self.budget {
-                    if let Some((_, old)) = st.pending[s]
-                        .insert(Box::from(path), (digest, Arc::from(content)))
-                    {
-                        st.pending_bytes[s] -= old.len() as u64;
-                    }
-                    st.pending_bytes[s] += content.len() as u64;
+            None if !st.done[o] && st.pending_bytes[s] + content.len() as u64 <= self.budget => {
+                if let Some((_, old)) =
+                    st.pending[s].insert(Box::from(path), (digest, Arc::from(content)))
+                {
+                    st.pending_bytes[s] -= old.len() as u64;
                 }
+                st.pending_bytes[s] += content.len() as u64;
             }
             None => {}
         }
@@ -121,7 +132,7 @@ mod tests {
 
     #[test]
     fn keeps_only_what_differs() {
-        let k = Keeper::new(1 << 20);
+        let k = Keeper::new(1 << 20, 1 << 20);
         k.offer(Side::Left, b"a", [1; 32], b"same");
         k.offer(Side::Left, b"b", [2; 32], b"left b");
         k.offer(Side::Right, b"a", [1; 32], b"same");
@@ -143,7 +154,7 @@ mod tests {
 
     #[test]
     fn budget_bounds_waiting_bytes() {
-        let k = Keeper::new(4);
+        let k = Keeper::new(4, 1 << 20);
         k.offer(Side::Left, b"a", [1; 32], b"12345"); // over budget: not held
         k.offer(Side::Right, b"a", [2; 32], b"abcde");
         let kept = k.into_kept();

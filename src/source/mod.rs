@@ -14,7 +14,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use crate::entry::{normalize_path, Bytes, Entry, Kind};
+use crate::entry::{Bytes, Entry, Kind, normalize_path};
 use crate::error::{Error, ErrorKind, Result};
 use compress::{Compression, Counting};
 pub use keeper::{Keeper, Side};
@@ -30,7 +30,8 @@ pub struct Input {
 }
 
 impl Input {
-    pub fn from_arg(arg: &str) -> Input {
+    pub fn from_arg(arg: impl AsRef<std::ffi::OsStr>) -> Input {
+        let arg = arg.as_ref();
         if arg == "-" {
             Input {
                 name: "-".into(),
@@ -38,7 +39,7 @@ impl Input {
             }
         } else {
             Input {
-                name: arg.to_string(),
+                name: crate::entry::display_bytes(std::os::unix::ffi::OsStrExt::as_bytes(arg)),
                 path: Some(PathBuf::from(arg)),
             }
         }
@@ -182,29 +183,31 @@ pub fn with_tar_stream(
 ) -> Result<InputInfo> {
     let file;
     let mut file_len = None;
-    let mmap;
     let stdin;
     let raw: Box<dyn BufRead> = match &input.path {
         Some(p) => {
             file = File::open(p).map_err(|e| input.err(e))?;
-            let mut head = [0u8; 6];
-            let n = read_head(&file, &mut head).map_err(|e| input.err(e))?;
-            let len = file.metadata().map_err(|e| input.err(e))?.len();
-            file_len = Some(len);
-            if Compression::detect(&head[..n]) == Compression::None && len > 0 {
-                // Plain tar: map it and read without copies.
-                // SAFETY: the map is read-only; a file changed underneath while we read
-                // it may give inconsistent data, as any reader would see.
-                mmap = unsafe { memmap2::Mmap::map(&file) };
-                match &mmap {
-                    Ok(m) => {
-                        let _ = m.advise(memmap2::Advice::Sequential);
-                        Box::new(&m[..])
-                    }
-                    Err(_) => Box::new(BufReader::with_capacity(1 << 20, &file)),
-                }
-            } else {
+            let meta = file.metadata().map_err(|e| input.err(e))?;
+            if !meta.is_file() {
+                // A FIFO, `<(...)`, /dev/stdin: a stream, read once.
                 Box::new(BufReader::with_capacity(256 << 10, &file))
+            } else {
+                let mut head = [0u8; 6];
+                let n = read_head(&file, &mut head).map_err(|e| input.err(e))?;
+                let len = meta.len();
+                file_len = Some(len);
+                if Compression::detect(&head[..n]) == Compression::None && len > 0 {
+                    // Plain tar: map it and read without copies.
+                    // SAFETY: the map is read-only; a file changed underneath while we read
+                    // it may give inconsistent data, as any reader would see.
+                    let mmap = unsafe { memmap2::Mmap::map(&file) };
+                    match mmap {
+                        Ok(m) => Box::new(MmapReader::new(m)),
+                        Err(_) => Box::new(BufReader::with_capacity(1 << 20, &file)),
+                    }
+                } else {
+                    Box::new(BufReader::with_capacity(256 << 10, &file))
+                }
             }
         }
         None => {
@@ -212,10 +215,18 @@ pub fn with_tar_stream(
             Box::new(BufReader::with_capacity(256 << 10, stdin.lock()))
         }
     };
-    let (mut counted, count) = Counting::new(raw);
-    let head = counted.fill_buf().map_err(|e| input.err(e))?;
-    let compression = Compression::detect(head);
-    let mut decoded = compress::decode(compression, counted, count.clone())
+    // Read the magic bytes whole (a pipe may deliver them in pieces), then put them back
+    // in front of the stream.
+    let mut raw = raw;
+    let mut head = Vec::with_capacity(6);
+    (&mut raw)
+        .take(6)
+        .read_to_end(&mut head)
+        .map_err(|e| input.err(e))?;
+    let compression = Compression::detect(&head);
+    let (counted, counters) = Counting::with_counters(io::Cursor::new(head).chain(raw));
+    let count = counters.consumed.clone();
+    let mut decoded = compress::decode_counted(compression, counted, counters)
         .map_err(|e| input.err(ErrorKind::from_io(e)))?;
     let mut tr = TarReader::with_limits(&mut *decoded as &mut dyn BufRead, limits.clone());
     f(&mut tr).map_err(|k| input.err(k))?;
@@ -232,8 +243,62 @@ pub fn with_tar_stream(
         entries: 0,
         bytes: file_len.unwrap_or_else(|| count.load(Ordering::Relaxed)),
         tar_bytes,
-        rereadable: input.path.is_some(),
+        rereadable: input.path.as_ref().is_some_and(|p| p.is_file()),
     })
+}
+
+/// Reads a memory-mapped file without copies, and hands the pages it has passed back
+/// to the kernel as it goes, so a large plain tar does not sit in the resident set.
+struct MmapReader {
+    map: memmap2::Mmap,
+    pos: usize,
+    released: usize,
+}
+
+impl MmapReader {
+    const RELEASE_EVERY: usize = 8 << 20;
+
+    fn new(map: memmap2::Mmap) -> Self {
+        let _ = map.advise(memmap2::Advice::Sequential);
+        MmapReader {
+            map,
+            pos: 0,
+            released: 0,
+        }
+    }
+}
+
+impl Read for MmapReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (&self.map[self.pos..]).read(buf)?;
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for MmapReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        Ok(&self.map[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.map.len());
+        if self.pos - self.released >= Self::RELEASE_EVERY {
+            let page = 4096;
+            let upto = self.pos / page * page;
+            // SAFETY: the range lies inside the map and behind the read position; the
+            // map is a private read-only file mapping, so dropping its pages only makes
+            // a later access (there is none) read them from the file again.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    self.released,
+                    upto - self.released,
+                )
+            };
+            self.released = upto;
+        }
+    }
 }
 
 fn read_head(mut f: &File, buf: &mut [u8]) -> io::Result<usize> {
@@ -280,10 +345,8 @@ impl<'a> Collector<'a> {
             let (digest, blocks) = h.finish();
             e.digest = Some(digest);
             e.blocks = blocks;
-            if keep {
-                if let Some(k) = self.keeper {
-                    k.offer(self.side, &e.path, digest, &self.scratch);
-                }
+            if keep && let Some(k) = self.keeper {
+                k.offer(self.side, &e.path, digest, &self.scratch);
             }
         }
         self.entries.push(e);
@@ -332,13 +395,14 @@ pub fn add_xattr(e: &mut Entry, name: Vec<u8>, value: Vec<u8>) {
         b"system.posix_acl_default" => Some("default"),
         _ => None,
     };
-    if let Some(k) = acl_kind {
-        if let Some(text) = crate::meta::decode_posix_acl_xattr(&value) {
-            e.acl.insert(k, text);
-            return;
-        }
+    if let Some(k) = acl_kind
+        && let Some(text) = crate::meta::decode_posix_acl_xattr(&value)
+    {
+        e.acl.insert(k, text);
+        return;
     }
-    e.xattrs.insert(name.into_boxed_slice(), value.into_boxed_slice());
+    e.xattrs
+        .insert(name.into_boxed_slice(), value.into_boxed_slice());
 }
 
 /// Sort by path, resolve duplicates (the last member wins, as extraction does), give
@@ -359,10 +423,12 @@ pub fn finish_set(mut entries: Vec<Entry>, mut info: InputInfo) -> EntrySet {
     }
     let digests: Vec<Option<(u64, [u8; 32])>> = out
         .iter()
-        .map(|e| e.hardlink_target.as_ref().and_then(|t| {
-            let i = out.binary_search_by(|x| (*x.path).cmp(t)).ok()?;
-            out[i].digest.map(|d| (out[i].size, d))
-        }))
+        .map(|e| {
+            e.hardlink_target.as_ref().and_then(|t| {
+                let i = out.binary_search_by(|x| (*x.path).cmp(t)).ok()?;
+                out[i].digest.map(|d| (out[i].size, d))
+            })
+        })
         .collect();
     for (e, d) in out.iter_mut().zip(digests) {
         if let Some((_, d)) = d {
@@ -409,23 +475,23 @@ pub fn fetch(
         while let Some(t) = tr.next_entry()? {
             let index = t.index;
             let path = normalize_path(&t.path);
-            if let Some(w) = wanted.get(&path) {
-                if w.order.is_none_or(|o| o == index) {
-                    let mut buf = Vec::with_capacity(w.len.min(1 << 24) as usize);
-                    let mut pos = 0u64;
-                    let end = w.start.saturating_add(w.len);
-                    tr.read_data(&mut |b| {
-                        let s = pos;
-                        let e = pos + b.len() as u64;
-                        pos = e;
-                        if e > w.start && s < end {
-                            let from = w.start.max(s) - s;
-                            let to = end.min(e) - s;
-                            buf.extend_from_slice(&b[from as usize..to as usize]);
-                        }
-                    })?;
-                    out.insert(path, buf);
-                }
+            if let Some(w) = wanted.get(&path)
+                && w.order.is_none_or(|o| o == index)
+            {
+                let mut buf = Vec::with_capacity(w.len.min(1 << 24) as usize);
+                let mut pos = 0u64;
+                let end = w.start.saturating_add(w.len);
+                tr.read_data(&mut |b| {
+                    let s = pos;
+                    let e = pos + b.len() as u64;
+                    pos = e;
+                    if e > w.start && s < end {
+                        let from = w.start.max(s) - s;
+                        let to = end.min(e) - s;
+                        buf.extend_from_slice(&b[from as usize..to as usize]);
+                    }
+                })?;
+                out.insert(path, buf);
             }
             if last.is_some_and(|l| index >= l) && out.len() == wanted.len() {
                 break;

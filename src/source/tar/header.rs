@@ -123,7 +123,11 @@ pub fn parse_numeric(field: &[u8]) -> Result<i64, NumError> {
 
 fn parse_base256(field: &[u8]) -> Result<i64, NumError> {
     let negative = field[0] == 0xff;
-    let mut v: i128 = if negative { -1 } else { i128::from(field[0] & 0x7f) };
+    let mut v: i128 = if negative {
+        -1
+    } else {
+        i128::from(field[0] & 0x7f)
+    };
     for &b in &field[1..] {
         v = v
             .checked_mul(256)

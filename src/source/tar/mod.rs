@@ -13,9 +13,9 @@ pub mod pax;
 
 use std::io::{self, BufRead};
 
-use crate::entry::{ext, Format, HeaderFormat, Kind, Timestamp};
-use crate::error::{group, ErrorKind};
-use header::{off, Header, NumError, BLOCK};
+use crate::entry::{Format, HeaderFormat, Kind, Timestamp, ext};
+use crate::error::{ErrorKind, group};
+use header::{BLOCK, Header, NumError, off};
 
 /// A malformed tar stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +35,8 @@ pub struct Limits {
     pub max_meta: u64,
     /// Largest number of sparse chunks in one member.
     pub max_sparse_chunks: usize,
+    /// Largest expanded size of a sparse member (its holes are hashed as zeros).
+    pub max_sparse_size: u64,
 }
 
 impl Default for Limits {
@@ -42,6 +44,7 @@ impl Default for Limits {
         Limits {
             max_meta: 16 << 20,
             max_sparse_chunks: 1 << 20,
+            max_sparse_size: 16 << 30,
         }
     }
 }
@@ -104,7 +107,7 @@ pub struct TarReader<R> {
     limits: Limits,
 }
 
-const ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 fn pad(n: u64) -> u64 {
     (BLOCK as u64 - n % BLOCK as u64) % BLOCK as u64
@@ -163,6 +166,12 @@ impl<R: BufRead> TarReader<R> {
             if avail.is_empty() {
                 if got == 0 {
                     return Ok(false);
+                }
+                if self.members == 0 && self.pos < BLOCK as u64 {
+                    return Err(self.err(format!(
+                        "not a tar archive (the whole stream is {} bytes, less than one header)",
+                        self.pos
+                    )));
                 }
                 return Err(self.err(format!(
                     "truncated: stream ends inside a header block ({got} of 512 bytes)"
@@ -264,8 +273,9 @@ impl<R: BufRead> TarReader<R> {
                     return Ok(None);
                 }
                 return Err(self.err(format!(
-                    "truncated: archive ends after {} members without an end-of-archive marker",
-                    self.members
+                    "truncated: archive ends after {} {} without an end-of-archive marker",
+                    self.members,
+                    crate::report::plural(self.members, "member", "members")
                 )));
             }
             let h = Header(&block);
@@ -376,11 +386,19 @@ impl<R: BufRead> TarReader<R> {
         }
         if hfmt == HeaderFormat::Gnu {
             if h.0[off::GNU_ATIME.start] != 0 {
-                e.atime = Some(Timestamp::from_secs(self.num(h, off::GNU_ATIME, "atime")?));
+                e.atime = Some(Timestamp::from_secs(self.num(
+                    h,
+                    off::GNU_ATIME,
+                    "atime",
+                )?));
                 bits |= ext::GNU_TIMES;
             }
             if h.0[off::GNU_CTIME.start] != 0 {
-                e.ctime = Some(Timestamp::from_secs(self.num(h, off::GNU_CTIME, "ctime")?));
+                e.ctime = Some(Timestamp::from_secs(self.num(
+                    h,
+                    off::GNU_CTIME,
+                    "ctime",
+                )?));
                 bits |= ext::GNU_TIMES;
             }
         }
@@ -439,7 +457,11 @@ impl<R: BufRead> TarReader<R> {
         let applied: Vec<&pax::Record> = globals
             .iter()
             .filter(|(k, _)| !locals.iter().any(|(lk, _)| lk == k))
-            .chain(locals.iter().filter(|(_, v)| !v.is_empty()))
+            .chain(
+                locals
+                    .iter()
+                    .filter(|(k, v)| !v.is_empty() || is_xattr_key(k)),
+            )
             .collect();
         let res = (|| {
             for (k, v) in &applied {
@@ -475,6 +497,7 @@ impl<R: BufRead> TarReader<R> {
         e.format = Some(Format { header, ext: bits });
         e.size = match &sparse {
             Some(s) => s.real_size,
+            None if kind == Kind::Dir => 0,
             None => stored,
         };
         self.current = Some(crate::entry::display_bytes(&e.path));
@@ -731,12 +754,21 @@ impl<R: BufRead> TarReader<R> {
         real_size: u64,
         stored: u64,
     ) -> Result<Sparse, ErrorKind> {
+        if real_size > self.limits.max_sparse_size {
+            return Err(self.err(format!(
+                "sparse member expands to {} bytes, over the limit of {} bytes",
+                group(real_size),
+                group(self.limits.max_sparse_size)
+            )));
+        }
         // GNU tar ends some maps with a zero-length chunk at the real size.
         chunks.retain(|&(_, n)| n > 0);
         let mut end = 0u64;
         let mut total = 0u64;
         for &(o, n) in &chunks {
-            let e = o.checked_add(n).ok_or_else(|| self.err("sparse chunk out of range"))?;
+            let e = o
+                .checked_add(n)
+                .ok_or_else(|| self.err("sparse chunk out of range"))?;
             if o < end || e > real_size {
                 return Err(self.err("sparse map chunks overlap or exceed the file size"));
             }
@@ -781,6 +813,11 @@ impl<R: BufRead> TarReader<R> {
         let p = std::mem::take(&mut self.padding);
         self.skip(p)
     }
+}
+
+/// Keys whose empty value is an (empty) attribute, not a deletion.
+fn is_xattr_key(k: &[u8]) -> bool {
+    k.starts_with(b"SCHILY.xattr.") || k.starts_with(b"LIBARCHIVE.xattr.")
 }
 
 fn zeros(mut n: u64, f: &mut dyn FnMut(&[u8])) {
