@@ -98,3 +98,70 @@ mod tests {
         assert_eq!(sha256(b"abc")[..4], [0xba, 0x78, 0x16, 0xbf]);
     }
 }
+
+/// A reader that hashes (SHA-256) every byte read or consumed through it, into a
+/// handle that outlives the reader (the reader usually ends up boxed inside a decoder).
+pub struct Hashing<R> {
+    inner: R,
+    sha: Option<std::sync::Arc<std::sync::Mutex<Sha256>>>,
+}
+
+/// The digest a `Hashing` reader computed.
+#[derive(Clone, Default)]
+pub struct HashHandle(Option<std::sync::Arc<std::sync::Mutex<Sha256>>>);
+
+impl HashHandle {
+    /// The digest of everything read so far (`None` when hashing was off).
+    pub fn finish(&self) -> Option<Digest> {
+        self.0.as_ref().map(|s| {
+            let s = s.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            s.finalize().into()
+        })
+    }
+}
+
+impl<R> Hashing<R> {
+    pub fn new(inner: R, enabled: bool) -> (Self, HashHandle) {
+        let sha = enabled.then(|| std::sync::Arc::new(std::sync::Mutex::new(Sha256::new())));
+        (
+            Hashing {
+                inner,
+                sha: sha.clone(),
+            },
+            HashHandle(sha),
+        )
+    }
+
+    fn update(&self, b: &[u8]) {
+        if let Some(s) = &self.sha {
+            s.lock().unwrap_or_else(|e| e.into_inner()).update(b);
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for Hashing<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if self.sha.is_some() && amt > 0 {
+            // The buffer just returned by fill_buf is returned again without reading.
+            if let Ok(b) = self.inner.fill_buf() {
+                let b = &b[..amt.min(b.len())];
+                if let Some(s) = &self.sha {
+                    s.lock().unwrap_or_else(|e| e.into_inner()).update(b);
+                }
+            }
+        }
+        self.inner.consume(amt)
+    }
+}

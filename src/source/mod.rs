@@ -215,35 +215,75 @@ pub fn with_tar_stream(
             Box::new(BufReader::with_capacity(256 << 10, stdin.lock()))
         }
     };
-    // Read the magic bytes whole (a pipe may deliver them in pieces), then put them back
-    // in front of the stream.
-    let mut raw = raw;
-    let mut head = Vec::with_capacity(6);
-    (&mut raw)
-        .take(6)
-        .read_to_end(&mut head)
-        .map_err(|e| input.err(e))?;
-    let compression = Compression::detect(&head);
-    let (counted, counters) = Counting::with_counters(io::Cursor::new(head).chain(raw));
-    let count = counters.consumed.clone();
-    let mut decoded = compress::decode_counted(compression, counted, counters)
-        .map_err(|e| input.err(ErrorKind::from_io(e)))?;
-    let mut tr = TarReader::with_limits(&mut *decoded as &mut dyn BufRead, limits.clone());
-    f(&mut tr).map_err(|k| input.err(k))?;
-    let mut tar_bytes = tr.position();
-    if drain && compression != Compression::None {
-        let rest = io::copy(&mut decoded, &mut io::sink())
-            .map_err(|e| Error::from_io(input.name.clone(), e))?;
-        tar_bytes += rest;
-    }
+    let facts = read_tar_from(raw, limits, drain, None, f).map_err(|k| input.err(k))?;
     Ok(InputInfo {
         name: input.name.clone(),
         kind: SourceKind::Tar,
-        compression: Some(compression),
+        compression: Some(facts.compression),
         entries: 0,
-        bytes: file_len.unwrap_or_else(|| count.load(Ordering::Relaxed)),
-        tar_bytes,
+        bytes: file_len.unwrap_or(facts.raw_bytes),
+        tar_bytes: facts.tar_bytes,
         rereadable: input.path.as_ref().is_some_and(|p| p.is_file()),
+    })
+}
+
+/// Digests to compute (and sizes to count) while a stream is read: a layer blob's own
+/// digest and its diff_id (the digest of the uncompressed tar).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Checks {
+    pub blob: bool,
+    pub diff_id: bool,
+}
+
+/// What reading a tar stream found.
+#[derive(Clone, Debug)]
+pub struct StreamFacts {
+    pub compression: Compression,
+    /// Bytes read from the raw stream.
+    pub raw_bytes: u64,
+    /// Bytes of the uncompressed tar stream read.
+    pub tar_bytes: u64,
+    /// SHA-256 of the raw stream, when asked for (read to its end).
+    pub blob_digest: Option<crate::entry::Digest>,
+    /// SHA-256 of the uncompressed stream, when asked for (read to its end).
+    pub diff_id: Option<crate::entry::Digest>,
+}
+
+/// Read a (possibly compressed) tar stream and run `f` over its reader. With `drain`, the
+/// stream is read to its end afterwards, so that a truncated or corrupt compressed stream
+/// is an error even when the damage lies after the end-of-archive marker, and so that
+/// the digests in `checks` cover every byte.
+pub fn read_tar_from<'a>(
+    raw: Box<dyn BufRead + 'a>,
+    limits: &tar::Limits,
+    drain: bool,
+    checks: Option<Checks>,
+    f: impl FnOnce(&mut TarReader<&mut dyn BufRead>) -> Result<(), ErrorKind>,
+) -> Result<StreamFacts, ErrorKind> {
+    let checks = checks.unwrap_or_default();
+    // Read the magic bytes whole (a pipe may deliver them in pieces), then put them back
+    // in front of the stream.
+    let (mut raw, blob_hash) = hash::Hashing::new(raw, checks.blob);
+    let mut head = Vec::with_capacity(6);
+    (&mut raw).take(6).read_to_end(&mut head)?;
+    let compression = Compression::detect(&head);
+    let (counted, counters) = Counting::with_counters(io::Cursor::new(head).chain(raw));
+    let count = counters.consumed.clone();
+    let decoded =
+        compress::decode_counted(compression, counted, counters).map_err(ErrorKind::from_io)?;
+    let (mut decoded, diff_hash) = hash::Hashing::new(decoded, checks.diff_id);
+    let mut tr = TarReader::with_limits(&mut decoded as &mut dyn BufRead, limits.clone());
+    f(&mut tr)?;
+    let mut tar_bytes = tr.position();
+    if drain && (compression != Compression::None || checks.blob || checks.diff_id) {
+        tar_bytes += io::copy(&mut decoded, &mut io::sink()).map_err(ErrorKind::from_io)?;
+    }
+    Ok(StreamFacts {
+        compression,
+        raw_bytes: count.load(Ordering::Relaxed),
+        tar_bytes,
+        blob_digest: blob_hash.finish(),
+        diff_id: diff_hash.finish(),
     })
 }
 
