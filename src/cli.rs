@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::compare::policy::{Matcher, Policy, Rule, builtin_rule, path_glob};
+use crate::compare::policy::{Matcher, Policy, Rule, builtin_rule, keyed_rule, path_glob};
 use crate::error::Result;
 use crate::render::Format;
 use crate::report::Origin;
@@ -31,11 +31,125 @@ pub struct Cli {
     pub command: Command,
 }
 
+const IMAGE_EXAMPLES: &str = "\
+Inputs: an OCI layout directory (oci:DIR or oci:DIR:REF), an oci-archive (oci-archive:FILE,
+compressed or not), a docker-archive (docker-archive:FILE: docker save, Docker 25+,
+podman/skopeo shapes), podman://NAME or docker://NAME (streamed from `podman|docker image
+save`), or - for an archive on standard input. Without a prefix the kind is found from
+what is on disk.
+
+Examples:
+  rdiff image oci:build-a:latest oci:build-b:latest     strict: every difference counts
+  rdiff image --semantic a.oci.tar docker-archive:b.tar what would a container see?
+  rdiff image --squash --ignore-history a/ b/            compare flattened filesystems
+  rdiff image --platform linux/arm64 --ignore-annotation 'org.opencontainers.image.*' a/ b/
+  rdiff image --report-dir out/ podman://localhost/app:1 podman://localhost/app:1
+
+Exit status: 0 equal, 1 different, 2 trouble (unreadable input, digest mismatch, bad flags).";
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Compare two rootFS trees: tarballs (any compression) or directories.
     #[command(after_help = ROOTFS_EXAMPLES)]
     Rootfs(RootfsArgs),
+    /// Compare two OCI or Docker images: metadata, and layers (one by one, or squashed).
+    #[command(after_help = IMAGE_EXAMPLES)]
+    Image(ImageArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ImageArgs {
+    /// Left image (see below for the forms).
+    pub left: std::ffi::OsString,
+    /// Right image.
+    pub right: std::ffi::OsString,
+    #[command(flatten)]
+    pub rules: FileRules,
+    #[command(flatten)]
+    pub image_rules: ImageRules,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Rules and walk options for images.
+#[derive(Args, Debug, Clone, Default)]
+#[command(
+    next_help_heading = "Image policy (also switched on by --semantic, except the ones taking a value)"
+)]
+pub struct ImageRules {
+    /// Ignore the image history.
+    #[arg(long)]
+    pub ignore_history: bool,
+    /// Ignore image timestamps: config `created`, history `created`, the
+    /// org.opencontainers.image.created annotation.
+    #[arg(long)]
+    pub ignore_image_timestamps: bool,
+    /// Ignore image-name annotations (io.containerd.image.name,
+    /// org.opencontainers.image.ref.name).
+    #[arg(long)]
+    pub ignore_image_name: bool,
+    /// Ignore image and file timestamps (--ignore-image-timestamps and
+    /// --ignore-file-timestamps).
+    #[arg(long)]
+    pub ignore_timestamps: bool,
+    /// Ignore Docker schema 2 vs OCI media types.
+    #[arg(long)]
+    pub ignore_manifest_format: bool,
+    /// Ignore layer compression (gzip, zstd, none) and the blob digests and sizes it
+    /// changes when the uncompressed layers are the same.
+    #[arg(long)]
+    pub ignore_layer_compression: bool,
+    /// Ignore descriptor digests and sizes, and diff_ids (what they point to is compared
+    /// instead).
+    #[arg(long)]
+    pub ignore_descriptor_digests: bool,
+    /// Ignore an annotation (glob). Repeatable.
+    #[arg(long, value_name = "KEY")]
+    pub ignore_annotation: Vec<String>,
+    /// Ignore a config label (glob). Repeatable.
+    #[arg(long, value_name = "KEY")]
+    pub ignore_label: Vec<String>,
+    /// Ignore an environment variable of the config (glob). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub ignore_env: Vec<String>,
+    /// Compare the squashed filesystems (whiteouts applied) instead of layer by layer;
+    /// the layer list itself is then not compared. Automatic when layer counts differ.
+    #[arg(long)]
+    pub squash: bool,
+    /// Compare only this platform (os/arch[/variant]). Repeatable.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Vec<String>,
+    /// Leave out attestation manifests (BuildKit provenance, SBOM).
+    #[arg(long)]
+    pub ignore_attestations: bool,
+}
+
+impl ImageRules {
+    /// Add these rules to a policy built from the file rules.
+    pub fn add_to(&self, p: &mut Policy) {
+        for (on, name) in [
+            (self.ignore_history, "ignore-history"),
+            (self.ignore_image_timestamps, "ignore-image-timestamps"),
+            (self.ignore_image_name, "ignore-image-name"),
+            (self.ignore_timestamps, "ignore-timestamps"),
+            (self.ignore_manifest_format, "ignore-manifest-format"),
+            (self.ignore_layer_compression, "ignore-layer-compression"),
+            (self.ignore_descriptor_digests, "ignore-descriptor-digests"),
+        ] {
+            if on {
+                p.add(builtin_rule(name, Origin::Flag).expect("known rule"));
+            }
+        }
+        for (flag, args) in [
+            ("ignore-annotation", &self.ignore_annotation),
+            ("ignore-label", &self.ignore_label),
+            ("ignore-env", &self.ignore_env),
+        ] {
+            for a in args {
+                p.add(keyed_rule(flag, a));
+            }
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -88,12 +202,17 @@ pub struct FileRules {
 }
 
 impl FileRules {
-    /// The policy these flags describe.
+    /// The policy these flags describe (rootfs).
     pub fn policy(&self) -> Result<Policy> {
+        self.policy_for(crate::compare::policy::SEMANTIC_ROOTFS)
+    }
+
+    /// The policy these flags describe, for a command whose `--semantic` means `names`.
+    pub fn policy_for(&self, names: &'static [&'static str]) -> Result<Policy> {
         let mut p = if self.semantic {
-            Policy::semantic()
+            Policy::semantic_for(names)
         } else {
-            Policy::strict()
+            Policy::strict_for(names)
         };
         for (on, name) in [
             (self.ignore_file_timestamps, "ignore-file-timestamps"),
@@ -156,6 +275,10 @@ pub struct OutputArgs {
     /// Files up to this many bytes get a text diff (and are held in memory for it).
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_text_size: u64,
+    /// Write report.json, report.txt and the differing files of both sides (under left/
+    /// and right/) into DIR. Nothing is written outside DIR.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
 }
 
 #[cfg(test)]
@@ -168,6 +291,7 @@ mod tests {
         v.extend(["a", "b"]);
         match Cli::try_parse_from(v).unwrap().command {
             Command::Rootfs(a) => a,
+            Command::Image(_) => unreachable!(),
         }
     }
 
@@ -243,6 +367,43 @@ mod tests {
             Cli::try_parse_from(["rdiff", "rootfs", "--source-date-epoch", "x", "a", "b"]).is_err()
         );
         assert!(parse(&["--ignore-path", "a[b"]).rules.policy().is_err());
+    }
+
+    #[test]
+    fn image_flags() {
+        let v = [
+            "rdiff",
+            "image",
+            "--semantic",
+            "--ignore-history",
+            "--ignore-annotation",
+            "org.*",
+            "--ignore-label",
+            "build",
+            "--ignore-env",
+            "HOSTNAME",
+            "--platform",
+            "linux/arm64",
+            "--squash",
+            "a",
+            "b",
+        ];
+        let Command::Image(a) = Cli::try_parse_from(v).unwrap().command else {
+            panic!("image")
+        };
+        let mut p = a
+            .rules
+            .policy_for(crate::compare::policy::SEMANTIC_IMAGE)
+            .unwrap();
+        assert_eq!(p.mode(), "semantic");
+        a.image_rules.add_to(&mut p);
+        let names: Vec<&str> = p.rules.iter().map(|r| r.name.as_str()).collect();
+        assert!(names.contains(&"ignore-annotation org.*"));
+        assert!(names.contains(&"ignore-label build"));
+        assert!(names.contains(&"ignore-env HOSTNAME"));
+        assert_eq!(p.mode(), "custom");
+        assert!(a.image_rules.squash);
+        assert_eq!(a.image_rules.platform, ["linux/arm64"]);
     }
 
     #[test]

@@ -293,6 +293,8 @@ pub struct Entry {
     pub format: Option<Format>,
     /// How many members of the archive had this normalized path (last one wins).
     pub occurrences: u32,
+    /// For image layers: the index of the layer the entry comes from.
+    pub layer: u32,
 }
 
 impl Entry {
@@ -321,6 +323,7 @@ impl Entry {
             order: None,
             format: None,
             occurrences: 1,
+            layer: 0,
         }
     }
 

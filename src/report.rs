@@ -405,6 +405,29 @@ impl Report {
                 parts.push(format!("{} {label}", crate::error::group(k)));
             }
         }
+        if self.mode == "strict" && self.semantically_equal {
+            // Both verdicts in one line, naming what breaks bit-for-bit identity.
+            let mut what: Vec<String> = Vec::new();
+            let mut count = 0u64;
+            for d in &self.differences {
+                if d.fields.is_empty() {
+                    count += 1;
+                    what.push(format!("{} {:?}", display_bytes(&d.path), d.status).to_lowercase());
+                }
+                for f in &d.fields {
+                    count += 1;
+                    what.push(format!("{} {}", display_bytes(&d.path), f.name()));
+                }
+            }
+            let shown = what.len().min(5);
+            let more = if what.len() > shown { ", ..." } else { "" };
+            return format!(
+                "not bit-for-bit identical ({} {}: {}{more}); semantically equal",
+                crate::error::group(count),
+                plural(count, "difference", "differences"),
+                what[..shown].join(", ")
+            );
+        }
         let mut v = format!(
             "different: {} {} ({})",
             crate::error::group(n),
@@ -412,11 +435,7 @@ impl Report {
             parts.join(", ")
         );
         if self.mode == "strict" {
-            v.push_str(if self.semantically_equal {
-                "; semantically equal"
-            } else {
-                "; also different under --semantic"
-            });
+            v.push_str("; also different under --semantic");
         }
         v
     }

@@ -5,13 +5,19 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
-use crate::cli::{Cli, ColorChoice, Command, OutputArgs, RootfsArgs};
+use crate::cli::{Cli, ColorChoice, Command, ImageArgs, OutputArgs, RootfsArgs};
+use crate::compare::content::HeldContent;
 use crate::compare::content::{ContentOptions, content_diffs};
+use crate::compare::policy::{Policy, SEMANTIC_IMAGE};
 use crate::compare::{self, ReportParts, build_report};
+use crate::entry::Bytes;
 use crate::error::{Error, Result};
+use crate::image::walk::{self, ImageInput, Transport};
+use crate::image::{ImageOptions, compare_images};
 use crate::render::{self, Format};
+use crate::report::InputSummary;
 use crate::report::{Report, ReportLimits};
-use crate::source::{Input, Keeper, ReadOptions, Side, read_input};
+use crate::source::{Input, InputFetcher, Keeper, ReadOptions, Side, read_input};
 
 /// Bytes one side may hold waiting for the other in the content keeper.
 const KEEPER_BUDGET: u64 = 64 << 20;
@@ -31,15 +37,112 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
     match cli.command {
         Command::Rootfs(args) => {
-            let report = rootfs_report(&args)?;
+            let (report, held) = rootfs_report_with_contents(&args)?;
             write_outputs(&report, &args.output)?;
+            if let Some(dir) = &args.output.report_dir {
+                crate::report_dir::write(dir, &report, &held)?;
+            }
+            Ok(if report.equal { 0 } else { 1 })
+        }
+        Command::Image(args) => {
+            let (report, held) = image_report_with_contents(&args)?;
+            write_outputs(&report, &args.output)?;
+            if let Some(dir) = &args.output.report_dir {
+                crate::report_dir::write(dir, &report, &held)?;
+            }
             Ok(if report.equal { 0 } else { 1 })
         }
     }
 }
 
+/// Compare two images and build the report.
+pub fn image_report(args: &ImageArgs) -> Result<Report> {
+    image_report_with_contents(args).map(|(r, _)| r)
+}
+
+fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldContent>)> {
+    let mut policy = args.rules.policy_for(SEMANTIC_IMAGE)?;
+    args.image_rules.add_to(&mut policy);
+    for p in &args.image_rules.platform {
+        let n = p.split('/').count();
+        if !(2..=3).contains(&n) || p.split('/').any(str::is_empty) {
+            return Err(Error::usage(format!(
+                "--platform {p:?}: expected os/arch or os/arch/variant"
+            )));
+        }
+    }
+    let inputs = [
+        ImageInput::parse(&args.left),
+        ImageInput::parse(&args.right),
+    ];
+    let stdin = |i: &ImageInput| i.path.is_none() && i.transport == Transport::Auto;
+    if stdin(&inputs[0]) && stdin(&inputs[1]) {
+        return Err(Error::usage("only one side can be standard input (-)"));
+    }
+    let (l, r) = rayon::join(|| walk::open(&inputs[0]), || walk::open(&inputs[1]));
+    let (mut l, mut r) = (l?, r?);
+    let opts = ImageOptions {
+        squash: args.image_rules.squash,
+        platforms: args.image_rules.platform.clone(),
+        ignore_attestations: args.image_rules.ignore_attestations,
+        read: ReadOptions {
+            keep_limit: args.output.max_text_size,
+            ..ReadOptions::default()
+        },
+        content: ContentOptions {
+            keep_limit: args.output.max_text_size,
+            max_diff_lines: args.output.max_diff_lines,
+            budget: CONTENT_BUDGET,
+            label_prefix: String::new(),
+        },
+        source_date_epoch: args.rules.source_date_epoch,
+        keeper_budget: KEEPER_BUDGET,
+    };
+    let result = compare_images(&mut l, &mut r, &policy, &opts)?;
+    let summary = |img: &crate::image::walk::Image, entries: u64| InputSummary {
+        name: img.name.clone(),
+        kind: img.form.clone(),
+        compression: None,
+        entries,
+        bytes: img.bytes,
+    };
+    let left = summary(&l, result.entries[0]);
+    let right = summary(&r, result.entries[1]);
+    let all_paths: Vec<Bytes> = result.differences.iter().map(|d| d.path.clone()).collect();
+    let mut warnings = Vec::new();
+    for i in policy.path_rules() {
+        let one = Policy {
+            rules: vec![policy.rules[i].clone()],
+            ..Policy::default()
+        };
+        if !all_paths.iter().any(|p| one.path_rule(p).is_some()) {
+            warnings.push(format!("--{} matched no difference", policy.rules[i].name));
+        }
+    }
+    let report = build_report(
+        result.differences,
+        &policy,
+        ReportParts {
+            command: "image".into(),
+            left,
+            right,
+            notes: result.notes,
+            warnings,
+            show_ignored: args.output.show_ignored,
+            limits: ReportLimits {
+                max_diff_lines: args.output.max_diff_lines,
+            },
+        },
+    );
+    Ok((report, result.contents))
+}
+
 /// Compare two rootFS inputs and build the report.
 pub fn rootfs_report(args: &RootfsArgs) -> Result<Report> {
+    rootfs_report_with_contents(args).map(|(r, _)| r)
+}
+
+fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldContent>)> {
     let policy = args.rules.policy()?;
     let inputs = [Input::from_arg(&args.left), Input::from_arg(&args.right)];
     if inputs[0].path.is_none() && inputs[1].path.is_none() {
@@ -62,18 +165,30 @@ pub fn rootfs_report(args: &RootfsArgs) -> Result<Report> {
         keep_limit: args.output.max_text_size,
         max_diff_lines: args.output.max_diff_lines,
         budget: CONTENT_BUDGET,
+        label_prefix: String::new(),
     };
-    content_diffs(
+    let fetchers = [
+        InputFetcher {
+            input: &inputs[0],
+            opts: &read,
+            rereadable: left.info.rereadable,
+        },
+        InputFetcher {
+            input: &inputs[1],
+            opts: &read,
+            rereadable: right.info.rereadable,
+        },
+    ];
+    let held = content_diffs(
         &mut diffs,
         [&left, &right],
-        [&inputs[0], &inputs[1]],
+        [&fetchers[0], &fetchers[1]],
         &kept,
-        &read,
         &copts,
     )?;
     let notes = compare::notes(&left, &right, args.rules.source_date_epoch, &policy);
     let warnings = compare::unmatched_path_rules(&left, &right, &policy);
-    Ok(build_report(
+    let report = build_report(
         diffs,
         &policy,
         ReportParts {
@@ -87,7 +202,8 @@ pub fn rootfs_report(args: &RootfsArgs) -> Result<Report> {
                 max_diff_lines: args.output.max_diff_lines,
             },
         },
-    ))
+    );
+    Ok((report, held))
 }
 
 fn use_color(choice: ColorChoice) -> bool {

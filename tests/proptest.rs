@@ -583,7 +583,9 @@ fn report(left: &std::path::Path, right: &std::path::Path, flags: &[&str]) -> Re
     argv.extend(flags.iter().map(|s| s.to_string()));
     argv.push(left.display().to_string());
     argv.push(right.display().to_string());
-    let Command::Rootfs(args) = Cli::try_parse_from(&argv).unwrap().command;
+    let Command::Rootfs(args) = Cli::try_parse_from(&argv).unwrap().command else {
+        unreachable!("rootfs")
+    };
     rdiff::run::rootfs_report(&args).unwrap_or_else(|e| panic!("{argv:?}: {e}"))
 }
 

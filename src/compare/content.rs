@@ -12,7 +12,10 @@ use crate::entry::{BLOCK_SIZE, Bytes, Entry, display_bytes};
 use crate::error::Result;
 use crate::report::{ContentDiff, Difference, Status};
 use crate::source::keeper::KeptPair;
-use crate::source::{EntrySet, Input, ReadOptions, Want, fetch};
+use crate::source::{EntrySet, Fetcher, Want};
+
+/// Contents read for a content diff: the entry path and both sides' bytes.
+pub type HeldContent = (Bytes, [Option<Arc<[u8]>>; 2]);
 
 /// Settings for content diffs.
 #[derive(Clone, Debug)]
@@ -24,6 +27,8 @@ pub struct ContentOptions {
     /// Bytes of content (both sides) read for text diffs in all; files past it, in path
     /// order, get no text diff (deterministically, whatever was kept while reading).
     pub budget: u64,
+    /// Put before paths in diff headers (`layers/1/` for images).
+    pub label_prefix: String,
 }
 
 enum Plan {
@@ -55,17 +60,21 @@ fn first_differing_block(l: &Entry, r: &Entry) -> Plan {
 pub fn content_diffs(
     diffs: &mut [Difference],
     sets: [&EntrySet; 2],
-    inputs: [&Input; 2],
+    fetchers: [&dyn Fetcher; 2],
     kept: &HashMap<Bytes, KeptPair>,
-    read: &ReadOptions,
     opts: &ContentOptions,
-) -> Result<()> {
+) -> Result<Vec<HeldContent>> {
+    let mut held_out: Vec<HeldContent> = Vec::new();
     // Which differences need content, and how.
     let mut todo: Vec<(usize, Plan)> = Vec::new();
     let mut over_budget: Vec<usize> = Vec::new();
     let mut spent = 0u64;
     for (i, d) in diffs.iter().enumerate() {
-        if d.status != Status::Changed || !d.fields.iter().any(|f| f.field == "content") {
+        // Entries a path rule hides get no content diff (and use none of the budget).
+        if d.status != Status::Changed
+            || d.ignored_by.is_some()
+            || !d.fields.iter().any(|f| f.field == "content")
+        {
             continue;
         }
         let (Some(l), Some(r)) = (sets[0].get(&d.path), sets[1].get(&d.path)) else {
@@ -102,7 +111,7 @@ pub fn content_diffs(
         });
     }
     if todo.is_empty() {
-        return Ok(());
+        return Ok(held_out);
     }
 
     // Content we hold already, checked against the entry's digest.
@@ -124,25 +133,27 @@ pub fn content_diffs(
                     }
                     Want {
                         order: e.order,
+                        layer: e.layer,
                         start: 0,
                         len: e.size,
                     }
                 }
                 Plan::Block(b) => Want {
                     order: e.order,
+                    layer: e.layer,
                     start: b * BLOCK_SIZE,
                     len: BLOCK_SIZE,
                 },
                 Plan::Exact(_) => continue,
             };
-            if sets[side].info.rereadable {
+            if fetchers[side].rereadable() {
                 wanted[side].insert(path.clone(), want);
             }
         }
     }
     let (fl, fr) = rayon::join(
-        || fetch(inputs[0], &wanted[0], read),
-        || fetch(inputs[1], &wanted[1], read),
+        || fetchers[0].fetch(&wanted[0]),
+        || fetchers[1].fetch(&wanted[1]),
     );
     let fetched = [fl?, fr?];
 
@@ -150,11 +161,11 @@ pub fn content_diffs(
         held(side, path, e).or_else(|| fetched[side].get(path).map(|v| Arc::from(&v[..])))
     };
     let stdin_reason = |side: usize| {
-        if sets[side].info.rereadable {
+        if fetchers[side].rereadable() {
             "content could not be read again".to_string()
         } else {
             format!(
-                "content of {} was not kept and standard input cannot be read twice",
+                "content of {} was not kept and a stream (standard input, a pipe) cannot be read twice",
                 ["left", "right"][side]
             )
         }
@@ -170,7 +181,11 @@ pub fn content_diffs(
                 first_difference_within: None,
             },
             Plan::Whole => match (get(0, &path, l), get(1, &path, r)) {
-                (Some(a), Some(b)) => whole(&a, &b, &path, opts),
+                (Some(a), Some(b)) => {
+                    let cd = whole(&a, &b, &path, opts);
+                    held_out.push((path.clone(), [Some(a), Some(b)]));
+                    cd
+                }
                 (None, _) => ContentDiff::Unavailable {
                     reason: stdin_reason(0),
                 },
@@ -197,7 +212,7 @@ pub fn content_diffs(
         };
         diffs[i].content = Some(cd);
     }
-    Ok(())
+    Ok(held_out)
 }
 
 fn first_mismatch(a: &[u8], b: &[u8]) -> u64 {
@@ -236,7 +251,7 @@ fn whole(a: &[u8], b: &[u8], path: &[u8], opts: &ContentOptions) -> ContentDiff 
         .algorithm(similar::Algorithm::Patience)
         .timeout(std::time::Duration::from_secs(30))
         .diff_lines(&*la, &*lb);
-    let p = display_bytes(path);
+    let p = format!("{}{}", opts.label_prefix, display_bytes(path));
     let full = diff
         .unified_diff()
         .context_radius(3)
@@ -274,6 +289,7 @@ mod tests {
             keep_limit: 1 << 20,
             max_diff_lines: 10,
             budget: 1 << 30,
+            label_prefix: String::new(),
         };
         match whole(a.as_bytes(), b.as_bytes(), b"f", &opts) {
             ContentDiff::Text {
@@ -299,6 +315,7 @@ mod tests {
             keep_limit: 1 << 20,
             max_diff_lines: 10,
             budget: 1 << 30,
+            label_prefix: String::new(),
         };
         assert_eq!(
             whole(&a, &b, b"f", &opts),

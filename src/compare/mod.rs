@@ -273,6 +273,7 @@ pub fn unmatched_path_rules(left: &EntrySet, right: &EntrySet, policy: &Policy) 
         .filter(|&r| {
             let one = Policy {
                 rules: vec![policy.rules[r].clone()],
+                ..Policy::default()
             };
             !left
                 .entries
@@ -290,6 +291,7 @@ pub fn input_summary(info: &InputInfo) -> InputSummary {
         kind: match info.kind {
             SourceKind::Tar => "tar".into(),
             SourceKind::Directory => "directory".into(),
+            SourceKind::Squashed => "squashed layers".into(),
         },
         compression: info.compression.map(|c| c.name().to_string()),
         entries: info.entries,

@@ -25,6 +25,9 @@ pub enum Matcher {
     FormatRecordsOnly(u32),
     /// Whole entries whose path, or one of whose parent directories, matches the glob.
     Path(GlobMatcher),
+    /// A difference in this field family where one side has no value at all (an
+    /// optional field one writer fills in and another leaves out).
+    OneSideAbsent(&'static str),
 }
 
 impl Matcher {
@@ -61,6 +64,9 @@ impl Matcher {
                 _ => false,
             },
             Matcher::Path(_) => false,
+            Matcher::OneSideAbsent(f) => {
+                d.field == *f && (d.left == Value::Absent) != (d.right == Value::Absent)
+            }
         }
     }
 
@@ -92,9 +98,20 @@ pub struct Rule {
 }
 
 /// The rules in force.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Policy {
     pub rules: Vec<Rule>,
+    /// The rules `--semantic` means for this command.
+    pub semantic_names: &'static [&'static str],
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            rules: Vec::new(),
+            semantic_names: SEMANTIC_ROOTFS,
+        }
+    }
 }
 
 /// The names of the rules `--semantic` turns on, for rootfs comparisons.
@@ -106,8 +123,111 @@ pub const SEMANTIC_ROOTFS: &[&str] = &[
     "ignore-file-mode-redundant-bits",
 ];
 
+/// The names of the rules `--semantic` turns on, for image comparisons.
+pub const SEMANTIC_IMAGE: &[&str] = &[
+    "ignore-file-timestamps",
+    "ignore-file-order",
+    "ignore-tar-format",
+    "treat-canonical-paths-equal",
+    "ignore-file-mode-redundant-bits",
+    "ignore-history",
+    "ignore-image-timestamps",
+    "ignore-image-name",
+    "ignore-manifest-format",
+    "ignore-layer-compression",
+    "ignore-descriptor-digests",
+];
+
+fn key_glob(pattern: &str) -> GlobMatcher {
+    GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .build()
+        .map(|g| g.compile_matcher())
+        .unwrap_or_else(|_| {
+            GlobBuilder::new(&globset::escape(pattern))
+                .build()
+                .expect("escaped glob")
+                .compile_matcher()
+        })
+}
+
+/// Matchers of the rules that take no argument.
+fn builtin_matchers(name: &str) -> Option<Vec<Matcher>> {
+    Some(match name {
+        "ignore-history" => vec![Matcher::Field("history")],
+        "ignore-image-timestamps" => vec![
+            Matcher::Field("created"),
+            Matcher::FieldKey("history", key_glob("*.created")),
+            Matcher::FieldKey("annotations", key_glob("org.opencontainers.image.created")),
+        ],
+        "ignore-image-name" => vec![
+            Matcher::FieldKey("annotations", key_glob("io.containerd.image.name")),
+            Matcher::FieldKey("annotations", key_glob("org.opencontainers.image.ref.name")),
+        ],
+        "ignore-timestamps" => {
+            let mut m = builtin_matchers("ignore-image-timestamps")?;
+            m.extend(builtin_matchers("ignore-file-timestamps")?);
+            m
+        }
+        "ignore-manifest-format" => vec![
+            Matcher::FieldKey("media_type", key_glob("format")),
+            Matcher::Field("index"),
+            Matcher::Field("manifest_format"),
+            Matcher::OneSideAbsent("platform"),
+        ],
+        "ignore-layer-compression" => vec![
+            Matcher::Field("compression"),
+            Matcher::FieldKey("media_type", key_glob("compression")),
+            Matcher::FieldKey("digest", key_glob("blob")),
+            Matcher::FieldKey("size", key_glob("blob")),
+        ],
+        "ignore-descriptor-digests" => vec![
+            Matcher::Field("digest"),
+            Matcher::Field("size"),
+            Matcher::FieldKey("rootfs", key_glob("diff_ids.*")),
+        ],
+        _ => return builtin_file_matchers(name),
+    })
+}
+
+/// A rule that takes an argument: `--ignore-annotation KEY`, `--ignore-label KEY`,
+/// `--ignore-env NAME` (globs allowed).
+pub fn keyed_rule(flag: &str, arg: &str) -> Rule {
+    let m = match flag {
+        "ignore-annotation" => Matcher::FieldKey("annotations", key_glob(arg)),
+        "ignore-label" => Matcher::FieldKey("config", key_glob(&format!("Labels.{arg}"))),
+        "ignore-env" => Matcher::FieldKey("config", key_glob(&format!("Env.{arg}"))),
+        other => unreachable!("not a keyed rule: {other}"),
+    };
+    let mut matchers = vec![m];
+    if flag != "ignore-annotation" {
+        let family = if flag == "ignore-label" {
+            "Labels"
+        } else {
+            "Env"
+        };
+        matchers.push(Matcher::FieldKey(
+            "container_config",
+            key_glob(&format!("{family}.{arg}")),
+        ));
+    }
+    Rule {
+        name: format!("{flag} {arg}"),
+        origin: Origin::Flag,
+        matchers,
+    }
+}
+
 /// A rule by its flag name, for the rules that take no argument.
 pub fn builtin_rule(name: &str, origin: Origin) -> Option<Rule> {
+    Some(Rule {
+        name: name.to_string(),
+        origin,
+        matchers: builtin_matchers(name)?,
+    })
+}
+
+fn builtin_file_matchers(name: &str) -> Option<Vec<Matcher>> {
     let m: Vec<Matcher> = match name {
         "ignore-file-timestamps" => vec![
             Matcher::Field("mtime"),
@@ -122,11 +242,7 @@ pub fn builtin_rule(name: &str, origin: Origin) -> Option<Rule> {
         "ignore-owner-names" => vec![Matcher::Field("uname"), Matcher::Field("gname")],
         _ => return None,
     };
-    Some(Rule {
-        name: name.to_string(),
-        origin,
-        matchers: m,
-    })
+    Some(m)
 }
 
 /// Compile a path glob: `*` stays within one path component, `**` crosses them; a
@@ -148,13 +264,27 @@ impl Policy {
         Policy::default()
     }
 
+    /// No rules, for a command whose `--semantic` means `names`.
+    pub fn strict_for(names: &'static [&'static str]) -> Policy {
+        Policy {
+            rules: Vec::new(),
+            semantic_names: names,
+        }
+    }
+
     /// The semantic rule set for rootfs comparisons.
     pub fn semantic() -> Policy {
+        Policy::semantic_for(SEMANTIC_ROOTFS)
+    }
+
+    /// The semantic rule set `names`.
+    pub fn semantic_for(names: &'static [&'static str]) -> Policy {
         Policy {
-            rules: SEMANTIC_ROOTFS
+            rules: names
                 .iter()
                 .map(|n| builtin_rule(n, Origin::Semantic).expect("known rule"))
                 .collect(),
+            semantic_names: names,
         }
     }
 
@@ -169,7 +299,7 @@ impl Policy {
     pub fn mode(&self) -> &'static str {
         if self.rules.is_empty() {
             "strict"
-        } else if self.rules.len() == SEMANTIC_ROOTFS.len()
+        } else if self.rules.len() == self.semantic_names.len()
             && self.rules.iter().all(|r| r.origin == Origin::Semantic)
         {
             "semantic"
@@ -213,7 +343,7 @@ impl Policy {
     /// This policy with the semantic rules added (for the "semantically equal" verdict).
     pub fn with_semantic(&self) -> Policy {
         let mut p = self.clone();
-        for r in Policy::semantic().rules {
+        for r in Policy::semantic_for(self.semantic_names).rules {
             p.add(r);
         }
         p

@@ -101,9 +101,10 @@ pub fn read_dir(
             }
             _ => {}
         }
-        // Hardlink members carry no xattrs in tar (the file they link to does).
+        // Hardlink members carry no xattrs in tar (the file they link to does). The root
+        // is what the user named: follow it if it is a symlink.
         if !matches!(e.kind, Kind::Socket | Kind::Hardlink) {
-            read_xattrs(&full, &mut e).map_err(|err| path_err(input, rel, err))?;
+            read_xattrs(&full, &mut e, rel == b".").map_err(|err| path_err(input, rel, err))?;
         }
         entries.push(e);
     }
@@ -183,14 +184,24 @@ fn walk(input: &Input, root: &Path, rel: &[u8], out: &mut Vec<(Vec<u8>, Metadata
     Ok(())
 }
 
-fn read_xattrs(path: &Path, e: &mut Entry) -> io::Result<()> {
-    let names = match xattr::list(path) {
+fn read_xattrs(path: &Path, e: &mut Entry, follow: bool) -> io::Result<()> {
+    let list = if follow {
+        xattr::list_deref(path)
+    } else {
+        xattr::list(path)
+    };
+    let names = match list {
         Ok(n) => n,
         Err(err) if err.raw_os_error() == Some(libc::ENOTSUP) => return Ok(()),
         Err(err) => return Err(err),
     };
     for name in names {
-        if let Some(v) = xattr::get(path, &name)? {
+        let v = if follow {
+            xattr::get_deref(path, &name)?
+        } else {
+            xattr::get(path, &name)?
+        };
+        if let Some(v) = v {
             add_xattr(e, name.as_bytes().to_vec(), v);
         }
     }

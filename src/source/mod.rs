@@ -6,12 +6,13 @@ pub mod compress;
 pub mod dir;
 pub mod hash;
 pub mod keeper;
+pub mod mmap;
 pub mod tar;
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use crate::entry::{Bytes, Entry, Kind, normalize_path};
@@ -55,6 +56,8 @@ impl Input {
 pub enum SourceKind {
     Tar,
     Directory,
+    /// Image layers flattened: tar facts, but no one archive order.
+    Squashed,
 }
 
 /// Which entry fields a source can carry at all. A field is compared only where both
@@ -82,6 +85,12 @@ impl SourceKind {
                 format: false,
                 spelling: false,
                 atime_ctime: false,
+            },
+            SourceKind::Squashed => Carries {
+                order: false,
+                format: true,
+                spelling: true,
+                atime_ctime: true,
             },
         }
     }
@@ -202,7 +211,7 @@ pub fn with_tar_stream(
                     // it may give inconsistent data, as any reader would see.
                     let mmap = unsafe { memmap2::Mmap::map(&file) };
                     match mmap {
-                        Ok(m) => Box::new(MmapReader::new(m)),
+                        Ok(m) => Box::new(mmap::MmapReader::new(std::sync::Arc::new(m))),
                         Err(_) => Box::new(BufReader::with_capacity(1 << 20, &file)),
                     }
                 } else {
@@ -287,60 +296,6 @@ pub fn read_tar_from<'a>(
     })
 }
 
-/// Reads a memory-mapped file without copies, and hands the pages it has passed back
-/// to the kernel as it goes, so a large plain tar does not sit in the resident set.
-struct MmapReader {
-    map: memmap2::Mmap,
-    pos: usize,
-    released: usize,
-}
-
-impl MmapReader {
-    const RELEASE_EVERY: usize = 8 << 20;
-
-    fn new(map: memmap2::Mmap) -> Self {
-        let _ = map.advise(memmap2::Advice::Sequential);
-        MmapReader {
-            map,
-            pos: 0,
-            released: 0,
-        }
-    }
-}
-
-impl Read for MmapReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = (&self.map[self.pos..]).read(buf)?;
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl BufRead for MmapReader {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        Ok(&self.map[self.pos..])
-    }
-
-    fn consume(&mut self, amt: usize) {
-        self.pos = (self.pos + amt).min(self.map.len());
-        if self.pos - self.released >= Self::RELEASE_EVERY {
-            let page = 4096;
-            let upto = self.pos / page * page;
-            // SAFETY: the range lies inside the map and behind the read position; the
-            // map is a private read-only file mapping, so dropping its pages only makes
-            // a later access (there is none) read them from the file again.
-            let _ = unsafe {
-                self.map.unchecked_advise_range(
-                    memmap2::UncheckedAdvice::DontNeed,
-                    self.released,
-                    upto - self.released,
-                )
-            };
-            self.released = upto;
-        }
-    }
-}
-
 fn read_head(mut f: &File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -357,11 +312,13 @@ fn read_head(mut f: &File, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Turns tar members into entries, hashing content as it streams.
-pub(crate) struct Collector<'a> {
+pub struct Collector<'a> {
     side: Side,
     opts: &'a ReadOptions,
     keeper: Option<&'a Keeper>,
     scratch: Vec<u8>,
+    /// Layer index given to every entry (images).
+    pub layer: u32,
     pub entries: Vec<Entry>,
 }
 
@@ -372,12 +329,19 @@ impl<'a> Collector<'a> {
             opts,
             keeper,
             scratch: Vec::new(),
+            layer: 0,
             entries: Vec::new(),
         }
     }
 
-    fn member<R: BufRead>(&mut self, tr: &mut TarReader<R>, t: TarEntry) -> Result<(), ErrorKind> {
+    /// Turn one tar member into an entry, hashing its content.
+    pub fn member<R: BufRead>(
+        &mut self,
+        tr: &mut TarReader<R>,
+        t: TarEntry,
+    ) -> Result<(), ErrorKind> {
         let mut e = entry_from_tar(t);
+        e.layer = self.layer;
         if matches!(e.kind, Kind::File | Kind::Other(_)) {
             let keep = self.keeper.is_some() && e.size <= self.opts.keep_limit;
             let mut h = hash::ContentHasher::new(e.size, keep.then_some(&mut self.scratch));
@@ -461,22 +425,27 @@ pub fn finish_set(mut entries: Vec<Entry>, mut info: InputInfo) -> EntrySet {
             _ => out.push(e),
         }
     }
-    let digests: Vec<Option<(u64, [u8; 32])>> = out
+    resolve_hardlinks(&mut out);
+    info.entries = out.len() as u64;
+    EntrySet { entries: out, info }
+}
+
+/// Give each hardlink its target's content digest (entries sorted by path).
+pub fn resolve_hardlinks(entries: &mut [Entry]) {
+    let digests: Vec<Option<crate::entry::Digest>> = entries
         .iter()
         .map(|e| {
             e.hardlink_target.as_ref().and_then(|t| {
-                let i = out.binary_search_by(|x| (*x.path).cmp(t)).ok()?;
-                out[i].digest.map(|d| (out[i].size, d))
+                let i = entries.binary_search_by(|x| (*x.path).cmp(t)).ok()?;
+                entries[i].digest
             })
         })
         .collect();
-    for (e, d) in out.iter_mut().zip(digests) {
-        if let Some((_, d)) = d {
-            e.digest = Some(d);
+    for (e, d) in entries.iter_mut().zip(digests) {
+        if d.is_some() {
+            e.digest = d;
         }
     }
-    info.entries = out.len() as u64;
-    EntrySet { entries: out, info }
 }
 
 /// What to fetch again from an input: a byte range of one entry's content.
@@ -484,6 +453,8 @@ pub fn finish_set(mut entries: Vec<Entry>, mut info: InputInfo) -> EntrySet {
 pub struct Want {
     /// Member number in the archive (tar), to pick the right one among duplicates.
     pub order: Option<u64>,
+    /// Image layer the entry comes from.
+    pub layer: u32,
     pub start: u64,
     pub len: u64,
 }
@@ -510,39 +481,69 @@ pub fn fetch(
         }
         return Ok(out);
     }
-    let last = wanted.values().filter_map(|w| w.order).max();
     with_tar_stream(input, &opts.tar_limits, false, |tr| {
-        while let Some(t) = tr.next_entry()? {
-            let index = t.index;
-            let path = normalize_path(&t.path);
-            if let Some(w) = wanted.get(&path)
-                && w.order.is_none_or(|o| o == index)
-            {
-                let mut buf = Vec::with_capacity(w.len.min(1 << 24) as usize);
-                let mut pos = 0u64;
-                let end = w.start.saturating_add(w.len);
-                tr.read_data(&mut |b| {
-                    let s = pos;
-                    let e = pos + b.len() as u64;
-                    pos = e;
-                    if e > w.start && s < end {
-                        let from = w.start.max(s) - s;
-                        let to = end.min(e) - s;
-                        buf.extend_from_slice(&b[from as usize..to as usize]);
-                    }
-                })?;
-                out.insert(path, buf);
-            }
-            if last.is_some_and(|l| index >= l) && out.len() == wanted.len() {
-                break;
-            }
-        }
-        Ok(())
+        fetch_members(tr, wanted, &mut out)
     })
     .map(|_| out)
 }
 
-/// Whether `p` names a directory input.
-pub fn is_dir_input(p: &Path) -> bool {
-    p.is_dir()
+/// Collect the wanted byte ranges of the wanted members from a tar stream.
+pub fn fetch_members<R: BufRead>(
+    tr: &mut TarReader<R>,
+    wanted: &BTreeMap<Bytes, Want>,
+    out: &mut BTreeMap<Bytes, Vec<u8>>,
+) -> Result<(), ErrorKind> {
+    let last = wanted.values().filter_map(|w| w.order).max();
+    let mut found = 0;
+    while let Some(t) = tr.next_entry()? {
+        let index = t.index;
+        let path = normalize_path(&t.path);
+        if let Some(w) = wanted.get(&path)
+            && w.order.is_none_or(|o| o == index)
+        {
+            let mut buf = Vec::with_capacity(w.len.min(1 << 24) as usize);
+            let mut pos = 0u64;
+            let end = w.start.saturating_add(w.len);
+            tr.read_data(&mut |b| {
+                let s = pos;
+                let e = pos + b.len() as u64;
+                pos = e;
+                if e > w.start && s < end {
+                    let from = w.start.max(s) - s;
+                    let to = end.min(e) - s;
+                    buf.extend_from_slice(&b[from as usize..to as usize]);
+                }
+            })?;
+            out.insert(path, buf);
+            found += 1;
+        }
+        if last.is_some_and(|l| index >= l) && found == wanted.len() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Reads content again for content diffs.
+pub trait Fetcher: Sync {
+    /// Whether the content can be read a second time at all.
+    fn rereadable(&self) -> bool;
+    /// The wanted byte ranges, by entry path.
+    fn fetch(&self, wanted: &BTreeMap<Bytes, Want>) -> Result<BTreeMap<Bytes, Vec<u8>>>;
+}
+
+/// Fetches from a rootfs input (a tarball or a directory).
+pub struct InputFetcher<'a> {
+    pub input: &'a Input,
+    pub opts: &'a ReadOptions,
+    pub rereadable: bool,
+}
+
+impl Fetcher for InputFetcher<'_> {
+    fn rereadable(&self) -> bool {
+        self.rereadable
+    }
+    fn fetch(&self, wanted: &BTreeMap<Bytes, Want>) -> Result<BTreeMap<Bytes, Vec<u8>>> {
+        fetch(self.input, wanted, self.opts)
+    }
 }

@@ -86,7 +86,9 @@ pub fn report(args: &[&str]) -> Report {
     let mut v = vec!["rdiff", "rootfs"];
     v.extend_from_slice(args);
     let cli = Cli::try_parse_from(&v).unwrap_or_else(|e| panic!("{v:?}: {e}"));
-    let Command::Rootfs(a) = cli.command;
+    let Command::Rootfs(a) = cli.command else {
+        unreachable!("rootfs")
+    };
     rdiff::run::rootfs_report(&a).unwrap_or_else(|e| panic!("{v:?}: {e}"))
 }
 

@@ -1,0 +1,737 @@
+//! `rdiff image`: OCI images from every local form. The walk reads index, manifests and
+//! configs; layers are tar sources read by the rootfs core, verified (blob digest and
+//! size, diff_id) as they stream; metadata is compared as raw JSON; layer entries are
+//! compared layer by layer, or squashed into the filesystem a container would see.
+
+pub mod meta;
+pub mod squash;
+pub mod store;
+pub mod walk;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::compare::content::{ContentOptions, content_diffs};
+use crate::compare::policy::Policy;
+use crate::compare::{compare_sets, notes as entry_notes};
+use crate::entry::{Bytes, Kind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::report::{Difference, FieldDiff, Note, Status, Value as V};
+use crate::source::keeper::KeptPair;
+use crate::source::{
+    Checks, Collector, EntrySet, Fetcher, InputInfo, Keeper, ReadOptions, Side, SourceKind,
+    StreamFacts, Want, fetch_members, finish_set, read_tar_from,
+};
+use walk::{Image, Layer, ManifestKind};
+
+/// Settings of an image comparison.
+#[derive(Clone, Debug)]
+pub struct ImageOptions {
+    /// Compare the flattened filesystems, not layer by layer.
+    pub squash: bool,
+    /// `os/arch[/variant]` to keep (empty: all).
+    pub platforms: Vec<String>,
+    pub ignore_attestations: bool,
+    pub read: ReadOptions,
+    pub content: ContentOptions,
+    pub source_date_epoch: Option<i64>,
+    /// Bytes one side may hold waiting for the other (per compared pair).
+    pub keeper_budget: u64,
+}
+
+/// What an image comparison produced.
+pub struct ImageDiff {
+    pub differences: Vec<Difference>,
+    pub notes: Vec<Note>,
+    /// Entries read on each side.
+    pub entries: [u64; 2],
+    /// Contents held for content diffs, by location path (for --report-dir).
+    pub contents: Vec<crate::compare::content::HeldContent>,
+}
+
+/// A pair of manifests to compare, and where their differences go.
+struct Pair {
+    prefix: String,
+    left: Option<usize>,
+    right: Option<usize>,
+}
+
+fn platform_matches(p: Option<&str>, wanted: &[String]) -> bool {
+    if wanted.is_empty() {
+        return true;
+    }
+    let Some(p) = p else { return false };
+    wanted
+        .iter()
+        .any(|w| p == w || p.starts_with(&format!("{w}/")))
+}
+
+/// The key a manifest is matched by: kind, platform, and the subject's platform for
+/// attestations. Never the position in the index.
+fn match_key(img: &Image, i: usize) -> (u8, String) {
+    let m = &img.manifests[i];
+    match &m.kind {
+        ManifestKind::Image => (0, m.platform.clone().unwrap_or_default()),
+        ManifestKind::Attestation(subject) => {
+            let sp = subject
+                .as_ref()
+                .and_then(|d| {
+                    img.manifests
+                        .iter()
+                        .find(|x| x.descriptor["digest"].as_str() == Some(d))
+                })
+                .and_then(|x| x.platform.clone())
+                .unwrap_or_default();
+            (1, sp)
+        }
+        ManifestKind::Other => (
+            2,
+            m.descriptor["mediaType"].as_str().unwrap_or("").to_string(),
+        ),
+    }
+}
+
+fn pair_manifests(l: &Image, r: &Image, opts: &ImageOptions, notes: &mut Vec<Note>) -> Vec<Pair> {
+    let keep = |img: &Image, i: usize| {
+        let m = &img.manifests[i];
+        let key = match_key(img, i);
+        if opts.ignore_attestations && key.0 == 1 {
+            return false;
+        }
+        match key.0 {
+            0 | 1 => {
+                platform_matches(
+                    Some(&key.1).filter(|s| !s.is_empty()).map(|s| s.as_str()),
+                    &opts.platforms,
+                ) || (opts.platforms.is_empty() && m.platform.is_none())
+            }
+            _ => opts.platforms.is_empty(),
+        }
+    };
+    let li: Vec<usize> = (0..l.manifests.len()).filter(|&i| keep(l, i)).collect();
+    let ri: Vec<usize> = (0..r.manifests.len()).filter(|&i| keep(r, i)).collect();
+    let dropped = l.manifests.len() - li.len() + r.manifests.len() - ri.len();
+    if dropped > 0 {
+        notes.push(Note {
+            path: b"index".as_slice().into(),
+            kind: "filtered",
+            message: format!(
+                "{dropped} manifest(s) left out by --platform / --ignore-attestations"
+            ),
+        });
+    }
+    // Group by key; pair within a group by ref name, then one to one.
+    let mut groups: BTreeMap<(u8, String), (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    for &i in &li {
+        groups.entry(match_key(l, i)).or_default().0.push(i);
+    }
+    for &i in &ri {
+        groups.entry(match_key(r, i)).or_default().1.push(i);
+    }
+    // An image with one manifest (no platform known) against an index: match it to the
+    // index entry of the same platform, whatever the order.
+    type Paired = (Option<usize>, Option<usize>, (u8, String));
+    let mut raw: Vec<Paired> = Vec::new();
+    for (key, (mut a, mut b)) in groups {
+        let mut paired = Vec::new();
+        a.retain(|&x| {
+            let rn = &l.manifests[x].ref_name;
+            if let Some(pos) = b
+                .iter()
+                .position(|&y| rn.is_some() && r.manifests[y].ref_name == *rn)
+            {
+                paired.push((Some(x), Some(b.remove(pos))));
+                false
+            } else {
+                true
+            }
+        });
+        while !a.is_empty() && !b.is_empty() {
+            paired.push((Some(a.remove(0)), Some(b.remove(0))));
+        }
+        paired.extend(a.into_iter().map(|x| (Some(x), None)));
+        paired.extend(b.into_iter().map(|y| (None, Some(y))));
+        for (x, y) in paired {
+            raw.push((x, y, key.clone()));
+        }
+    }
+    // Single unmatched manifests on both sides (different platforms or tools): pair them.
+    let lone_l: Vec<usize> = raw
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.1.is_none())
+        .map(|(k, _)| k)
+        .collect();
+    let lone_r: Vec<usize> = raw
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.0.is_none())
+        .map(|(k, _)| k)
+        .collect();
+    if raw.len() == 2 && lone_l.len() == 1 && lone_r.len() == 1 {
+        let y = raw[lone_r[0]].1;
+        raw[lone_l[0]].1 = y;
+        raw.remove(lone_r[0]);
+    }
+    let several = raw.len() > 1;
+    let platforms: Vec<&String> = raw.iter().map(|p| &p.2.1).collect();
+    let distinct = {
+        let mut p = platforms.clone();
+        p.sort();
+        p.dedup();
+        p.len() == raw.len()
+    };
+    raw.into_iter()
+        .map(|(x, y, key)| {
+            let name =
+                |img: &Image, i: Option<usize>| i.and_then(|i| img.manifests[i].ref_name.clone());
+            let mut prefix = String::new();
+            if key.0 == 1 {
+                prefix.push_str("attestation/");
+            }
+            if several {
+                if distinct && !key.1.is_empty() {
+                    prefix.push_str(&key.1);
+                    prefix.push('/');
+                } else if let Some(n) = name(l, x).or_else(|| name(r, y)) {
+                    prefix.push_str(&n.replace('/', "_"));
+                    if !key.1.is_empty() {
+                        prefix.push('@');
+                        prefix.push_str(&key.1);
+                    }
+                    prefix.push('/');
+                } else if !key.1.is_empty() {
+                    prefix.push_str(&key.1);
+                    prefix.push('/');
+                }
+            }
+            Pair {
+                prefix,
+                left: x,
+                right: y,
+            }
+        })
+        .collect()
+}
+
+/// A layer read: its entries and what the stream said.
+struct ReadLayer {
+    set: EntrySet,
+    facts: StreamFacts,
+}
+
+fn layer_err(img: &Image, i: usize, layer: &Layer, msg: impl std::fmt::Display) -> Error {
+    Error::other(
+        img.name.clone(),
+        format!(
+            "layer {i} ({}): {msg}",
+            layer.digest.as_deref().unwrap_or(&layer.blob)
+        ),
+    )
+}
+
+/// Read one layer blob into entries, verifying its digest, size and diff_id.
+fn read_layer(
+    img: &Image,
+    layer: &Layer,
+    index: usize,
+    side: Side,
+    keeper: Option<&Keeper>,
+    read: &ReadOptions,
+) -> Result<ReadLayer> {
+    if let (Some(want), Ok(have)) = (layer.size, img.store.size(&layer.blob))
+        && want != have
+    {
+        return Err(layer_err(
+            img,
+            index,
+            layer,
+            format!("size mismatch: descriptor says {want}, blob has {have}"),
+        ));
+    }
+    let r = img
+        .store
+        .open(&layer.blob)
+        .map_err(|m| layer_err(img, index, layer, m))?;
+    let mut collector = Collector::new(side, read, keeper);
+    collector.layer = index as u32;
+    let facts = read_tar_from(
+        r,
+        &read.tar_limits,
+        true,
+        Some(Checks {
+            blob: true,
+            diff_id: true,
+        }),
+        |tr| {
+            while let Some(t) = tr.next_entry()? {
+                collector.member(tr, t)?;
+            }
+            Ok(())
+        },
+    )
+    .map_err(|k: ErrorKind| layer_err(img, index, layer, k))?;
+    let hex =
+        |d: Option<crate::entry::Digest>| d.map(|d| format!("sha256:{}", crate::report::hex(&d)));
+    let blob = hex(facts.blob_digest);
+    if let (Some(want), Some(got)) = (&layer.digest, &blob)
+        && want != got
+    {
+        return Err(layer_err(
+            img,
+            index,
+            layer,
+            format!("digest mismatch: expected {want}, found {got}"),
+        ));
+    }
+    if let Some(size) = layer.size
+        && size != facts.raw_bytes
+    {
+        return Err(layer_err(
+            img,
+            index,
+            layer,
+            format!(
+                "size mismatch: descriptor says {size}, blob has {}",
+                facts.raw_bytes
+            ),
+        ));
+    }
+    let diff_id = hex(facts.diff_id);
+    if let (Some(want), Some(got)) = (&layer.diff_id, &diff_id)
+        && want != got
+    {
+        return Err(layer_err(
+            img,
+            index,
+            layer,
+            format!("diff_id mismatch: config says {want}, layer is {got}"),
+        ));
+    }
+    let info = InputInfo {
+        name: img.name.clone(),
+        kind: SourceKind::Tar,
+        compression: Some(facts.compression),
+        entries: 0,
+        bytes: facts.raw_bytes,
+        tar_bytes: facts.tar_bytes,
+        rereadable: true,
+    };
+    Ok(ReadLayer {
+        set: finish_set(collector.entries, info),
+        facts,
+    })
+}
+
+/// Reads content again from layer blobs.
+struct LayerFetcher<'a> {
+    image: &'a Image,
+    layers: &'a [Layer],
+    read: &'a ReadOptions,
+}
+
+impl Fetcher for LayerFetcher<'_> {
+    fn rereadable(&self) -> bool {
+        true
+    }
+
+    fn fetch(&self, wanted: &BTreeMap<Bytes, Want>) -> Result<BTreeMap<Bytes, Vec<u8>>> {
+        let mut by_layer: BTreeMap<u32, BTreeMap<Bytes, Want>> = BTreeMap::new();
+        for (p, w) in wanted {
+            by_layer.entry(w.layer).or_default().insert(p.clone(), *w);
+        }
+        let mut out = BTreeMap::new();
+        for (l, want) in by_layer {
+            let Some(layer) = self.layers.get(l as usize) else {
+                continue;
+            };
+            let r = self
+                .image
+                .store
+                .open(&layer.blob)
+                .map_err(|m| layer_err(self.image, l as usize, layer, m))?;
+            read_tar_from(r, &self.read.tar_limits, false, None, |tr| {
+                fetch_members(tr, &want, &mut out)
+            })
+            .map_err(|k| layer_err(self.image, l as usize, layer, k))?;
+        }
+        Ok(out)
+    }
+}
+
+fn prefixed(prefix: &str, path: &[u8]) -> Bytes {
+    if path == b"." && prefix.ends_with('/') {
+        prefix.trim_end_matches('/').as_bytes().into()
+    } else {
+        [prefix.as_bytes(), path].concat().into()
+    }
+}
+
+fn changed(path: String, fields: Vec<FieldDiff>, policy: &Policy) -> Option<Difference> {
+    if fields.is_empty() {
+        return None;
+    }
+    let mut d = Difference::new(path.into_bytes().into(), Status::Changed);
+    d.fields = fields;
+    for f in &mut d.fields {
+        f.ignored_by = policy.field_rule(f).map(|r| policy.rules[r].name.clone());
+    }
+    Some(d)
+}
+
+/// What one compared entry-set pair needs for its content diffs.
+struct SetJob {
+    pair: usize,
+    prefix: String,
+    left: EntrySet,
+    right: EntrySet,
+    keeper: Arc<Keeper>,
+    left_layers: Vec<Layer>,
+    right_layers: Vec<Layer>,
+}
+
+/// Compare two walked images.
+pub fn compare_images(
+    l: &mut Image,
+    r: &mut Image,
+    policy: &Policy,
+    opts: &ImageOptions,
+) -> Result<ImageDiff> {
+    let mut notes = Vec::new();
+    let pairs = pair_manifests(l, r, opts, &mut notes);
+    let mut diffs: Vec<Difference> = Vec::new();
+
+    // Which layers to read, and with which keeper.
+    struct Job {
+        pair: usize,
+        squash: bool,
+        keepers: Vec<Arc<Keeper>>,
+    }
+    let mut jobs: Vec<Job> = Vec::new();
+    for (k, p) in pairs.iter().enumerate() {
+        let (Some(a), Some(b)) = (p.left, p.right) else {
+            continue;
+        };
+        let (ma, mb) = (&l.manifests[a], &r.manifests[b]);
+        if ma.kind == ManifestKind::Other || mb.kind == ManifestKind::Other {
+            continue;
+        }
+        let ta = ma.layers.iter().filter(|x| x.is_tar()).count();
+        let tb = mb.layers.iter().filter(|x| x.is_tar()).count();
+        let squash = opts.squash || ta != tb || ma.layers.len() != mb.layers.len();
+        if squash && !opts.squash {
+            notes.push(Note {
+                path: format!("{}layers", p.prefix).into_bytes().into(),
+                kind: "squash",
+                message: format!(
+                    "layer counts differ ({} vs {}): compared as squashed filesystems",
+                    ma.layers.len(),
+                    mb.layers.len()
+                ),
+            });
+        }
+        let n = if squash { 1 } else { ma.layers.len() };
+        let keepers = (0..n)
+            .map(|_| Arc::new(Keeper::new(opts.keeper_budget, opts.content.budget)))
+            .collect();
+        jobs.push(Job {
+            pair: k,
+            squash,
+            keepers,
+        });
+    }
+
+    // Read every layer of both sides, in parallel; the two sides of one layer pair at
+    // the same time (their keeper pairs small contents that differ).
+    type Key = (usize, usize, usize); // side, manifest, layer
+    let mut tasks: Vec<(Key, Key, Arc<Keeper>)> = Vec::new();
+    let mut single: Vec<(Key, Arc<Keeper>)> = Vec::new();
+    for j in &jobs {
+        let p = &pairs[j.pair];
+        let (a, b) = (p.left.expect("paired"), p.right.expect("paired"));
+        let (la, lb) = (&l.manifests[a].layers, &r.manifests[b].layers);
+        if j.squash {
+            for (i, x) in la.iter().enumerate() {
+                if x.is_tar() {
+                    single.push(((0, a, i), j.keepers[0].clone()));
+                }
+            }
+            for (i, x) in lb.iter().enumerate() {
+                if x.is_tar() {
+                    single.push(((1, b, i), j.keepers[0].clone()));
+                }
+            }
+        } else {
+            for i in 0..la.len() {
+                if la[i].is_tar() && lb[i].is_tar() {
+                    tasks.push(((0, a, i), (1, b, i), j.keepers[i].clone()));
+                }
+            }
+        }
+    }
+    let imgs: [&Image; 2] = [l, r];
+    let read_one = |key: Key, keeper: &Keeper| -> Result<(Key, ReadLayer)> {
+        let img = imgs[key.0];
+        let side = if key.0 == 0 { Side::Left } else { Side::Right };
+        let layer = &img.manifests[key.1].layers[key.2];
+        read_layer(img, layer, key.2, side, Some(keeper), &opts.read).map(|x| (key, x))
+    };
+    let mut results: Vec<Result<(Key, ReadLayer)>> = tasks
+        .par_iter()
+        .flat_map_iter(|(ka, kb, keeper)| {
+            let (x, y) = rayon::join(|| read_one(*ka, keeper), || read_one(*kb, keeper));
+            [x, y]
+        })
+        .collect();
+    results.extend(
+        single
+            .par_iter()
+            .map(|(k, keeper)| read_one(*k, keeper))
+            .collect::<Vec<_>>(),
+    );
+    let mut layers: HashMap<Key, ReadLayer> = HashMap::new();
+    for res in results {
+        let (k, v) = res?;
+        layers.insert(k, v);
+    }
+
+    // Docker archives have no manifest of their own: make it up from what was read.
+    for (side, img) in [(0usize, &mut *l), (1, &mut *r)] {
+        for (mi, m) in img.manifests.iter_mut().enumerate() {
+            if !m.synthesized {
+                continue;
+            }
+            let facts: Vec<(String, u64, &str)> = (0..m.layers.len())
+                .filter_map(|i| {
+                    let rl = layers.get(&(side, mi, i))?;
+                    let media = match rl.facts.compression {
+                        crate::source::compress::Compression::Gzip => {
+                            "application/vnd.docker.image.rootfs.diff.tar.gzip"
+                        }
+                        crate::source::compress::Compression::Zstd => {
+                            "application/vnd.docker.image.rootfs.diff.tar.zstd"
+                        }
+                        _ => "application/vnd.docker.image.rootfs.diff.tar",
+                    };
+                    Some((
+                        format!("sha256:{}", crate::report::hex(&rl.facts.blob_digest?)),
+                        rl.facts.raw_bytes,
+                        media,
+                    ))
+                })
+                .collect();
+            if facts.len() == m.layers.len() {
+                walk::synthesize_manifest(m, &facts);
+            }
+        }
+    }
+    let (l, r) = (&*l, &*r);
+
+    // The index.
+    match (l.indexes.first(), r.indexes.first()) {
+        (Some(a), Some(b)) => {
+            diffs.extend(changed(
+                "index".into(),
+                meta::document(&a.json, &b.json),
+                policy,
+            ));
+            if let (Some(a2), Some(b2)) = (l.indexes.get(1), r.indexes.get(1)) {
+                diffs.extend(changed(
+                    "index/nested".into(),
+                    meta::document(&a2.json, &b2.json),
+                    policy,
+                ));
+            }
+        }
+        (a, b) if a.is_some() != b.is_some() => {
+            let v = |x: Option<&walk::Doc>| x.map_or(V::Absent, |_| V::Text("index.json".into()));
+            diffs.extend(changed(
+                "index".into(),
+                vec![FieldDiff::new("index", v(a), v(b))],
+                policy,
+            ));
+        }
+        _ => {}
+    }
+
+    let mut set_jobs: Vec<SetJob> = Vec::new();
+    for (k, p) in pairs.iter().enumerate() {
+        let (a, b) = match (p.left, p.right) {
+            (Some(a), Some(b)) => (a, b),
+            (x, _) => {
+                let (img, i, status) = match x {
+                    Some(a) => (l, a, Status::Removed),
+                    None => (r, p.right.expect("one side"), Status::Added),
+                };
+                let m = &img.manifests[i];
+                let mut d =
+                    Difference::new(format!("{}manifest", p.prefix).into_bytes().into(), status);
+                d.fields = vec![FieldDiff::new(
+                    "platform",
+                    if status == Status::Removed {
+                        V::Text(m.platform.clone().unwrap_or_default())
+                    } else {
+                        V::Absent
+                    },
+                    if status == Status::Added {
+                        V::Text(m.platform.clone().unwrap_or_default())
+                    } else {
+                        V::Absent
+                    },
+                )];
+                d.ignored_by = None;
+                diffs.push(d);
+                continue;
+            }
+        };
+        let (ma, mb) = (&l.manifests[a], &r.manifests[b]);
+        let mut mf = meta::descriptor(&ma.descriptor, &mb.descriptor, false);
+        if let (Some(da), Some(db)) = (&ma.doc, &mb.doc) {
+            mf.extend(meta::document(&da.json, &db.json));
+        }
+        meta::annotations_lost_to_format(
+            &mut mf,
+            meta::is_docker_manifest(&ma.descriptor, ma.doc.as_ref().map(|d| &d.json)),
+            meta::is_docker_manifest(&mb.descriptor, mb.doc.as_ref().map(|d| &d.json)),
+        );
+        diffs.extend(changed(format!("{}manifest", p.prefix), mf, policy));
+        let job = jobs.iter().find(|j| j.pair == k);
+        let squash = job.is_some_and(|j| j.squash);
+        if let (Some(ca), Some(cb)) = (&ma.config, &mb.config) {
+            let mut cf = Vec::new();
+            if let (Some(da), Some(db)) = (&ma.doc, &mb.doc) {
+                cf.extend(meta::descriptor(
+                    &da.json["config"],
+                    &db.json["config"],
+                    false,
+                ));
+            }
+            cf.extend(meta::config(&ca.json, &cb.json, !squash));
+            diffs.extend(changed(format!("{}config", p.prefix), cf, policy));
+        }
+        let Some(job) = job else { continue };
+        if squash {
+            let collect = |side: usize, mi: usize, img: &Image| -> Result<EntrySet> {
+                let sets: Vec<&EntrySet> = (0..img.manifests[mi].layers.len())
+                    .filter_map(|i| layers.get(&(side, mi, i)).map(|x| &x.set))
+                    .collect();
+                let entries =
+                    squash::squash(&sets).map_err(|m| Error::other(img.name.clone(), m))?;
+                Ok(EntrySet {
+                    info: InputInfo {
+                        name: img.name.clone(),
+                        kind: SourceKind::Squashed,
+                        compression: None,
+                        entries: entries.len() as u64,
+                        bytes: 0,
+                        tar_bytes: 0,
+                        rereadable: true,
+                    },
+                    entries,
+                })
+            };
+            set_jobs.push(SetJob {
+                pair: k,
+                prefix: format!("{}rootfs/", p.prefix),
+                left: collect(0, a, l)?,
+                right: collect(1, b, r)?,
+                keeper: job.keepers[0].clone(),
+                left_layers: ma.layers.clone(),
+                right_layers: mb.layers.clone(),
+            });
+        } else {
+            for i in 0..ma.layers.len() {
+                let (la, lb) = (&ma.layers[i], &mb.layers[i]);
+                let (ra, rb) = (layers.get(&(0, a, i)), layers.get(&(1, b, i)));
+                let same_content = matches!((ra, rb), (Some(x), Some(y)) if x.facts.diff_id.is_some() && x.facts.diff_id == y.facts.diff_id);
+                let mut lf = meta::descriptor(&la.descriptor, &lb.descriptor, same_content);
+                if let (Some(x), Some(y)) = (ra, rb)
+                    && x.facts.compression != y.facts.compression
+                {
+                    lf.push(FieldDiff::new(
+                        "compression",
+                        V::Text(x.facts.compression.name().into()),
+                        V::Text(y.facts.compression.name().into()),
+                    ));
+                }
+                diffs.extend(changed(format!("{}layers/{i}", p.prefix), lf, policy));
+                if let (Some(x), Some(y)) = (ra, rb) {
+                    set_jobs.push(SetJob {
+                        pair: k,
+                        prefix: format!("{}layers/{i}/", p.prefix),
+                        left: x.set.clone(),
+                        right: y.set.clone(),
+                        keeper: job.keepers[i].clone(),
+                        left_layers: ma.layers.clone(),
+                        right_layers: mb.layers.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    // Entries, set by set, with content diffs.
+    let mut entries = [0u64; 2];
+    let mut contents = Vec::new();
+    for sj in set_jobs {
+        entries[0] += sj.left.entries.len() as u64;
+        entries[1] += sj.right.entries.len() as u64;
+        let mut d = compare_sets(&sj.left, &sj.right, policy);
+        let p = &pairs[sj.pair];
+        let fl = LayerFetcher {
+            image: l,
+            layers: &sj.left_layers,
+            read: &opts.read,
+        };
+        let fr = LayerFetcher {
+            image: r,
+            layers: &sj.right_layers,
+            read: &opts.read,
+        };
+        let kept: HashMap<Bytes, KeptPair> = Arc::try_unwrap(sj.keeper)
+            .map(Keeper::into_kept)
+            .unwrap_or_default();
+        let _ = p;
+        let copts = ContentOptions {
+            label_prefix: sj.prefix.clone(),
+            ..opts.content.clone()
+        };
+        let held = content_diffs(&mut d, [&sj.left, &sj.right], [&fl, &fr], &kept, &copts)?;
+        for (path, c) in held {
+            contents.push((prefixed(&sj.prefix, &path), c));
+        }
+        for n in entry_notes(&sj.left, &sj.right, opts.source_date_epoch, policy) {
+            notes.push(Note {
+                path: prefixed(&sj.prefix, &n.path),
+                ..n
+            });
+        }
+        for mut x in d {
+            x.path = prefixed(&sj.prefix, &x.path);
+            // Path rules also apply to the prefixed location.
+            if x.ignored_by.is_none() {
+                x.ignored_by = policy
+                    .path_rule(&x.path)
+                    .map(|i| policy.rules[i].name.clone());
+            }
+            diffs.push(x);
+        }
+    }
+    Ok(ImageDiff {
+        differences: diffs,
+        notes,
+        entries,
+        contents,
+    })
+}
+
+/// Kinds of entries that are whiteout markers (for the text of tricky cases).
+pub fn is_whiteout(path: &[u8], kind: Kind) -> bool {
+    kind == Kind::File
+        && path
+            .rsplit(|&b| b == b'/')
+            .next()
+            .is_some_and(|n| n.starts_with(b".wh."))
+}

@@ -1,0 +1,279 @@
+//! Where an image's blobs live: an OCI layout directory, or a tar archive (oci-archive,
+//! docker-archive in its shapes). An archive is indexed once (member name to offset and
+//! size, symlinks resolved inside the archive) and then read by offset from a memory
+//! map, so members may come in any order and layers can be read in parallel. A
+//! compressed archive, standard input, a pipe, or the output of `podman image save` is
+//! first spooled, decompressed, to a temporary file (deleted when done), since its
+//! members cannot be read by offset otherwise.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+use crate::entry::{Kind, normalize_path};
+use crate::error::{Error, ErrorKind, Result, group};
+use crate::source::compress::{self, Compression, Counting};
+use crate::source::mmap::MmapReader;
+use crate::source::tar::TarReader;
+
+/// A member of an archive.
+#[derive(Clone, Debug)]
+pub struct Member {
+    offset: u64,
+    size: u64,
+    /// Symlink or hardlink target (a normalized member path).
+    link: Option<String>,
+}
+
+/// The blobs of one image input.
+pub enum Store {
+    /// An OCI image layout directory.
+    Layout { root: PathBuf },
+    /// A tar archive, indexed.
+    Archive {
+        map: Arc<Mmap>,
+        members: BTreeMap<String, Member>,
+        /// Keeps a spooled temporary file alive (and deletes it at the end).
+        _spool: Option<tempfile::NamedTempFile>,
+    },
+}
+
+/// Largest JSON document read from an image (index, manifest, config).
+pub const MAX_JSON: u64 = 64 << 20;
+
+impl Store {
+    pub fn layout(root: &Path) -> Store {
+        Store::Layout {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// Index an archive file (plain or compressed) or stream.
+    pub fn archive(name: &str, path: Option<&Path>) -> Result<Store> {
+        let err = |k: ErrorKind| Error::new(name.to_string(), k);
+        let (map, spool) = match path {
+            Some(p) if p.is_file() => {
+                let file = File::open(p).map_err(|e| err(e.into()))?;
+                let mut head = [0u8; 6];
+                let n = (&file).take(6).read(&mut head).map_err(|e| err(e.into()))?;
+                if Compression::detect(&head[..n]) == Compression::None {
+                    (map_file(&file).map_err(|e| err(e.into()))?, None)
+                } else {
+                    let f = File::open(p).map_err(|e| err(e.into()))?;
+                    spool(Box::new(BufReader::with_capacity(256 << 10, f))).map_err(err)?
+                }
+            }
+            Some(p) => {
+                let f = File::open(p).map_err(|e| err(e.into()))?;
+                spool(Box::new(BufReader::with_capacity(256 << 10, f))).map_err(err)?
+            }
+            None => spool(Box::new(BufReader::with_capacity(
+                256 << 10,
+                io::stdin().lock(),
+            )))
+            .map_err(err)?,
+        };
+        let members = index(&map).map_err(err)?;
+        Ok(Store::Archive {
+            map,
+            members,
+            _spool: spool,
+        })
+    }
+
+    /// An archive read from a command's standard output.
+    pub fn from_reader(name: &str, r: Box<dyn BufRead + '_>) -> Result<Store> {
+        let err = |k: ErrorKind| Error::new(name.to_string(), k);
+        let (map, spool) = spool(r).map_err(err)?;
+        let members = index(&map).map_err(err)?;
+        Ok(Store::Archive {
+            map,
+            members,
+            _spool: spool,
+        })
+    }
+
+    /// Whether `name` (a path inside the layout or archive) exists.
+    pub fn has(&self, name: &str) -> bool {
+        match self {
+            Store::Layout { root } => root.join(name).is_file(),
+            Store::Archive { members, .. } => resolve(members, name).is_ok(),
+        }
+    }
+
+    /// Size of a blob.
+    pub fn size(&self, name: &str) -> std::result::Result<u64, String> {
+        match self {
+            Store::Layout { root } => std::fs::metadata(root.join(name))
+                .map(|m| m.len())
+                .map_err(|e| format!("{name}: {e}")),
+            Store::Archive { members, .. } => resolve(members, name).map(|m| m.size),
+        }
+    }
+
+    /// Open a blob for streaming.
+    pub fn open(&self, name: &str) -> std::result::Result<Box<dyn BufRead + Send + '_>, String> {
+        match self {
+            Store::Layout { root } => {
+                let f = File::open(root.join(name)).map_err(|e| format!("{name}: {e}"))?;
+                Ok(Box::new(BufReader::with_capacity(256 << 10, f)))
+            }
+            Store::Archive { map, members, .. } => {
+                let m = resolve(members, name)?;
+                Ok(Box::new(MmapReader::range(
+                    map.clone(),
+                    m.offset as usize,
+                    (m.offset + m.size) as usize,
+                )))
+            }
+        }
+    }
+
+    /// Read a small blob (JSON) whole, refusing more than `MAX_JSON` bytes.
+    pub fn read_small(&self, name: &str) -> std::result::Result<Vec<u8>, String> {
+        let size = self.size(name)?;
+        if size > MAX_JSON {
+            return Err(format!(
+                "{name} is {} bytes, over the limit of {} bytes for a JSON document",
+                group(size),
+                group(MAX_JSON)
+            ));
+        }
+        let mut v = Vec::with_capacity(size as usize);
+        self.open(name)?
+            .read_to_end(&mut v)
+            .map_err(|e| format!("{name}: {e}"))?;
+        Ok(v)
+    }
+
+    /// Member names (archives only), for error messages and shape detection.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Store::Layout { .. } => Vec::new(),
+            Store::Archive { members, .. } => members.keys().cloned().collect(),
+        }
+    }
+}
+
+fn map_file(f: &File) -> io::Result<Arc<Mmap>> {
+    if f.metadata()?.len() == 0 {
+        // An empty map is not allowed; map an empty anonymous region instead.
+        let m = memmap2::MmapOptions::new().len(1).map_anon()?;
+        return Ok(Arc::new(m.make_read_only()?));
+    }
+    // SAFETY: read-only map; a file changed underneath may read inconsistently, as any
+    // reader would see it.
+    Ok(Arc::new(unsafe { Mmap::map(f)? }))
+}
+
+/// Decompress (by magic) a stream into a temporary file and map it.
+fn spool(
+    r: Box<dyn BufRead + '_>,
+) -> std::result::Result<(Arc<Mmap>, Option<tempfile::NamedTempFile>), ErrorKind> {
+    let (mut r, _) = crate::source::hash::Hashing::new(r, false);
+    let mut head = Vec::with_capacity(6);
+    (&mut r).take(6).read_to_end(&mut head)?;
+    let c = Compression::detect(&head);
+    let (counted, counters) = Counting::with_counters(io::Cursor::new(head).chain(r));
+    let mut d = compress::decode_counted(c, counted, counters).map_err(ErrorKind::from_io)?;
+    let mut tmp = tempfile::NamedTempFile::new()?;
+    io::copy(&mut d, tmp.as_file_mut()).map_err(ErrorKind::from_io)?;
+    let map = map_file(tmp.as_file())?;
+    Ok((map, Some(tmp)))
+}
+
+/// Index the members of a plain tar held in a map.
+fn index(map: &Arc<Mmap>) -> std::result::Result<BTreeMap<String, Member>, ErrorKind> {
+    let data: &[u8] = if map.len() == 1 && map[0] == 0 {
+        &[]
+    } else {
+        &map[..]
+    };
+    let mut tr = TarReader::new(data);
+    let mut members = BTreeMap::new();
+    while let Some(e) = tr.next_entry()? {
+        let offset = tr.position();
+        let name = String::from_utf8_lossy(&normalize_path(&e.path)).into_owned();
+        let link = match e.kind() {
+            Kind::Symlink => {
+                let parent = crate::entry::parent(name.as_bytes());
+                let joined = if e.link.starts_with(b"/") || parent == b"." {
+                    e.link.clone()
+                } else {
+                    [parent, b"/", &e.link].concat()
+                };
+                Some(clean(&joined))
+            }
+            Kind::Hardlink => Some(clean(&e.link)),
+            _ => None,
+        };
+        members.insert(
+            name,
+            Member {
+                offset,
+                size: e.size,
+                link,
+            },
+        );
+    }
+    Ok(members)
+}
+
+/// Normalize a member path, resolving `..` lexically; a path that climbs out of the
+/// archive becomes `../...` and never matches a member.
+fn clean(p: &[u8]) -> String {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let mut escaped = false;
+    for c in p.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                if parts.pop().is_none() {
+                    escaped = true;
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    let s = String::from_utf8_lossy(&parts.join(&b'/')).into_owned();
+    if escaped { format!("../{s}") } else { s }
+}
+
+fn resolve<'a>(
+    members: &'a BTreeMap<String, Member>,
+    name: &str,
+) -> std::result::Result<&'a Member, String> {
+    let mut cur = clean(name.as_bytes());
+    for _ in 0..16 {
+        if cur.starts_with("../") {
+            return Err(format!("{name} points outside the archive"));
+        }
+        let m = members
+            .get(&cur)
+            .ok_or_else(|| format!("{name}: no such member in the archive"))?;
+        match &m.link {
+            Some(l) => cur = l.clone(),
+            None => return Ok(m),
+        }
+    }
+    Err(format!(
+        "{name}: too many levels of symbolic links in the archive"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleaning_member_paths() {
+        assert_eq!(clean(b"./blobs/sha256/ab"), "blobs/sha256/ab");
+        assert_eq!(clean(b"a/../b"), "b");
+        assert_eq!(clean(b"../../etc/passwd"), "../etc/passwd");
+        assert!(clean(b"/../x").starts_with("../"));
+    }
+}

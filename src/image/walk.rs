@@ -1,0 +1,759 @@
+//! The walk: index -> manifest(s) -> config -> layer descriptors, for every local form
+//! of an image. Every JSON blob read is checked against the digest and size of the
+//! descriptor that points to it. Documents are kept as raw `serde_json::Value` (nothing
+//! dropped) and checked for shape with oci-spec at the edge.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::store::Store;
+use crate::error::{Error, Result};
+
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// How the user named an image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// Detect from what is on disk.
+    Auto,
+    Oci,
+    OciArchive,
+    DockerArchive,
+    Podman,
+    Docker,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImageInput {
+    /// As the user wrote it.
+    pub name: String,
+    pub transport: Transport,
+    /// File or directory (`None`: standard input, or a CLI image name).
+    pub path: Option<PathBuf>,
+    /// `oci:DIR:REF`, or the image name for podman/docker.
+    pub reference: Option<String>,
+}
+
+impl ImageInput {
+    pub fn parse(arg: &std::ffi::OsStr) -> ImageInput {
+        let name = crate::entry::display_bytes(std::os::unix::ffi::OsStrExt::as_bytes(arg));
+        let s = arg.to_string_lossy().into_owned();
+        let with = |t: Transport, rest: &str| {
+            let (path, reference) = if t == Transport::Oci {
+                split_ref(rest)
+            } else {
+                (PathBuf::from(rest), None)
+            };
+            ImageInput {
+                name: name.clone(),
+                transport: t,
+                path: Some(path),
+                reference,
+            }
+        };
+        if let Some(rest) = s.strip_prefix("oci-archive:") {
+            with(Transport::OciArchive, rest)
+        } else if let Some(rest) = s.strip_prefix("docker-archive:") {
+            with(Transport::DockerArchive, rest)
+        } else if let Some(rest) = s.strip_prefix("oci:") {
+            with(Transport::Oci, rest)
+        } else if let Some(rest) = s.strip_prefix("podman://") {
+            ImageInput {
+                name: name.clone(),
+                transport: Transport::Podman,
+                path: None,
+                reference: Some(rest.to_string()),
+            }
+        } else if let Some(rest) = s.strip_prefix("docker://") {
+            ImageInput {
+                name: name.clone(),
+                transport: Transport::Docker,
+                path: None,
+                reference: Some(rest.to_string()),
+            }
+        } else if s == "-" {
+            ImageInput {
+                name,
+                transport: Transport::Auto,
+                path: None,
+                reference: None,
+            }
+        } else {
+            // `DIR:REF` also works without the `oci:` prefix.
+            let (path, reference) = split_ref(&s);
+            let path = if reference.is_some() {
+                path
+            } else {
+                PathBuf::from(arg)
+            };
+            ImageInput {
+                name,
+                transport: Transport::Auto,
+                path: Some(path),
+                reference,
+            }
+        }
+    }
+}
+
+/// `DIR:REF` where DIR exists; otherwise the whole string is the directory.
+fn split_ref(rest: &str) -> (PathBuf, Option<String>) {
+    if !Path::new(rest).exists()
+        && let Some((d, r)) = rest.rsplit_once(':')
+        && Path::new(d).is_dir()
+    {
+        return (PathBuf::from(d), Some(r.to_string()));
+    }
+    (PathBuf::from(rest), None)
+}
+
+/// A JSON document of the image.
+#[derive(Clone, Debug)]
+pub struct Doc {
+    /// `sha256:...` (computed for documents not addressed by digest).
+    pub digest: String,
+    pub size: u64,
+    pub json: Value,
+}
+
+/// A layer descriptor and what the config says of it.
+#[derive(Clone, Debug)]
+pub struct Layer {
+    pub descriptor: Value,
+    /// Where the blob is in the store.
+    pub blob: String,
+    /// Expected digest and size (from the descriptor), when known.
+    pub digest: Option<String>,
+    pub size: Option<u64>,
+    pub media_type: String,
+    /// `rootfs.diff_ids[i]` of the config.
+    pub diff_id: Option<String>,
+}
+
+impl Layer {
+    /// Whether the blob is a filesystem layer (a tar), not an artifact.
+    pub fn is_tar(&self) -> bool {
+        let m = &self.media_type;
+        m.is_empty() || m.contains(".tar") || m.contains("rootfs.diff")
+    }
+}
+
+/// What a manifest is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManifestKind {
+    Image,
+    /// A BuildKit attestation manifest, for the manifest with this digest.
+    Attestation(Option<String>),
+    /// Something rdiff does not walk into (unknown media type, artifact); compared by its
+    /// descriptor only.
+    Other,
+}
+
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// The descriptor that points to it (index entry); synthesized for docker-archive.
+    pub descriptor: Value,
+    pub doc: Option<Doc>,
+    pub kind: ManifestKind,
+    /// `os/arch[/variant]`, from the descriptor's platform or else the config.
+    pub platform: Option<String>,
+    pub ref_name: Option<String>,
+    pub config: Option<Doc>,
+    pub layers: Vec<Layer>,
+    /// The manifest was made up from a docker-archive's manifest.json.
+    pub synthesized: bool,
+}
+
+/// An image, walked.
+pub struct Image {
+    pub name: String,
+    /// `oci-layout`, `oci-archive`, `docker-archive`.
+    pub form: String,
+    pub bytes: u64,
+    pub store: Store,
+    /// The top-level index (`index.json`), and a nested index it points to, if any.
+    pub indexes: Vec<Doc>,
+    pub manifests: Vec<Manifest>,
+}
+
+fn err(input: &ImageInput, msg: impl Into<String>) -> Error {
+    Error::other(input.name.clone(), msg)
+}
+
+/// Check a digest string and return the blob path for it.
+pub fn blob_path(digest: &str) -> std::result::Result<String, String> {
+    let d: oci_spec::image::Digest = digest
+        .parse()
+        .map_err(|e| format!("malformed digest {digest:?}: {e}"))?;
+    match d.algorithm() {
+        oci_spec::image::DigestAlgorithm::Sha256 => Ok(format!("blobs/sha256/{}", d.digest())),
+        a => Err(format!(
+            "digest algorithm {} is not supported (only sha256)",
+            a.as_ref()
+        )),
+    }
+}
+
+pub fn sha256_hex(b: &[u8]) -> String {
+    format!(
+        "sha256:{}",
+        crate::report::hex(&crate::source::hash::sha256(b))
+    )
+}
+
+/// Read a JSON blob by descriptor, checking its digest and size.
+fn read_doc(input: &ImageInput, store: &Store, what: &str, desc: &Value) -> Result<Doc> {
+    let digest = desc
+        .get("digest")
+        .and_then(Value::as_str)
+        .ok_or_else(|| err(input, format!("{what}: descriptor has no digest")))?;
+    let path = blob_path(digest).map_err(|m| err(input, format!("{what}: {m}")))?;
+    if !store.has(&path) {
+        return Err(err(input, format!("{what}: blob {digest} is missing")));
+    }
+    let bytes = store
+        .read_small(&path)
+        .map_err(|m| err(input, format!("{what}: {m}")))?;
+    let found = sha256_hex(&bytes);
+    if found != digest {
+        return Err(err(
+            input,
+            format!("{what}: digest mismatch for blob {digest}: found {found}"),
+        ));
+    }
+    if let Some(size) = desc.get("size").and_then(Value::as_u64)
+        && size != bytes.len() as u64
+    {
+        return Err(err(
+            input,
+            format!(
+                "{what}: size mismatch for blob {digest}: descriptor says {size}, blob has {}",
+                bytes.len()
+            ),
+        ));
+    }
+    let json = parse_json(&bytes).map_err(|m| err(input, format!("{what} {digest}: {m}")))?;
+    Ok(Doc {
+        digest: digest.to_string(),
+        size: bytes.len() as u64,
+        json,
+    })
+}
+
+fn parse_json(bytes: &[u8]) -> std::result::Result<Value, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+    if !v.is_object() {
+        return Err("not a JSON object".into());
+    }
+    Ok(v)
+}
+
+fn str_field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(Value::as_str)
+}
+
+fn platform_of(v: &Value) -> Option<String> {
+    let os = str_field(v, "os")?;
+    let arch = str_field(v, "architecture")?;
+    Some(match str_field(v, "variant") {
+        Some(var) if !var.is_empty() => format!("{os}/{arch}/{var}"),
+        _ => format!("{os}/{arch}"),
+    })
+}
+
+fn is_index(media: &str, doc: Option<&Value>) -> bool {
+    media == OCI_INDEX
+        || media == DOCKER_LIST
+        || (media.is_empty() && doc.is_some_and(|d| d.get("manifests").is_some()))
+}
+
+fn is_manifest(media: &str) -> bool {
+    media == OCI_MANIFEST || media == DOCKER_MANIFEST
+}
+
+/// Open and walk an image.
+pub fn open(input: &ImageInput) -> Result<Image> {
+    let (store, form_hint, bytes) = match input.transport {
+        Transport::Podman | Transport::Docker => open_cli(input)?,
+        _ => match &input.path {
+            Some(p) if p.is_dir() => {
+                if input.transport != Transport::Auto && input.transport != Transport::Oci {
+                    return Err(err(input, "is a directory, not an archive"));
+                }
+                (Store::layout(p), "oci-layout", dir_size(p))
+            }
+            Some(p) => {
+                if input.transport == Transport::Oci {
+                    return Err(err(input, "oci: needs an OCI layout directory"));
+                }
+                let size = std::fs::metadata(p)
+                    .map_err(|e| Error::new(input.name.clone(), e))?
+                    .len();
+                (Store::archive(&input.name, Some(p))?, "archive", size)
+            }
+            None => (Store::archive(&input.name, None)?, "archive", 0),
+        },
+    };
+    let has_layout = store.has("oci-layout") && store.has("index.json");
+    let has_docker = store.has("manifest.json");
+    let use_docker = match input.transport {
+        Transport::DockerArchive | Transport::Docker => true,
+        Transport::Oci | Transport::OciArchive | Transport::Podman => false,
+        Transport::Auto => !has_layout && has_docker,
+    };
+    let form = match (form_hint, use_docker) {
+        ("oci-layout", _) => "oci-layout",
+        (_, true) => "docker-archive",
+        _ => "oci-archive",
+    };
+    let mut image = Image {
+        name: input.name.clone(),
+        form: form.to_string(),
+        bytes,
+        store,
+        indexes: Vec::new(),
+        manifests: Vec::new(),
+    };
+    if use_docker {
+        if !has_docker {
+            return Err(err(input, "no manifest.json: not a docker-archive"));
+        }
+        walk_docker(input, &mut image)?;
+    } else {
+        if !image.store.has("oci-layout") {
+            return Err(err(
+                input,
+                if form == "oci-layout" {
+                    "not an OCI image layout: no oci-layout file"
+                } else if has_docker {
+                    "no oci-layout in the archive (a docker-archive? use docker-archive:)"
+                } else {
+                    "not an image: no oci-layout (OCI) and no manifest.json (docker-archive)"
+                },
+            ));
+        }
+        walk_oci(input, &mut image)?;
+    }
+    if image.manifests.is_empty() {
+        return Err(err(input, "the image holds no manifest"));
+    }
+    Ok(image)
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let mut n = 0;
+    if let Ok(rd) = std::fs::read_dir(p.join("blobs/sha256")) {
+        for e in rd.flatten() {
+            n += e.metadata().map(|m| m.len()).unwrap_or(0);
+        }
+    }
+    n
+}
+
+fn open_cli(input: &ImageInput) -> Result<(Store, &'static str, u64)> {
+    let (cli, args): (&str, Vec<&str>) = match input.transport {
+        Transport::Podman => ("podman", vec!["image", "save", "--format", "oci-archive"]),
+        _ => ("docker", vec!["image", "save"]),
+    };
+    let name = input.reference.as_deref().unwrap_or("");
+    let mut child = std::process::Command::new(cli)
+        .args(&args)
+        .arg(name)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            err(
+                input,
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("{cli} is not installed (needed for {cli}://)")
+                } else {
+                    format!("cannot run {cli}: {e}")
+                },
+            )
+        })?;
+    let stdout = child.stdout.take().expect("piped");
+    let store = Store::from_reader(&input.name, Box::new(std::io::BufReader::new(stdout)));
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let status = child
+        .wait()
+        .map_err(|e| err(input, format!("{cli}: {e}")))?;
+    if !status.success() {
+        let msg = stderr.lines().last().unwrap_or("").trim().to_string();
+        return Err(err(
+            input,
+            format!("`{cli} image save {name}` failed ({status}): {msg}"),
+        ));
+    }
+    Ok((store?, "archive", 0))
+}
+
+fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
+    let bytes = image
+        .store
+        .read_small("index.json")
+        .map_err(|m| err(input, m))?;
+    let json = parse_json(&bytes).map_err(|m| err(input, format!("index.json: {m}")))?;
+    oci_spec::image::ImageIndex::from_reader(&bytes[..])
+        .map_err(|e| err(input, format!("index.json: malformed index: {e}")))?;
+    let top = Doc {
+        digest: sha256_hex(&bytes),
+        size: bytes.len() as u64,
+        json,
+    };
+    let mut entries: Vec<Value> = top.json["manifests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    image.indexes.push(top);
+    if let Some(r) = &input.reference {
+        entries.retain(|d| d["annotations"][REF_NAME].as_str() == Some(r.as_str()));
+        if entries.is_empty() {
+            return Err(err(
+                input,
+                format!("no manifest with {REF_NAME} {r:?} in index.json"),
+            ));
+        }
+    }
+    // One nested index (a layout whose index.json points to an image index, as buildx
+    // and skopeo write multi-platform images): walk into it.
+    if entries.len() == 1 {
+        let d = entries[0].clone();
+        let media = str_field(&d, "mediaType").unwrap_or("");
+        if is_index(media, None) {
+            let doc = read_doc(input, &image.store, "image index", &d)?;
+            oci_spec::image::ImageIndex::from_reader(
+                serde_json::to_vec(&doc.json).unwrap_or_default().as_slice(),
+            )
+            .map_err(|e| {
+                err(
+                    input,
+                    format!("image index {}: malformed index: {e}", doc.digest),
+                )
+            })?;
+            entries = doc.json["manifests"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            image.indexes.push(doc);
+        }
+    }
+    for d in entries {
+        let m = walk_manifest(input, &image.store, d, 0)?;
+        image.manifests.extend(m);
+    }
+    Ok(())
+}
+
+fn walk_manifest(
+    input: &ImageInput,
+    store: &Store,
+    desc: Value,
+    depth: u32,
+) -> Result<Vec<Manifest>> {
+    let media = str_field(&desc, "mediaType").unwrap_or("").to_string();
+    let digest = str_field(&desc, "digest").unwrap_or("?").to_string();
+    let ref_name = desc["annotations"][REF_NAME].as_str().map(str::to_string);
+    let what = format!("manifest {digest}");
+    if is_index(&media, None) {
+        if depth >= 4 {
+            return Err(err(
+                input,
+                format!("{what}: image indexes nested too deep (a loop?)"),
+            ));
+        }
+        let doc = read_doc(input, store, "image index", &desc)?;
+        let mut out = Vec::new();
+        for d in doc.json["manifests"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            if str_field(&d, "digest") == Some(&digest) {
+                return Err(err(input, format!("image index {digest} refers to itself")));
+            }
+            out.extend(walk_manifest(input, store, d, depth + 1)?);
+        }
+        return Ok(out);
+    }
+    let annotations = desc["annotations"].clone();
+    let attestation =
+        annotations["vnd.docker.reference.type"].as_str() == Some("attestation-manifest");
+    if !is_manifest(&media) && !media.is_empty() {
+        return Ok(vec![Manifest {
+            platform: desc.get("platform").and_then(platform_of),
+            descriptor: desc,
+            doc: None,
+            kind: ManifestKind::Other,
+            ref_name,
+            config: None,
+            layers: Vec::new(),
+            synthesized: false,
+        }]);
+    }
+    let doc = read_doc(input, store, "manifest", &desc)?;
+    if doc.json.get("manifests").is_some() {
+        return Err(err(
+            input,
+            format!("{what}: descriptor says manifest, blob is an index"),
+        ));
+    }
+    oci_spec::image::ImageManifest::from_reader(
+        serde_json::to_vec(&doc.json).unwrap_or_default().as_slice(),
+    )
+    .map_err(|e| err(input, format!("{what}: malformed manifest: {e}")))?;
+    if doc.json["config"]["digest"].as_str() == Some(digest.as_str())
+        || doc.json["layers"].as_array().is_some_and(|l| {
+            l.iter()
+                .any(|x| x["digest"].as_str() == Some(digest.as_str()))
+        })
+    {
+        return Err(err(input, format!("{what}: the manifest refers to itself")));
+    }
+    let config = read_doc(
+        input,
+        store,
+        &format!("config of {what}"),
+        &doc.json["config"],
+    )?;
+    let diff_ids: Vec<String> = config.json["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut layers = Vec::new();
+    let mut tar_index = 0;
+    for l in doc.json["layers"].as_array().cloned().unwrap_or_default() {
+        let ld = str_field(&l, "digest").unwrap_or("").to_string();
+        let blob = blob_path(&ld).map_err(|m| err(input, format!("{what}: layer: {m}")))?;
+        let media_type = str_field(&l, "mediaType").unwrap_or("").to_string();
+        let mut layer = Layer {
+            size: l.get("size").and_then(Value::as_u64),
+            descriptor: l,
+            blob,
+            digest: Some(ld),
+            media_type,
+            diff_id: None,
+        };
+        if layer.is_tar() {
+            layer.diff_id = diff_ids.get(tar_index).cloned();
+            tar_index += 1;
+        }
+        layers.push(layer);
+    }
+    let platform = desc
+        .get("platform")
+        .and_then(platform_of)
+        .or_else(|| platform_of(&config.json));
+    Ok(vec![Manifest {
+        descriptor: desc,
+        doc: Some(doc),
+        kind: if attestation {
+            ManifestKind::Attestation(
+                annotations["vnd.docker.reference.digest"]
+                    .as_str()
+                    .map(str::to_string),
+            )
+        } else {
+            ManifestKind::Image
+        },
+        platform,
+        ref_name,
+        config: Some(config),
+        layers,
+        synthesized: false,
+    }])
+}
+
+/// A docker-archive: `manifest.json` lists, per image, a config and layer paths.
+fn walk_docker(input: &ImageInput, image: &mut Image) -> Result<()> {
+    let bytes = image
+        .store
+        .read_small("manifest.json")
+        .map_err(|m| err(input, m))?;
+    let list: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| err(input, format!("manifest.json: not valid JSON: {e}")))?;
+    let list = list
+        .as_array()
+        .ok_or_else(|| err(input, "manifest.json: not a list"))?;
+    for (n, item) in list.iter().enumerate() {
+        let cfg_path = str_field(item, "Config")
+            .ok_or_else(|| err(input, format!("manifest.json entry {n}: no Config")))?;
+        let cfg_bytes = image
+            .store
+            .read_small(cfg_path)
+            .map_err(|m| err(input, format!("manifest.json entry {n}: {m}")))?;
+        let cfg_digest = sha256_hex(&cfg_bytes);
+        if let Some(hex) = digest_in_name(cfg_path)
+            && cfg_digest != format!("sha256:{hex}")
+        {
+            return Err(err(
+                input,
+                format!("config {cfg_path}: digest mismatch: found {cfg_digest}"),
+            ));
+        }
+        let config = Doc {
+            digest: cfg_digest.clone(),
+            size: cfg_bytes.len() as u64,
+            json: parse_json(&cfg_bytes)
+                .map_err(|m| err(input, format!("config {cfg_path}: {m}")))?,
+        };
+        let diff_ids: Vec<String> = config.json["rootfs"]["diff_ids"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut layers = Vec::new();
+        for (i, l) in item["Layers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let p = l.as_str().ok_or_else(|| {
+                err(
+                    input,
+                    format!("manifest.json entry {n}: a layer is not a path"),
+                )
+            })?;
+            if !image.store.has(p) {
+                return Err(err(
+                    input,
+                    format!(
+                        "layer {p}: {}",
+                        image.store.size(p).err().unwrap_or_default()
+                    ),
+                ));
+            }
+            layers.push(Layer {
+                descriptor: Value::Null,
+                blob: p.to_string(),
+                digest: digest_in_name(p).map(|h| format!("sha256:{h}")),
+                size: image.store.size(p).ok(),
+                media_type: String::new(),
+                diff_id: diff_ids.get(i).cloned(),
+            });
+        }
+        let ref_name = item["RepoTags"]
+            .as_array()
+            .and_then(|t| t.first())
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if let Some(r) = &input.reference
+            && ref_name.as_deref() != Some(r)
+        {
+            continue;
+        }
+        image.manifests.push(Manifest {
+            descriptor: Value::Null,
+            doc: None,
+            kind: ManifestKind::Image,
+            platform: platform_of(&config.json),
+            ref_name,
+            config: Some(config),
+            layers,
+            synthesized: true,
+        });
+    }
+    Ok(())
+}
+
+/// `blobs/sha256/HEX`, `HEX.tar`, `HEX.json`, `HEX/layer.tar`: the hex digest a docker
+/// archive names a file by, when it does (legacy layer directories are ids, not digests).
+fn digest_in_name(p: &str) -> Option<String> {
+    let p = p.trim_start_matches("./");
+    let cand = if let Some(h) = p.strip_prefix("blobs/sha256/") {
+        h
+    } else {
+        p.strip_suffix(".tar").or_else(|| p.strip_suffix(".json"))?
+    };
+    (cand.len() == 64 && cand.bytes().all(|b| b.is_ascii_hexdigit())).then(|| cand.to_string())
+}
+
+/// Fill a synthesized docker-archive manifest once its layers' digests are known.
+pub fn synthesize_manifest(m: &mut Manifest, layer_facts: &[(String, u64, &str)]) {
+    let cfg = m.config.as_ref().expect("docker images have a config");
+    let layers: Vec<Value> = layer_facts
+        .iter()
+        .map(|(d, s, media)| serde_json::json!({"mediaType": media, "size": s, "digest": d}))
+        .collect();
+    let json = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {"mediaType": DOCKER_CONFIG, "size": cfg.size, "digest": cfg.digest},
+        "layers": layers,
+    });
+    let bytes = serde_json::to_vec(&json).unwrap_or_default();
+    m.descriptor = serde_json::json!({
+        "mediaType": DOCKER_MANIFEST,
+        "digest": sha256_hex(&bytes),
+        "size": bytes.len(),
+    });
+    for (l, (d, s, media)) in m.layers.iter_mut().zip(layer_facts) {
+        l.descriptor = serde_json::json!({"mediaType": media, "size": s, "digest": d});
+        l.media_type = media.to_string();
+    }
+    m.doc = Some(Doc {
+        digest: sha256_hex(&bytes),
+        size: bytes.len() as u64,
+        json,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transports() {
+        let p = |s: &str| ImageInput::parse(std::ffi::OsStr::new(s));
+        assert_eq!(p("oci-archive:x.tar").transport, Transport::OciArchive);
+        assert_eq!(
+            p("docker-archive:x.tar").transport,
+            Transport::DockerArchive
+        );
+        let o = p("oci:/tmp:latest");
+        assert_eq!(o.transport, Transport::Oci);
+        assert_eq!(o.reference.as_deref(), Some("latest"));
+        assert_eq!(o.path.as_deref(), Some(Path::new("/tmp")));
+        let pm = p("podman://localhost/x:1");
+        assert_eq!(pm.transport, Transport::Podman);
+        assert_eq!(pm.reference.as_deref(), Some("localhost/x:1"));
+        assert_eq!(p("x.tar").transport, Transport::Auto);
+    }
+
+    #[test]
+    fn digests_in_docker_archive_names() {
+        let h = "a".repeat(64);
+        assert_eq!(
+            digest_in_name(&format!("blobs/sha256/{h}")),
+            Some(h.clone())
+        );
+        assert_eq!(digest_in_name(&format!("{h}.tar")), Some(h.clone()));
+        assert_eq!(digest_in_name(&format!("{h}/layer.tar")), None);
+        assert_eq!(
+            blob_path(&format!("sha256:{h}")).unwrap(),
+            format!("blobs/sha256/{h}")
+        );
+        assert!(blob_path("sha256:xyz").is_err());
+        assert!(blob_path(&format!("md5:{h}")).is_err());
+    }
+}
