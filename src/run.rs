@@ -38,18 +38,18 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Rootfs(args) => {
             let (report, held) = rootfs_report_with_contents(&args)?;
-            write_outputs(&report, &args.output)?;
             if let Some(dir) = &args.output.report_dir {
                 crate::report_dir::write(dir, &report, &held)?;
             }
+            write_outputs(&report, &args.output)?;
             Ok(if report.equal { 0 } else { 1 })
         }
         Command::Image(args) => {
             let (report, held) = image_report_with_contents(&args)?;
-            write_outputs(&report, &args.output)?;
             if let Some(dir) = &args.output.report_dir {
                 crate::report_dir::write(dir, &report, &held)?;
             }
+            write_outputs(&report, &args.output)?;
             Ok(if report.equal { 0 } else { 1 })
         }
     }

@@ -163,6 +163,11 @@ fn builtin_matchers(name: &str) -> Option<Vec<Matcher>> {
         "ignore-image-name" => vec![
             Matcher::FieldKey("annotations", key_glob("io.containerd.image.name")),
             Matcher::FieldKey("annotations", key_glob("org.opencontainers.image.ref.name")),
+            Matcher::FieldKey(
+                "manifest_format",
+                key_glob("annotations.org.opencontainers.image.ref.name"),
+            ),
+            Matcher::Field("repo_tags"),
         ],
         "ignore-timestamps" => {
             let mut m = builtin_matchers("ignore-image-timestamps")?;

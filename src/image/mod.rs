@@ -93,7 +93,13 @@ fn match_key(img: &Image, i: usize) -> (u8, String) {
     }
 }
 
-fn pair_manifests(l: &Image, r: &Image, opts: &ImageOptions, notes: &mut Vec<Note>) -> Vec<Pair> {
+fn pair_manifests(
+    l: &Image,
+    r: &Image,
+    opts: &ImageOptions,
+    notes: &mut Vec<Note>,
+    bad_platform: &mut Option<String>,
+) -> Vec<Pair> {
     let keep = |img: &Image, i: usize| {
         let m = &img.manifests[i];
         let key = match_key(img, i);
@@ -112,6 +118,19 @@ fn pair_manifests(l: &Image, r: &Image, opts: &ImageOptions, notes: &mut Vec<Not
     };
     let li: Vec<usize> = (0..l.manifests.len()).filter(|&i| keep(l, i)).collect();
     let ri: Vec<usize> = (0..r.manifests.len()).filter(|&i| keep(r, i)).collect();
+    for w in &opts.platforms {
+        let hit = |img: &Image| {
+            (0..img.manifests.len()).any(|i| {
+                platform_matches(
+                    img.manifests[i].platform.as_deref(),
+                    std::slice::from_ref(w),
+                )
+            })
+        };
+        if !hit(l) && !hit(r) {
+            *bad_platform = Some(w.clone());
+        }
+    }
     let dropped = l.manifests.len() - li.len() + r.manifests.len() - ri.len();
     if dropped > 0 {
         notes.push(Note {
@@ -175,13 +194,21 @@ fn pair_manifests(l: &Image, r: &Image, opts: &ImageOptions, notes: &mut Vec<Not
         raw[lone_l[0]].1 = y;
         raw.remove(lone_r[0]);
     }
-    let several = raw.len() > 1;
-    let platforms: Vec<&String> = raw.iter().map(|p| &p.2.1).collect();
+    // Locations get a prefix when either side holds several images (counted before
+    // --platform narrowed them, so a location does not move with the filter); attestations
+    // have their own prefix and do not count.
+    let images = |img: &Image| {
+        (0..img.manifests.len())
+            .filter(|&i| match_key(img, i).0 != 1)
+            .count()
+    };
+    let several = images(l).max(images(r)) > 1;
+    let image_pairs: Vec<&String> = raw.iter().filter(|p| p.2.0 != 1).map(|p| &p.2.1).collect();
     let distinct = {
-        let mut p = platforms.clone();
+        let mut p = image_pairs.clone();
         p.sort();
         p.dedup();
-        p.len() == raw.len()
+        p.len() == image_pairs.len()
     };
     raw.into_iter()
         .map(|(x, y, key)| {
@@ -400,7 +427,14 @@ pub fn compare_images(
     opts: &ImageOptions,
 ) -> Result<ImageDiff> {
     let mut notes = Vec::new();
-    let pairs = pair_manifests(l, r, opts, &mut notes);
+    let mut bad_platform = None;
+    let pairs = pair_manifests(l, r, opts, &mut notes, &mut bad_platform);
+    if let Some(p) = bad_platform {
+        return Err(Error::usage(format!(
+            "--platform {p} matches no manifest in {} or {}",
+            l.name, r.name
+        )));
+    }
     let mut diffs: Vec<Difference> = Vec::new();
 
     // Which layers to read, and with which keeper.
@@ -590,6 +624,15 @@ pub fn compare_images(
         let mut mf = meta::descriptor(&ma.descriptor, &mb.descriptor, false);
         if let (Some(da), Some(db)) = (&ma.doc, &mb.doc) {
             mf.extend(meta::document(&da.json, &db.json));
+        }
+        if let (Some(ta), Some(tb)) = (&ma.repo_tags, &mb.repo_tags)
+            && ta != tb
+        {
+            mf.push(FieldDiff::new(
+                "repo_tags",
+                V::Json(ta.clone()),
+                V::Json(tb.clone()),
+            ));
         }
         meta::annotations_lost_to_format(
             &mut mf,

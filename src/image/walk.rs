@@ -103,6 +103,13 @@ impl ImageInput {
     }
 }
 
+/// Whether `reference` picks an image in the layout (`oci:DIR:REF`, `DIR:REF`), rather
+/// than naming the image a CLI saved (`podman://NAME`: the save holds that one image,
+/// under whatever name the CLI resolved it to).
+fn picks_by_ref(input: &ImageInput) -> bool {
+    matches!(input.transport, Transport::Oci | Transport::Auto)
+}
+
 /// `DIR:REF` where DIR exists; otherwise the whole string is the directory.
 fn split_ref(rest: &str) -> (PathBuf, Option<String>) {
     if !Path::new(rest).exists()
@@ -169,6 +176,8 @@ pub struct Manifest {
     pub layers: Vec<Layer>,
     /// The manifest was made up from a docker-archive's manifest.json.
     pub synthesized: bool,
+    /// A docker-archive's `RepoTags` for this image.
+    pub repo_tags: Option<Value>,
 }
 
 /// An image, walked.
@@ -417,7 +426,7 @@ fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
         .cloned()
         .unwrap_or_default();
     image.indexes.push(top);
-    if let Some(r) = &input.reference {
+    if let Some(r) = input.reference.as_ref().filter(|_| picks_by_ref(input)) {
         entries.retain(|d| d["annotations"][REF_NAME].as_str() == Some(r.as_str()));
         if entries.is_empty() {
             return Err(err(
@@ -500,6 +509,7 @@ fn walk_manifest(
             config: None,
             layers: Vec::new(),
             synthesized: false,
+            repo_tags: None,
         }]);
     }
     let doc = read_doc(input, store, "manifest", &desc)?;
@@ -576,6 +586,7 @@ fn walk_manifest(
         config: Some(config),
         layers,
         synthesized: false,
+        repo_tags: None,
     }])
 }
 
@@ -657,7 +668,7 @@ fn walk_docker(input: &ImageInput, image: &mut Image) -> Result<()> {
             .and_then(|t| t.first())
             .and_then(Value::as_str)
             .map(str::to_string);
-        if let Some(r) = &input.reference
+        if let Some(r) = input.reference.as_ref().filter(|_| picks_by_ref(input))
             && ref_name.as_deref() != Some(r)
         {
             continue;
@@ -671,6 +682,7 @@ fn walk_docker(input: &ImageInput, image: &mut Image) -> Result<()> {
             config: Some(config),
             layers,
             synthesized: true,
+            repo_tags: item.get("RepoTags").cloned(),
         });
     }
     Ok(())
