@@ -120,7 +120,9 @@ fn parts() -> ReportParts {
         show_ignored: false,
         limits: ReportLimits {
             max_diff_lines: 200,
+            ..ReportLimits::default()
         },
+        parts: vec!["rootfs".into()],
     }
 }
 

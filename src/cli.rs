@@ -20,7 +20,7 @@ Examples:
 
 Exit status: 0 equal, 1 different, 2 trouble (unreadable input, corrupt archive, bad flags).";
 
-/// Say, fast and exactly, how two rootFS tarballs differ.
+/// Say, fast and exactly, how two rootFS tarballs or two container images differ.
 #[derive(Parser, Debug)]
 #[command(name = "rdiff", version, about, propagate_version = true)]
 pub struct Cli {
@@ -55,6 +55,15 @@ pub enum Command {
     /// Compare two OCI or Docker images: metadata, and layers (one by one, or squashed).
     #[command(after_help = IMAGE_EXAMPLES)]
     Image(ImageArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Example:\n  rdiff completions bash > /etc/bash_completion.d/rdiff")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on standard output.
+    #[command(after_help = "Example:\n  rdiff man > rdiff.1 && man ./rdiff.1")]
+    Man,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -243,6 +252,35 @@ impl FileRules {
     }
 }
 
+impl OutputArgs {
+    /// The limits renderers apply.
+    pub fn limits(&self) -> crate::report::ReportLimits {
+        crate::report::ReportLimits {
+            max_diff_lines: self.max_diff_lines,
+            max_report_size: self.max_report_size,
+            max_entries_shown: self.max_entries_shown,
+        }
+    }
+
+    /// Every (format, file) asked for; `None` for standard output.
+    pub fn targets(&self) -> Vec<(Format, Option<&std::path::Path>)> {
+        let mut out = Vec::new();
+        for (fmt, path) in [
+            (Format::Text, &self.text),
+            (Format::Json, &self.json),
+            (Format::Html, &self.html),
+            (Format::Markdown, &self.markdown),
+            (Format::Junit, &self.junit),
+            (Format::DiffoscopeJson, &self.diffoscope_json),
+        ] {
+            if let Some(p) = path {
+                out.push((fmt, (p.as_os_str() != "-").then_some(p.as_path())));
+            }
+        }
+        out
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -253,15 +291,38 @@ pub enum ColorChoice {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// Format of the report on standard output.
+    /// Format of the report on standard output (when no other report goes there).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Also write the JSON report to FILE (- for standard output).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Also write the text report to FILE (- for standard output).
+    /// Write the text report to FILE (- for standard output).
     #[arg(long, value_name = "FILE")]
     pub text: Option<PathBuf>,
+    /// Write the JSON report (docs/json-format.md) to FILE (- for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report to FILE (- for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write a Markdown report (merge requests, $GITHUB_STEP_SUMMARY) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write a JUnit XML report (GitLab, Jenkins, GitHub test reporters) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write diffoscope-compatible JSON (diffoscope --load-existing-diff reads it) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub diffoscope_json: Option<PathBuf>,
+    /// Largest report, in bytes, in any format: past it the differences are cut (the
+    /// summary and the ignored counts stay) and the report says so. Markdown defaults to
+    /// 60000 (GitHub comments stop at 65536 characters).
+    #[arg(long, value_name = "BYTES")]
+    pub max_report_size: Option<u64>,
+    /// Show at most N differences in each report (the rest is counted, not listed).
+    #[arg(long, value_name = "N")]
+    pub max_entries_shown: Option<u64>,
+    /// No progress bar on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// List the differences the policy hides, not only their counts.
     #[arg(long)]
     pub show_ignored: bool,
@@ -291,7 +352,7 @@ mod tests {
         v.extend(["a", "b"]);
         match Cli::try_parse_from(v).unwrap().command {
             Command::Rootfs(a) => a,
-            Command::Image(_) => unreachable!(),
+            _ => unreachable!(),
         }
     }
 

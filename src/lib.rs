@@ -11,6 +11,7 @@ pub mod entry;
 pub mod error;
 pub mod image;
 pub mod meta;
+pub mod progress;
 pub mod render;
 pub mod report;
 pub mod report_dir;

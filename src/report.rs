@@ -223,6 +223,9 @@ pub struct Difference {
     pub content: Option<ContentDiff>,
     /// For a whole entry hidden by a path rule: that rule's name.
     pub ignored_by: Option<String>,
+    /// The compared part the difference belongs to: `rootfs`, or for images `index`,
+    /// `manifest`, `config`, `layers/N`, `rootfs` (with a platform prefix when needed).
+    pub part: String,
 }
 
 impl Difference {
@@ -236,6 +239,7 @@ impl Difference {
             fields: Vec::new(),
             content: None,
             ignored_by: None,
+            part: String::new(),
         }
     }
 
@@ -250,8 +254,9 @@ impl Difference {
 
 impl Serialize for Difference {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Difference", 7)?;
+        let mut st = s.serialize_struct("Difference", 9)?;
         st.serialize_field("path", &BytesJson(&self.path))?;
+        st.serialize_field("part", &self.part)?;
         st.serialize_field("status", &self.status)?;
         st.serialize_field("left_type", &self.left_kind.map(|k| k.to_string()))?;
         st.serialize_field("right_type", &self.right_kind.map(|k| k.to_string()))?;
@@ -334,7 +339,8 @@ impl Serialize for Note {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InputSummary {
     pub name: String,
-    /// `tar` or `directory`.
+    /// `tar`, `directory`, `squashed layers`; for images `oci-layout`, `oci-archive`,
+    /// `docker-archive`.
     pub kind: String,
     pub compression: Option<String>,
     pub entries: u64,
@@ -345,7 +351,7 @@ pub struct InputSummary {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
     pub schema_version: u32,
-    /// `rootfs` (later: `image`).
+    /// `rootfs` or `image`.
     pub command: String,
     /// `strict`, `semantic` or `custom`.
     pub mode: String,
@@ -368,14 +374,35 @@ pub struct Report {
     pub ignored_differences: Option<Vec<Difference>>,
     pub notes: Vec<Note>,
     pub warnings: Vec<String>,
+    /// The parts compared (`rootfs`; for images `index`, `manifest`, `config`,
+    /// `layers/N` or `rootfs`, per platform), with or without differences.
+    pub parts: Vec<String>,
+    /// Set when a size or count limit cut the report for presentation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut: Option<Cut>,
     /// Settings the renderers need (not computed by them).
     #[serde(skip)]
     pub limits: ReportLimits,
 }
 
+/// What a limit cut from a report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cut {
+    /// Differences in the report before the cut.
+    pub differences_total: u64,
+    /// Differences shown.
+    pub differences_shown: u64,
+    /// `--max-entries-shown N` or `--max-report-size N`.
+    pub by: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportLimits {
     pub max_diff_lines: u64,
+    /// Bytes per rendered report (`None`: no limit; Markdown has its own default).
+    pub max_report_size: Option<u64>,
+    /// Differences shown per report.
+    pub max_entries_shown: Option<u64>,
 }
 
 impl Report {

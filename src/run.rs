@@ -8,15 +8,14 @@ use std::path::Path;
 use crate::cli::{Cli, ColorChoice, Command, ImageArgs, OutputArgs, RootfsArgs};
 use crate::compare::content::HeldContent;
 use crate::compare::content::{ContentOptions, content_diffs};
-use crate::compare::policy::{Policy, SEMANTIC_IMAGE};
+use crate::compare::policy::SEMANTIC_IMAGE;
 use crate::compare::{self, ReportParts, build_report};
-use crate::entry::Bytes;
 use crate::error::{Error, Result};
 use crate::image::walk::{self, ImageInput, Transport};
 use crate::image::{ImageOptions, compare_images};
 use crate::render::{self, Format};
 use crate::report::InputSummary;
-use crate::report::{Report, ReportLimits};
+use crate::report::Report;
 use crate::source::{Input, InputFetcher, Keeper, ReadOptions, Side, read_input};
 
 /// Bytes one side may hold waiting for the other in the content keeper.
@@ -36,6 +35,23 @@ pub fn run(cli: Cli) -> Result<i32> {
             .map_err(|e| Error::usage(format!("--threads: {e}")))?;
     }
     match cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "rdiff", &mut buf);
+            write_stdout(&buf)?;
+            Ok(0)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut buf)
+                .map_err(|e| Error::new("standard output", e))?;
+            write_stdout(&buf)?;
+            Ok(0)
+        }
         Command::Rootfs(args) => {
             let (report, held) = rootfs_report_with_contents(&args)?;
             if let Some(dir) = &args.output.report_dir {
@@ -81,12 +97,17 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
     }
     let (l, r) = rayon::join(|| walk::open(&inputs[0]), || walk::open(&inputs[1]));
     let (mut l, mut r) = (l?, r?);
+    let progress = progress_for(&args.output);
+    let _bars = progress
+        .clone()
+        .and_then(|p| crate::progress::start(p, [l.name.clone(), r.name.clone()]));
     let opts = ImageOptions {
         squash: args.image_rules.squash,
         platforms: args.image_rules.platform.clone(),
         ignore_attestations: args.image_rules.ignore_attestations,
         read: ReadOptions {
             keep_limit: args.output.max_text_size,
+            progress,
             ..ReadOptions::default()
         },
         content: ContentOptions {
@@ -97,6 +118,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         },
         source_date_epoch: args.rules.source_date_epoch,
         keeper_budget: KEEPER_BUDGET,
+        keep_contents: args.output.report_dir.is_some(),
     };
     let result = compare_images(&mut l, &mut r, &policy, &opts)?;
     let summary = |img: &crate::image::walk::Image, entries: u64| InputSummary {
@@ -108,17 +130,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
     };
     let left = summary(&l, result.entries[0]);
     let right = summary(&r, result.entries[1]);
-    let all_paths: Vec<Bytes> = result.differences.iter().map(|d| d.path.clone()).collect();
-    let mut warnings = Vec::new();
-    for i in policy.path_rules() {
-        let one = Policy {
-            rules: vec![policy.rules[i].clone()],
-            ..Policy::default()
-        };
-        if !all_paths.iter().any(|p| one.path_rule(p).is_some()) {
-            warnings.push(format!("--{} matched no difference", policy.rules[i].name));
-        }
-    }
+    let warnings = result.warnings;
     let report = build_report(
         result.differences,
         &policy,
@@ -129,9 +141,8 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
             notes: result.notes,
             warnings,
             show_ignored: args.output.show_ignored,
-            limits: ReportLimits {
-                max_diff_lines: args.output.max_diff_lines,
-            },
+            limits: args.output.limits(),
+            parts: result.parts,
         },
     );
     Ok((report, result.contents))
@@ -148,8 +159,20 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
     if inputs[0].path.is_none() && inputs[1].path.is_none() {
         return Err(Error::usage("only one side can be standard input (-)"));
     }
+    let progress = progress_for(&args.output);
+    if let Some(p) = &progress {
+        for (i, input) in inputs.iter().enumerate() {
+            if let Some(m) = input.path.as_ref().and_then(|p| std::fs::metadata(p).ok()) {
+                p.add_total(i, if m.is_file() { m.len() } else { 0 });
+            }
+        }
+    }
+    let _bars = progress
+        .clone()
+        .and_then(|p| crate::progress::start(p, [inputs[0].name.clone(), inputs[1].name.clone()]));
     let read = ReadOptions {
         keep_limit: args.output.max_text_size,
+        progress,
         ..ReadOptions::default()
     };
     let keeper = Keeper::new(KEEPER_BUDGET, CONTENT_BUDGET);
@@ -198,12 +221,26 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
             notes,
             warnings,
             show_ignored: args.output.show_ignored,
-            limits: ReportLimits {
-                max_diff_lines: args.output.max_diff_lines,
-            },
+            limits: args.output.limits(),
+            parts: vec!["rootfs".to_string()],
         },
     );
     Ok((report, held))
+}
+
+/// Write bytes to standard output; a closed pipe is not an error.
+fn write_stdout(b: &[u8]) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(b).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::new("standard output", e)),
+        _ => Ok(()),
+    }
+}
+
+/// Progress counters, unless --quiet or standard error is not a terminal.
+fn progress_for(out: &OutputArgs) -> Option<std::sync::Arc<crate::progress::Progress>> {
+    use std::io::IsTerminal;
+    (!out.quiet && io::stderr().is_terminal()).then(Default::default)
 }
 
 fn use_color(choice: ColorChoice) -> bool {
@@ -218,12 +255,7 @@ fn use_color(choice: ColorChoice) -> bool {
 
 /// Write the report to standard output and to every file asked for.
 pub fn write_outputs(report: &Report, out: &OutputArgs) -> Result<()> {
-    let mut targets: Vec<(Format, Option<&Path>)> = Vec::new();
-    for (fmt, path) in [(Format::Json, &out.json), (Format::Text, &out.text)] {
-        if let Some(p) = path {
-            targets.push((fmt, (p.as_os_str() != "-").then_some(p.as_path())));
-        }
-    }
+    let mut targets: Vec<(Format, Option<&Path>)> = out.targets();
     let to_stdout = targets.iter().filter(|(_, p)| p.is_none()).count();
     if to_stdout > 1 {
         return Err(Error::usage("only one report can go to standard output"));

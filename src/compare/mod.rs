@@ -308,6 +308,8 @@ pub struct ReportParts {
     pub warnings: Vec<String>,
     pub show_ignored: bool,
     pub limits: ReportLimits,
+    /// Every part compared, and the part of differences that name none.
+    pub parts: Vec<String>,
 }
 
 /// Split differences into what the policy shows and what it hides, count the hidden by
@@ -325,6 +327,9 @@ pub fn build_report(all: Vec<Difference>, policy: &Policy, parts: ReportParts) -
     let mut shown = Vec::new();
     let mut hidden = Vec::new();
     for mut d in all {
+        if d.part.is_empty() {
+            d.part = parts.parts.first().cloned().unwrap_or_default();
+        }
         if let Some(name) = &d.ignored_by {
             *counts
                 .entry((policy.index_of(name), "entry".to_string()))
@@ -410,6 +415,8 @@ pub fn build_report(all: Vec<Difference>, policy: &Policy, parts: ReportParts) -
         ignored_differences: parts.show_ignored.then_some(hidden),
         notes: parts.notes,
         warnings: parts.warnings,
+        parts: parts.parts,
+        cut: None,
         limits: parts.limits,
     }
 }

@@ -205,7 +205,12 @@ pub fn keyed_rule(flag: &str, arg: &str) -> Rule {
         other => unreachable!("not a keyed rule: {other}"),
     };
     let mut matchers = vec![m];
-    if flag != "ignore-annotation" {
+    if flag == "ignore-annotation" {
+        matchers.push(Matcher::FieldKey(
+            "manifest_format",
+            key_glob(&format!("annotations.{arg}")),
+        ));
+    } else {
         let family = if flag == "ignore-label" {
             "Labels"
         } else {

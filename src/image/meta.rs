@@ -278,10 +278,13 @@ fn container_config(out: &mut Vec<FieldDiff>, family: &'static str, a: &Value, b
                 let mut names: Vec<&String> = ea.iter().chain(eb.iter()).map(|(n, _)| n).collect();
                 names.sort();
                 names.dedup();
+                let mut per_name = false;
                 for n in names {
-                    let va = ea.iter().find(|(m, _)| m == n).map(|(_, v)| v);
-                    let vb = eb.iter().find(|(m, _)| m == n).map(|(_, v)| v);
+                    // A variable set twice takes its last value, as a container sees it.
+                    let va = ea.iter().rev().find(|(m, _)| m == n).map(|(_, v)| v);
+                    let vb = eb.iter().rev().find(|(m, _)| m == n).map(|(_, v)| v);
                     if va != vb {
+                        per_name = true;
                         out.push(FieldDiff::keyed(
                             family,
                             format!("Env.{n}").into_bytes(),
@@ -290,12 +293,9 @@ fn container_config(out: &mut Vec<FieldDiff>, family: &'static str, a: &Value, b
                         ));
                     }
                 }
-                // Same variables and values in another order.
-                let mut sa = ea.clone();
-                let mut sb = eb.clone();
-                sa.sort_by(|p, q| p.0.cmp(&q.0));
-                sb.sort_by(|p, q| p.0.cmp(&q.0));
-                if sa == sb && ea != eb {
+                // The same values as a container sees them, but another list: order, or a
+                // variable set more than once.
+                if !per_name {
                     out.push(FieldDiff::keyed(family, &b"Env"[..], jv(x), jv(y)));
                 }
             }
@@ -473,6 +473,15 @@ mod tests {
             ]
         );
         assert!(!names(&config(&a, &b, false)).contains(&"rootfs.diff_ids.0".to_string()));
+    }
+
+    #[test]
+    fn env_variable_set_twice_counts_by_its_last_value() {
+        let a = json!({"config": {"Env": ["A=1", "B=2", "A=3"]}});
+        let b = json!({"config": {"Env": ["A=1", "B=2"]}});
+        assert_eq!(names(&config(&a, &b, true)), ["config.Env.A"]);
+        let c = json!({"config": {"Env": ["A=1", "A=3", "B=2"]}});
+        assert_eq!(names(&config(&a, &c, true)), ["config.Env"]);
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct ImageOptions {
     pub source_date_epoch: Option<i64>,
     /// Bytes one side may hold waiting for the other (per compared pair).
     pub keeper_budget: u64,
+    /// Return the contents read for text diffs (for --report-dir).
+    pub keep_contents: bool,
 }
 
 /// What an image comparison produced.
@@ -49,6 +51,10 @@ pub struct ImageDiff {
     pub entries: [u64; 2],
     /// Contents held for content diffs, by location path (for --report-dir).
     pub contents: Vec<crate::compare::content::HeldContent>,
+    /// Every part compared.
+    pub parts: Vec<String>,
+    /// Path rules that matched no entry or location.
+    pub warnings: Vec<String>,
 }
 
 /// A pair of manifests to compare, and where their differences go.
@@ -176,6 +182,34 @@ fn pair_manifests(
             raw.push((x, y, key.clone()));
         }
     }
+    // An image whose config names no variant against an index entry `os/arch/variant`
+    // (or the reverse): the same platform as far as one side can say.
+    let base = |p: &str| p.splitn(3, '/').take(2).collect::<Vec<_>>().join("/");
+    let mut k = 0;
+    while k < raw.len() {
+        if raw[k].1.is_none() && raw[k].2.0 == 0 {
+            let pk = raw[k].2.1.clone();
+            if let Some(j) = (0..raw.len()).find(|&j| {
+                raw[j].0.is_none()
+                    && raw[j].2.0 == 0
+                    && (raw[j].2.1.matches('/').count() != pk.matches('/').count())
+                    && base(&raw[j].2.1) == base(&pk)
+                    && !pk.is_empty()
+            }) {
+                let y = raw[j].1;
+                raw[k].1 = y;
+                // Keep the more precise platform for the location.
+                if raw[j].2.1.len() > raw[k].2.1.len() {
+                    raw[k].2.1 = raw[j].2.1.clone();
+                }
+                raw.remove(j);
+                if j < k {
+                    k -= 1;
+                }
+            }
+        }
+        k += 1;
+    }
     // Single unmatched manifests on both sides (different platforms or tools): pair them.
     let lone_l: Vec<usize> = raw
         .iter()
@@ -282,6 +316,13 @@ fn read_layer(
         .store
         .open(&layer.blob)
         .map_err(|m| layer_err(img, index, layer, m))?;
+    let r: Box<dyn std::io::BufRead + '_> = match &read.progress {
+        Some(p) => Box::new(crate::source::ProgressReader {
+            inner: r,
+            p: (p.clone(), side as usize),
+        }),
+        None => r,
+    };
     let mut collector = Collector::new(side, read, keeper);
     collector.layer = index as u32;
     let facts = read_tar_from(
@@ -388,19 +429,18 @@ impl Fetcher for LayerFetcher<'_> {
     }
 }
 
+/// A location inside a compared set: `layers/0/etc/x`; the set's root is `layers/0/.`
+/// (`layers/0` is the layer's descriptor).
 fn prefixed(prefix: &str, path: &[u8]) -> Bytes {
-    if path == b"." && prefix.ends_with('/') {
-        prefix.trim_end_matches('/').as_bytes().into()
-    } else {
-        [prefix.as_bytes(), path].concat().into()
-    }
+    [prefix.as_bytes(), path].concat().into()
 }
 
 fn changed(path: String, fields: Vec<FieldDiff>, policy: &Policy) -> Option<Difference> {
     if fields.is_empty() {
         return None;
     }
-    let mut d = Difference::new(path.into_bytes().into(), Status::Changed);
+    let mut d = Difference::new(path.clone().into_bytes().into(), Status::Changed);
+    d.part = path;
     d.fields = fields;
     for f in &mut d.fields {
         f.ignored_by = policy.field_rule(f).map(|r| policy.rules[r].name.clone());
@@ -506,16 +546,35 @@ pub fn compare_images(
         }
     }
     let imgs: [&Image; 2] = [l, r];
+    if let Some(p) = &opts.read.progress {
+        for (key, _) in tasks
+            .iter()
+            .flat_map(|(a, b, k)| [(a, k), (b, k)])
+            .chain(single.iter().map(|(a, k)| (a, k)))
+        {
+            let layer = &imgs[key.0].manifests[key.1].layers[key.2];
+            p.add_total(key.0, layer.size.unwrap_or(0));
+        }
+    }
     let read_one = |key: Key, keeper: &Keeper| -> Result<(Key, ReadLayer)> {
         let img = imgs[key.0];
         let side = if key.0 == 0 { Side::Left } else { Side::Right };
         let layer = &img.manifests[key.1].layers[key.2];
         read_layer(img, layer, key.2, side, Some(keeper), &opts.read).map(|x| (key, x))
     };
+    // Per layer pair, a side read completely ends the wait of the other side's contents.
+    let read_and_finish = |key: Key, keeper: &Keeper| {
+        let r = read_one(key, keeper);
+        keeper.finish(if key.0 == 0 { Side::Left } else { Side::Right });
+        r
+    };
     let mut results: Vec<Result<(Key, ReadLayer)>> = tasks
         .par_iter()
         .flat_map_iter(|(ka, kb, keeper)| {
-            let (x, y) = rayon::join(|| read_one(*ka, keeper), || read_one(*kb, keeper));
+            let (x, y) = rayon::join(
+                || read_and_finish(*ka, keeper),
+                || read_and_finish(*kb, keeper),
+            );
             [x, y]
         })
         .collect();
@@ -572,11 +631,11 @@ pub fn compare_images(
                 policy,
             ));
             if let (Some(a2), Some(b2)) = (l.indexes.get(1), r.indexes.get(1)) {
-                diffs.extend(changed(
-                    "index/nested".into(),
-                    meta::document(&a2.json, &b2.json),
-                    policy,
-                ));
+                // The descriptor index.json holds for the nested index, and the index itself.
+                let mut f =
+                    meta::descriptor(&a.json["manifests"][0], &b.json["manifests"][0], false);
+                f.extend(meta::document(&a2.json, &b2.json));
+                diffs.extend(changed("index/nested".into(), f, policy));
             }
         }
         (a, b) if a.is_some() != b.is_some() => {
@@ -602,6 +661,7 @@ pub fn compare_images(
                 let m = &img.manifests[i];
                 let mut d =
                     Difference::new(format!("{}manifest", p.prefix).into_bytes().into(), status);
+                d.part = format!("{}manifest", p.prefix);
                 d.fields = vec![FieldDiff::new(
                     "platform",
                     if status == Status::Removed {
@@ -718,6 +778,18 @@ pub fn compare_images(
     // Entries, set by set, with content diffs.
     let mut entries = [0u64; 2];
     let mut contents = Vec::new();
+    let mut spent = 0u64;
+    let path_rules = policy.path_rules();
+    let mut matched = vec![false; policy.rules.len()];
+    for d in &diffs {
+        for &i in &path_rules {
+            let one = Policy {
+                rules: vec![policy.rules[i].clone()],
+                ..Policy::default()
+            };
+            matched[i] |= one.path_rule(&d.path).is_some();
+        }
+    }
     for sj in set_jobs {
         entries[0] += sj.left.entries.len() as u64;
         entries[1] += sj.right.entries.len() as u64;
@@ -737,13 +809,32 @@ pub fn compare_images(
             .map(Keeper::into_kept)
             .unwrap_or_default();
         let _ = p;
+        // One text-diff budget for the whole report.
         let copts = ContentOptions {
             label_prefix: sj.prefix.clone(),
+            budget: opts.content.budget.saturating_sub(spent),
             ..opts.content.clone()
         };
         let held = content_diffs(&mut d, [&sj.left, &sj.right], [&fl, &fr], &kept, &copts)?;
+        drop(kept);
         for (path, c) in held {
-            contents.push((prefixed(&sj.prefix, &path), c));
+            spent += c.iter().flatten().map(|b| b.len() as u64).sum::<u64>();
+            if opts.keep_contents {
+                contents.push((prefixed(&sj.prefix, &path), c));
+            }
+        }
+        // Which path rules match something here (an entry path, or its location).
+        for e in sj.left.entries.iter().chain(&sj.right.entries) {
+            for &i in &path_rules {
+                if !matched[i] {
+                    let one = Policy {
+                        rules: vec![policy.rules[i].clone()],
+                        ..Policy::default()
+                    };
+                    matched[i] = one.path_rule(&e.path).is_some()
+                        || one.path_rule(&prefixed(&sj.prefix, &e.path)).is_some();
+                }
+            }
         }
         for n in entry_notes(&sj.left, &sj.right, opts.source_date_epoch, policy) {
             notes.push(Note {
@@ -753,6 +844,7 @@ pub fn compare_images(
         }
         for mut x in d {
             x.path = prefixed(&sj.prefix, &x.path);
+            x.part = sj.prefix.trim_end_matches('/').to_string();
             // Path rules also apply to the prefixed location.
             if x.ignored_by.is_none() {
                 x.ignored_by = policy
@@ -762,11 +854,40 @@ pub fn compare_images(
             diffs.push(x);
         }
     }
+    // Every part compared, in a stable order.
+    let mut parts: Vec<String> = Vec::new();
+    if !l.indexes.is_empty() || !r.indexes.is_empty() {
+        parts.push("index".into());
+    }
+    for (k, p) in pairs.iter().enumerate() {
+        parts.push(format!("{}manifest", p.prefix));
+        if let (Some(a), Some(b)) = (p.left, p.right) {
+            if l.manifests[a].config.is_some() && r.manifests[b].config.is_some() {
+                parts.push(format!("{}config", p.prefix));
+            }
+            match jobs.iter().find(|j| j.pair == k) {
+                Some(j) if j.squash => parts.push(format!("{}rootfs", p.prefix)),
+                Some(_) => {
+                    for i in 0..l.manifests[a].layers.len() {
+                        parts.push(format!("{}layers/{i}", p.prefix));
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+    let warnings = path_rules
+        .iter()
+        .filter(|&&i| !matched[i])
+        .map(|&i| format!("--{} matched no entry", policy.rules[i].name))
+        .collect();
     Ok(ImageDiff {
         differences: diffs,
         notes,
         entries,
         contents,
+        parts,
+        warnings,
     })
 }
 

@@ -390,11 +390,16 @@ fn open_cli(input: &ImageInput) -> Result<(Store, &'static str, u64)> {
             )
         })?;
     let stdout = child.stdout.take().expect("piped");
+    // Read standard error on its own thread, so a chatty CLI cannot block on a full pipe.
+    let err_thread = child.stderr.take().map(|mut e| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = e.read_to_string(&mut s);
+            s
+        })
+    });
     let store = Store::from_reader(&input.name, Box::new(std::io::BufReader::new(stdout)));
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut stderr);
-    }
+    let stderr = err_thread.and_then(|t| t.join().ok()).unwrap_or_default();
     let status = child
         .wait()
         .map_err(|e| err(input, format!("{cli}: {e}")))?;

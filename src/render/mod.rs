@@ -1,26 +1,147 @@
 //! Renderers: each formats a finished `Report` and computes nothing. One file each.
+//! The only thing done here for all of them is applying the presentation limits
+//! (`--max-entries-shown`, `--max-report-size`): differences are cut from the end and
+//! the report says how many were shown.
 
+pub mod diffoscope;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod text;
 
+use std::borrow::Cow;
 use std::io::{self, Write};
+
+use crate::report::{Cut, Report};
 
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,
+    Html,
+    Markdown,
+    Junit,
+    DiffoscopeJson,
 }
 
-/// Render `report` in `format` to `w`.
-pub fn render(
-    report: &crate::report::Report,
-    format: Format,
-    color: bool,
-    w: &mut dyn Write,
-) -> io::Result<()> {
+/// Markdown's size bound when none is given: GitHub comments stop at 65 536 characters.
+pub const MARKDOWN_DEFAULT_MAX: u64 = 60_000;
+
+/// Render `report` in `format` to `w`, within the report's limits.
+pub fn render(report: &Report, format: Format, color: bool, w: &mut dyn Write) -> io::Result<()> {
+    let limited = limit(report, format)?;
+    render_full(&limited, format, color, w)
+}
+
+fn render_full(report: &Report, format: Format, color: bool, w: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Text => text::render(report, color, w),
         Format::Json => json::render(report, w),
+        Format::Html => html::render(report, w),
+        Format::Markdown => markdown::render(report, w),
+        Format::Junit => junit::render(report, w),
+        Format::DiffoscopeJson => diffoscope::render(report, w),
     }
+}
+
+struct Counter(u64);
+
+impl Write for Counter {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0 += b.len() as u64;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn cut(report: &Report, keep: usize, by: &str) -> Report {
+    let mut r = report.clone();
+    let total = report
+        .cut
+        .as_ref()
+        .map_or(report.differences.len() as u64, |c| c.differences_total);
+    r.differences.truncate(keep);
+    if let Some(h) = r.ignored_differences.as_mut() {
+        h.truncate(keep);
+    }
+    r.cut = Some(Cut {
+        differences_total: total,
+        differences_shown: keep as u64,
+        by: by.to_string(),
+    });
+    r
+}
+
+fn size(report: &Report, format: Format) -> io::Result<u64> {
+    let mut c = Counter(0);
+    render_full(report, format, false, &mut c)?;
+    Ok(c.0)
+}
+
+/// Apply `--max-entries-shown` and `--max-report-size` (Markdown: its default bound).
+pub fn limit(report: &Report, format: Format) -> io::Result<Cow<'_, Report>> {
+    let mut r = Cow::Borrowed(report);
+    if let Some(n) = report.limits.max_entries_shown
+        && report.differences.len() as u64 > n
+    {
+        r = Cow::Owned(cut(report, n as usize, &format!("--max-entries-shown {n}")));
+    }
+    let max = report.limits.max_report_size.or(match format {
+        Format::Markdown => Some(MARKDOWN_DEFAULT_MAX),
+        _ => None,
+    });
+    if let Some(max) = max
+        && size(&r, format)? > max
+    {
+        let by = match report.limits.max_report_size {
+            Some(m) => format!("--max-report-size {m}"),
+            None => format!("the Markdown size bound of {max} bytes"),
+        };
+        // The most differences that fit (the summary, counts and verdict always stay).
+        let (mut lo, mut hi) = (0usize, r.differences.len());
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if size(&cut(&r, mid, &by), format)? <= max {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        r = Cow::Owned(cut(&r, lo, &by));
+    }
+    Ok(r)
+}
+
+/// Escape text for HTML and XML.
+pub fn escape_xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Characters XML 1.0 does not allow.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The "what was cut" sentence every format shows.
+pub fn cut_note(c: &Cut) -> String {
+    format!(
+        "report cut: {} of {} differences shown ({}); the summary and the counts above are complete",
+        crate::error::group(c.differences_shown),
+        crate::error::group(c.differences_total),
+        c.by
+    )
 }

@@ -94,7 +94,7 @@ fn entry_label(d: &Difference) -> String {
         (Status::Added | Status::Removed, Some(sz)) if kind == "file" => {
             format!("({kind}, {} {})", group(sz), plural(sz, "byte", "bytes"))
         }
-        (Status::Added | Status::Removed, _) => format!("({kind})"),
+        (Status::Added | Status::Removed, _) if !kind.is_empty() => format!("({kind})"),
         _ => String::new(),
     }
 }
@@ -176,6 +176,9 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(w)?;
     writeln!(w, "{}", summary_table(r))?;
+    if let Some(c) = &r.cut {
+        writeln!(w, "{}", st.yellow(&format!("[{}]", super::cut_note(c))))?;
+    }
 
     if !r.differences.is_empty() {
         writeln!(w)?;

@@ -121,6 +121,9 @@ pub fn read_dir(
             if let (true, Some(k)) = (keep, keeper) {
                 k.offer(side, &e.path, r.0, scratch);
             }
+            if let Some(p) = &opts.progress {
+                p.add(side as usize, e.size);
+            }
             Ok(r)
         })
         .collect();

@@ -134,6 +134,8 @@ pub struct ReadOptions {
     /// Files up to this size are offered to the keeper for content diffs.
     pub keep_limit: u64,
     pub tar_limits: tar::Limits,
+    /// Bytes read, for the progress bar.
+    pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
 }
 
 impl Default for ReadOptions {
@@ -141,6 +143,7 @@ impl Default for ReadOptions {
         ReadOptions {
             keep_limit: 1 << 20,
             tar_limits: tar::Limits::default(),
+            progress: None,
         }
     }
 }
@@ -172,7 +175,8 @@ fn read_input_inner(
         }
     }
     let mut collector = Collector::new(side, opts, keeper);
-    let info = with_tar_stream(input, &opts.tar_limits, true, |tr| {
+    let progress = opts.progress.as_ref().map(|p| (p.clone(), side as usize));
+    let info = with_tar_stream_progress(input, &opts.tar_limits, true, progress, |tr| {
         while let Some(t) = tr.next_entry()? {
             collector.member(tr, t)?;
         }
@@ -188,6 +192,20 @@ pub fn with_tar_stream(
     input: &Input,
     limits: &tar::Limits,
     drain: bool,
+    f: impl FnOnce(&mut TarReader<&mut dyn BufRead>) -> Result<(), ErrorKind>,
+) -> Result<InputInfo> {
+    with_tar_stream_progress(input, limits, drain, None, f)
+}
+
+/// A progress counter and the side it counts.
+pub type ProgressSide = (std::sync::Arc<crate::progress::Progress>, usize);
+
+/// As `with_tar_stream`, counting bytes read for the progress bar.
+pub fn with_tar_stream_progress(
+    input: &Input,
+    limits: &tar::Limits,
+    drain: bool,
+    progress: Option<ProgressSide>,
     f: impl FnOnce(&mut TarReader<&mut dyn BufRead>) -> Result<(), ErrorKind>,
 ) -> Result<InputInfo> {
     let file;
@@ -224,6 +242,10 @@ pub fn with_tar_stream(
             Box::new(BufReader::with_capacity(256 << 10, stdin.lock()))
         }
     };
+    let raw: Box<dyn BufRead> = match progress {
+        Some(p) => Box::new(ProgressReader { inner: raw, p }),
+        None => raw,
+    };
     let facts = read_tar_from(raw, limits, drain, None, f).map_err(|k| input.err(k))?;
     Ok(InputInfo {
         name: input.name.clone(),
@@ -234,6 +256,30 @@ pub fn with_tar_stream(
         tar_bytes: facts.tar_bytes,
         rereadable: input.path.as_ref().is_some_and(|p| p.is_file()),
     })
+}
+
+/// Counts bytes consumed from a raw input for the progress bar.
+pub struct ProgressReader<R> {
+    pub inner: R,
+    pub p: ProgressSide,
+}
+
+impl<R: Read> Read for ProgressReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.p.0.add(self.p.1, n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for ProgressReader<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        self.p.0.add(self.p.1, amt as u64);
+        self.inner.consume(amt)
+    }
 }
 
 /// Digests to compute (and sizes to count) while a stream is read: a layer blob's own
