@@ -323,6 +323,10 @@ pub struct OutputArgs {
     /// No progress bar on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Read and list the contents of byte-identical input files too (by default they
+    /// are found identical from their bytes, without decompressing anything).
+    #[arg(long)]
+    pub read_identical: bool,
     /// List the differences the policy hides, not only their counts.
     #[arg(long)]
     pub show_ignored: bool,

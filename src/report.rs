@@ -343,8 +343,23 @@ pub struct InputSummary {
     /// `docker-archive`.
     pub kind: String,
     pub compression: Option<String>,
-    pub entries: u64,
+    /// Entries read; `null` when the input was not read (byte-identical inputs).
+    pub entries: Option<u64>,
     pub bytes: u64,
+}
+
+impl InputSummary {
+    /// `28 entries`, or `not read` for an input that was not read.
+    pub fn entries_text(&self) -> String {
+        match self.entries {
+            Some(n) => format!(
+                "{} {}",
+                crate::error::group(n),
+                plural(n, "entry", "entries")
+            ),
+            None => "not read".to_string(),
+        }
+    }
 }
 
 /// The whole comparison.

@@ -125,7 +125,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         name: img.name.clone(),
         kind: img.form.clone(),
         compression: None,
-        entries,
+        entries: Some(entries),
         bytes: img.bytes,
     };
     let left = summary(&l, result.entries[0]);
@@ -158,6 +158,21 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
     let inputs = [Input::from_arg(&args.left), Input::from_arg(&args.right)];
     if inputs[0].path.is_none() && inputs[1].path.is_none() {
         return Err(Error::usage("only one side can be standard input (-)"));
+    }
+    if !args.output.read_identical
+        && let (Some(a), Some(b)) = (&inputs[0].path, &inputs[1].path)
+        && let Some(len) = byte_identical(a, b)?
+    {
+        return Ok((
+            identical_report(
+                &policy,
+                "rootfs",
+                [&inputs[0].name, &inputs[1].name],
+                len,
+                &args.output,
+            ),
+            Vec::new(),
+        ));
     }
     let progress = progress_for(&args.output);
     if let Some(p) = &progress {
@@ -226,6 +241,89 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         },
     );
     Ok((report, held))
+}
+
+/// Whether two paths are regular files with the same bytes (compared by memory map,
+/// stopping at the first difference): `Some(size)` when they are.
+fn byte_identical(a: &Path, b: &Path) -> Result<Option<u64>> {
+    let (ma, mb) = match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => (x, y),
+        _ => return Ok(None),
+    };
+    if !ma.is_file() || !mb.is_file() || ma.len() != mb.len() || ma.len() == 0 {
+        return Ok(None);
+    }
+    let open = |p: &Path| File::open(p).map_err(|e| Error::new(p.display().to_string(), e));
+    let (mut x, mut y) = (open(a)?, open(b)?);
+    let (mut bx, mut by) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let n = read_full(&mut x, &mut bx).map_err(|e| Error::new(a.display().to_string(), e))?;
+        let m = read_full(&mut y, &mut by).map_err(|e| Error::new(b.display().to_string(), e))?;
+        if n != m || bx[..n] != by[..m] {
+            return Ok(None);
+        }
+        if n == 0 {
+            return Ok(Some(ma.len()));
+        }
+    }
+}
+
+/// Fill `buf` as far as the file goes.
+fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    use std::io::Read;
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The report for two byte-identical input files, which were not read further.
+fn identical_report(
+    policy: &crate::compare::policy::Policy,
+    command: &str,
+    names: [&String; 2],
+    len: u64,
+    out: &OutputArgs,
+) -> Report {
+    let summary = |name: &String| InputSummary {
+        name: name.clone(),
+        kind: "file".into(),
+        compression: None,
+        entries: None,
+        bytes: len,
+    };
+    let mut report = build_report(
+        Vec::new(),
+        policy,
+        ReportParts {
+            command: command.into(),
+            left: summary(names[0]),
+            right: summary(names[1]),
+            notes: vec![crate::report::Note {
+                path: b".".as_slice().into(),
+                kind: "identical",
+                message: "the inputs are byte-identical files; their contents were not read \
+                          (--read-identical reads and lists them)"
+                    .into(),
+            }],
+            warnings: Vec::new(),
+            show_ignored: out.show_ignored,
+            limits: out.limits(),
+            parts: vec![command.to_string()],
+        },
+    );
+    report.parts = if command == "rootfs" {
+        vec!["rootfs".into()]
+    } else {
+        Vec::new()
+    };
+    report
 }
 
 /// Write bytes to standard output; a closed pipe is not an error.

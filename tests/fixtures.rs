@@ -639,7 +639,11 @@ fn duplicate_member_last_one_wins() {
         (1, 10, Some(1))
     );
 
-    let r = report(&[&testdata("formats/dup.tar"), &testdata("formats/dup.tar")]);
+    let r = report(&[
+        "--read-identical",
+        &testdata("formats/dup.tar"),
+        &testdata("formats/dup.tar"),
+    ]);
     assert!(r.identical);
     let notes: Vec<(String, &str)> = r
         .notes

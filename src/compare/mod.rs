@@ -294,7 +294,7 @@ pub fn input_summary(info: &InputInfo) -> InputSummary {
             SourceKind::Squashed => "squashed layers".into(),
         },
         compression: info.compression.map(|c| c.name().to_string()),
-        entries: info.entries,
+        entries: Some(info.entries),
         bytes: info.bytes,
     }
 }

@@ -113,7 +113,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     for (label, i) in [("left", &r.left), ("right", &r.right)] {
         writeln!(
             w,
-            "<tr><th>{label}</th><td class=\"mono\">{}</td><td>{}{}</td><td class=\"n\">{} {}</td></tr>",
+            "<tr><th>{label}</th><td class=\"mono\">{}</td><td>{}{}</td><td class=\"n\">{}</td></tr>",
             esc(&i.name),
             esc(&i.kind),
             i.compression
@@ -121,8 +121,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
                 .filter(|c| *c != "none")
                 .map(|c| format!(", {}", esc(c)))
                 .unwrap_or_default(),
-            group(i.entries),
-            plural(i.entries, "entry", "entries")
+            i.entries_text()
         )?;
     }
     let rules: Vec<String> = r.rules.iter().map(|x| format!("--{}", x.name)).collect();

@@ -112,13 +112,13 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         w,
-        "Left {} ({}, {} entries) · right {} ({}, {} entries) · mode **{}**{}\n",
+        "Left {} ({}, {}) · right {} ({}, {}) · mode **{}**{}\n",
         code(&r.left.name),
         r.left.kind,
-        group(r.left.entries),
+        r.left.entries_text(),
         code(&r.right.name),
         r.right.kind,
-        group(r.right.entries),
+        r.right.entries_text(),
         r.mode,
         if r.rules.is_empty() {
             String::new()

@@ -47,11 +47,7 @@ fn input_line(label: &str, i: &crate::report::InputSummary) -> String {
     if let Some(c) = i.compression.as_deref().filter(|c| *c != "none") {
         what.push(c.to_string());
     }
-    what.push(format!(
-        "{} {}",
-        group(i.entries),
-        plural(i.entries, "entry", "entries")
-    ));
+    what.push(i.entries_text());
     format!("{label:<6} {}  ({})", i.name, what.join(", "))
 }
 
