@@ -108,7 +108,7 @@ fn parts() -> ReportParts {
         name: "x".into(),
         kind: "tar".into(),
         compression: None,
-        entries: 0,
+        entries: Some(0),
         bytes: 0,
     };
     ReportParts {
