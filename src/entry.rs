@@ -283,7 +283,12 @@ pub struct Entry {
     pub xattrs: BTreeMap<Bytes, Bytes>,
     /// POSIX ACLs in canonical text form, by kind (`access`, `default`).
     pub acl: BTreeMap<&'static str, String>,
-    /// SHA-256 of the content (regular files; hardlinks get their target's).
+    /// Content identity: XXH3-128 of the content, computed while streaming (regular
+    /// files; hardlinks get their target's). Two contents are equal when these are.
+    pub fid: Option<u128>,
+    /// SHA-256 of the content: computed while streaming when asked for (the library
+    /// default, and streams that cannot be read again), otherwise only for contents that
+    /// differ, when the report shows them.
     pub digest: Option<Digest>,
     /// Fast hashes of each `BLOCK_SIZE` block, for files larger than one block.
     pub blocks: Option<Box<[u64]>>,
@@ -318,6 +323,7 @@ impl Entry {
             device: None,
             xattrs: BTreeMap::new(),
             acl: BTreeMap::new(),
+            fid: None,
             digest: None,
             blocks: None,
             order: None,
@@ -329,7 +335,7 @@ impl Entry {
 
     /// Whether the entry has content of its own that was hashed.
     pub fn has_content(&self) -> bool {
-        self.digest.is_some()
+        self.fid.is_some() || self.digest.is_some()
     }
 }
 

@@ -108,6 +108,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         read: ReadOptions {
             keep_limit: args.output.max_text_size,
             progress,
+            sha256: false,
             ..ReadOptions::default()
         },
         content: ContentOptions {
@@ -188,6 +189,7 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
     let read = ReadOptions {
         keep_limit: args.output.max_text_size,
         progress,
+        sha256: false,
         ..ReadOptions::default()
     };
     let keeper = Keeper::new(KEEPER_BUDGET, CONTENT_BUDGET);

@@ -56,7 +56,26 @@ fn first_differing_block(l: &Entry, r: &Entry) -> Plan {
     }
 }
 
-/// Fill `content` of changed regular files in `diffs`.
+fn is_regular(e: &Entry) -> bool {
+    matches!(
+        e.kind,
+        crate::entry::Kind::File | crate::entry::Kind::Other(_)
+    )
+}
+
+/// The entry whose bytes a content field stands for: the entry itself, or for a
+/// hardlink its target (in the same set).
+fn content_entry<'a>(set: &'a EntrySet, e: &'a Entry) -> Option<&'a Entry> {
+    if is_regular(e) {
+        return Some(e);
+    }
+    let t = e.hardlink_target.as_ref()?;
+    set.get(t).filter(|t| is_regular(t))
+}
+
+/// Fill `content` of changed regular files in `diffs` (a unified diff, or where the
+/// first differing byte is), and replace content identities by SHA-256 digests in the
+/// `content` fields where the sources did not compute them while streaming.
 pub fn content_diffs(
     diffs: &mut [Difference],
     sets: [&EntrySet; 2],
@@ -65,29 +84,24 @@ pub fn content_diffs(
     opts: &ContentOptions,
 ) -> Result<Vec<HeldContent>> {
     let mut held_out: Vec<HeldContent> = Vec::new();
-    // Which differences need content, and how.
+    // Which differences need content, and how; which need a digest.
     let mut todo: Vec<(usize, Plan)> = Vec::new();
     let mut over_budget: Vec<usize> = Vec::new();
+    let mut digests_wanted: Vec<usize> = Vec::new();
     let mut spent = 0u64;
     for (i, d) in diffs.iter().enumerate() {
-        // Entries a path rule hides get no content diff (and use none of the budget).
-        if d.status != Status::Changed
-            || d.ignored_by.is_some()
-            || !d.fields.iter().any(|f| f.field == "content")
-        {
+        if d.status != Status::Changed || !d.fields.iter().any(|f| f.field == "content") {
             continue;
         }
         let (Some(l), Some(r)) = (sets[0].get(&d.path), sets[1].get(&d.path)) else {
             continue;
         };
-        // Hardlinks carry their target's digest; the diff is shown at the target.
-        let regular = |e: &Entry| {
-            matches!(
-                e.kind,
-                crate::entry::Kind::File | crate::entry::Kind::Other(_)
-            )
-        };
-        if l.digest.is_none() || r.digest.is_none() || !regular(l) || !regular(r) {
+        if l.digest.is_none() || r.digest.is_none() {
+            digests_wanted.push(i);
+        }
+        // Entries a path rule hides get no content diff (and use none of the budget);
+        // hardlinks carry their target's content, whose diff is shown at the target.
+        if d.ignored_by.is_some() || !is_regular(l) || !is_regular(r) {
             continue;
         }
         let plan = if l.size <= opts.keep_limit && r.size <= opts.keep_limit {
@@ -102,7 +116,7 @@ pub fn content_diffs(
         };
         todo.push((i, plan));
     }
-    for i in over_budget {
+    for &i in &over_budget {
         diffs[i].content = Some(ContentDiff::Unavailable {
             reason: format!(
                 "over the {} MiB budget for text diffs in one report",
@@ -110,15 +124,15 @@ pub fn content_diffs(
             ),
         });
     }
-    if todo.is_empty() {
+    if todo.is_empty() && digests_wanted.is_empty() {
         return Ok(held_out);
     }
 
-    // Content we hold already, checked against the entry's digest.
+    // Content we hold already, checked against the entry's identity.
     let held = |side: usize, path: &[u8], e: &Entry| -> Option<Arc<[u8]>> {
         let pair = kept.get(path)?;
         let (d, b) = pair[side].as_ref()?;
-        (Some(*d) == e.digest).then(|| b.clone())
+        (Some(*d) == e.fid).then(|| b.clone())
     };
 
     let mut wanted: [BTreeMap<Bytes, Want>; 2] = [BTreeMap::new(), BTreeMap::new()];
@@ -136,6 +150,7 @@ pub fn content_diffs(
                         layer: e.layer,
                         start: 0,
                         len: e.size,
+                        sha: false,
                     }
                 }
                 Plan::Block(b) => Want {
@@ -143,12 +158,39 @@ pub fn content_diffs(
                     layer: e.layer,
                     start: b * BLOCK_SIZE,
                     len: BLOCK_SIZE,
+                    sha: e.digest.is_none(),
                 },
                 Plan::Exact(_) => continue,
             };
             if fetchers[side].rereadable() {
                 wanted[side].insert(path.clone(), want);
             }
+        }
+    }
+    // Digests not computed while streaming: from held bytes later, else streamed again.
+    for &i in &digests_wanted {
+        let path = &diffs[i].path;
+        for side in 0..2 {
+            let e = sets[side].get(path).expect("present");
+            let Some(c) = content_entry(sets[side], e) else {
+                continue;
+            };
+            if e.digest.is_some() || held(side, &c.path, c).is_some() {
+                continue;
+            }
+            if !fetchers[side].rereadable() {
+                continue;
+            }
+            wanted[side]
+                .entry(c.path.clone())
+                .and_modify(|w| w.sha = true)
+                .or_insert(Want {
+                    order: c.order,
+                    layer: c.layer,
+                    start: 0,
+                    len: if c.size <= opts.keep_limit { c.size } else { 0 },
+                    sha: true,
+                });
         }
     }
     let (fl, fr) = rayon::join(
@@ -158,7 +200,12 @@ pub fn content_diffs(
     let fetched = [fl?, fr?];
 
     let get = |side: usize, path: &Bytes, e: &Entry| -> Option<Arc<[u8]>> {
-        held(side, path, e).or_else(|| fetched[side].get(path).map(|v| Arc::from(&v[..])))
+        held(side, path, e).or_else(|| {
+            fetched[side]
+                .get(path)
+                .filter(|f| f.bytes.len() as u64 == e.size)
+                .map(|v| Arc::from(&v.bytes[..]))
+        })
     };
     let stdin_reason = |side: usize| {
         if fetchers[side].rereadable() {
@@ -197,7 +244,7 @@ pub fn content_diffs(
                 let start = b * BLOCK_SIZE;
                 match (fetched[0].get(&path), fetched[1].get(&path)) {
                     (Some(a), Some(c)) => ContentDiff::Binary {
-                        first_difference: Some(start + first_mismatch(a, c)),
+                        first_difference: Some(start + first_mismatch(&a.bytes, &c.bytes)),
                         first_difference_within: None,
                     },
                     _ => ContentDiff::Binary {
@@ -211,6 +258,43 @@ pub fn content_diffs(
             }
         };
         diffs[i].content = Some(cd);
+    }
+
+    // Put SHA-256 digests in the content fields.
+    let held_by_path: HashMap<Bytes, [Option<Arc<[u8]>>; 2]> = held_out.iter().cloned().collect();
+    for i in digests_wanted {
+        let path = diffs[i].path.clone();
+        let mut sha: [Option<crate::entry::Digest>; 2] = [None, None];
+        for side in 0..2 {
+            let e = sets[side].get(&path).expect("present");
+            if e.digest.is_some() {
+                sha[side] = e.digest;
+                continue;
+            }
+            let Some(c) = content_entry(sets[side], e) else {
+                continue;
+            };
+            sha[side] = held_by_path
+                .get(&c.path)
+                .and_then(|h| h[side].as_ref())
+                .or(held(side, &c.path, c).as_ref())
+                .map(|b| crate::source::hash::sha256(b))
+                .or_else(|| fetched[side].get(&c.path).and_then(|f| f.sha))
+                .or_else(|| {
+                    fetched[side]
+                        .get(&c.path)
+                        .filter(|f| f.bytes.len() as u64 == c.size)
+                        .map(|f| crate::source::hash::sha256(&f.bytes))
+                });
+        }
+        for f in diffs[i].fields.iter_mut().filter(|f| f.field == "content") {
+            if let Some(d) = sha[0] {
+                f.left = crate::report::Value::Digest(d);
+            }
+            if let Some(d) = sha[1] {
+                f.right = crate::report::Value::Digest(d);
+            }
+        }
     }
     Ok(held_out)
 }

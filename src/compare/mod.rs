@@ -76,11 +76,25 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
         l.device.map_or(Value::Absent, |(a, b)| Value::Device(a, b)),
         r.device.map_or(Value::Absent, |(a, b)| Value::Device(a, b)),
     );
-    push(
-        "content",
-        l.digest.map_or(Value::Absent, Value::Digest),
-        r.digest.map_or(Value::Absent, Value::Digest),
-    );
+    // Contents are equal when their identities are (XXH3-128 streamed; SHA-256 where a
+    // side has only that); the field shows SHA-256 digests, filled in later where they
+    // were not computed while streaming.
+    let same_content = match (l.fid, r.fid, l.digest, r.digest) {
+        (Some(a), Some(b), _, _) => a == b,
+        (_, _, Some(a), Some(b)) => a == b,
+        (None, None, None, None) => true,
+        _ => false,
+    };
+    let v = |e: &Entry| match (e.digest, e.fid) {
+        (Some(d), _) => Value::Digest(d),
+        (None, Some(f)) => Value::ContentId(f),
+        (None, None) => Value::Absent,
+    };
+    if same_content {
+        push("content", Value::Absent, Value::Absent);
+    } else {
+        push("content", v(l), v(r));
+    }
     if lc.format && rc.format {
         push(
             "format",

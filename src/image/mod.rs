@@ -405,7 +405,10 @@ impl Fetcher for LayerFetcher<'_> {
         true
     }
 
-    fn fetch(&self, wanted: &BTreeMap<Bytes, Want>) -> Result<BTreeMap<Bytes, Vec<u8>>> {
+    fn fetch(
+        &self,
+        wanted: &BTreeMap<Bytes, Want>,
+    ) -> Result<BTreeMap<Bytes, crate::source::Fetched>> {
         let mut by_layer: BTreeMap<u32, BTreeMap<Bytes, Want>> = BTreeMap::new();
         for (p, w) in wanted {
             by_layer.entry(w.layer).or_default().insert(p.clone(), *w);

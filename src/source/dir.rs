@@ -116,10 +116,10 @@ pub fn read_dir(
             let e = &entries[i];
             let full = join(root, &e.path);
             let keep = keeper.is_some() && e.size <= opts.keep_limit;
-            let r = hash_file(&full, e.size, keep.then_some(&mut *scratch))
+            let r = hash_file(&full, e.size, keep.then_some(&mut *scratch), opts.sha256)
                 .map_err(|err| path_err(input, &e.path, err))?;
             if let (true, Some(k)) = (keep, keeper) {
-                k.offer(side, &e.path, r.0, scratch);
+                k.offer(side, &e.path, r.fid, scratch);
             }
             if let Some(p) = &opts.progress {
                 p.add(side as usize, e.size);
@@ -128,9 +128,10 @@ pub fn read_dir(
         })
         .collect();
     for (&i, r) in files.iter().zip(results) {
-        let (d, b) = r?;
-        entries[i].digest = Some(d);
-        entries[i].blocks = b;
+        let h = r?;
+        entries[i].fid = Some(h.fid);
+        entries[i].digest = h.sha;
+        entries[i].blocks = h.blocks;
     }
     let info = InputInfo {
         name: input.name.clone(),
@@ -145,7 +146,7 @@ pub fn read_dir(
 }
 
 /// The SHA-256 digest and block hashes of a file.
-type Hashed = (crate::entry::Digest, Option<Box<[u64]>>);
+type Hashed = hash::ContentHash;
 
 fn path_err(input: &Input, rel: &[u8], err: io::Error) -> Error {
     let name = if rel == b"." {
@@ -224,9 +225,9 @@ fn open_regular(path: &Path) -> io::Result<File> {
     Ok(f)
 }
 
-fn hash_file(path: &Path, size: u64, keep: Option<&mut Vec<u8>>) -> io::Result<Hashed> {
+fn hash_file(path: &Path, size: u64, keep: Option<&mut Vec<u8>>, sha: bool) -> io::Result<Hashed> {
     let mut f = open_regular(path)?;
-    let mut h = hash::ContentHasher::new(size, keep);
+    let mut h = hash::ContentHasher::new(size, keep, sha);
     let mut buf = vec![0u8; 256 << 10];
     let mut total = 0u64;
     loop {
@@ -245,6 +246,14 @@ fn hash_file(path: &Path, size: u64, keep: Option<&mut Vec<u8>>) -> io::Result<H
         )));
     }
     Ok(h.finish())
+}
+
+/// SHA-256 of a regular file.
+pub fn sha256_file(path: &Path) -> io::Result<crate::entry::Digest> {
+    let size = fs::metadata(path)?.len();
+    hash_file(path, size, None, true)?
+        .sha
+        .ok_or_else(|| io::Error::other("no digest"))
 }
 
 /// Read `len` bytes from `start` of a regular file.

@@ -9,15 +9,27 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::entry::{BLOCK_SIZE, Digest};
 
 pub struct ContentHasher<'a> {
-    sha: Sha256,
+    sha: Option<Sha256>,
+    fid: Xxh3,
     block: Option<(Xxh3, u64, Vec<u64>)>,
     keep: Option<&'a mut Vec<u8>>,
 }
 
+/// What hashing a content found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentHash {
+    /// XXH3-128: the content identity used for equality.
+    pub fid: u128,
+    /// SHA-256, when it was asked for.
+    pub sha: Option<Digest>,
+    /// XXH3-64 of each 64 KiB block, for contents over one block.
+    pub blocks: Option<Box<[u64]>>,
+}
+
 impl<'a> ContentHasher<'a> {
     /// `size` is the expected content size; `keep`, if given, receives a copy of the
-    /// content (the caller only passes it for small files).
-    pub fn new(size: u64, keep: Option<&'a mut Vec<u8>>) -> Self {
+    /// content (the caller only passes it for small files); `sha`: also SHA-256.
+    pub fn new(size: u64, keep: Option<&'a mut Vec<u8>>, sha: bool) -> Self {
         let block = (size > BLOCK_SIZE).then(|| {
             (
                 Xxh3::new(),
@@ -31,14 +43,18 @@ impl<'a> ContentHasher<'a> {
             k.reserve(size as usize);
         }
         ContentHasher {
-            sha: Sha256::new(),
+            sha: sha.then(Sha256::new),
+            fid: Xxh3::new(),
             block,
             keep,
         }
     }
 
     pub fn update(&mut self, mut data: &[u8]) {
-        self.sha.update(data);
+        if let Some(s) = self.sha.as_mut() {
+            s.update(data);
+        }
+        self.fid.update(data);
         if let Some(k) = self.keep.as_mut() {
             k.extend_from_slice(data);
         }
@@ -57,16 +73,21 @@ impl<'a> ContentHasher<'a> {
         }
     }
 
-    /// The SHA-256 digest and, for contents over one block, the block hashes.
-    pub fn finish(self) -> (Digest, Option<Box<[u64]>>) {
-        let digest: Digest = self.sha.finalize().into();
+    /// The content identity, the SHA-256 digest if asked for, and for contents over one
+    /// block the block hashes.
+    pub fn finish(self) -> ContentHash {
+        let sha = self.sha.map(|s| s.finalize().into());
         let blocks = self.block.map(|(x, fill, mut blocks)| {
             if fill > 0 {
                 blocks.push(x.digest());
             }
             blocks.into_boxed_slice()
         });
-        (digest, blocks)
+        ContentHash {
+            fid: self.fid.digest128(),
+            sha,
+            blocks,
+        }
     }
 }
 
@@ -82,18 +103,21 @@ mod tests {
     #[test]
     fn chunking_does_not_change_results() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        let mut a = ContentHasher::new(data.len() as u64, None);
+        let mut a = ContentHasher::new(data.len() as u64, None, true);
         a.update(&data);
-        let mut b = ContentHasher::new(data.len() as u64, None);
+        let mut b = ContentHasher::new(data.len() as u64, None, true);
         for c in data.chunks(777) {
             b.update(c);
         }
-        let (da, ba) = a.finish();
-        let (db, bb) = b.finish();
-        assert_eq!(da, db);
-        assert_eq!(ba, bb);
-        assert_eq!(ba.unwrap().len(), 5);
-        assert_eq!(da, sha256(&data));
+        let (ha, hb) = (a.finish(), b.finish());
+        assert_eq!(ha, hb);
+        assert_eq!(ha.blocks.as_ref().unwrap().len(), 5);
+        assert_eq!(ha.sha, Some(sha256(&data)));
+        assert_eq!(ha.fid, xxhash_rust::xxh3::xxh3_128(&data));
+        let mut c = ContentHasher::new(data.len() as u64, None, false);
+        c.update(&data);
+        let hc = c.finish();
+        assert_eq!((hc.fid, hc.sha), (ha.fid, None));
         // Known answer: SHA-256 of "abc".
         assert_eq!(sha256(b"abc")[..4], [0xba, 0x78, 0x16, 0xbf]);
     }

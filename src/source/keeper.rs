@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::entry::{Bytes, Digest};
+use crate::entry::Bytes;
 
 /// Left or right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,14 +35,14 @@ impl Side {
 }
 
 /// A content held for a path: its digest and bytes.
-type Held = (Digest, Arc<[u8]>);
+type Held = (u128, Arc<[u8]>);
 
-/// Content kept for one path: the digest it had and the bytes, per side.
-pub type KeptPair = [Option<(Digest, Arc<[u8]>)>; 2];
+/// Content kept for one path: the content identity it had and the bytes, per side.
+pub type KeptPair = [Option<(u128, Arc<[u8]>)>; 2];
 
 #[derive(Default)]
 struct State {
-    seen: [HashMap<Bytes, Digest>; 2],
+    seen: [HashMap<Bytes, u128>; 2],
     pending: [HashMap<Bytes, Held>; 2],
     pending_bytes: [u64; 2],
     kept_bytes: u64,
@@ -70,7 +70,7 @@ impl Keeper {
     }
 
     /// One side has hashed a small file.
-    pub fn offer(&self, side: Side, path: &[u8], digest: Digest, content: &[u8]) {
+    pub fn offer(&self, side: Side, path: &[u8], digest: u128, content: &[u8]) {
         let s = side as usize;
         let o = side.other() as usize;
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -133,13 +133,13 @@ mod tests {
     #[test]
     fn keeps_only_what_differs() {
         let k = Keeper::new(1 << 20, 1 << 20);
-        k.offer(Side::Left, b"a", [1; 32], b"same");
-        k.offer(Side::Left, b"b", [2; 32], b"left b");
-        k.offer(Side::Right, b"a", [1; 32], b"same");
-        k.offer(Side::Right, b"b", [3; 32], b"right b");
-        k.offer(Side::Right, b"c", [4; 32], b"right c");
-        k.offer(Side::Left, b"c", [5; 32], b"left c");
-        k.offer(Side::Left, b"only-left", [6; 32], b"x");
+        k.offer(Side::Left, b"a", 1, b"same");
+        k.offer(Side::Left, b"b", 2, b"left b");
+        k.offer(Side::Right, b"a", 1, b"same");
+        k.offer(Side::Right, b"b", 3, b"right b");
+        k.offer(Side::Right, b"c", 4, b"right c");
+        k.offer(Side::Left, b"c", 5, b"left c");
+        k.offer(Side::Left, b"only-left", 6, b"x");
         k.finish(Side::Right);
         k.finish(Side::Left);
         let kept = k.into_kept();
@@ -155,8 +155,8 @@ mod tests {
     #[test]
     fn budget_bounds_waiting_bytes() {
         let k = Keeper::new(4, 1 << 20);
-        k.offer(Side::Left, b"a", [1; 32], b"12345"); // over budget: not held
-        k.offer(Side::Right, b"a", [2; 32], b"abcde");
+        k.offer(Side::Left, b"a", 1, b"12345"); // over budget: not held
+        k.offer(Side::Right, b"a", 2, b"abcde");
         let kept = k.into_kept();
         let a = &kept[&b"a"[..]];
         assert!(a[0].is_none(), "left content was over budget");

@@ -136,6 +136,10 @@ pub struct ReadOptions {
     pub tar_limits: tar::Limits,
     /// Bytes read, for the progress bar.
     pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
+    /// Compute the SHA-256 of every content while streaming (else only the fast XXH3-128
+    /// identity, and SHA-256 later for the contents that differ). Streams that cannot be
+    /// read again always get it.
+    pub sha256: bool,
 }
 
 impl Default for ReadOptions {
@@ -144,6 +148,7 @@ impl Default for ReadOptions {
             keep_limit: 1 << 20,
             tar_limits: tar::Limits::default(),
             progress: None,
+            sha256: true,
         }
     }
 }
@@ -175,6 +180,7 @@ fn read_input_inner(
         }
     }
     let mut collector = Collector::new(side, opts, keeper);
+    collector.stream = !input.path.as_ref().is_some_and(|p| p.is_file());
     let progress = opts.progress.as_ref().map(|p| (p.clone(), side as usize));
     let info = with_tar_stream_progress(input, &opts.tar_limits, true, progress, |tr| {
         while let Some(t) = tr.next_entry()? {
@@ -365,6 +371,8 @@ pub struct Collector<'a> {
     scratch: Vec<u8>,
     /// Layer index given to every entry (images).
     pub layer: u32,
+    /// The input is a stream: compute SHA-256 now, it cannot be read again.
+    pub stream: bool,
     pub entries: Vec<Entry>,
 }
 
@@ -376,6 +384,7 @@ impl<'a> Collector<'a> {
             keeper,
             scratch: Vec::new(),
             layer: 0,
+            stream: false,
             entries: Vec::new(),
         }
     }
@@ -390,13 +399,18 @@ impl<'a> Collector<'a> {
         e.layer = self.layer;
         if matches!(e.kind, Kind::File | Kind::Other(_)) {
             let keep = self.keeper.is_some() && e.size <= self.opts.keep_limit;
-            let mut h = hash::ContentHasher::new(e.size, keep.then_some(&mut self.scratch));
+            let mut h = hash::ContentHasher::new(
+                e.size,
+                keep.then_some(&mut self.scratch),
+                self.opts.sha256 || self.stream,
+            );
             tr.read_data(&mut |b| h.update(b))?;
-            let (digest, blocks) = h.finish();
-            e.digest = Some(digest);
-            e.blocks = blocks;
+            let hashed = h.finish();
+            e.fid = Some(hashed.fid);
+            e.digest = hashed.sha;
+            e.blocks = hashed.blocks;
             if keep && let Some(k) = self.keeper {
-                k.offer(self.side, &e.path, digest, &self.scratch);
+                k.offer(self.side, &e.path, hashed.fid, &self.scratch);
             }
         }
         self.entries.push(e);
@@ -476,19 +490,23 @@ pub fn finish_set(mut entries: Vec<Entry>, mut info: InputInfo) -> EntrySet {
     EntrySet { entries: out, info }
 }
 
-/// Give each hardlink its target's content digest (entries sorted by path).
+/// Give each hardlink its target's content identity and digest (entries sorted by path).
 pub fn resolve_hardlinks(entries: &mut [Entry]) {
-    let digests: Vec<Option<crate::entry::Digest>> = entries
+    type Ids = (Option<u128>, Option<crate::entry::Digest>);
+    let ids: Vec<Option<Ids>> = entries
         .iter()
         .map(|e| {
             e.hardlink_target.as_ref().and_then(|t| {
                 let i = entries.binary_search_by(|x| (*x.path).cmp(t)).ok()?;
-                entries[i].digest
+                Some((entries[i].fid, entries[i].digest))
             })
         })
         .collect();
-    for (e, d) in entries.iter_mut().zip(digests) {
-        if d.is_some() {
+    for (e, ids) in entries.iter_mut().zip(ids) {
+        if let Some((f, d)) = ids
+            && f.is_some()
+        {
+            e.fid = f;
             e.digest = d;
         }
     }
@@ -503,6 +521,17 @@ pub struct Want {
     pub layer: u32,
     pub start: u64,
     pub len: u64,
+    /// Also compute the SHA-256 of the whole content (streamed, not kept).
+    pub sha: bool,
+}
+
+/// What a fetch brought back for one entry.
+#[derive(Clone, Debug, Default)]
+pub struct Fetched {
+    /// The wanted byte range.
+    pub bytes: Vec<u8>,
+    /// SHA-256 of the whole content, when asked for.
+    pub sha: Option<crate::entry::Digest>,
 }
 
 /// Read an input again and return the wanted byte ranges of the wanted entries.
@@ -510,7 +539,7 @@ pub fn fetch(
     input: &Input,
     wanted: &BTreeMap<Bytes, Want>,
     opts: &ReadOptions,
-) -> Result<BTreeMap<Bytes, Vec<u8>>> {
+) -> Result<BTreeMap<Bytes, Fetched>> {
     let mut out = BTreeMap::new();
     if wanted.is_empty() {
         return Ok(out);
@@ -522,7 +551,12 @@ pub fn fetch(
         for (path, w) in wanted {
             let full = dir::join(p, path);
             if let Ok(v) = dir::read_range(&full, w.start, w.len) {
-                out.insert(path.clone(), v);
+                let sha = if w.sha {
+                    dir::sha256_file(&full).ok()
+                } else {
+                    None
+                };
+                out.insert(path.clone(), Fetched { bytes: v, sha });
             }
         }
         return Ok(out);
@@ -537,7 +571,7 @@ pub fn fetch(
 pub fn fetch_members<R: BufRead>(
     tr: &mut TarReader<R>,
     wanted: &BTreeMap<Bytes, Want>,
-    out: &mut BTreeMap<Bytes, Vec<u8>>,
+    out: &mut BTreeMap<Bytes, Fetched>,
 ) -> Result<(), ErrorKind> {
     let last = wanted.values().filter_map(|w| w.order).max();
     let mut found = 0;
@@ -550,7 +584,11 @@ pub fn fetch_members<R: BufRead>(
             let mut buf = Vec::with_capacity(w.len.min(1 << 24) as usize);
             let mut pos = 0u64;
             let end = w.start.saturating_add(w.len);
+            let mut sha = w.sha.then(|| hash::ContentHasher::new(0, None, true));
             tr.read_data(&mut |b| {
+                if let Some(h) = sha.as_mut() {
+                    h.update(b);
+                }
                 let s = pos;
                 let e = pos + b.len() as u64;
                 pos = e;
@@ -560,7 +598,13 @@ pub fn fetch_members<R: BufRead>(
                     buf.extend_from_slice(&b[from as usize..to as usize]);
                 }
             })?;
-            out.insert(path, buf);
+            out.insert(
+                path,
+                Fetched {
+                    bytes: buf,
+                    sha: sha.and_then(|h| h.finish().sha),
+                },
+            );
             found += 1;
         }
         if last.is_some_and(|l| index >= l) && found == wanted.len() {
@@ -574,8 +618,8 @@ pub fn fetch_members<R: BufRead>(
 pub trait Fetcher: Sync {
     /// Whether the content can be read a second time at all.
     fn rereadable(&self) -> bool;
-    /// The wanted byte ranges, by entry path.
-    fn fetch(&self, wanted: &BTreeMap<Bytes, Want>) -> Result<BTreeMap<Bytes, Vec<u8>>>;
+    /// The wanted byte ranges (and digests), by entry path.
+    fn fetch(&self, wanted: &BTreeMap<Bytes, Want>) -> Result<BTreeMap<Bytes, Fetched>>;
 }
 
 /// Fetches from a rootfs input (a tarball or a directory).
@@ -589,7 +633,7 @@ impl Fetcher for InputFetcher<'_> {
     fn rereadable(&self) -> bool {
         self.rereadable
     }
-    fn fetch(&self, wanted: &BTreeMap<Bytes, Want>) -> Result<BTreeMap<Bytes, Vec<u8>>> {
+    fn fetch(&self, wanted: &BTreeMap<Bytes, Want>) -> Result<BTreeMap<Bytes, Fetched>> {
         fetch(self.input, wanted, self.opts)
     }
 }
