@@ -43,7 +43,7 @@ fn bench_tar(c: &mut Criterion) {
             let mut r = TarReader::new(Cursor::new(&data[..]));
             let mut n = 0u64;
             while let Some(e) = r.next_entry().unwrap() {
-                let mut h = ContentHasher::new(e.size, None);
+                let mut h = ContentHasher::new(e.size, None, false);
                 r.read_data(&mut |d| h.update(d)).unwrap();
                 black_box(h.finish());
                 n += 1;
@@ -59,15 +59,17 @@ fn bench_hash(c: &mut Criterion) {
     let mut g = c.benchmark_group("hash");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(10);
-    g.bench_function("sha256+blocks 64 MiB", |b| {
-        b.iter(|| {
-            let mut h = ContentHasher::new(data.len() as u64, None);
-            for c in data.chunks(1 << 20) {
-                h.update(c);
-            }
-            black_box(h.finish())
-        })
-    });
+    for (name, sha) in [("xxh3-128+blocks 64 MiB", false), ("sha256+xxh3+blocks 64 MiB", true)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut h = ContentHasher::new(data.len() as u64, None, sha);
+                for c in data.chunks(1 << 20) {
+                    h.update(c);
+                }
+                black_box(h.finish())
+            })
+        });
+    }
     g.finish();
 }
 
