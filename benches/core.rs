@@ -59,7 +59,10 @@ fn bench_hash(c: &mut Criterion) {
     let mut g = c.benchmark_group("hash");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(10);
-    for (name, sha) in [("xxh3-128+blocks 64 MiB", false), ("sha256+xxh3+blocks 64 MiB", true)] {
+    for (name, sha) in [
+        ("xxh3-128+blocks 64 MiB", false),
+        ("sha256+xxh3+blocks 64 MiB", true),
+    ] {
         g.bench_function(name, |b| {
             b.iter(|| {
                 let mut h = ContentHasher::new(data.len() as u64, None, sha);

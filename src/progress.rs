@@ -51,6 +51,13 @@ pub fn start(p: Arc<Progress>, names: [String; 2]) -> Option<Bars> {
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
     let thread = std::thread::spawn(move || {
+        // Do not flash bars for runs shorter than half a second.
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(100));
+            if stop2.load(Ordering::Relaxed) {
+                return;
+            }
+        }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         let style = ProgressStyle::with_template(
             "{prefix:>5} {wide_msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
@@ -66,14 +73,8 @@ pub fn start(p: Arc<Progress>, names: [String; 2]) -> Option<Bars> {
                 b
             })
             .collect();
-        // Do not flash bars for runs shorter than half a second.
-        let mut waited = 0;
         while !stop2.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(100));
-            waited += 1;
-            if waited < 5 {
-                continue;
-            }
             for (i, b) in bars.iter().enumerate() {
                 b.set_length(
                     p.total[i]

@@ -35,14 +35,15 @@ pre.diff{background:#f6f8fa;padding:.5em;overflow:auto;max-height:40em}
 const JS: &str = r#"
 (function(){
 const data=JSON.parse(document.getElementById('rdiff-data').textContent);
-const diffs=data.differences;
+const diffs=data.differences;diffs.forEach((d,i)=>{d.shown=data.paths[i];});
 const el=(t,c,txt)=>{const e=document.createElement(t);if(c)e.className=c;if(txt!==undefined)e.textContent=txt;return e;};
 const pstr=p=>typeof p==='string'?p:'(not UTF-8, base64) '+p.bytes;
+const dpath=d=>d.shown!==undefined?d.shown:pstr(d.path);
 const val=v=>v===null?'(none)':typeof v==='string'?v:(typeof v==='object'&&v.decoded!==undefined)?v.decoded:(typeof v==='object'&&v.bytes!==undefined)?'base64:'+v.bytes:JSON.stringify(v);
 const mark={added:'+',removed:'-',changed:'~'};
 function entry(d){
-  const box=el('div','entry '+d.status);box.dataset.path=pstr(d.path);
-  const h=el('div','head');h.appendChild(el('span','mark',mark[d.status]));h.appendChild(el('code','',pstr(d.path)));
+  const box=el('div','entry '+d.status);box.dataset.path=dpath(d);
+  const h=el('div','head');h.appendChild(el('span','mark',mark[d.status]));h.appendChild(el('code','',dpath(d)));
   const k=d.left_type||d.right_type;if(k)h.appendChild(el('span','kind',k+(d.size!==undefined&&d.status!=='changed'?', '+d.size+' bytes':'')));
   box.appendChild(h);
   if(d.fields.length){const t=el('table','fields');const hr=el('tr');['field','left','right'].forEach(x=>hr.appendChild(el('th','',x)));t.appendChild(hr);
@@ -54,7 +55,7 @@ function entry(d){
   return box;}
 // The tree of locations.
 const root={kids:new Map(),diffs:[],n:0};
-diffs.forEach(d=>{let node=root;node.n++;const segs=pstr(d.path).split('/');
+diffs.forEach(d=>{let node=root;node.n++;const segs=dpath(d).split('/');
   segs.forEach((s,i)=>{if(!node.kids.has(s))node.kids.set(s,{kids:new Map(),diffs:[],n:0});node=node.kids.get(s);node.n++;});node.diffs.push(d);});
 function fill(node,box){
   node.diffs.forEach(d=>box.appendChild(entry(d)));
@@ -73,7 +74,7 @@ function more(){const end=Math.min(matches.length,shown+PAGE);for(;shown<end;sho
   const b=document.getElementById('more');b.classList.toggle('hidden',shown>=matches.length);b.textContent='show '+Math.min(PAGE,matches.length-shown)+' more of '+(matches.length-shown);}
 function apply(){const s=q.value.toLowerCase(),f=fs.value;
   if(!s&&!f){res.replaceChildren();tree.classList.remove('hidden');info.textContent=diffs.length+' differences';document.getElementById('more').classList.add('hidden');return;}
-  matches=diffs.filter(d=>(!s||pstr(d.path).toLowerCase().includes(s)||d.fields.some(x=>x.name.toLowerCase().includes(s)))&&(!f||d.fields.some(x=>x.field===f)));
+  matches=diffs.filter(d=>(!s||dpath(d).toLowerCase().includes(s)||d.fields.some(x=>x.name.toLowerCase().includes(s)))&&(!f||d.fields.some(x=>x.field===f)));
   tree.classList.add('hidden');res.replaceChildren();shown=0;info.textContent=matches.length+' of '+diffs.length+' differences match';more();}
 q.addEventListener('input',apply);fs.addEventListener('change',apply);document.getElementById('more').addEventListener('click',more);
 // Open every node, drawing as it goes (toggle events fire later, so draw here).
@@ -230,11 +231,18 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(w, "</ul></details>")?;
     }
-    let data = serde_json::json!({ "differences": r.differences });
+    // Paths as shown everywhere else (`\xNN` for bytes that are not UTF-8), next to the
+    // differences themselves.
+    let paths: Vec<String> = r
+        .differences
+        .iter()
+        .map(|d| display_bytes(&d.path))
+        .collect();
+    let data = serde_json::json!({ "differences": r.differences, "paths": paths });
+    // Inside <script>, `<` must not start `</script>` or `<!--`: escape it in JSON.
     let json = serde_json::to_string(&data)
         .map_err(io::Error::other)?
-        .replace("</", "<\\/")
-        .replace("<!--", "<\\!--");
+        .replace('<', "\\u003c");
     writeln!(
         w,
         "<script id=\"rdiff-data\" type=\"application/json\">{json}</script>"

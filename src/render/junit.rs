@@ -26,9 +26,18 @@ fn failure_text(d: &Difference) -> String {
         t.push_str(&format!("{:?} {kind}\n", d.status).to_lowercase());
     }
     match &d.content {
-        Some(ContentDiff::Text { unified, .. }) => {
+        Some(ContentDiff::Text {
+            unified,
+            lines,
+            lines_shown,
+        }) => {
             t.push('\n');
             t.push_str(unified);
+            if lines_shown < lines {
+                t.push_str(&format!(
+                    "[diff cut: {lines_shown} of {lines} lines shown (--max-diff-lines)]\n"
+                ));
+            }
         }
         Some(ContentDiff::Binary {
             first_difference: Some(o),
@@ -45,11 +54,12 @@ fn failure_text(d: &Difference) -> String {
 }
 
 fn message(d: &Difference) -> String {
+    let status = format!("{:?}", d.status).to_lowercase();
     if d.fields.is_empty() {
-        return format!("{:?}", d.status).to_lowercase();
+        return status;
     }
     let names: Vec<String> = d.fields.iter().map(|f| f.name()).collect();
-    format!("{:?}: {}", d.status, names.join(", ")).to_lowercase()
+    format!("{status}: {}", names.join(", "))
 }
 
 pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {

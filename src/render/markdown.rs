@@ -209,7 +209,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
                             ),
                             _ => String::new(),
                         };
-                        writeln!(w, "- {}: binary content differs; {at}", code(&p))?;
+                        writeln!(w, "- {}: binary content differs; {at}\n", code(&p))?;
                     }
                     ContentDiff::Unavailable { reason } => {
                         writeln!(

@@ -130,6 +130,7 @@ pub fn escape_xml(s: &str) -> String {
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
             }
+            '\u{fffe}' | '\u{ffff}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }

@@ -1,0 +1,2068 @@
+//! Reports end to end: several outputs in one run, the HTML page in headless Chromium
+//! (tree, filters, a screenshot that is not blank, 100 000 differences), Markdown, JUnit
+//! read by junitparser, diffoscope JSON read by `diffoscope --load-existing-diff`, the
+//! presentation limits in every format, progress on standard error, completions, the
+//! man page and `--help`.
+//!
+//! External consumers are found through environment variables, or their defaults:
+//! RDIFF_CHROMIUM (/usr/bin/chromium), RDIFF_DIFFOSCOPE
+//! (~/.cache/rdiff-bench/diffoscope-venv/bin/diffoscope), RDIFF_PYTHON (python3, or the
+//! bench venv's python, with `junitparser` importable). A test whose tool is missing
+//! says why and returns, unless RDIFF_REQUIRE_TOOLS=1 (CI), where it fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+const RDIFF: &str = env!("CARGO_BIN_EXE_rdiff");
+/// Upper bound for one rdiff run on the small fixtures (a debug build on 2 cores).
+const TIMEOUT: Duration = Duration::from_secs(120);
+/// Upper bound for one Chromium load of a small page.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
+/// Generous bound for the 100 000-difference report (debug build, 2 cores).
+const BIG_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Every format, as the flag that writes it to a file and the `--format` value.
+const FORMATS: [&str; 6] = [
+    "text",
+    "json",
+    "html",
+    "markdown",
+    "junit",
+    "diffoscope-json",
+];
+
+// ------------------------------------------------------------------------ helpers
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The rootfs pair and the image pair, relative to the repository root (rdiff runs
+/// there, so the names in the reports are these short ones).
+const ROOTFS: [&str; 2] = [
+    "testdata/rootfs/left.tar.zst",
+    "testdata/rootfs/right.tar.zst",
+];
+const ROOTFS_SAME: [&str; 2] = [
+    "testdata/rootfs/left.tar.zst",
+    "testdata/rootfs/left.tar.gz",
+];
+const IMAGE: [&str; 2] = ["testdata/image/oci/base", "testdata/image/oci/changed"];
+
+struct Run {
+    out: Output,
+}
+
+impl Run {
+    fn code(&self) -> i32 {
+        self.out.status.code().unwrap_or(-1)
+    }
+    fn stdout(&self) -> String {
+        String::from_utf8(self.out.stdout.clone()).expect("stdout is UTF-8")
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout()))
+    }
+}
+
+/// Run rdiff in the repository root with standard output and error piped.
+fn rdiff<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    rdiff_timeout(args, TIMEOUT)
+}
+
+fn rdiff_timeout<I, S>(args: I, timeout: Duration) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let start = Instant::now();
+    let out = assert_cmd::Command::new(RDIFF)
+        .args(&args)
+        .current_dir(repo())
+        .env_remove("NO_COLOR")
+        .timeout(timeout)
+        .output()
+        .unwrap_or_else(|e| panic!("running rdiff {args:?}: {e}"));
+    assert!(
+        start.elapsed() < timeout,
+        "rdiff {args:?} did not finish within {timeout:?}"
+    );
+    Run { out }
+}
+
+/// `rdiff <cmd> <extra...> <left> <right>`.
+fn compare(cmd: &str, pair: [&str; 2], extra: &[&str]) -> Run {
+    let mut v: Vec<OsString> = vec![cmd.into()];
+    v.extend(extra.iter().map(OsString::from));
+    v.extend(pair.iter().map(OsString::from));
+    rdiff(v)
+}
+
+/// The report in one format on standard output (exit 0 or 1 required).
+fn report(cmd: &str, pair: [&str; 2], format: &str, extra: &[&str]) -> String {
+    let mut a = vec!["--format", format];
+    a.extend_from_slice(extra);
+    let r = compare(cmd, pair, &a);
+    assert!(
+        r.code() == 0 || r.code() == 1,
+        "{cmd} --format {format} {extra:?}: exit {}, stderr {}",
+        r.code(),
+        r.stderr()
+    );
+    assert!(!r.out.stdout.is_empty(), "{format}: empty report");
+    r.stdout()
+}
+
+fn tmpdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("rdiff-reports-")
+        .tempdir()
+        .expect("tempdir")
+}
+
+fn read(p: &Path) -> String {
+    fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The JSON report's differences as displayed paths (non-UTF-8 paths as rdiff shows
+/// them in text: `caf\xe9.txt`).
+fn json_path(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => {
+            let b = base64::engine::general_purpose::STANDARD
+                .decode(o["bytes"].as_str().expect("bytes"))
+                .expect("base64 path");
+            rdiff::entry::display_bytes(&b)
+        }
+        other => panic!("path {other}"),
+    }
+}
+
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+// ----------------------------------------------------------- tar pairs made here
+
+struct TarFile {
+    name: Vec<u8>,
+    mtime: u64,
+    data: Vec<u8>,
+}
+
+fn file(name: impl AsRef<[u8]>, mtime: u64, data: &[u8]) -> TarFile {
+    TarFile {
+        name: name.as_ref().to_vec(),
+        mtime,
+        data: data.to_vec(),
+    }
+}
+
+/// A plain (uncompressed) tar of regular files.
+fn write_tar(path: &Path, files: impl IntoIterator<Item = TarFile>) {
+    use std::os::unix::ffi::OsStrExt;
+    let f = fs::File::create(path).unwrap();
+    let mut b = tar::Builder::new(std::io::BufWriter::new(f));
+    for tf in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(tf.mtime);
+        h.set_size(tf.data.len() as u64);
+        b.append_data(&mut h, Path::new(OsStr::from_bytes(&tf.name)), &tf.data[..])
+            .unwrap_or_else(|e| panic!("tar entry {:?}: {e}", tf.name));
+    }
+    b.into_inner().unwrap();
+}
+
+/// Two plain tars of `n` empty files in directories of 1000 (`dNNN/fNNNNNN`), the same
+/// names on both sides, differing only in mtime: `n` differences.
+fn mtime_pair(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let l = dir.join(format!("left-{n}.tar"));
+    let r = dir.join(format!("right-{n}.tar"));
+    for (p, mtime) in [(&l, 1_000_000_000), (&r, 1_000_000_001)] {
+        write_tar(
+            p,
+            (0..n).map(|i| file(format!("d{:03}/f{i:06}", i / 1000), mtime, b"")),
+        );
+    }
+    (l, r)
+}
+
+// ------------------------------------------------------------------ external tools
+
+fn require_tools() -> bool {
+    std::env::var_os("RDIFF_REQUIRE_TOOLS").is_some_and(|v| v == "1")
+}
+
+/// A missing tool: fail under RDIFF_REQUIRE_TOOLS=1, otherwise say why and skip.
+fn missing(what: &str, why: String) -> Option<PathBuf> {
+    if require_tools() {
+        panic!("{what} is required (RDIFF_REQUIRE_TOOLS=1) but unusable: {why}");
+    }
+    eprintln!("skipping: {what} unusable: {why} (set RDIFF_REQUIRE_TOOLS=1 to fail instead)");
+    None
+}
+
+fn home_cache(rel: &str) -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/rdiff-bench").join(rel))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn chromium() -> Option<PathBuf> {
+    let p = std::env::var_os("RDIFF_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if is_executable(&p) {
+        Some(p)
+    } else {
+        missing("chromium", format!("{} is not an executable", p.display()))
+    }
+}
+
+fn diffoscope() -> Option<PathBuf> {
+    let p = std::env::var_os("RDIFF_DIFFOSCOPE")
+        .map(PathBuf::from)
+        .or_else(|| home_cache("diffoscope-venv/bin/diffoscope"))
+        .unwrap_or_else(|| PathBuf::from("diffoscope"));
+    match std::process::Command::new(&p).arg("--version").output() {
+        Ok(o) if o.status.success() => Some(p),
+        Ok(o) => missing(
+            "diffoscope",
+            format!(
+                "{} --version failed: {}",
+                p.display(),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        ),
+        Err(e) => missing("diffoscope", format!("{}: {e}", p.display())),
+    }
+}
+
+/// A python with junitparser: RDIFF_PYTHON, else python3, else the bench venv's python.
+fn python_junitparser() -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("RDIFF_PYTHON") {
+        Some(p) => vec![PathBuf::from(p)],
+        None => [
+            Some(PathBuf::from("python3")),
+            home_cache("diffoscope-venv/bin/python"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    };
+    let mut why = Vec::new();
+    for p in candidates {
+        match std::process::Command::new(&p)
+            .args(["-c", "import junitparser"])
+            .output()
+        {
+            Ok(o) if o.status.success() => return Some(p),
+            Ok(_) => why.push(format!("{}: cannot import junitparser", p.display())),
+            Err(e) => why.push(format!("{}: {e}", p.display())),
+        }
+    }
+    missing("python with junitparser", why.join("; "))
+}
+
+/// Run an external tool in its own process group, output to files; on timeout the whole
+/// group is killed and the test fails.
+fn run_tool(
+    cmd: &mut std::process::Command,
+    timeout: Duration,
+    what: &str,
+) -> (i32, Vec<u8>, String) {
+    let d = tmpdir();
+    let (o, e) = (d.path().join("out"), d.path().join("err"));
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&o).unwrap())
+        .stderr(fs::File::create(&e).unwrap())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|err| panic!("{what}: {err}"));
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > timeout {
+            // SAFETY: kill(2) on the process group of the child we started.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            let _ = child.wait();
+            panic!("{what}: no answer within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Helpers Chromium left behind in the group.
+    // SAFETY: as above; the group is ours and its leader has exited.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let mut out = Vec::new();
+    fs::File::open(&o).unwrap().read_to_end(&mut out).unwrap();
+    (status.code().unwrap_or(-1), out, read(&e))
+}
+
+/// One Chromium at a time: two cores, and each instance is heavy.
+static BROWSER: Mutex<()> = Mutex::new(());
+
+fn chromium_cmd(chrome: &Path, profile: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(chrome);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+fn file_url(page: &Path, hash: &str) -> String {
+    let p = page.canonicalize().unwrap();
+    let mut u = format!("file://{}", p.display());
+    if !hash.is_empty() {
+        u.push('#');
+        u.push_str(hash);
+    }
+    u
+}
+
+/// The DOM after the page's script ran, as Chromium serializes it.
+fn dump_dom(chrome: &Path, page: &Path, hash: &str, timeout: Duration) -> String {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let profile = tmpdir();
+    let mut c = chromium_cmd(chrome, profile.path());
+    c.arg("--dump-dom").arg(file_url(page, hash));
+    let (code, out, err) = run_tool(&mut c, timeout, "chromium --dump-dom");
+    assert_eq!(code, 0, "chromium --dump-dom failed: {err}");
+    let dom = String::from_utf8(out).expect("DOM is UTF-8");
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the page's script did not finish (no body data-ready=1) for #{hash}; stderr: {}",
+        err.lines().rev().take(20).collect::<Vec<_>>().join("\n")
+    );
+    dom
+}
+
+fn screenshot(chrome: &Path, page: &Path, hash: &str, png: &Path) {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let profile = tmpdir();
+    let mut c = chromium_cmd(chrome, profile.path());
+    c.arg(format!("--screenshot={}", png.display()))
+        .arg("--window-size=1200,1400")
+        .arg(file_url(page, hash));
+    let (code, _, err) = run_tool(&mut c, BROWSER_TIMEOUT, "chromium --screenshot");
+    assert_eq!(code, 0, "chromium --screenshot failed: {err}");
+}
+
+// ------------------------------------------------------------------ DOM reading
+
+/// The part of `dom` from the element with `id` to the next `end` marker.
+fn section<'a>(dom: &'a str, id: &str, end: &str) -> &'a str {
+    let start = dom
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in the DOM"));
+    let rest = &dom[start..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+/// Each drawn `div.entry` in `html`: its data-path and its own markup (up to the next
+/// entry).
+fn entries(html: &str) -> Vec<(String, &str)> {
+    let starts: Vec<usize> = html
+        .match_indices("<div class=\"entry ")
+        .map(|(i, _)| i)
+        .collect();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let end = starts.get(k + 1).copied().unwrap_or(html.len());
+            let body = &html[i..end];
+            let tag = &body[..body.find('>').expect("tag end")];
+            let a = tag.find("data-path=\"").expect("data-path") + "data-path=\"".len();
+            let v = &tag[a..];
+            (unescape(&v[..v.find('"').unwrap()]), body)
+        })
+        .collect()
+}
+
+fn entry_paths(html: &str) -> Vec<String> {
+    entries(html).into_iter().map(|(p, _)| p).collect()
+}
+
+/// The text of every `<span class="{class}">` in `html`.
+fn spans(html: &str, class: &str) -> Vec<String> {
+    let open = format!("<span class=\"{class}\">");
+    html.match_indices(&open)
+        .map(|(i, _)| {
+            let t = &html[i + open.len()..];
+            unescape(&t[..t.find("</span>").unwrap()])
+        })
+        .collect()
+}
+
+fn info(dom: &str) -> String {
+    let s = section(dom, "info", "</span>");
+    s[s.find('>').unwrap() + 1..].to_string()
+}
+
+/// The differences embedded in an HTML report (what its script draws from).
+fn html_data(html: &str) -> Value {
+    let open = "<script id=\"rdiff-data\" type=\"application/json\">";
+    let a = html.find(open).expect("embedded data") + open.len();
+    let t = &html[a..];
+    serde_json::from_str(&t[..t.find("</script>").unwrap()]).expect("embedded JSON")
+}
+
+// ------------------------------------------------------------------ PNG reading
+
+/// Decode an 8-bit, non-interlaced RGB or RGBA PNG (what Chromium writes) into RGB.
+fn png_rgb(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
+    assert!(
+        bytes.len() > 8 && &bytes[..8] == b"\x89PNG\r\n\x1a\n",
+        "not a PNG"
+    );
+    let (mut i, mut idat, mut ihdr) = (8usize, Vec::new(), None);
+    while i + 8 <= bytes.len() {
+        let n = u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap()) as usize;
+        let kind = &bytes[i + 4..i + 8];
+        let data = &bytes[i + 8..i + 8 + n];
+        match kind {
+            b"IHDR" => ihdr = Some(data.to_vec()),
+            b"IDAT" => idat.extend_from_slice(data),
+            b"IEND" => break,
+            _ => {}
+        }
+        i += 12 + n;
+    }
+    let h = ihdr.expect("IHDR");
+    let width = u32::from_be_bytes(h[0..4].try_into().unwrap());
+    let height = u32::from_be_bytes(h[4..8].try_into().unwrap());
+    let (depth, color, interlace) = (h[8], h[9], h[12]);
+    assert_eq!((depth, interlace), (8, 0), "unsupported PNG layout");
+    let bpp = match color {
+        2 => 3,
+        6 => 4,
+        c => panic!("unsupported PNG colour type {c}"),
+    };
+    let mut raw = Vec::new();
+    flate2::read::ZlibDecoder::new(&idat[..])
+        .read_to_end(&mut raw)
+        .expect("IDAT inflates");
+    let stride = width as usize * bpp;
+    assert_eq!(raw.len(), (stride + 1) * height as usize, "IDAT size");
+    let mut prev = vec![0u8; stride];
+    let mut px = Vec::with_capacity(width as usize * height as usize);
+    for y in 0..height as usize {
+        let row = &raw[y * (stride + 1)..(y + 1) * (stride + 1)];
+        let (filter, src) = (row[0], &row[1..]);
+        let mut line = vec![0u8; stride];
+        for x in 0..stride {
+            let a = if x >= bpp { line[x - bpp] as i32 } else { 0 };
+            let b = prev[x] as i32;
+            let c = if x >= bpp { prev[x - bpp] as i32 } else { 0 };
+            let pred = match filter {
+                0 => 0,
+                1 => a,
+                2 => b,
+                3 => (a + b) / 2,
+                4 => {
+                    let p = a + b - c;
+                    let (pa, pb, pc) = ((p - a).abs(), (p - b).abs(), (p - c).abs());
+                    if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    }
+                }
+                f => panic!("bad PNG filter {f}"),
+            };
+            line[x] = src[x].wrapping_add(pred as u8);
+        }
+        for p in line.chunks(bpp) {
+            px.push([p[0], p[1], p[2]]);
+        }
+        prev = line;
+    }
+    (width, height, px)
+}
+
+fn colour_histogram(px: &[[u8; 3]]) -> BTreeMap<[u8; 3], usize> {
+    let mut h = BTreeMap::new();
+    for p in px {
+        *h.entry(*p).or_insert(0) += 1;
+    }
+    h
+}
+
+fn rgb(hex: u32) -> [u8; 3] {
+    [(hex >> 16) as u8, (hex >> 8) as u8, hex as u8]
+}
+
+/// Why a screenshot does not look like a drawn report: too few colours, one colour
+/// everywhere, or the verdict and the coloured diff lines missing.
+fn screenshot_problems(png: &Path, want_colours: &[(&str, u32)]) -> Vec<String> {
+    let bytes = fs::read(png).unwrap();
+    let (w, h, px) = png_rgb(&bytes);
+    let mut problems = Vec::new();
+    if (w, h) != (1200, 1400) {
+        problems.push(format!("size {w}x{h}, want 1200x1400"));
+    }
+    let hist = colour_histogram(&px);
+    if hist.len() < 64 {
+        problems.push(format!(
+            "{} distinct colours (a drawn page has hundreds)",
+            hist.len()
+        ));
+    }
+    let top = hist.values().max().copied().unwrap_or(0);
+    if top * 100 > px.len() * 97 {
+        problems.push(format!(
+            "one colour covers {}% of the page",
+            top * 100 / px.len().max(1)
+        ));
+    }
+    for (what, hex) in want_colours {
+        let n = hist.get(&rgb(*hex)).copied().unwrap_or(0);
+        if n < 2000 {
+            problems.push(format!("{what} (#{hex:06x}) covers {n} pixels"));
+        }
+    }
+    problems
+}
+
+// ======================================================= several outputs per run
+
+/// Flag for writing `fmt` to a file or to standard output.
+fn out_flag(fmt: &str) -> String {
+    format!("--{fmt}")
+}
+
+fn multi_output_matches_single_runs(cmd: &str, pair: [&str; 2]) {
+    let single: BTreeMap<&str, String> = FORMATS
+        .iter()
+        .map(|f| (*f, report(cmd, pair, f, &["--quiet"])))
+        .collect();
+    // No output option: text on standard output.
+    let plain = compare(cmd, pair, &[]);
+    assert_eq!(plain.code(), 1);
+    assert_eq!(
+        plain.stdout(),
+        single["text"],
+        "{cmd}: default stdout is text"
+    );
+
+    // Every format to a file; then each format in turn on stdout, the others to files.
+    for on_stdout in std::iter::once(None).chain(FORMATS.iter().map(Some)) {
+        let d = tmpdir();
+        let mut args: Vec<OsString> = vec![cmd.into(), "--quiet".into()];
+        for f in FORMATS {
+            args.push(out_flag(f).into());
+            if Some(&f) == on_stdout {
+                args.push("-".into());
+            } else {
+                args.push(d.path().join(format!("report.{f}")).into());
+            }
+        }
+        args.extend(pair.iter().map(OsString::from));
+        let r = rdiff(args);
+        assert_eq!(r.code(), 1, "{cmd} stdout={on_stdout:?}: {}", r.stderr());
+        assert_eq!(r.stderr(), "", "nothing on stderr");
+        match on_stdout {
+            // Every format went to a file, so stdout gets the default text report.
+            None => assert_eq!(r.stdout(), single["text"]),
+            Some(f) => assert_eq!(
+                r.stdout(),
+                single[f],
+                "{cmd}: --{f} - differs from --format {f}"
+            ),
+        }
+        for f in FORMATS {
+            if Some(&f) == on_stdout {
+                assert!(!d.path().join(format!("report.{f}")).exists());
+                continue;
+            }
+            let got = read(&d.path().join(format!("report.{f}")));
+            assert_eq!(
+                got, single[f],
+                "{cmd}: --{f} FILE (with stdout={on_stdout:?}) differs from a single run"
+            );
+        }
+    }
+}
+
+#[test]
+fn rootfs_every_format_in_one_run_equals_single_runs() {
+    multi_output_matches_single_runs("rootfs", ROOTFS);
+}
+
+#[test]
+fn image_every_format_in_one_run_equals_single_runs() {
+    multi_output_matches_single_runs("image", IMAGE);
+}
+
+#[test]
+fn single_formats_look_like_themselves() {
+    let r = report("rootfs", ROOTFS, "text", &[]);
+    assert!(r.starts_with("rdiff rootfs\n"), "{r}");
+    assert!(
+        r.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("different: 30 entries differ")
+    );
+    let j: Value = serde_json::from_str(&report("rootfs", ROOTFS, "json", &[])).unwrap();
+    assert_eq!(j["equal"], false);
+    assert_eq!(j["differences"].as_array().unwrap().len(), 30);
+    assert!(report("rootfs", ROOTFS, "html", &[]).starts_with("<!DOCTYPE html>"));
+    assert!(report("rootfs", ROOTFS, "markdown", &[]).starts_with("## "));
+    assert!(report("rootfs", ROOTFS, "junit", &[]).starts_with("<?xml version=\"1.0\""));
+    let d: Value = serde_json::from_str(&report("rootfs", ROOTFS, "diffoscope-json", &[])).unwrap();
+    assert_eq!(d["diffoscope-json-version"], 1);
+}
+
+#[test]
+fn format_flag_is_only_for_a_stdout_nobody_else_took() {
+    let r = compare("rootfs", ROOTFS, &["--format", "html", "--json", "-"]);
+    assert_eq!(r.code(), 1);
+    assert_eq!(
+        r.json()["command"],
+        "rootfs",
+        "--json - wins over --format html"
+    );
+    // --format picks the stdout report when every other one goes to a file.
+    let d = tmpdir();
+    let j = d.path().join("r.json");
+    let r = compare(
+        "rootfs",
+        ROOTFS,
+        &["--format", "markdown", "--json", j.to_str().unwrap()],
+    );
+    assert_eq!(r.code(), 1);
+    assert_eq!(r.stdout(), report("rootfs", ROOTFS, "markdown", &[]));
+    serde_json::from_str::<Value>(&read(&j)).expect("the file is JSON");
+}
+
+#[test]
+fn two_reports_on_stdout_is_a_usage_error() {
+    for (a, b) in [
+        ("--json", "--markdown"),
+        ("--text", "--html"),
+        ("--junit", "--diffoscope-json"),
+    ] {
+        let d = tmpdir();
+        let other = d.path().join("other.html");
+        let flag = if a == "--text" { "--json" } else { "--html" };
+        let r = compare(
+            "rootfs",
+            ROOTFS,
+            &[a, "-", b, "-", flag, other.to_str().unwrap()],
+        );
+        assert_eq!(r.code(), 2, "{a} - {b} -: {}", r.stderr());
+        assert!(r.out.stdout.is_empty(), "nothing on stdout: {}", r.stdout());
+        assert!(
+            r.stderr().contains("standard output"),
+            "the error says why: {}",
+            r.stderr()
+        );
+        assert!(!other.exists(), "no file written when the flags are bad");
+    }
+    // The same for images.
+    let r = compare("image", IMAGE, &["--junit", "-", "--text", "-"]);
+    assert_eq!(r.code(), 2);
+    assert!(r.out.stdout.is_empty());
+}
+
+#[test]
+fn unwritable_output_file_is_an_error_before_anything_is_written() {
+    let d = tmpdir();
+    let good = d.path().join("good.json");
+    let bad = d.path().join("no/such/dir/r.html");
+    let r = compare(
+        "rootfs",
+        ROOTFS,
+        &[
+            "--json",
+            good.to_str().unwrap(),
+            "--html",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.out.stdout.is_empty(), "{}", r.stdout());
+    assert!(
+        r.stderr().contains("r.html"),
+        "names the file: {}",
+        r.stderr()
+    );
+}
+
+// ========================================================================== HTML
+
+fn html_file(dir: &Path, cmd: &str, pair: [&str; 2], extra: &[&str]) -> PathBuf {
+    let p = dir.join(format!("{cmd}.html"));
+    let mut a = vec!["--quiet", "--html", p.to_str().unwrap()];
+    a.extend_from_slice(extra);
+    let r = compare(cmd, pair, &a);
+    assert!(r.code() == 0 || r.code() == 1, "{}", r.stderr());
+    p
+}
+
+#[test]
+fn html_is_one_self_contained_file() {
+    let html = report("rootfs", ROOTFS, "html", &["--semantic"]);
+    for banned in [
+        "<link", " src=", "href=", "url(", "@import", "http://", "https://",
+    ] {
+        assert!(
+            !html.contains(banned),
+            "the page must not load anything: found {banned:?}"
+        );
+    }
+    assert!(html.contains("<meta charset=\"utf-8\">"));
+    assert!(html.contains("<style>") && html.contains("<script>"));
+    // Verdict, summary table, ignored-by-rule counts, the data the tree is drawn from.
+    assert!(html.contains("id=\"verdict\" class=\"verdict different\""));
+    assert!(html.contains("<table id=\"summary\">"));
+    let j: Value =
+        serde_json::from_str(&report("rootfs", ROOTFS, "json", &["--semantic"])).unwrap();
+    let ignored = j["ignored"].as_array().unwrap();
+    assert!(!ignored.is_empty());
+    let list = section(&html, "ignored", "</ul>");
+    assert_eq!(count(list, "<li"), ignored.len(), "{list}");
+    for i in ignored {
+        let line = format!(
+            "<code>--{}</code> (semantic): {} {} ",
+            i["rule"].as_str().unwrap(),
+            i["count"],
+            i["field"].as_str().unwrap()
+        );
+        assert!(list.contains(&line), "missing {line:?} in {list}");
+    }
+    let data = html_data(&html);
+    assert_eq!(data["differences"], j["differences"]);
+    // An equal comparison says so.
+    let eq = report("rootfs", ROOTFS_SAME, "html", &[]);
+    assert!(eq.contains("class=\"verdict equal\""));
+}
+
+#[test]
+fn html_tree_in_chromium() {
+    let Some(chrome) = chromium() else { return };
+    let d = tmpdir();
+    let page = html_file(d.path(), "rootfs", ROOTFS, &[]);
+    let dom = dump_dom(&chrome, &page, "", BROWSER_TIMEOUT);
+    assert_eq!(info(&dom), "30 differences");
+    let tree = section(&dom, "tree", "<div id=\"results\"");
+    let nodes = count(tree, "<details class=\"node\"");
+    assert!(nodes >= 6, "collapsible nodes drawn: {nodes}");
+    for dir in ["dev/", "etc/", "opt/", "run/", "usr/", "var/"] {
+        assert!(
+            tree.contains(&format!("<summary><code>{dir}</code>")),
+            "no node {dir} in {tree}"
+        );
+    }
+    // Closed nodes are drawn lazily: only the top level is there.
+    assert_eq!(count(tree, " open=\""), 0);
+    let top = entry_paths(tree);
+    assert!(top.contains(&".".to_string()), "{top:?}");
+    assert!(!top.contains(&"etc/hostname".to_string()), "{top:?}");
+    // The results list is empty without a filter.
+    assert!(entries(section(&dom, "results", "<button id=\"more\"")).is_empty());
+}
+
+#[test]
+fn html_path_filter_shows_the_entry_with_fields_and_coloured_diff() {
+    let Some(chrome) = chromium() else { return };
+    let d = tmpdir();
+    let page = html_file(d.path(), "rootfs", ROOTFS, &[]);
+    let dom = dump_dom(&chrome, &page, "q=hostname", BROWSER_TIMEOUT);
+    assert_eq!(info(&dom), "1 of 30 differences match");
+    let res = section(&dom, "results", "<button id=\"more\"");
+    let found = entries(res);
+    assert_eq!(
+        found.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+        ["etc/hostname"]
+    );
+    let body = found[0].1;
+    assert!(body.contains("<pre class=\"diff\">"), "{body}");
+    assert_eq!(spans(body, "add"), ["+repro-right"]);
+    assert_eq!(spans(body, "del"), ["-repro-left"]);
+    // Fields side by side: name, left, right.
+    assert!(
+        body.contains(
+            "<tr><td class=\"mono\">size</td><td class=\"mono\">11</td><td class=\"mono\">12</td></tr>"
+        ),
+        "{body}"
+    );
+    // The tree is hidden while a filter is on.
+    assert!(dom.contains("<div id=\"tree\" class=\"hidden\">"));
+    // No match: nothing shown, and it says so.
+    let dom = dump_dom(&chrome, &page, "q=no-such-entry-anywhere", BROWSER_TIMEOUT);
+    assert_eq!(info(&dom), "0 of 30 differences match");
+    assert!(entries(section(&dom, "results", "<button id=\"more\"")).is_empty());
+}
+
+#[test]
+fn html_field_filter_in_chromium() {
+    let Some(chrome) = chromium() else { return };
+    let d = tmpdir();
+    let page = html_file(d.path(), "rootfs", ROOTFS, &[]);
+    let j: Value = serde_json::from_str(&report("rootfs", ROOTFS, "json", &[])).unwrap();
+    let with_field = |fam: &str| -> BTreeSet<String> {
+        j["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| {
+                d["fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["field"] == fam)
+            })
+            .map(|d| json_path(&d["path"]))
+            .collect()
+    };
+    for (hash, want) in [
+        ("field=xattrs", with_field("xattrs")),
+        ("field=mode", with_field("mode")),
+        ("field=link_target", with_field("link_target")),
+        ("field=content", with_field("content")),
+        (
+            "q=ping&field=content",
+            BTreeSet::from(["usr/bin/ping".into(), "usr/bin/ping6".into()]),
+        ),
+        (
+            "q=ping&field=xattrs",
+            BTreeSet::from(["usr/bin/ping".to_string()]),
+        ),
+    ] {
+        assert!(!want.is_empty());
+        let dom = dump_dom(&chrome, &page, hash, BROWSER_TIMEOUT);
+        let got: BTreeSet<String> = entry_paths(section(&dom, "results", "<button id=\"more\""))
+            .into_iter()
+            .collect();
+        assert_eq!(got, want, "#{hash}");
+        assert_eq!(
+            info(&dom),
+            format!("{} of 30 differences match", want.len())
+        );
+    }
+    // The field select offers exactly the field families that differ.
+    let dom = dump_dom(&chrome, &page, "", BROWSER_TIMEOUT);
+    let select = section(&dom, "field", "</select>");
+    let fams: BTreeSet<&str> = j["summary"]["fields"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, c)| c["differences"].as_u64().unwrap() > 0)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(count(select, "<option"), fams.len() + 1, "{select}");
+    for f in fams {
+        assert!(
+            select.contains(&format!("<option value=\"{f}\">{f}</option>")),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn html_open_all_draws_every_entry() {
+    let Some(chrome) = chromium() else { return };
+    let d = tmpdir();
+    let page = html_file(d.path(), "rootfs", ROOTFS, &[]);
+    let dom = dump_dom(&chrome, &page, "open=all", BROWSER_TIMEOUT);
+    let tree = section(&dom, "tree", "<div id=\"results\"");
+    let nodes = count(tree, "<details class=\"node\"");
+    assert!(nodes > 6);
+    assert_eq!(
+        count(tree, "<details class=\"node\" open=\"\""),
+        nodes,
+        "every node open"
+    );
+    let drawn = entry_paths(tree);
+    assert_eq!(drawn.len(), 30, "{drawn:?}");
+    let j: Value = serde_json::from_str(&report("rootfs", ROOTFS, "json", &[])).unwrap();
+    let utf8: BTreeSet<String> = j["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["path"].as_str().map(str::to_string))
+        .collect();
+    let drawn: BTreeSet<String> = drawn.into_iter().collect();
+    assert!(
+        drawn.is_superset(&utf8),
+        "missing {:?}",
+        utf8.difference(&drawn)
+    );
+    // Every content diff is drawn, coloured.
+    assert_eq!(count(tree, "<pre class=\"diff\">"), 3);
+    assert!(spans(tree, "add").contains(&"+line 1500 LOREM IPSUM".to_string()));
+    assert!(spans(tree, "del").contains(&"-line 1500 lorem ipsum".to_string()));
+}
+
+#[test]
+fn html_non_utf8_path_is_shown_in_its_directory() {
+    let Some(chrome) = chromium() else { return };
+    let d = tmpdir();
+    let page = html_file(d.path(), "rootfs", ROOTFS, &[]);
+    // Every other format shows usr/share/doc/caf\xe9.txt; the filter should find it.
+    let dom = dump_dom(&chrome, &page, "q=doc/caf", BROWSER_TIMEOUT);
+    let got = entry_paths(section(&dom, "results", "<button id=\"more\""));
+    assert_eq!(got, ["usr/share/doc/caf\\xe9.txt"]);
+    // And the tree has it under usr/ -> share/ -> doc/, not at the top level.
+    let dom = dump_dom(&chrome, &page, "", BROWSER_TIMEOUT);
+    let top = entry_paths(section(&dom, "tree", "<div id=\"results\""));
+    assert_eq!(top, ["."], "only '.' is a top-level entry");
+}
+
+#[test]
+fn html_image_report_in_chromium() {
+    let Some(chrome) = chromium() else { return };
+    let d = tmpdir();
+    let page = html_file(d.path(), "image", IMAGE, &[]);
+    let dom = dump_dom(&chrome, &page, "q=hostname", BROWSER_TIMEOUT);
+    let found = entries(section(&dom, "results", "<button id=\"more\""));
+    assert_eq!(
+        found.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+        ["layers/1/etc/hostname"]
+    );
+    assert_eq!(spans(found[0].1, "add"), ["+chgd-host"]);
+    assert_eq!(spans(found[0].1, "del"), ["-base-host"]);
+    let dom = dump_dom(&chrome, &page, "open=all", BROWSER_TIMEOUT);
+    let tree = section(&dom, "tree", "<div id=\"results\"");
+    assert!(tree.contains("<summary><code>layers/</code>"), "{tree}");
+    let got: BTreeSet<String> = entry_paths(tree).into_iter().collect();
+    assert_eq!(
+        got,
+        BTreeSet::from(
+            ["config", "layers/1", "layers/1/etc/hostname", "manifest"].map(String::from)
+        )
+    );
+    let dom = dump_dom(&chrome, &page, "field=annotations", BROWSER_TIMEOUT);
+    assert_eq!(
+        entry_paths(section(&dom, "results", "<button id=\"more\"")),
+        ["manifest"]
+    );
+}
+
+/// An HTML report of two tars holding `names`, each with different content.
+fn html_of_names(dir: &Path, names: &[&str]) -> PathBuf {
+    for (side, data) in [("l", b"one\n"), ("r", b"two\n")] {
+        write_tar(
+            &dir.join(format!("{side}.tar")),
+            names.iter().map(|n| file(n, 7, data)),
+        );
+    }
+    let page = dir.join("names.html");
+    let run = rdiff([
+        OsStr::new("rootfs"),
+        OsStr::new("-q"),
+        OsStr::new("--html"),
+        page.as_os_str(),
+        dir.join("l.tar").as_os_str(),
+        dir.join("r.tar").as_os_str(),
+    ]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    page
+}
+
+#[test]
+fn html_survives_markup_in_names() {
+    let Some(chrome) = chromium() else { return };
+    let d = tmpdir();
+    let names = ["x</script><b>y", "</SCRIPT>up", "q\"&amp;<i>", "<script>s"];
+    let page = html_of_names(d.path(), &names);
+    let dom = dump_dom(&chrome, &page, "open=all", BROWSER_TIMEOUT);
+    let drawn = &dom[..dom.find("<script id=\"rdiff-data\"").expect("data")];
+    assert!(!drawn.contains("<b>"), "a name became markup");
+    assert!(drawn.contains("&lt;b&gt;y"), "the name is shown as text");
+    let got: BTreeSet<String> = entry_paths(section(&dom, "tree", "<div id=\"results\""))
+        .into_iter()
+        .collect();
+    assert_eq!(got, names.iter().map(|s| s.to_string()).collect());
+    let dom = dump_dom(&chrome, &page, "q=%3C%2Fscript", BROWSER_TIMEOUT);
+    let got: BTreeSet<String> = entry_paths(section(&dom, "results", "<button id=\"more\""))
+        .into_iter()
+        .collect();
+    assert_eq!(
+        got,
+        BTreeSet::from(["x</script><b>y".to_string(), "</SCRIPT>up".to_string()])
+    );
+}
+
+#[test]
+fn html_survives_comment_openers_in_names() {
+    let d = tmpdir();
+    let names = ["<!--z", "a<!--b-->c"];
+    let page = html_of_names(d.path(), &names);
+    // The embedded data must stay JSON (this is what the page's script parses).
+    let data = html_data(&read(&page));
+    assert_eq!(data["differences"].as_array().unwrap().len(), 2);
+    let Some(chrome) = chromium() else { return };
+    let dom = dump_dom(&chrome, &page, "open=all", BROWSER_TIMEOUT);
+    let got: BTreeSet<String> = entry_paths(section(&dom, "tree", "<div id=\"results\""))
+        .into_iter()
+        .collect();
+    assert_eq!(got, names.iter().map(|s| s.to_string()).collect());
+}
+
+#[test]
+fn html_screenshot_is_a_drawn_page() {
+    let Some(chrome) = chromium() else { return };
+    let d = tmpdir();
+    let page = html_file(d.path(), "rootfs", ROOTFS, &[]);
+    let png = d.path().join("shot.png");
+    screenshot(&chrome, &page, "q=hostname", &png);
+    let want = [
+        ("the 'different' verdict box", 0xfdecea),
+        ("an added diff line", 0xdafbe1),
+        ("a removed diff line", 0xffebe9),
+    ];
+    let problems = screenshot_problems(&png, &want);
+    assert!(problems.is_empty(), "screenshot looks broken: {problems:?}");
+    assert!(fs::metadata(&png).unwrap().len() > 20_000);
+
+    // The check fails on a blank page, and on a page whose script broke (no tree, no
+    // diff drawn).
+    let blank = d.path().join("blank.html");
+    fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
+    let blank_png = d.path().join("blank.png");
+    screenshot(&chrome, &blank, "", &blank_png);
+    assert!(!screenshot_problems(&blank_png, &want).is_empty());
+    let broken = d.path().join("broken.html");
+    let html = read(&page).replace("<script>", "<script>throw 1;");
+    fs::write(&broken, html).unwrap();
+    let broken_png = d.path().join("broken.png");
+    screenshot(&chrome, &broken, "q=hostname", &broken_png);
+    let p = screenshot_problems(&broken_png, &want);
+    assert!(
+        p.iter().any(|x| x.contains("diff line")),
+        "a page without its script must fail the check: {p:?}"
+    );
+}
+
+#[test]
+fn html_hundred_thousand_differences() {
+    let d = tmpdir();
+    let (l, r) = mtime_pair(d.path(), 100_000);
+    let page = d.path().join("big.html");
+    let cut_page = d.path().join("cut.html");
+    let json = d.path().join("big.json");
+    let start = Instant::now();
+    let run = rdiff_timeout(
+        [
+            OsStr::new("rootfs"),
+            OsStr::new("--quiet"),
+            OsStr::new("--html"),
+            page.as_os_str(),
+            OsStr::new("--json"),
+            json.as_os_str(),
+            l.as_os_str(),
+            r.as_os_str(),
+        ],
+        BIG_TIMEOUT,
+    );
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    eprintln!("100 000 differences: rdiff took {:?}", start.elapsed());
+    let j: Value = serde_json::from_str(&read(&json)).unwrap();
+    assert_eq!(j["differences"].as_array().unwrap().len(), 100_000);
+    drop(j);
+
+    // --max-report-size keeps even this one small, and says so.
+    let max = 300_000u64;
+    let run = rdiff_timeout(
+        [
+            OsStr::new("rootfs"),
+            OsStr::new("--quiet"),
+            OsStr::new("--max-report-size"),
+            OsStr::new(&max.to_string()),
+            OsStr::new("--html"),
+            cut_page.as_os_str(),
+            l.as_os_str(),
+            r.as_os_str(),
+        ],
+        BIG_TIMEOUT,
+    );
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let cut = read(&cut_page);
+    assert!(cut.len() as u64 <= max, "{} > {max}", cut.len());
+    assert!(
+        cut.contains("<p id=\"cut\"><strong>report cut: "),
+        "no cut note"
+    );
+    assert!(cut.contains(" of 100 000 differences shown (--max-report-size 300000)"));
+
+    let Some(chrome) = chromium() else { return };
+    let start = Instant::now();
+    let dom = dump_dom(&chrome, &page, "q=f054321", BIG_TIMEOUT);
+    eprintln!(
+        "100 000 differences: chromium filter took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(info(&dom), "1 of 100000 differences match");
+    assert_eq!(
+        entry_paths(section(&dom, "results", "<button id=\"more\"")),
+        ["d054/f054321"]
+    );
+    // A filter matching many shows one page of them and offers more.
+    let dom = dump_dom(&chrome, &page, "q=d054/", BIG_TIMEOUT);
+    assert_eq!(info(&dom), "1000 of 100000 differences match");
+    let shown = entries(section(&dom, "results", "<button id=\"more\"")).len();
+    assert!(
+        shown > 0 && shown < 1000,
+        "a page of matches, not all: {shown}"
+    );
+    assert!(dom.contains("<button id=\"more\" class=\"more\""));
+    // Unfiltered: the tree draws its 100 top-level nodes, not 100 000 entries.
+    let dom = dump_dom(&chrome, &page, "", BIG_TIMEOUT);
+    let tree = section(&dom, "tree", "<div id=\"results\"");
+    assert_eq!(count(tree, "<details class=\"node\""), 100);
+    assert!(tree.contains("<summary><code>d054/</code><span class=\"count\"> (1000)</span>"));
+    assert_eq!(entries(tree).len(), 0);
+    // The cut page loads too, with its note.
+    let dom = dump_dom(&chrome, &cut_page, "q=d000/f000000", BIG_TIMEOUT);
+    assert_eq!(
+        entry_paths(section(&dom, "results", "<button id=\"more\"")),
+        ["d000/f000000"]
+    );
+}
+
+// ====================================================================== Markdown
+
+#[test]
+fn markdown_layout() {
+    let md = report("rootfs", ROOTFS, "markdown", &[]);
+    let first = md.lines().next().unwrap();
+    assert!(
+        first.starts_with("## ") && first.contains("different: 30 entries differ"),
+        "verdict first: {first}"
+    );
+    // The summary table comes before the differences.
+    let table = md
+        .find("| entries changed | 27 | 0 |")
+        .expect("summary table");
+    let diffs = md.find("### Differences").expect("differences");
+    assert!(table < diffs);
+    // Grouped by directory.
+    for g in ["**<code>etc/</code>**", "**<code>usr/share/doc/</code>**"] {
+        assert!(md.contains(g), "group {g}");
+    }
+    // Content diffs in ```diff fences, folded in <details>.
+    assert_eq!(count(&md, "```diff\n"), 3);
+    assert!(md.contains("<details><summary><code>etc/hostname</code></summary>\n\n```diff\n--- left/etc/hostname\n+++ right/etc/hostname\n@@ -1 +1 @@\n-repro-left\n+repro-right\n```"));
+    assert_eq!(count(&md, "<details>"), count(&md, "</details>"));
+    // Nothing is cut at this size.
+    assert!(!md.contains("report cut"));
+    // Ignored counts under --semantic.
+    let md = report("rootfs", ROOTFS, "markdown", &["--semantic"]);
+    assert!(md.contains("### Ignored"));
+    assert!(
+        md.contains("- <code>--ignore-file-timestamps</code> (semantic): 27 ctime differences")
+    );
+}
+
+#[test]
+fn markdown_folds_long_groups_and_keeps_the_default_bound() {
+    let d = tmpdir();
+    let (l, r) = mtime_pair(d.path(), 3000);
+    let args = |extra: &[&str]| -> Vec<OsString> {
+        let mut v: Vec<OsString> = vec!["rootfs".into(), "--format".into(), "markdown".into()];
+        v.extend(extra.iter().map(OsString::from));
+        v.push(l.clone().into());
+        v.push(r.clone().into());
+        v
+    };
+    let run = rdiff(args(&[]));
+    assert_eq!(run.code(), 1);
+    let md = run.stdout();
+    assert!(md.len() <= 60_000, "markdown is {} bytes", md.len());
+    assert!(
+        md.len() > 50_000,
+        "the bound is used, not wasted: {}",
+        md.len()
+    );
+    assert!(
+        md.contains(" of 3 000 differences shown (the Markdown size bound of 60000 bytes)"),
+        "no cut note"
+    );
+    assert!(
+        md.contains("| entries changed | 3 000 | 0 |"),
+        "summary complete"
+    );
+    assert!(
+        md.contains("<details><summary><code>d000/</code>"),
+        "long group folded"
+    );
+    // An explicit --max-report-size replaces the default bound.
+    let run = rdiff(args(&["--max-report-size", "10000000"]));
+    let full = run.stdout();
+    assert!(full.len() > 60_000);
+    assert!(!full.contains("report cut"));
+    // Other formats have no default bound.
+    let run = rdiff(
+        ["rootfs", "--format", "text"]
+            .iter()
+            .map(OsString::from)
+            .chain([l.clone().into(), r.clone().into()]),
+    );
+    assert!(!run.stdout().contains("report cut"));
+}
+
+// ========================================================================= JUnit
+
+const JUNIT_PY: &str = r#"
+import json, sys
+from junitparser import JUnitXml, TestSuite
+x = JUnitXml.fromfile(sys.argv[1])
+suites = [x] if isinstance(x, TestSuite) else list(x)
+out = []
+for s in suites:
+    cases = []
+    for c in s:
+        cases.append({"name": c.name, "classname": c.classname, "passed": c.is_passed,
+                      "results": [{"kind": type(r).__name__, "message": r.message,
+                                   "text": r.text} for r in c.result]})
+    out.append({"name": s.name, "tests": s.tests, "failures": s.failures,
+                "errors": s.errors, "cases": cases})
+json.dump(out, sys.stdout)
+"#;
+
+/// JUnit XML as junitparser reads it: suites with their cases.
+fn junitparser(python: &Path, xml: &str) -> Result<Value, String> {
+    let d = tmpdir();
+    let f = d.path().join("junit.xml");
+    fs::write(&f, xml).unwrap();
+    let o = std::process::Command::new(python)
+        .args(["-c", JUNIT_PY])
+        .arg(&f)
+        .output()
+        .expect("python");
+    if !o.status.success() {
+        return Err(String::from_utf8_lossy(&o.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&o.stdout).expect("script output"))
+}
+
+fn suite<'a>(suites: &'a Value, name: &str) -> &'a Value {
+    suites
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no suite {name} in {suites}"))
+}
+
+fn failing_cases(s: &Value) -> BTreeMap<String, Value> {
+    s["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| {
+            let r = c["results"].as_array().unwrap();
+            assert_eq!(r.len(), 1, "{c}");
+            assert_eq!(r[0]["kind"], "Failure", "{c}");
+            (c["name"].as_str().unwrap().to_string(), r[0].clone())
+        })
+        .collect()
+}
+
+/// Every difference of the JSON report is a failing case named after its path in the
+/// suite of its part; parts without differences pass; nothing else fails.
+fn check_junit_against_json(suites: &Value, j: &Value) {
+    let mut want: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for p in j["parts"].as_array().unwrap() {
+        want.entry(p.as_str().unwrap().into()).or_default();
+    }
+    for d in j["differences"].as_array().unwrap() {
+        want.entry(d["part"].as_str().unwrap().into())
+            .or_default()
+            .insert(json_path(&d["path"]));
+    }
+    let names: BTreeSet<String> = suites
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .filter(|n| n != "ignored")
+        .collect();
+    assert_eq!(names, want.keys().cloned().collect(), "one suite per part");
+    let mut total = 0;
+    for (part, paths) in &want {
+        let s = suite(suites, part);
+        let failing: BTreeSet<String> = failing_cases(s).into_keys().collect();
+        assert_eq!(&failing, paths, "suite {part}");
+        assert_eq!(
+            s["failures"],
+            paths.len(),
+            "suite {part} failures attribute"
+        );
+        assert!(s["tests"].as_u64().unwrap() >= 1, "suite {part} has a test");
+        total += paths.len();
+        if paths.is_empty() {
+            let cases = s["cases"].as_array().unwrap();
+            assert!(!cases.is_empty() && cases.iter().all(|c| c["passed"] == true));
+        }
+    }
+    assert_eq!(total, j["differences"].as_array().unwrap().len());
+    // The rule suite passes.
+    let ign = suite(suites, "ignored");
+    assert_eq!(ign["failures"], 0);
+    assert_eq!(
+        ign["cases"].as_array().unwrap().len(),
+        j["ignored"].as_array().unwrap().len(),
+        "one case per rule and field"
+    );
+}
+
+#[test]
+fn junit_rootfs_read_by_junitparser() {
+    let Some(py) = python_junitparser() else {
+        return;
+    };
+    for extra in [&[][..], &["--semantic"][..]] {
+        let xml = report("rootfs", ROOTFS, "junit", extra);
+        let suites = junitparser(&py, &xml).expect("junitparser reads it");
+        let j: Value = serde_json::from_str(&report("rootfs", ROOTFS, "json", extra)).unwrap();
+        check_junit_against_json(&suites, &j);
+    }
+    let xml = report("rootfs", ROOTFS, "junit", &[]);
+    let suites = junitparser(&py, &xml).unwrap();
+    let fails = failing_cases(suite(&suites, "rootfs"));
+    assert_eq!(fails.len(), 30);
+    // Failures carry the fields and the diff.
+    let h = &fails["etc/hostname"];
+    assert_eq!(h["message"], "changed: size, ctime, content");
+    let text = h["text"].as_str().unwrap();
+    assert!(text.contains("size: 11 -> 12\n"), "{text}");
+    assert!(text.contains("-repro-left\n+repro-right\n"), "{text}");
+    assert!(
+        fails["usr/bin/ping"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("binary content differs; first difference at byte 70000")
+    );
+    assert!(
+        fails.contains_key("usr/share/doc/caf\\xe9.txt"),
+        "{:?}",
+        fails.keys()
+    );
+    assert!(fails["usr/share/doc/removed.txt"]["message"] == "removed");
+    // Semantic: the rules that hid something are passing cases with their counts.
+    let xml = report("rootfs", ROOTFS, "junit", &["--semantic"]);
+    let suites = junitparser(&py, &xml).unwrap();
+    let ign = suite(&suites, "ignored");
+    let names: Vec<&str> = ign["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"ignored by --ignore-file-timestamps (ctime)"),
+        "{names:?}"
+    );
+    assert!(xml.contains("27 ctime difference(s) ignored by --ignore-file-timestamps"));
+}
+
+#[test]
+fn junit_image_one_suite_per_part() {
+    let Some(py) = python_junitparser() else {
+        return;
+    };
+    let xml = report("image", IMAGE, "junit", &[]);
+    let suites = junitparser(&py, &xml).expect("junitparser reads it");
+    let j: Value = serde_json::from_str(&report("image", IMAGE, "json", &[])).unwrap();
+    check_junit_against_json(&suites, &j);
+    let names: BTreeSet<&str> = suites
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "config", "ignored", "index", "layers/0", "layers/1", "manifest"
+        ])
+    );
+    let l1 = failing_cases(suite(&suites, "layers/1"));
+    assert!(
+        l1["layers/1/etc/hostname"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("-base-host\n+chgd-host")
+    );
+}
+
+#[test]
+fn junit_equal_comparison_is_a_passing_suite() {
+    let Some(py) = python_junitparser() else {
+        return;
+    };
+    for (cmd, pair) in [("rootfs", ROOTFS_SAME), ("image", [IMAGE[0], IMAGE[0]])] {
+        let r = compare(cmd, pair, &["--format", "junit"]);
+        assert_eq!(r.code(), 0, "{cmd}: {}", r.stderr());
+        let suites = junitparser(&py, &r.stdout()).expect("junitparser reads it");
+        let all: Vec<&Value> = suites.as_array().unwrap().iter().collect();
+        let cases: Vec<&Value> = all
+            .iter()
+            .flat_map(|s| s["cases"].as_array().unwrap())
+            .collect();
+        assert!(
+            !cases.is_empty(),
+            "{cmd}: an equal run still has test cases"
+        );
+        assert!(cases.iter().all(|c| c["passed"] == true), "{cmd}: {suites}");
+        assert!(all.iter().all(|s| s["failures"] == 0 && s["errors"] == 0));
+        assert!(all.iter().any(|s| s["tests"].as_u64().unwrap() >= 1));
+    }
+}
+
+#[test]
+fn junit_messages_keep_field_names() {
+    let xml = report("image", IMAGE, "junit", &[]);
+    assert!(
+        xml.contains("config.Env.LANG, config.Labels.org.example.name"),
+        "field names and keys are case-sensitive; message was: {}",
+        xml.lines()
+            .find(|l| l.contains("<failure message=\"changed: digest, size, config"))
+            .unwrap_or("")
+    );
+}
+
+fn special_names_pair(dir: &Path, names: &[&str]) -> (PathBuf, PathBuf) {
+    let (l, r) = (dir.join("l.tar"), dir.join("r.tar"));
+    for (p, data) in [(&l, b"one\n"), (&r, b"two\n")] {
+        write_tar(p, names.iter().map(|n| file(n, 5, data)));
+    }
+    (l, r)
+}
+
+#[test]
+fn junit_well_formed_with_markup_and_control_characters() {
+    let d = tmpdir();
+    let names = ["a<b&c\"d'e>f", "ctl\u{1}\u{1b}\u{7f}z", "amp&amp;]]>x"];
+    let (l, r) = special_names_pair(d.path(), &names);
+    let run = rdiff([
+        OsStr::new("rootfs"),
+        OsStr::new("--format"),
+        OsStr::new("junit"),
+        l.as_os_str(),
+        r.as_os_str(),
+    ]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let xml = run.stdout();
+    assert!(
+        !xml.chars()
+            .any(|c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')),
+        "a control character XML 1.0 forbids"
+    );
+    let Some(py) = python_junitparser() else {
+        return;
+    };
+    let suites = junitparser(&py, &xml).expect("well-formed JUnit");
+    let fails = failing_cases(suite(&suites, "rootfs"));
+    assert_eq!(fails.len(), 3);
+    assert!(fails.contains_key("a<b&c\"d'e>f"), "{:?}", fails.keys());
+    assert!(fails.contains_key("amp&amp;]]>x"), "{:?}", fails.keys());
+    assert!(
+        fails
+            .keys()
+            .any(|k| k.starts_with("ctl") && k.ends_with('z'))
+    );
+    assert!(
+        fails["a<b&c\"d'e>f"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("--- left/a<b&c\"d'e>f")
+    );
+}
+
+#[test]
+fn junit_well_formed_with_noncharacters() {
+    let d = tmpdir();
+    let (l, r) = special_names_pair(d.path(), &["nonchar\u{ffff}x", "nonchar\u{fffe}y"]);
+    let run = rdiff([
+        OsStr::new("rootfs"),
+        OsStr::new("--format"),
+        OsStr::new("junit"),
+        l.as_os_str(),
+        r.as_os_str(),
+    ]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let xml = run.stdout();
+    assert!(
+        !xml.contains(['\u{fffe}', '\u{ffff}']),
+        "characters XML 1.0 forbids are written as they are"
+    );
+    let Some(py) = python_junitparser() else {
+        return;
+    };
+    junitparser(&py, &xml).expect("well-formed JUnit");
+}
+
+// ============================================================== diffoscope JSON
+
+/// Our JSON follows diffoscope's node shape everywhere.
+fn check_diffoscope_node(v: &Value, top: bool) {
+    let o = v.as_object().expect("node is an object");
+    for k in o.keys() {
+        let allowed = ["source1", "source2", "unified_diff", "details", "comments"];
+        assert!(
+            allowed.contains(&k.as_str()) || (top && k == "diffoscope-json-version"),
+            "unknown key {k}"
+        );
+    }
+    assert!(o["source1"].is_string() && o["source2"].is_string(), "{v}");
+    assert!(
+        o["unified_diff"].is_string() || o["unified_diff"].is_null(),
+        "{v}"
+    );
+    if let Some(c) = o.get("comments") {
+        assert!(c.as_array().unwrap().iter().all(Value::is_string));
+    }
+    if let Some(d) = o.get("details") {
+        let d = d.as_array().unwrap();
+        assert!(!d.is_empty());
+        for n in d {
+            check_diffoscope_node(n, false);
+        }
+    }
+}
+
+fn diffoscope_loads(cmd: &str, pair: [&str; 2], expect: &[&str]) {
+    let ours = report(cmd, pair, "diffoscope-json", &[]);
+    let v: Value = serde_json::from_str(&ours).unwrap();
+    assert_eq!(v["diffoscope-json-version"], 1);
+    assert_eq!(v["source1"], pair[0]);
+    assert_eq!(v["source2"], pair[1]);
+    check_diffoscope_node(&v, true);
+    let Some(dfs) = diffoscope() else { return };
+    let d = tmpdir();
+    let f = d.path().join("rdiff.json");
+    fs::write(&f, &ours).unwrap();
+    let mut c = std::process::Command::new(&dfs);
+    c.arg("--load-existing-diff").arg(&f).args(["--text", "-"]);
+    let (code, out, err) = run_tool(&mut c, TIMEOUT, "diffoscope --load-existing-diff");
+    assert!(code == 0 || code == 1, "diffoscope exit {code}: {err}");
+    let text = String::from_utf8_lossy(&out);
+    assert!(err.trim().is_empty() || !err.contains("Traceback"), "{err}");
+    for e in expect {
+        assert!(text.contains(e), "diffoscope's text has no {e:?}:\n{text}");
+    }
+    // diffoscope writes back what it read: our file is in its own model.
+    let back = d.path().join("back.json");
+    let mut c = std::process::Command::new(&dfs);
+    c.arg("--load-existing-diff")
+        .arg(&f)
+        .arg("--json")
+        .arg(&back);
+    let (code, _, err) = run_tool(&mut c, TIMEOUT, "diffoscope --json");
+    assert!(code == 0 || code == 1, "{err}");
+    let again: Value = serde_json::from_str(&read(&back)).unwrap();
+    assert_eq!(again, v, "diffoscope's re-export differs from our file");
+}
+
+#[test]
+fn diffoscope_loads_rootfs_report() {
+    diffoscope_loads(
+        "rootfs",
+        ROOTFS,
+        &[
+            "--- testdata/rootfs/left.tar.zst",
+            "+++ testdata/rootfs/right.tar.zst",
+            "├── file list",
+            "│ -usr/share/doc/removed.txt",
+            "│ +usr/share/doc/added.txt",
+            "├── etc/hostname",
+            "│ -size: 11",
+            "│ │ +repro-right",
+            "├── usr/share/doc/big.txt",
+            "├── usr/share/doc/caf\\xe9.txt",
+            "binary content differs; first difference at byte 70000",
+        ],
+    );
+}
+
+#[test]
+fn diffoscope_loads_image_report() {
+    diffoscope_loads(
+        "image",
+        IMAGE,
+        &[
+            "--- testdata/image/oci/base",
+            "├── manifest",
+            "├── config",
+            "│ +config.Env.LANG: \"LANG=C.UTF-8\"",
+            "├── layers/1/etc/hostname",
+            "│ │ +chgd-host",
+        ],
+    );
+}
+
+#[test]
+fn diffoscope_loads_equal_and_cut_reports() {
+    diffoscope_loads("rootfs", ROOTFS_SAME, &["identical: no differences"]);
+    let ours = report(
+        "rootfs",
+        ROOTFS,
+        "diffoscope-json",
+        &["--max-entries-shown", "2"],
+    );
+    let v: Value = serde_json::from_str(&ours).unwrap();
+    check_diffoscope_node(&v, true);
+    assert!(v["comments"].as_array().unwrap().iter().any(|c| {
+        c.as_str()
+            .unwrap()
+            .starts_with("report cut: 2 of 30 differences shown")
+    }));
+}
+
+// ======================================================================= limits
+
+/// How many differences a report in `fmt` lists.
+fn shown(fmt: &str, out: &str) -> usize {
+    match fmt {
+        "text" => out
+            .lines()
+            .filter(|l| l.starts_with("  ~ ") || l.starts_with("  + ") || l.starts_with("  - "))
+            .count(),
+        "json" => serde_json::from_str::<Value>(out).unwrap()["differences"]
+            .as_array()
+            .unwrap()
+            .len(),
+        "html" => html_data(out)["differences"].as_array().unwrap().len(),
+        "markdown" => out
+            .lines()
+            .filter(|l| l.starts_with("| ~ |") || l.starts_with("| + |") || l.starts_with("| - |"))
+            .count(),
+        "junit" => count(out, "<failure "),
+        "diffoscope-json" => {
+            let v: Value = serde_json::from_str(out).unwrap();
+            let mut n = 0;
+            for d in v["details"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                if d["source1"] == "file list" {
+                    n += d["unified_diff"]
+                        .as_str()
+                        .unwrap()
+                        .lines()
+                        .filter(|l| !l.starts_with("@@"))
+                        .count();
+                } else {
+                    n += 1;
+                }
+            }
+            n
+        }
+        f => panic!("{f}"),
+    }
+}
+
+/// The cut note, in each format's own words.
+fn cut_said(fmt: &str, out: &str, shown: usize, total: &str, by: &str) -> bool {
+    let note = format!("report cut: {shown} of {total} differences shown ({by})");
+    match fmt {
+        "json" => {
+            let v: Value = serde_json::from_str(out).unwrap();
+            v["cut"]["differences_shown"] == shown
+                && v["cut"]["differences_total"] == total.replace(' ', "").parse::<u64>().unwrap()
+                && v["cut"]["by"] == by
+        }
+        _ => out.contains(&note),
+    }
+}
+
+#[test]
+fn max_entries_shown_in_every_format() {
+    for (cmd, pair, total) in [("rootfs", ROOTFS, "30"), ("image", IMAGE, "4")] {
+        let full_json: Value = serde_json::from_str(&report(cmd, pair, "json", &[])).unwrap();
+        for f in FORMATS {
+            let out = report(cmd, pair, f, &["--max-entries-shown", "3"]);
+            assert_eq!(shown(f, &out), 3, "{cmd} {f}:\n{out}");
+            assert!(
+                cut_said(f, &out, 3, total, "--max-entries-shown 3"),
+                "{cmd} {f}: no cut note:\n{out}"
+            );
+            // The first three, in order, and the summary untouched.
+            if f == "json" {
+                let v: Value = serde_json::from_str(&out).unwrap();
+                assert_eq!(v["summary"], full_json["summary"]);
+                assert_eq!(
+                    v["differences"].as_array().unwrap()[..],
+                    full_json["differences"].as_array().unwrap()[..3]
+                );
+                assert_eq!(v["equal"], false);
+            }
+            // At or above the count nothing is cut.
+            let out = report(cmd, pair, f, &["--max-entries-shown", total]);
+            assert_eq!(shown(f, &out), total.parse::<usize>().unwrap(), "{cmd} {f}");
+            assert!(!out.contains("report cut"), "{cmd} {f}");
+        }
+    }
+}
+
+#[test]
+fn max_report_size_bounds_every_format() {
+    let d = tmpdir();
+    let (l, r) = mtime_pair(d.path(), 400);
+    let max = 12_000usize;
+    let pair = [l.to_str().unwrap(), r.to_str().unwrap()];
+    for (cmd_pair, total) in [(pair, "400"), (ROOTFS, "30")] {
+        let full_json: Value =
+            serde_json::from_str(&report("rootfs", cmd_pair, "json", &[])).unwrap();
+        for f in FORMATS {
+            let full = report("rootfs", cmd_pair, f, &["--max-report-size", "100000000"]);
+            if full.len() <= max {
+                // (text of the rootfs pair) nothing to cut at this size.
+                assert!(!full.contains("report cut"));
+                continue;
+            }
+            let by = format!("--max-report-size {max}");
+            let out = report(
+                "rootfs",
+                cmd_pair,
+                f,
+                &["--max-report-size", &max.to_string()],
+            );
+            assert!(out.len() <= max, "{f}: {} bytes > {max}", out.len());
+            let n = shown(f, &out);
+            assert!(n < total.parse::<usize>().unwrap(), "{f}: nothing cut");
+            assert!(cut_said(f, &out, n, total, &by), "{f}: no cut note:\n{out}");
+            if f == "json" {
+                let v: Value = serde_json::from_str(&out).expect("still JSON");
+                assert_eq!(v["summary"], full_json["summary"]);
+            }
+            if f == "diffoscope-json" {
+                check_diffoscope_node(&serde_json::from_str(&out).unwrap(), true);
+            }
+        }
+    }
+    // All six in one run: each file is bounded on its own.
+    let mut args: Vec<OsString> = vec![
+        "rootfs".into(),
+        "--max-report-size".into(),
+        max.to_string().into(),
+    ];
+    for f in FORMATS {
+        args.push(out_flag(f).into());
+        args.push(d.path().join(format!("all.{f}")).into());
+    }
+    args.extend([l.clone().into(), r.clone().into()]);
+    let run = rdiff(args);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    for f in FORMATS {
+        let out = read(&d.path().join(format!("all.{f}")));
+        assert!(out.len() <= max, "{f}: {}", out.len());
+        assert!(cut_said(
+            f,
+            &out,
+            shown(f, &out),
+            "400",
+            &format!("--max-report-size {max}")
+        ));
+    }
+}
+
+#[test]
+fn a_limit_too_small_cuts_everything_but_never_fails_the_run() {
+    for f in FORMATS {
+        let r = compare(
+            "rootfs",
+            ROOTFS,
+            &["--format", f, "--max-report-size", "100"],
+        );
+        assert_eq!(r.code(), 1, "{f}: {}", r.stderr());
+        let out = r.stdout();
+        assert_eq!(shown(f, &out), 0, "{f}");
+        assert!(
+            cut_said(f, &out, 0, "30", "--max-report-size 100"),
+            "{f}: no cut note:\n{out}"
+        );
+        let r = compare(
+            "rootfs",
+            ROOTFS,
+            &["--format", f, "--max-entries-shown", "0"],
+        );
+        assert_eq!(r.code(), 1, "{f}");
+        assert_eq!(shown(f, &r.stdout()), 0, "{f}");
+    }
+    // The exit code still tells the truth for an equal pair.
+    let r = compare(
+        "rootfs",
+        ROOTFS_SAME,
+        &["--max-report-size", "1", "--max-entries-shown", "0"],
+    );
+    assert_eq!(r.code(), 0);
+}
+
+#[test]
+fn max_diff_lines_cut_is_said_in_every_format() {
+    let extra = ["--max-diff-lines", "4"];
+    let text = report("rootfs", ROOTFS, "text", &extra);
+    assert!(text.contains("[diff cut: 4 of 5 lines shown"), "{text}");
+    let j: Value = serde_json::from_str(&report("rootfs", ROOTFS, "json", &extra)).unwrap();
+    let h = j["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["path"] == "etc/hostname")
+        .unwrap();
+    assert_eq!(h["content"]["lines"], 5);
+    assert_eq!(h["content"]["lines_shown"], 4);
+    assert_eq!(h["diff"].as_str().unwrap().lines().count(), 4);
+    let md = report("rootfs", ROOTFS, "markdown", &extra);
+    assert!(md.contains("_diff cut: 4 of 5 lines shown (--max-diff-lines)_"));
+    let dj = report("rootfs", ROOTFS, "diffoscope-json", &extra);
+    assert!(dj.contains("\"diff cut: 4 of 5 lines shown\""));
+    let html = report("rootfs", ROOTFS, "html", &extra);
+    let data = html_data(&html);
+    assert!(
+        data["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["content"]["lines_shown"] == 4 && d["content"]["lines"] == 5)
+    );
+    // Going over is not an error.
+    assert_eq!(compare("rootfs", ROOTFS, &extra).code(), 1);
+    let Some(chrome) = chromium() else { return };
+    let d = tmpdir();
+    let page = html_file(d.path(), "rootfs", ROOTFS, &extra);
+    let dom = dump_dom(&chrome, &page, "q=hostname", BROWSER_TIMEOUT);
+    let res = section(&dom, "results", "<button id=\"more\"");
+    assert!(
+        res.contains("[diff cut: 4 of 5 lines shown]"),
+        "the page says the diff was cut: {res}"
+    );
+    assert_eq!(spans(res, "del"), ["-repro-left"]);
+    assert!(spans(res, "add").is_empty());
+}
+
+#[test]
+fn junit_says_when_a_diff_was_cut() {
+    let xml = report("rootfs", ROOTFS, "junit", &["--max-diff-lines", "4"]);
+    let case = &xml[xml.find("name=\"etc/hostname\"").unwrap()..];
+    let failure = &case[..case.find("</failure>").unwrap()];
+    assert!(failure.contains("-repro-left"));
+    assert!(
+        failure.contains("diff cut") && failure.contains("4 of 5"),
+        "every format says what was cut: {failure}"
+    );
+}
+
+// ===================================================================== progress
+
+#[test]
+fn no_progress_on_a_pipe() {
+    let d = tmpdir();
+    let (l, r) = mtime_pair(d.path(), 20_000);
+    for q in [&[][..], &["--quiet"][..]] {
+        for (cmd, pair) in [
+            ("rootfs", [l.to_str().unwrap(), r.to_str().unwrap()]),
+            ("rootfs", ROOTFS_SAME),
+            ("image", IMAGE),
+        ] {
+            let run = compare(cmd, pair, q);
+            assert!(run.code() == 0 || run.code() == 1, "{}", run.stderr());
+            assert_eq!(run.stderr(), "", "stderr must stay empty on a pipe");
+            assert!(!run.stdout().contains('\r'));
+            assert!(!run.stdout().contains("\u{1b}["), "no escapes on stdout");
+        }
+    }
+}
+
+/// Run a shell command line under `script`, so that it has a terminal; returns what was
+/// written to the terminal. None when `script` is missing.
+fn under_terminal(cmdline: &str) -> Option<(i32, String)> {
+    let script = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .find(|p| is_executable(Path::new(p)))?;
+    let mut c = std::process::Command::new(script);
+    c.args(["-qefc", cmdline, "/dev/null"]);
+    let (code, out, _) = run_tool(&mut c, BIG_TIMEOUT, "script");
+    Some((code, String::from_utf8_lossy(&out).into_owned()))
+}
+
+fn sh_quote(p: &Path) -> String {
+    format!("'{}'", p.to_str().unwrap().replace('\'', "'\\''"))
+}
+
+#[test]
+fn progress_goes_to_a_terminal_stderr_only_and_quiet_stops_it() {
+    let d = tmpdir();
+    let (l, r) = mtime_pair(d.path(), 20_000);
+    // The left side arrives on stdin after a pause, so the run lasts well over the half
+    // second before bars show, whatever the build profile.
+    let line = |quiet: bool, tag: &str| {
+        format!(
+            "cd {} && {{ sleep 1.5; cat {}; }} | {} rootfs {} --json {} - {} > {}",
+            sh_quote(&repo()),
+            sh_quote(&l),
+            sh_quote(Path::new(RDIFF)),
+            if quiet { "--quiet" } else { "" },
+            sh_quote(&d.path().join(format!("{tag}.json"))),
+            sh_quote(&r),
+            sh_quote(&d.path().join(format!("{tag}.txt"))),
+        )
+    };
+    // Without a terminal: nothing on stderr.
+    let mut c = std::process::Command::new("sh");
+    c.args(["-c", &line(false, "piped")]);
+    let (code, _, err) = run_tool(&mut c, BIG_TIMEOUT, "sh");
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err, "", "no progress when stderr is a pipe");
+    let piped = read(&d.path().join("piped.txt"));
+    assert!(piped.starts_with("rdiff rootfs\n"), "{piped}");
+    for quiet in [false, true] {
+        let tag = format!("tty-{quiet}");
+        let Some((code, terminal)) = under_terminal(&line(quiet, &tag)) else {
+            eprintln!("skipping the terminal half: no `script` (util-linux)");
+            return;
+        };
+        assert_eq!(code, 1, "{terminal}");
+        // Standard output (a file here) is the same report as without a terminal.
+        assert_eq!(
+            read(&d.path().join(format!("{tag}.txt"))),
+            piped,
+            "quiet={quiet}"
+        );
+        assert_eq!(
+            read(&d.path().join(format!("{tag}.json"))),
+            read(&d.path().join("piped.json"))
+        );
+        if quiet {
+            assert_eq!(terminal, "", "--quiet draws nothing");
+        } else {
+            assert!(
+                terminal.contains(" left ") && terminal.contains("right "),
+                "bars on a terminal stderr: {terminal:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_progress_flash_for_short_runs() {
+    let line = format!(
+        "cd {} && {} rootfs {} {} > /dev/null",
+        sh_quote(&repo()),
+        sh_quote(Path::new(RDIFF)),
+        ROOTFS[0],
+        ROOTFS[1]
+    );
+    let Some((code, terminal)) = under_terminal(&line) else {
+        return;
+    };
+    assert_eq!(code, 1);
+    assert_eq!(terminal, "", "a ~0.1 s run should draw no bars");
+}
+
+// ========================================================= completions, man, help
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let r = rdiff(["completions", shell]);
+        assert_eq!(r.code(), 0, "{shell}: {}", r.stderr());
+        let s = r.stdout();
+        assert!(s.len() > 500, "{shell}: {} bytes", s.len());
+        for w in ["rootfs", "image", "max-report-size", "diffoscope-json"] {
+            assert!(s.contains(w), "{shell} completion lacks {w}");
+        }
+    }
+    assert_eq!(rdiff(["completions", "tcsh"]).code(), 2);
+}
+
+#[test]
+fn man_page_is_roff_for_both_subcommands() {
+    let r = rdiff(["man"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let m = r.stdout();
+    assert!(
+        m.starts_with(".ie") || m.starts_with(".TH") || m.starts_with(".\\\""),
+        "{}",
+        &m[..m.len().min(200)]
+    );
+    assert!(m.contains(".TH rdiff"), "title header");
+    assert!(m.contains(".SH NAME") && m.contains(".SH SYNOPSIS"));
+    for w in ["rootfs", "image"] {
+        assert!(m.contains(w), "man page lacks {w}");
+    }
+}
+
+#[test]
+fn help_shows_examples() {
+    for cmd in ["rootfs", "image"] {
+        let r = rdiff([cmd, "--help"]);
+        assert_eq!(r.code(), 0);
+        let h = r.stdout();
+        assert!(h.contains("Examples:"), "{cmd} --help");
+        assert!(
+            h.contains(&format!("rdiff {cmd} ")),
+            "{cmd}: an example line"
+        );
+        for flag in [
+            "--html",
+            "--markdown",
+            "--junit",
+            "--diffoscope-json",
+            "--max-report-size",
+            "--max-entries-shown",
+            "--quiet",
+        ] {
+            assert!(h.contains(flag), "{cmd} --help lacks {flag}");
+        }
+    }
+    for cmd in ["completions", "man"] {
+        let r = rdiff([cmd, "--help"]);
+        assert_eq!(r.code(), 0);
+        assert!(r.stdout().contains("Example:"), "{cmd} --help");
+    }
+}
