@@ -78,6 +78,8 @@ pub struct ImageArgs {
     pub image_rules: ImageRules,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Rules and walk options for images.
@@ -172,6 +174,39 @@ pub struct RootfsArgs {
     pub rules: FileRules,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Resource limits: hostile or broken inputs stop with a clear error, never exhaust the
+/// machine.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Largest uncompressed tar stream (a rootfs input, or one image layer) in bytes; a
+    /// decompression bomb stops here.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
+    pub max_uncompressed_size: u64,
+    /// Most entries in one input (archive members, directory nodes, layer members).
+    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
+    pub max_entries: u64,
+    /// Largest JSON document of an image (index, manifest, config) in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_json_size: u64,
+    /// Give up after this many seconds (exit 2, nothing on standard output).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+impl LimitArgs {
+    /// The tar reader's limits.
+    pub fn tar_limits(&self) -> crate::source::tar::Limits {
+        crate::source::tar::Limits {
+            max_uncompressed: self.max_uncompressed_size,
+            max_entries: self.max_entries,
+            ..crate::source::tar::Limits::default()
+        }
+    }
 }
 
 /// Rules about files and tar members, shared by `rootfs` and (later) `image`.

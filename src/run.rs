@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Rootfs(args) => {
+            watchdog(args.limits.timeout);
             let (report, held) = rootfs_report_with_contents(&args)?;
             if let Some(dir) = &args.output.report_dir {
                 crate::report_dir::write(dir, &report, &held)?;
@@ -61,6 +62,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(if report.equal { 0 } else { 1 })
         }
         Command::Image(args) => {
+            watchdog(args.limits.timeout);
+            crate::image::store::set_json_limit(args.limits.max_json_size);
             let (report, held) = image_report_with_contents(&args)?;
             if let Some(dir) = &args.output.report_dir {
                 crate::report_dir::write(dir, &report, &held)?;
@@ -109,7 +112,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
             keep_limit: args.output.max_text_size,
             progress,
             sha256: false,
-            ..ReadOptions::default()
+            tar_limits: args.limits.tar_limits(),
         },
         content: ContentOptions {
             keep_limit: args.output.max_text_size,
@@ -190,7 +193,7 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         keep_limit: args.output.max_text_size,
         progress,
         sha256: false,
-        ..ReadOptions::default()
+        tar_limits: args.limits.tar_limits(),
     };
     let keeper = Keeper::new(KEEPER_BUDGET, CONTENT_BUDGET);
     let (l, r) = rayon::join(
@@ -326,6 +329,18 @@ fn identical_report(
         Vec::new()
     };
     report
+}
+
+/// `--timeout`: a thread that ends the process (exit 2, one line on stderr) when the
+/// time is up. Reports are written only at the end, so nothing partial reaches stdout.
+fn watchdog(seconds: Option<u64>) {
+    if let Some(s) = seconds {
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(s));
+            eprintln!("rdiff: timed out after {s} seconds (--timeout)");
+            std::process::exit(2);
+        });
+    }
 }
 
 /// Write bytes to standard output; a closed pipe is not an error.

@@ -42,8 +42,16 @@ pub enum Store {
     },
 }
 
-/// Largest JSON document read from an image (index, manifest, config).
+/// Largest JSON document read from an image (index, manifest, config), by default.
 pub const MAX_JSON: u64 = 64 << 20;
+
+/// The JSON limit in force (`--max-json-size`).
+static JSON_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(MAX_JSON);
+
+/// Set the largest JSON document read from an image.
+pub fn set_json_limit(n: u64) {
+    JSON_LIMIT.store(n, std::sync::atomic::Ordering::Relaxed);
+}
 
 impl Store {
     pub fn layout(root: &Path) -> Store {
@@ -133,14 +141,15 @@ impl Store {
         }
     }
 
-    /// Read a small blob (JSON) whole, refusing more than `MAX_JSON` bytes.
+    /// Read a small blob (JSON) whole, refusing more than the JSON limit.
     pub fn read_small(&self, name: &str) -> std::result::Result<Vec<u8>, String> {
         let size = self.size(name)?;
-        if size > MAX_JSON {
+        let limit = JSON_LIMIT.load(std::sync::atomic::Ordering::Relaxed);
+        if size > limit {
             return Err(format!(
-                "{name} is {} bytes, over the limit of {} bytes for a JSON document",
+                "{name} is {} bytes, over the limit of {} bytes for a JSON document (--max-json-size)",
                 group(size),
-                group(MAX_JSON)
+                group(limit)
             ));
         }
         let mut v = Vec::with_capacity(size as usize);

@@ -40,7 +40,7 @@ pub fn read_dir(
     // The root is what the user named: follow it if it is a symlink to a directory.
     let root_meta = fs::metadata(root).map_err(|e| Error::new(input.name.clone(), e))?;
     found.push((b".".to_vec(), root_meta));
-    walk(input, root, &[], &mut found)?;
+    walk(input, root, &[], &mut found, opts.tar_limits.max_entries)?;
 
     let mut links: HashMap<(u64, u64), usize> = HashMap::new();
     let mut entries: Vec<Entry> = Vec::with_capacity(found.len());
@@ -161,7 +161,13 @@ fn path_err(input: &Input, rel: &[u8], err: io::Error) -> Error {
     Error::new(name, err)
 }
 
-fn walk(input: &Input, root: &Path, rel: &[u8], out: &mut Vec<(Vec<u8>, Metadata)>) -> Result<()> {
+fn walk(
+    input: &Input,
+    root: &Path,
+    rel: &[u8],
+    out: &mut Vec<(Vec<u8>, Metadata)>,
+    max_entries: u64,
+) -> Result<()> {
     let dir = join(root, if rel.is_empty() { b"." } else { rel });
     let rd = fs::read_dir(&dir)
         .map_err(|e| path_err(input, if rel.is_empty() { b"." } else { rel }, e))?;
@@ -181,8 +187,17 @@ fn walk(input: &Input, root: &Path, rel: &[u8], out: &mut Vec<(Vec<u8>, Metadata
     for (p, meta) in children {
         let is_dir = meta.is_dir();
         out.push((p.clone(), meta));
+        if out.len() as u64 > max_entries {
+            return Err(Error::new(
+                input.name.clone(),
+                crate::error::ErrorKind::Limit(format!(
+                    "more than {} entries (--max-entries)",
+                    crate::error::group(max_entries)
+                )),
+            ));
+        }
         if is_dir {
-            walk(input, root, &p, out)?;
+            walk(input, root, &p, out, max_entries)?;
         }
     }
     Ok(())

@@ -337,7 +337,20 @@ pub fn read_tar_from<'a>(
     f(&mut tr)?;
     let mut tar_bytes = tr.position();
     if drain && (compression != Compression::None || checks.blob || checks.diff_id) {
-        tar_bytes += io::copy(&mut decoded, &mut io::sink()).map_err(ErrorKind::from_io)?;
+        // What follows the end-of-archive marker counts against the size limit too.
+        let allowance = limits.max_uncompressed.saturating_sub(tar_bytes);
+        let rest = io::copy(
+            &mut (&mut decoded).take(allowance.saturating_add(1)),
+            &mut io::sink(),
+        )
+        .map_err(ErrorKind::from_io)?;
+        if rest > allowance {
+            return Err(ErrorKind::Limit(format!(
+                "the uncompressed stream is over {} bytes (--max-uncompressed-size)",
+                crate::error::group(limits.max_uncompressed)
+            )));
+        }
+        tar_bytes += rest;
     }
     Ok(StreamFacts {
         compression,

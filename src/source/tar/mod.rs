@@ -37,6 +37,10 @@ pub struct Limits {
     pub max_sparse_chunks: usize,
     /// Largest expanded size of a sparse member (its holes are hashed as zeros).
     pub max_sparse_size: u64,
+    /// Largest uncompressed tar stream (a decompression bomb stops here).
+    pub max_uncompressed: u64,
+    /// Most members in one archive.
+    pub max_entries: u64,
 }
 
 impl Default for Limits {
@@ -45,6 +49,8 @@ impl Default for Limits {
             max_meta: 16 << 20,
             max_sparse_chunks: 1 << 20,
             max_sparse_size: 16 << 30,
+            max_uncompressed: 64 << 30,
+            max_entries: 10_000_000,
         }
     }
 }
@@ -183,6 +189,7 @@ impl<R: BufRead> TarReader<R> {
             got += take;
             self.pos += take as u64;
         }
+        self.check_size()?;
         Ok(true)
     }
 
@@ -205,8 +212,24 @@ impl<R: BufRead> TarReader<R> {
             self.r.consume(take);
             self.pos += take as u64;
             n -= take as u64;
+            self.check_size()?;
         }
         Ok(())
+    }
+
+    fn check_size(&self) -> Result<(), ErrorKind> {
+        if self.pos > self.limits.max_uncompressed {
+            return Err(ErrorKind::Limit(format!(
+                "the uncompressed stream is over {} bytes (--max-uncompressed-size)",
+                group(self.limits.max_uncompressed)
+            )));
+        }
+        Ok(())
+    }
+
+    /// The limits this reader applies.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     fn skip(&mut self, n: u64) -> Result<(), ErrorKind> {
@@ -334,6 +357,12 @@ impl<R: BufRead> TarReader<R> {
                     first_offset = None;
                 }
                 b'M' => return Err(self.err("multi-volume continuation members are not supported")),
+                _ if self.members >= self.limits.max_entries => {
+                    return Err(ErrorKind::Limit(format!(
+                        "more than {} entries (--max-entries)",
+                        group(self.limits.max_entries)
+                    )));
+                }
                 _ => {
                     let offset = first_offset.unwrap_or(header_offset);
                     return self
