@@ -20,6 +20,7 @@ MAKE_PAIRS=${MAKE_PAIRS:-$here/../shared/bench/make-pairs.sh}
 [ -x "$RDIFF" ] || (cd "$here" && cargo build --release -q)
 mkdir -p "$DATA"
 [ -s "$DATA/a.tar.zst" ] || "$MAKE_PAIRS" "$DATA"
+[ -s "$DATA/a-copy.tar.zst" ] || cp "$DATA/a.tar.zst" "$DATA/a-copy.tar.zst"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # Derived pairs, built once.

@@ -61,9 +61,16 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) on standard output.
-    #[command(after_help = "Example:\n  rdiff man > rdiff.1 && man ./rdiff.1")]
-    Man,
+    /// Print a man page (roff) on standard output: rdiff(1), or rdiff-rootfs(1) /
+    /// rdiff-image(1).
+    #[command(
+        after_help = "Example:\n  rdiff man > rdiff.1 && rdiff man rootfs > rdiff-rootfs.1 && man ./rdiff-rootfs.1"
+    )]
+    Man {
+        /// The subcommand whose page to print.
+        #[arg(value_parser = ["rootfs", "image", "completions", "man"])]
+        subcommand: Option<String>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -95,8 +102,8 @@ pub struct ImageRules {
     /// org.opencontainers.image.created annotation.
     #[arg(long)]
     pub ignore_image_timestamps: bool,
-    /// Ignore image-name annotations (io.containerd.image.name,
-    /// org.opencontainers.image.ref.name).
+    /// Ignore image names: the io.containerd.image.name and
+    /// org.opencontainers.image.ref.name annotations, a docker-archive's RepoTags.
     #[arg(long)]
     pub ignore_image_name: bool,
     /// Ignore image and file timestamps (--ignore-image-timestamps and

@@ -399,6 +399,9 @@ pub struct Report {
     /// Set when a size or count limit cut the report for presentation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cut: Option<Cut>,
+    /// The verdict of the report before a cut (a cut report lists fewer differences).
+    #[serde(skip)]
+    pub verdict_before_cut: Option<String>,
     /// Settings the renderers need (not computed by them).
     #[serde(skip)]
     pub limits: ReportLimits,
@@ -413,6 +416,8 @@ pub struct Cut {
     pub differences_shown: u64,
     /// `--max-entries-shown N` or `--max-report-size N`.
     pub by: String,
+    /// Differences not shown, by part.
+    pub not_shown: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -427,6 +432,9 @@ pub struct ReportLimits {
 impl Report {
     /// The one-line verdict, e.g. `different: 3 entries differ (1 added, 2 changed)`.
     pub fn verdict(&self) -> String {
+        if let Some(v) = &self.verdict_before_cut {
+            return v.clone();
+        }
         let s = &self.summary;
         let n = s.added + s.removed + s.changed;
         let hidden: u64 = self.ignored.iter().map(|i| i.count).sum();

@@ -43,10 +43,25 @@ pub fn run(cli: Cli) -> Result<i32> {
             write_stdout(&buf)?;
             Ok(0)
         }
-        Command::Man => {
+        Command::Man { subcommand } => {
             use clap::CommandFactory;
             let mut buf = Vec::new();
-            clap_mangen::Man::new(Cli::command())
+            let mut cmd = Cli::command();
+            cmd.build();
+            let page = match &subcommand {
+                Some(name) => {
+                    let sub = cmd
+                        .find_subcommand(name)
+                        .cloned()
+                        .ok_or_else(|| Error::usage(format!("no subcommand {name}")))?;
+                    // The page is named rdiff-NAME(1); clap wants a 'static name.
+                    let page_name: &'static str =
+                        Box::leak(format!("rdiff-{name}").into_boxed_str());
+                    sub.name(page_name)
+                }
+                None => cmd,
+            };
+            clap_mangen::Man::new(page)
                 .render(&mut buf)
                 .map_err(|e| Error::new("standard output", e))?;
             write_stdout(&buf)?;
@@ -119,6 +134,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
             max_diff_lines: args.output.max_diff_lines,
             budget: CONTENT_BUDGET,
             label_prefix: String::new(),
+            budget_total: CONTENT_BUDGET,
         },
         source_date_epoch: args.rules.source_date_epoch,
         keeper_budget: KEEPER_BUDGET,
@@ -209,6 +225,7 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         max_diff_lines: args.output.max_diff_lines,
         budget: CONTENT_BUDGET,
         label_prefix: String::new(),
+        budget_total: CONTENT_BUDGET,
     };
     let fetchers = [
         InputFetcher {
@@ -248,7 +265,7 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
     Ok((report, held))
 }
 
-/// Whether two paths are regular files with the same bytes (compared by memory map,
+/// Whether two paths are regular files with the same bytes (read in 1 MiB chunks,
 /// stopping at the first difference): `Some(size)` when they are.
 fn byte_identical(a: &Path, b: &Path) -> Result<Option<u64>> {
     let (ma, mb) = match (std::fs::metadata(a), std::fs::metadata(b)) {

@@ -29,6 +29,8 @@ pub struct ContentOptions {
     pub budget: u64,
     /// Put before paths in diff headers (`layers/1/` for images).
     pub label_prefix: String,
+    /// The whole report's budget, for messages (`budget` may be what is left of it).
+    pub budget_total: u64,
 }
 
 enum Plan {
@@ -120,7 +122,7 @@ pub fn content_diffs(
         diffs[i].content = Some(ContentDiff::Unavailable {
             reason: format!(
                 "over the {} MiB budget for text diffs in one report",
-                opts.budget >> 20
+                opts.budget_total.max(opts.budget) >> 20
             ),
         });
     }
@@ -374,6 +376,7 @@ mod tests {
             max_diff_lines: 10,
             budget: 1 << 30,
             label_prefix: String::new(),
+            budget_total: 0,
         };
         match whole(a.as_bytes(), b.as_bytes(), b"f", &opts) {
             ContentDiff::Text {
@@ -400,6 +403,7 @@ mod tests {
             max_diff_lines: 10,
             budget: 1 << 30,
             label_prefix: String::new(),
+            budget_total: 0,
         };
         assert_eq!(
             whole(&a, &b, b"f", &opts),

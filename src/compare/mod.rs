@@ -431,6 +431,7 @@ pub fn build_report(all: Vec<Difference>, policy: &Policy, parts: ReportParts) -
         warnings: parts.warnings,
         parts: parts.parts,
         cut: None,
+        verdict_before_cut: None,
         limits: parts.limits,
     }
 }

@@ -445,6 +445,10 @@ fn changed(path: String, fields: Vec<FieldDiff>, policy: &Policy) -> Option<Diff
     let mut d = Difference::new(path.clone().into_bytes().into(), Status::Changed);
     d.part = path;
     d.fields = fields;
+    // --ignore-path also names metadata locations (`manifest`, `linux/arm64/config`).
+    d.ignored_by = policy
+        .path_rule(&d.path)
+        .map(|r| policy.rules[r].name.clone());
     for f in &mut d.fields {
         f.ignored_by = policy.field_rule(f).map(|r| policy.rules[r].name.clone());
     }
@@ -797,6 +801,15 @@ pub fn compare_images(
         entries[0] += sj.left.entries.len() as u64;
         entries[1] += sj.right.entries.len() as u64;
         let mut d = compare_sets(&sj.left, &sj.right, policy);
+        // Path rules also match the location (`layers/1/**`): decide before the content
+        // stage, which leaves hidden entries alone.
+        for x in &mut d {
+            if x.ignored_by.is_none() {
+                x.ignored_by = policy
+                    .path_rule(&prefixed(&sj.prefix, &x.path))
+                    .map(|i| policy.rules[i].name.clone());
+            }
+        }
         let p = &pairs[sj.pair];
         let fl = LayerFetcher {
             image: l,
@@ -816,6 +829,7 @@ pub fn compare_images(
         let copts = ContentOptions {
             label_prefix: sj.prefix.clone(),
             budget: opts.content.budget.saturating_sub(spent),
+            budget_total: opts.content.budget,
             ..opts.content.clone()
         };
         let held = content_diffs(&mut d, [&sj.left, &sj.right], [&fl, &fr], &kept, &copts)?;
@@ -861,6 +875,9 @@ pub fn compare_images(
     let mut parts: Vec<String> = Vec::new();
     if !l.indexes.is_empty() || !r.indexes.is_empty() {
         parts.push("index".into());
+    }
+    if l.indexes.len() > 1 && r.indexes.len() > 1 {
+        parts.push("index/nested".into());
     }
     for (k, p) in pairs.iter().enumerate() {
         parts.push(format!("{}manifest", p.prefix));

@@ -310,6 +310,11 @@ pub fn open(input: &ImageInput) -> Result<Image> {
             None => (Store::archive(&input.name, None)?, "archive", 0),
         },
     };
+    walk_store(input, store, form_hint, bytes)
+}
+
+/// Walk an image whose blobs are in `store` (`form_hint`: `oci-layout` or `archive`).
+pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64) -> Result<Image> {
     let has_layout = store.has("oci-layout") && store.has("index.json");
     let has_docker = store.has("manifest.json");
     let use_docker = match input.transport {

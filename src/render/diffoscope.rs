@@ -153,7 +153,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         comments.push(cut_note(c));
     }
     let mut top = node(&r.left.name, &r.right.name, None, comments, details);
-    // The version key first, as diffoscope writes it.
+    // serde_json sorts object keys; readers do not mind.
     let mut m = Map::new();
     m.insert("diffoscope-json-version".into(), json!(1));
     if let Value::Object(o) = &mut top {

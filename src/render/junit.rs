@@ -71,8 +71,16 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         by_part.entry(d.part.as_str()).or_default().push(d);
     }
     let rule_cases = r.ignored.len();
-    let tests: usize = by_part.values().map(|v| v.len().max(1)).sum::<usize>() + rule_cases;
-    let failures = r.differences.len();
+    let cut_parts = r.cut.as_ref().map_or(0, |c| c.not_shown.len());
+    let tests: usize = by_part
+        .iter()
+        .map(|(p, v)| {
+            let cut = r.cut.as_ref().is_some_and(|c| c.not_shown.contains_key(*p));
+            (v.len() + usize::from(cut)).max(1)
+        })
+        .sum::<usize>()
+        + rule_cases;
+    let failures = r.differences.len() + cut_parts;
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         w,
@@ -81,14 +89,32 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     )?;
     let class = format!("rdiff.{}", r.command);
     for (part, ds) in &by_part {
+        let cut_here = r
+            .cut
+            .as_ref()
+            .is_some_and(|c| c.not_shown.contains_key(*part));
+        let failures = ds.len() + usize::from(cut_here);
         writeln!(
             w,
-            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="0" skipped="0">"#,
+            r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="0" skipped="0">"#,
             escape_xml(part),
-            ds.len().max(1),
-            ds.len()
+            failures.max(1),
         )?;
-        if ds.is_empty() {
+        let hidden = r
+            .cut
+            .as_ref()
+            .and_then(|c| c.not_shown.get(*part))
+            .copied()
+            .unwrap_or(0);
+        if hidden > 0 {
+            writeln!(
+                w,
+                r#"    <testcase classname="{}" name="{} differences not shown"><failure message="{hidden} differences cut from this report" type="difference">{}</failure></testcase>"#,
+                escape_xml(&class),
+                escape_xml(part),
+                escape_xml(&r.cut.as_ref().map(cut_note).unwrap_or_default())
+            )?;
+        } else if ds.is_empty() {
             writeln!(
                 w,
                 r#"    <testcase classname="{}" name="{} is equal"/>"#,

@@ -64,6 +64,15 @@ fn cut(report: &Report, keep: usize, by: &str) -> Report {
         .cut
         .as_ref()
         .map_or(report.differences.len() as u64, |c| c.differences_total);
+    let verdict = report.verdict();
+    let mut not_shown = report
+        .cut
+        .as_ref()
+        .map(|c| c.not_shown.clone())
+        .unwrap_or_default();
+    for d in r.differences.iter().skip(keep) {
+        *not_shown.entry(d.part.clone()).or_default() += 1;
+    }
     r.differences.truncate(keep);
     if let Some(h) = r.ignored_differences.as_mut() {
         h.truncate(keep);
@@ -72,7 +81,9 @@ fn cut(report: &Report, keep: usize, by: &str) -> Report {
         differences_total: total,
         differences_shown: keep as u64,
         by: by.to_string(),
+        not_shown,
     });
+    r.verdict_before_cut = Some(verdict);
     r
 }
 
