@@ -462,8 +462,8 @@ struct SetJob {
     left: EntrySet,
     right: EntrySet,
     keeper: Arc<Keeper>,
-    left_layers: Vec<Layer>,
-    right_layers: Vec<Layer>,
+    /// The manifests (left, right) whose layers the entries come from.
+    manifests: (usize, usize),
 }
 
 /// Compare two walked images.
@@ -748,13 +748,14 @@ pub fn compare_images(
                 left: collect(0, a, l)?,
                 right: collect(1, b, r)?,
                 keeper: job.keepers[0].clone(),
-                left_layers: ma.layers.clone(),
-                right_layers: mb.layers.clone(),
+                manifests: (a, b),
             });
         } else {
             for i in 0..ma.layers.len() {
                 let (la, lb) = (&ma.layers[i], &mb.layers[i]);
-                let (ra, rb) = (layers.get(&(0, a, i)), layers.get(&(1, b, i)));
+                // Each layer's entries are moved into its job, never copied.
+                let (owned_a, owned_b) = (layers.remove(&(0, a, i)), layers.remove(&(1, b, i)));
+                let (ra, rb) = (owned_a.as_ref(), owned_b.as_ref());
                 let same_content = matches!((ra, rb), (Some(x), Some(y)) if x.facts.diff_id.is_some() && x.facts.diff_id == y.facts.diff_id);
                 let mut lf = meta::descriptor(&la.descriptor, &lb.descriptor, same_content);
                 if let (Some(x), Some(y)) = (ra, rb)
@@ -767,15 +768,14 @@ pub fn compare_images(
                     ));
                 }
                 diffs.extend(changed(format!("{}layers/{i}", p.prefix), lf, policy));
-                if let (Some(x), Some(y)) = (ra, rb) {
+                if let (Some(x), Some(y)) = (owned_a, owned_b) {
                     set_jobs.push(SetJob {
                         pair: k,
                         prefix: format!("{}layers/{i}/", p.prefix),
-                        left: x.set.clone(),
-                        right: y.set.clone(),
+                        left: x.set,
+                        right: y.set,
                         keeper: job.keepers[i].clone(),
-                        left_layers: ma.layers.clone(),
-                        right_layers: mb.layers.clone(),
+                        manifests: (a, b),
                     });
                 }
             }
@@ -813,12 +813,12 @@ pub fn compare_images(
         let p = &pairs[sj.pair];
         let fl = LayerFetcher {
             image: l,
-            layers: &sj.left_layers,
+            layers: &l.manifests[sj.manifests.0].layers,
             read: &opts.read,
         };
         let fr = LayerFetcher {
             image: r,
-            layers: &sj.right_layers,
+            layers: &r.manifests[sj.manifests.1].layers,
             read: &opts.read,
         };
         let kept: HashMap<Bytes, KeptPair> = Arc::try_unwrap(sj.keeper)

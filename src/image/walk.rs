@@ -248,7 +248,7 @@ fn read_doc(input: &ImageInput, store: &Store, what: &str, desc: &Value) -> Resu
             ),
         ));
     }
-    let json = parse_json(&bytes).map_err(|m| err(input, format!("{what} {digest}: {m}")))?;
+    let json = parse_json(&bytes).map_err(|m| err(input, format!("{what}: blob {digest}: {m}")))?;
     Ok(Doc {
         digest: digest.to_string(),
         size: bytes.len() as u64,

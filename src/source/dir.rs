@@ -161,17 +161,12 @@ fn path_err(input: &Input, rel: &[u8], err: io::Error) -> Error {
     Error::new(name, err)
 }
 
-fn walk(
-    input: &Input,
-    root: &Path,
-    rel: &[u8],
-    out: &mut Vec<(Vec<u8>, Metadata)>,
-    max_entries: u64,
-) -> Result<()> {
+/// The sorted children of one directory, with their lstat metadata.
+fn children(input: &Input, root: &Path, rel: &[u8]) -> Result<Vec<(Vec<u8>, Metadata)>> {
     let dir = join(root, if rel.is_empty() { b"." } else { rel });
     let rd = fs::read_dir(&dir)
         .map_err(|e| path_err(input, if rel.is_empty() { b"." } else { rel }, e))?;
-    let mut children: Vec<(Vec<u8>, Metadata)> = Vec::new();
+    let mut out: Vec<(Vec<u8>, Metadata)> = Vec::new();
     for de in rd {
         let de = de.map_err(|e| path_err(input, rel, e))?;
         let name = de.file_name().as_bytes().to_vec();
@@ -181,12 +176,29 @@ fn walk(
         }
         p.extend_from_slice(&name);
         let meta = fs::symlink_metadata(de.path()).map_err(|e| path_err(input, &p, e))?;
-        children.push((p, meta));
+        out.push((p, meta));
     }
-    children.sort_by(|a, b| a.0.cmp(&b.0));
-    for (p, meta) in children {
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Walk the tree depth-first, children in byte order, with an explicit stack (a deep
+/// tree must not overflow the thread's stack).
+fn walk(
+    input: &Input,
+    root: &Path,
+    rel: &[u8],
+    out: &mut Vec<(Vec<u8>, Metadata)>,
+    max_entries: u64,
+) -> Result<()> {
+    let mut stack = vec![children(input, root, rel)?.into_iter()];
+    while let Some(level) = stack.last_mut() {
+        let Some((p, meta)) = level.next() else {
+            stack.pop();
+            continue;
+        };
         let is_dir = meta.is_dir();
-        out.push((p.clone(), meta));
+        out.push((p, meta));
         if out.len() as u64 > max_entries {
             return Err(Error::new(
                 input.name.clone(),
@@ -197,7 +209,9 @@ fn walk(
             ));
         }
         if is_dir {
-            walk(input, root, &p, out, max_entries)?;
+            let p = &out.last().expect("just pushed").0;
+            let kids = children(input, root, p)?;
+            stack.push(kids.into_iter());
         }
     }
     Ok(())

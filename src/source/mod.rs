@@ -485,19 +485,23 @@ pub fn add_xattr(e: &mut Entry, name: Vec<u8>, value: Vec<u8>) {
 /// Sort by path, resolve duplicates (the last member wins, as extraction does), give
 /// hardlinks their target's digest.
 pub fn finish_set(mut entries: Vec<Entry>, mut info: InputInfo) -> EntrySet {
-    // Stable sort keeps archive order among equal paths.
+    // Stable sort keeps archive order among equal paths; then keep the last of each run
+    // of equal paths, in place (no second vector: entries dominate memory).
     entries.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
-    for e in entries {
-        match out.last_mut() {
-            Some(last) if last.path == e.path => {
-                let n = last.occurrences + 1;
-                *last = e;
-                last.occurrences = n;
-            }
-            _ => out.push(e),
+    let mut w = 0usize;
+    for r in 0..entries.len() {
+        if w > 0 && entries[w - 1].path == entries[r].path {
+            let n = entries[w - 1].occurrences + 1;
+            entries.swap(w - 1, r);
+            entries[w - 1].occurrences = n;
+        } else {
+            entries.swap(w, r);
+            w += 1;
         }
     }
+    entries.truncate(w);
+    entries.shrink_to_fit();
+    let mut out = entries;
     resolve_hardlinks(&mut out);
     info.entries = out.len() as u64;
     EntrySet { entries: out, info }
