@@ -16,7 +16,9 @@ fuzz_target!(|data: &[u8]| {
     docs.resize(3, String::from("{}"));
     let digest = |s: &str| format!("sha256:{}", hex(&Sha256::digest(s.as_bytes())));
     let d3 = docs[2].clone();
-    let d2 = docs[1].replace("@D3", &digest(&d3)[7..]).replace("@S3", &d3.len().to_string());
+    let d2 = docs[1]
+        .replace("@D3", &digest(&d3)[7..])
+        .replace("@S3", &d3.len().to_string());
     let d1 = docs[0]
         .replace("@D2", &digest(&d2)[7..])
         .replace("@S2", &d2.len().to_string())
@@ -32,8 +34,14 @@ fuzz_target!(|data: &[u8]| {
     };
     add("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
     add("index.json", d1.as_bytes());
-    add(&format!("blobs/sha256/{}", &digest(&d2)[7..]), d2.as_bytes());
-    add(&format!("blobs/sha256/{}", &digest(&d3)[7..]), d3.as_bytes());
+    add(
+        &format!("blobs/sha256/{}", &digest(&d2)[7..]),
+        d2.as_bytes(),
+    );
+    add(
+        &format!("blobs/sha256/{}", &digest(&d3)[7..]),
+        d3.as_bytes(),
+    );
     let Ok(archive) = b.into_inner() else { return };
     let input = rdiff::image::walk::ImageInput::parse(std::ffi::OsStr::new("fuzz.tar"));
     let Ok(store) = rdiff::image::store::Store::from_reader("fuzz", Box::new(&archive[..])) else {

@@ -36,7 +36,11 @@ fuzz_target!(|data: &[u8]| {
     let refs: Vec<&EntrySet> = layers.iter().collect();
     if let Ok(out) = rdiff::image::squash::squash(&refs) {
         for e in &out {
-            assert!(!e.path.split(|&b| b == b'/').any(|c| c == b".."), "escaped: {:?}", e.path);
+            assert!(
+                !e.path.split(|&b| b == b'/').any(|c| c == b".."),
+                "escaped: {:?}",
+                e.path
+            );
             let name = e.path.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
             assert!(!name.starts_with(b".wh."), "whiteout left: {:?}", e.path);
         }

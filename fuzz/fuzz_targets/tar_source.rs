@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         Box::new(data),
         &opts.tar_limits,
         true,
-        Some(Checks { blob: true, diff_id: true }),
+        Some(Checks {
+            blob: true,
+            diff_id: true,
+        }),
         |tr| {
             while let Some(t) = tr.next_entry()? {
                 c.member(tr, t)?;
