@@ -303,6 +303,73 @@ pub struct IgnoredCount {
     pub count: u64,
 }
 
+impl IgnoredCount {
+    /// `3 mtime differences`, or `2 entries` for a path rule.
+    pub fn what(&self) -> String {
+        let n = crate::error::group(self.count);
+        if self.field == "entry" {
+            format!("{n} {}", plural(self.count, "entry", "entries"))
+        } else {
+            format!(
+                "{n} {} {}",
+                self.field,
+                plural(self.count, "difference", "differences")
+            )
+        }
+    }
+
+    /// ` (semantic)` for the rules `--semantic` brought in.
+    pub fn origin_label(&self) -> &'static str {
+        match self.origin {
+            Origin::Semantic => " (semantic)",
+            Origin::Flag => "",
+        }
+    }
+}
+
+impl ContentDiff {
+    /// The sentence every format uses for content without a text diff:
+    /// `binary content differs; first difference at byte 70 000 (0x11170)`.
+    pub fn sentence(&self) -> Option<String> {
+        match self {
+            ContentDiff::Text { .. } => None,
+            ContentDiff::Binary {
+                first_difference: Some(o),
+                ..
+            } => Some(format!(
+                "binary content differs; first difference at byte {} (0x{o:x})",
+                crate::error::group(*o)
+            )),
+            ContentDiff::Binary {
+                first_difference_within: Some((a, b)),
+                ..
+            } => Some(format!(
+                "binary content differs; first difference between bytes {} and {}",
+                crate::error::group(*a),
+                crate::error::group(*b)
+            )),
+            ContentDiff::Binary { .. } => Some("binary content differs".into()),
+            ContentDiff::Unavailable { reason } => {
+                Some(format!("content differs; no diff: {reason}"))
+            }
+        }
+    }
+
+    /// `diff cut: 200 of 5 123 lines shown` when --max-diff-lines cut a text diff.
+    pub fn cut_sentence(&self) -> Option<String> {
+        match self {
+            ContentDiff::Text {
+                lines, lines_shown, ..
+            } if lines_shown < lines => Some(format!(
+                "diff cut: {} of {} lines shown (--max-diff-lines)",
+                crate::error::group(*lines_shown),
+                crate::error::group(*lines)
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Counts for one field family.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct FieldCount {

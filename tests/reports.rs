@@ -1386,7 +1386,7 @@ fn junit_rootfs_read_by_junitparser() {
         fails["usr/bin/ping"]["text"]
             .as_str()
             .unwrap()
-            .contains("binary content differs; first difference at byte 70000")
+            .contains("binary content differs; first difference at byte 70 000 (0x11170)")
     );
     assert!(
         fails.contains_key("usr/share/doc/caf\\xe9.txt"),
@@ -1626,7 +1626,7 @@ fn diffoscope_loads_rootfs_report() {
             "│ │ +repro-right",
             "├── usr/share/doc/big.txt",
             "├── usr/share/doc/caf\\xe9.txt",
-            "binary content differs; first difference at byte 70000",
+            "binary content differs; first difference at byte 70 000 (0x11170)",
         ],
     );
 }
@@ -1862,7 +1862,7 @@ fn max_diff_lines_cut_is_said_in_every_format() {
     let md = report("rootfs", ROOTFS, "markdown", &extra);
     assert!(md.contains("_diff cut: 4 of 5 lines shown (--max-diff-lines)_"));
     let dj = report("rootfs", ROOTFS, "diffoscope-json", &extra);
-    assert!(dj.contains("\"diff cut: 4 of 5 lines shown\""));
+    assert!(dj.contains("\"diff cut: 4 of 5 lines shown (--max-diff-lines)\""));
     let html = report("rootfs", ROOTFS, "html", &extra);
     let data = html_data(&html);
     assert!(

@@ -285,10 +285,7 @@ pub fn unmatched_path_rules(left: &EntrySet, right: &EntrySet, policy: &Policy) 
     rules
         .into_iter()
         .filter(|&r| {
-            let one = Policy {
-                rules: vec![policy.rules[r].clone()],
-                ..Policy::default()
-            };
+            let one = policy.only(r);
             !left
                 .entries
                 .par_iter()

@@ -342,6 +342,14 @@ impl Policy {
             .position(|r| r.matchers.iter().any(|m| m.hides_field(d)))
     }
 
+    /// A policy of just rule `i` (to ask what that one rule matches).
+    pub fn only(&self, i: usize) -> Policy {
+        Policy {
+            rules: vec![self.rules[i].clone()],
+            semantic_names: self.semantic_names,
+        }
+    }
+
     /// Index of the rule with this name (rule names are unique in a policy).
     pub fn index_of(&self, name: &str) -> usize {
         self.rules

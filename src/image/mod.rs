@@ -790,10 +790,7 @@ pub fn compare_images(
     let mut matched = vec![false; policy.rules.len()];
     for d in &diffs {
         for &i in &path_rules {
-            let one = Policy {
-                rules: vec![policy.rules[i].clone()],
-                ..Policy::default()
-            };
+            let one = policy.only(i);
             matched[i] |= one.path_rule(&d.path).is_some();
         }
     }
@@ -844,10 +841,7 @@ pub fn compare_images(
         for e in sj.left.entries.iter().chain(&sj.right.entries) {
             for &i in &path_rules {
                 if !matched[i] {
-                    let one = Policy {
-                        rules: vec![policy.rules[i].clone()],
-                        ..Policy::default()
-                    };
+                    let one = policy.only(i);
                     matched[i] = one.path_rule(&e.path).is_some()
                         || one.path_rule(&prefixed(&sj.prefix, &e.path)).is_some();
                 }

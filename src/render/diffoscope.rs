@@ -73,34 +73,12 @@ fn changed(d: &Difference) -> Value {
         .collect();
     let mut details = Vec::new();
     let mut comments = Vec::new();
-    match &d.content {
-        Some(ContentDiff::Text {
-            unified,
-            lines,
-            lines_shown,
-        }) => {
-            let mut c = Vec::new();
-            if lines_shown < lines {
-                c.push(format!("diff cut: {lines_shown} of {lines} lines shown"));
-            }
-            details.push(node(&p, &p, Some(strip_header(unified)), c, Vec::new()));
+    if let Some(c) = &d.content {
+        if let ContentDiff::Text { unified, .. } = c {
+            let cut: Vec<String> = c.cut_sentence().into_iter().collect();
+            details.push(node(&p, &p, Some(strip_header(unified)), cut, Vec::new()));
         }
-        Some(ContentDiff::Binary {
-            first_difference: Some(o),
-            ..
-        }) => comments.push(format!(
-            "binary content differs; first difference at byte {o}"
-        )),
-        Some(ContentDiff::Binary {
-            first_difference_within: Some((a, b)),
-            ..
-        }) => comments.push(format!(
-            "binary content differs; first difference between bytes {a} and {b}"
-        )),
-        Some(ContentDiff::Unavailable { reason }) => {
-            comments.push(format!("no content diff: {reason}"))
-        }
-        _ => {}
+        comments.extend(c.sentence());
     }
     node(
         &p,

@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use super::{cut_note, escape_xml as esc};
 use crate::entry::display_bytes;
 use crate::error::group;
-use crate::report::{Origin, Report, plural};
+use crate::report::Report;
 
 const CSS: &str = r#"
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5em;color:#1b1f24;background:#fff}
@@ -169,25 +169,12 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     if !r.ignored.is_empty() {
         writeln!(w, "<h2>Ignored</h2><ul id=\"ignored\">")?;
         for i in &r.ignored {
-            let origin = if i.origin == Origin::Semantic {
-                " (semantic)"
-            } else {
-                ""
-            };
             writeln!(
                 w,
-                "<li class=\"ignored\"><code>--{}</code>{origin}: {} {}</li>",
+                "<li class=\"ignored\"><code>--{}</code>{}: {}</li>",
                 esc(&i.rule),
-                group(i.count),
-                esc(&if i.field == "entry" {
-                    plural(i.count, "entry", "entries").to_string()
-                } else {
-                    format!(
-                        "{} {}",
-                        i.field,
-                        plural(i.count, "difference", "differences")
-                    )
-                })
+                i.origin_label(),
+                esc(&i.what())
             )?;
         }
         writeln!(w, "</ul>")?;

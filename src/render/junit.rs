@@ -25,30 +25,14 @@ fn failure_text(d: &Difference) -> String {
             .unwrap_or_default();
         t.push_str(&format!("{:?} {kind}\n", d.status).to_lowercase());
     }
-    match &d.content {
-        Some(ContentDiff::Text {
-            unified,
-            lines,
-            lines_shown,
-        }) => {
+    if let Some(c) = &d.content {
+        if let ContentDiff::Text { unified, .. } = c {
             t.push('\n');
             t.push_str(unified);
-            if lines_shown < lines {
-                t.push_str(&format!(
-                    "[diff cut: {lines_shown} of {lines} lines shown (--max-diff-lines)]\n"
-                ));
-            }
         }
-        Some(ContentDiff::Binary {
-            first_difference: Some(o),
-            ..
-        }) => t.push_str(&format!(
-            "binary content differs; first difference at byte {o}\n"
-        )),
-        Some(ContentDiff::Unavailable { reason }) => {
-            t.push_str(&format!("no content diff: {reason}\n"))
+        for sentence in [c.sentence(), c.cut_sentence()].into_iter().flatten() {
+            t.push_str(&format!("[{sentence}]\n"));
         }
-        _ => {}
     }
     t
 }

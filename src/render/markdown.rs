@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use super::{cut_note, escape_xml};
 use crate::entry::{display_bytes, parent};
 use crate::error::group;
-use crate::report::{ContentDiff, Difference, Origin, Report, Status, plural};
+use crate::report::{ContentDiff, Difference, Report, Status, plural};
 
 fn code(s: &str) -> String {
     format!("<code>{}</code>", escape_xml(s).replace('|', "&#124;"))
@@ -196,27 +196,12 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
                         }
                         writeln!(w, "</details>\n")?;
                     }
-                    ContentDiff::Binary {
-                        first_difference,
-                        first_difference_within,
-                    } => {
-                        let at = match (first_difference, first_difference_within) {
-                            (Some(o), _) => format!("first difference at byte {}", group(*o)),
-                            (None, Some((a, b))) => format!(
-                                "first difference between bytes {} and {}",
-                                group(*a),
-                                group(*b)
-                            ),
-                            _ => String::new(),
-                        };
-                        writeln!(w, "- {}: binary content differs; {at}\n", code(&p))?;
-                    }
-                    ContentDiff::Unavailable { reason } => {
+                    other => {
                         writeln!(
                             w,
-                            "- {}: content differs; no diff: {}",
+                            "- {}: {}\n",
                             code(&p),
-                            escape_xml(reason)
+                            escape_xml(&other.sentence().unwrap_or_default())
                         )?;
                     }
                 }
@@ -239,25 +224,12 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     if !r.ignored.is_empty() {
         writeln!(w, "### Ignored\n")?;
         for i in &r.ignored {
-            let origin = if i.origin == Origin::Semantic {
-                " (semantic)"
-            } else {
-                ""
-            };
             writeln!(
                 w,
-                "- {}{origin}: {} {}",
+                "- {}{}: {}",
                 code(&format!("--{}", i.rule)),
-                group(i.count),
-                if i.field == "entry" {
-                    plural(i.count, "entry", "entries").to_string()
-                } else {
-                    format!(
-                        "{} {}",
-                        i.field,
-                        plural(i.count, "difference", "differences")
-                    )
-                }
+                i.origin_label(),
+                i.what()
             )?;
         }
         writeln!(w)?;

@@ -224,25 +224,8 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
                         )?;
                     }
                 }
-                ContentDiff::Binary {
-                    first_difference,
-                    first_difference_within,
-                } => match (first_difference, first_difference_within) {
-                    (Some(o), _) => writeln!(
-                        w,
-                        "{p}: binary content differs; first difference at byte {} (0x{o:x})",
-                        group(*o)
-                    )?,
-                    (None, Some((a, b))) => writeln!(
-                        w,
-                        "{p}: binary content differs; first difference between bytes {} and {}",
-                        group(*a),
-                        group(*b)
-                    )?,
-                    _ => writeln!(w, "{p}: binary content differs")?,
-                },
-                ContentDiff::Unavailable { reason } => {
-                    writeln!(w, "{p}: content differs; no diff: {reason}")?;
+                other => {
+                    writeln!(w, "{p}: {}", other.sentence().unwrap_or_default())?;
                 }
             }
         }
@@ -269,21 +252,8 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "{}", st.bold("ignored:"))?;
         let mut by_rule: Vec<(String, Vec<String>)> = Vec::new();
         for i in &r.ignored {
-            let origin = match i.origin {
-                crate::report::Origin::Semantic => " (semantic)",
-                crate::report::Origin::Flag => "",
-            };
-            let key = format!("--{}{origin}", i.rule);
-            let what = if i.field == "entry" {
-                format!("{} {}", group(i.count), plural(i.count, "entry", "entries"))
-            } else {
-                format!(
-                    "{} {} {}",
-                    group(i.count),
-                    i.field,
-                    plural(i.count, "difference", "differences")
-                )
-            };
+            let key = format!("--{}{}", i.rule, i.origin_label());
+            let what = i.what();
             match by_rule.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, v)) => v.push(what),
                 None => by_rule.push((key, vec![what])),
