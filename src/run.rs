@@ -79,6 +79,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Image(args) => {
             watchdog(args.limits.timeout);
             crate::image::store::set_json_limit(args.limits.max_json_size);
+            crate::image::store::set_archive_limits(args.limits.tar_limits());
             let (report, held) = image_report_with_contents(&args)?;
             if let Some(dir) = &args.output.report_dir {
                 crate::report_dir::write(dir, &report, &held)?;

@@ -130,8 +130,12 @@ pub fn content_diffs(
         return Ok(held_out);
     }
 
-    // Content we hold already, checked against the entry's identity.
+    // Content we hold already, checked against the entry's identity (an empty content
+    // is never kept: it is known).
     let held = |side: usize, path: &[u8], e: &Entry| -> Option<Arc<[u8]>> {
+        if e.size == 0 && is_regular(e) {
+            return Some(Arc::from(&[][..]));
+        }
         let pair = kept.get(path)?;
         let (d, b) = pair[side].as_ref()?;
         (Some(*d) == e.fid).then(|| b.clone())

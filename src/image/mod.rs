@@ -637,6 +637,20 @@ pub fn compare_images(
                 meta::document(&a.json, &b.json),
                 policy,
             ));
+            if l.indexes.len() != r.indexes.len() {
+                // One side's index.json points to an image index, the other's lists the
+                // manifests itself: a matter of format (buildx/skopeo --all vs flat).
+                let v = |img: &Image| {
+                    img.indexes
+                        .get(1)
+                        .map_or(V::Absent, |d| V::Text(format!("image index {}", d.digest)))
+                };
+                diffs.extend(changed(
+                    "index/nested".into(),
+                    vec![FieldDiff::new("index", v(l), v(r))],
+                    policy,
+                ));
+            }
             if let (Some(a2), Some(b2)) = (l.indexes.get(1), r.indexes.get(1)) {
                 // The descriptor index.json holds for the nested index, and the index itself.
                 let mut f =
@@ -870,7 +884,7 @@ pub fn compare_images(
     if !l.indexes.is_empty() || !r.indexes.is_empty() {
         parts.push("index".into());
     }
-    if l.indexes.len() > 1 && r.indexes.len() > 1 {
+    if l.indexes.len() > 1 || r.indexes.len() > 1 {
         parts.push("index/nested".into());
     }
     for (k, p) in pairs.iter().enumerate() {

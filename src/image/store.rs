@@ -53,6 +53,24 @@ pub fn set_json_limit(n: u64) {
     JSON_LIMIT.store(n, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// The archive limits in force: largest decompressed archive spooled to disk
+/// (`--max-uncompressed-size`) and most members (`--max-entries`).
+static ARCHIVE_LIMITS: std::sync::Mutex<Option<crate::source::tar::Limits>> =
+    std::sync::Mutex::new(None);
+
+/// Set the limits for reading image archives.
+pub fn set_archive_limits(l: crate::source::tar::Limits) {
+    *ARCHIVE_LIMITS.lock().unwrap_or_else(|e| e.into_inner()) = Some(l);
+}
+
+fn archive_limits() -> crate::source::tar::Limits {
+    ARCHIVE_LIMITS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_default()
+}
+
 impl Store {
     pub fn layout(root: &Path) -> Store {
         Store::Layout {
@@ -190,7 +208,16 @@ fn spool(
     let (counted, counters) = Counting::with_counters(io::Cursor::new(head).chain(r));
     let mut d = compress::decode_counted(c, counted, counters).map_err(ErrorKind::from_io)?;
     let mut tmp = tempfile::NamedTempFile::new()?;
-    io::copy(&mut d, tmp.as_file_mut()).map_err(ErrorKind::from_io)?;
+    // A compressed archive or a stream is bounded like any tar stream.
+    let max = archive_limits().max_uncompressed;
+    let n = io::copy(&mut (&mut d).take(max.saturating_add(1)), tmp.as_file_mut())
+        .map_err(ErrorKind::from_io)?;
+    if n > max {
+        return Err(ErrorKind::Limit(format!(
+            "the uncompressed archive is over {} bytes (--max-uncompressed-size)",
+            group(max)
+        )));
+    }
     let map = map_file(tmp.as_file())?;
     Ok((map, Some(tmp)))
 }
@@ -202,7 +229,7 @@ fn index(map: &Arc<Mmap>) -> std::result::Result<BTreeMap<String, Member>, Error
     } else {
         &map[..]
     };
-    let mut tr = TarReader::new(data);
+    let mut tr = TarReader::with_limits(data, archive_limits());
     let mut members = BTreeMap::new();
     while let Some(e) = tr.next_entry()? {
         let offset = tr.position();

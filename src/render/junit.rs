@@ -93,9 +93,10 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         if hidden > 0 {
             writeln!(
                 w,
-                r#"    <testcase classname="{}" name="{} differences not shown"><failure message="{hidden} differences cut from this report" type="difference">{}</failure></testcase>"#,
+                r#"    <testcase classname="{}" name="{} differences not shown"><failure message="{hidden} {} cut from this report" type="difference">{}</failure></testcase>"#,
                 escape_xml(&class),
                 escape_xml(part),
+                crate::report::plural(hidden, "difference", "differences"),
                 escape_xml(&r.cut.as_ref().map(cut_note).unwrap_or_default())
             )?;
         } else if ds.is_empty() {

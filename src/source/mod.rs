@@ -411,7 +411,8 @@ impl<'a> Collector<'a> {
         let mut e = entry_from_tar(t);
         e.layer = self.layer;
         if matches!(e.kind, Kind::File | Kind::Other(_)) {
-            let keep = self.keeper.is_some() && e.size <= self.opts.keep_limit;
+            // Empty contents need no keeping: the content stage knows them.
+            let keep = self.keeper.is_some() && e.size > 0 && e.size <= self.opts.keep_limit;
             let mut h = hash::ContentHasher::new(
                 e.size,
                 keep.then_some(&mut self.scratch),
