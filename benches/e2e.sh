@@ -111,12 +111,12 @@ mkdir -p "$(dirname "$out")"
 {
 echo "rdiff $("$RDIFF" --version | cut -d' ' -f2), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%Y-%m-%d); medians of $RUNS runs"
 echo
-echo "| pair | floor s | rdiff s | rdiff CPU s | rdiff RSS MB | rdiff/floor | diffoscope s | diffoscope/rdiff |"
+echo "| pair | floor s | rdiff s | rdiff CPU s | rdiff RSS MiB | rdiff/floor | diffoscope s | diffoscope/rdiff |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 row() {  # row LABEL LEFT RIGHT [EXTRA rdiff flags]
   local label=$1 l=$2 r=$3; shift 3
   floor_runs "$l" "$r"
-  rdiff_runs "$@" rootfs --format json "$l" "$r"
+  rdiff_runs rootfs --format json "$@" "$l" "$r"
   diffoscope_once "$l" "$r"
   local ratio; ratio=$(echo "scale=2; $W/$F" | bc)
   local dr=""; [ -n "$DW" ] && dr=$(echo "scale=1; $DW/$W" | bc)
@@ -130,6 +130,8 @@ SKIP_DIFFOSCOPE=1 row "plain tar (a/b)" "$DATA/a.tar" "$DATA/b.tar"
 SKIP_DIFFOSCOPE=1 row "byte-identical zstd" "$DATA/a.tar.zst" "$DATA/a-copy.tar.zst"
 SKIP_DIFFOSCOPE=1 row "zstd 4x larger" "$DATA/a-x4.tar.zst" "$DATA/b-x4.tar.zst"
 SKIP_DIFFOSCOPE=1 row "zstd, --threads 1" "$DATA/a.tar.zst" "$DATA/b.tar.zst" --threads 1
+SKIP_DIFFOSCOPE=1 row "zstd, --low-memory" "$DATA/a.tar.zst" "$DATA/b.tar.zst" --low-memory
+SKIP_DIFFOSCOPE=1 row "zstd 4x larger, --low-memory" "$DATA/a-x4.tar.zst" "$DATA/b-x4.tar.zst" --low-memory
 if [ -d "$DATA/oci-a" ]; then
   blobs() { python3 -c "
 import json,sys

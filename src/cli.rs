@@ -24,7 +24,8 @@ Exit status: 0 equal, 1 different, 2 trouble (unreadable input, corrupt archive,
 #[derive(Parser, Debug)]
 #[command(name = "rdiff", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores). With 1, the inputs are read one after the
+    /// other, as with --low-memory.
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
     #[command(subcommand)]
@@ -203,6 +204,12 @@ pub struct LimitArgs {
     /// Give up after this many seconds (exit 2, nothing on standard output).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Read the two inputs (for images: the layers) one after the other instead of at
+    /// the same time, and hold no file contents while waiting for the other side: peak
+    /// memory is about one decompression window (128 MiB for `zstd --long`) instead of
+    /// two, at about twice the wall time. Contents shown in diffs are read again.
+    #[arg(long)]
+    pub low_memory: bool,
 }
 
 impl LimitArgs {

@@ -253,14 +253,123 @@ pub type Digest = [u8; 32];
 /// Size of the blocks whose fast hashes locate the first differing byte of large files.
 pub const BLOCK_SIZE: u64 = 64 * 1024;
 
+/// The fields most entries do not have (a Debian rootFS: no atime/ctime without PAX,
+/// a handful of devices, xattrs and ACLs), kept out of line so that an `Entry` stays
+/// small: memory grows with the number of entries, and most of it is entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Extra {
+    pub atime: Option<Timestamp>,
+    pub ctime: Option<Timestamp>,
+    /// (major, minor) for character and block devices.
+    pub device: Option<(u64, u64)>,
+    /// Extended attributes other than POSIX ACLs, by name.
+    pub xattrs: BTreeMap<Bytes, Bytes>,
+    /// POSIX ACLs in canonical text form, by kind (`access`, `default`).
+    pub acl: BTreeMap<&'static str, String>,
+}
+
+static NO_EXTRA: Extra = Extra {
+    atime: None,
+    ctime: None,
+    device: None,
+    xattrs: BTreeMap::new(),
+    acl: BTreeMap::new(),
+};
+
+/// [`Extra`] out of line, absent when empty. An absent box and a box holding an empty
+/// `Extra` are the same thing.
+#[derive(Clone, Debug, Default)]
+pub struct ExtraBox(Option<Box<Extra>>);
+
+impl PartialEq for ExtraBox {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+impl Eq for ExtraBox {}
+
+impl ExtraBox {
+    pub fn get(&self) -> &Extra {
+        self.0.as_deref().unwrap_or(&NO_EXTRA)
+    }
+    pub fn get_mut(&mut self) -> &mut Extra {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+/// How an archive spelled a member's path, relative to its normalized path: the usual
+/// forms (`etc/x`, `./etc/x`, and with a trailing `/`) are a tag, anything else is kept
+/// as bytes. (Most archives spell every path one of the usual ways, and a second
+/// allocation per entry is memory that grows with the entries.)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Spelling {
+    /// The source has no spellings (a directory).
+    #[default]
+    None,
+    /// The normalized path itself.
+    Plain,
+    /// `./` and the path.
+    DotSlash,
+    /// The path and `/`.
+    PlainSlash,
+    /// `./`, the path and `/`.
+    DotSlashSlash,
+    Other(Bytes),
+}
+
+impl Spelling {
+    /// The spelling `raw` of the normalized path `path`.
+    pub fn of(raw: &[u8], path: &[u8]) -> Spelling {
+        let (dot, rest) = match raw.strip_prefix(b"./") {
+            Some(r) => (true, r),
+            None => (false, raw),
+        };
+        let (slash, rest) = match rest.strip_suffix(b"/") {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        if rest != path || path == b"." || rest.is_empty() {
+            return Spelling::Other(raw.into());
+        }
+        match (dot, slash) {
+            (false, false) => Spelling::Plain,
+            (true, false) => Spelling::DotSlash,
+            (false, true) => Spelling::PlainSlash,
+            (true, true) => Spelling::DotSlashSlash,
+        }
+    }
+
+    /// The spelling's bytes, given the normalized path.
+    pub fn bytes<'a>(&'a self, path: &'a [u8]) -> Option<std::borrow::Cow<'a, [u8]>> {
+        use std::borrow::Cow;
+        let (dot, slash) = match self {
+            Spelling::None => return None,
+            Spelling::Other(b) => return Some(Cow::Borrowed(b)),
+            Spelling::Plain => return Some(Cow::Borrowed(path)),
+            Spelling::DotSlash => (true, false),
+            Spelling::PlainSlash => (false, true),
+            Spelling::DotSlashSlash => (true, true),
+        };
+        let mut v = Vec::with_capacity(path.len() + 3);
+        if dot {
+            v.extend_from_slice(b"./");
+        }
+        v.extend_from_slice(path);
+        if slash {
+            v.push(b'/');
+        }
+        Some(Cow::Owned(v))
+    }
+}
+
 /// One normalized entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Normalized path: relative, no `./` or `/` prefix, no trailing `/`, no empty or
     /// `.` components. The root directory is `.`.
     pub path: Bytes,
-    /// The path exactly as the archive spelled it (`None` for sources without spellings).
-    pub spelling: Option<Bytes>,
+    /// The path exactly as the archive spelled it (see [`Entry::spelling_bytes`]).
+    pub spelling: Spelling,
     pub kind: Kind,
     /// Mode as stored (tar headers may or may not carry the file-type bits).
     pub mode: u32,
@@ -271,25 +380,19 @@ pub struct Entry {
     /// Size of the content (for sparse files, the expanded size).
     pub size: u64,
     pub mtime: Option<Timestamp>,
-    pub atime: Option<Timestamp>,
-    pub ctime: Option<Timestamp>,
     /// Symlink target, as stored.
     pub link_target: Option<Bytes>,
     /// Hardlink target, normalized like `path`.
     pub hardlink_target: Option<Bytes>,
-    /// (major, minor) for character and block devices.
-    pub device: Option<(u64, u64)>,
-    /// Extended attributes other than POSIX ACLs, by name.
-    pub xattrs: BTreeMap<Bytes, Bytes>,
-    /// POSIX ACLs in canonical text form, by kind (`access`, `default`).
-    pub acl: BTreeMap<&'static str, String>,
+    /// atime, ctime, device numbers, xattrs, ACLs: see the accessors of the same names.
+    pub extra: ExtraBox,
     /// Content identity: XXH3-128 of the content, computed while streaming (regular
     /// files; hardlinks get their target's). Two contents are equal when these are.
     pub fid: Option<u128>,
     /// SHA-256 of the content: computed while streaming when asked for (the library
     /// default, and streams that cannot be read again), otherwise only for contents that
     /// differ, when the report shows them.
-    pub digest: Option<Digest>,
+    pub digest: Option<Box<Digest>>,
     /// Fast hashes of each `BLOCK_SIZE` block, for files larger than one block.
     pub blocks: Option<Box<[u64]>>,
     /// Position among the archive's members (0-based), `None` where a source has no order.
@@ -307,7 +410,7 @@ impl Entry {
     pub fn new(path: Bytes, kind: Kind) -> Self {
         Entry {
             path,
-            spelling: None,
+            spelling: Spelling::None,
             kind,
             mode: 0,
             uid: 0,
@@ -316,13 +419,9 @@ impl Entry {
             gname: None,
             size: 0,
             mtime: None,
-            atime: None,
-            ctime: None,
             link_target: None,
             hardlink_target: None,
-            device: None,
-            xattrs: BTreeMap::new(),
-            acl: BTreeMap::new(),
+            extra: ExtraBox::default(),
             fid: None,
             digest: None,
             blocks: None,
@@ -331,6 +430,52 @@ impl Entry {
             occurrences: 1,
             layer: 0,
         }
+    }
+
+    /// The path exactly as the archive spelled it (`None` for sources without spellings).
+    pub fn spelling_bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        self.spelling.bytes(&self.path)
+    }
+    pub fn atime(&self) -> Option<Timestamp> {
+        self.extra.get().atime
+    }
+    pub fn ctime(&self) -> Option<Timestamp> {
+        self.extra.get().ctime
+    }
+    pub fn device(&self) -> Option<(u64, u64)> {
+        self.extra.get().device
+    }
+    pub fn xattrs(&self) -> &BTreeMap<Bytes, Bytes> {
+        &self.extra.get().xattrs
+    }
+    pub fn acl(&self) -> &BTreeMap<&'static str, String> {
+        &self.extra.get().acl
+    }
+    /// Set atime (nothing is allocated to store `None`).
+    pub fn set_atime(&mut self, t: Option<Timestamp>) {
+        if t.is_some() || self.atime().is_some() {
+            self.extra.get_mut().atime = t;
+        }
+    }
+    /// Set ctime (nothing is allocated to store `None`).
+    pub fn set_ctime(&mut self, t: Option<Timestamp>) {
+        if t.is_some() || self.ctime().is_some() {
+            self.extra.get_mut().ctime = t;
+        }
+    }
+    /// Set the device numbers (nothing is allocated to store `None`).
+    pub fn set_device(&mut self, d: Option<(u64, u64)>) {
+        if d.is_some() || self.device().is_some() {
+            self.extra.get_mut().device = d;
+        }
+    }
+    /// The xattrs, to change (allocates the out-of-line part).
+    pub fn xattrs_mut(&mut self) -> &mut BTreeMap<Bytes, Bytes> {
+        &mut self.extra.get_mut().xattrs
+    }
+    /// The ACLs, to change (allocates the out-of-line part).
+    pub fn acl_mut(&mut self) -> &mut BTreeMap<&'static str, String> {
+        &mut self.extra.get_mut().acl
     }
 
     /// Whether the entry has content of its own that was hashed.
@@ -490,5 +635,52 @@ mod tests {
         assert_eq!(display_bytes(b"caf\xe9.txt"), "caf\\xe9.txt");
         assert_eq!(display_bytes("café".as_bytes()), "café");
         assert_eq!(display_bytes(b"a\nb"), "a\\nb");
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// Memory is mostly entries (a million-entry pair holds two million of them): the
+    /// rare fields live out of line, and this keeps it so.
+    #[test]
+    fn entry_stays_small() {
+        let n = std::mem::size_of::<Entry>();
+        eprintln!("Entry: {n} bytes, Extra: {}", std::mem::size_of::<Extra>());
+        assert!(n <= 256, "Entry grew to {n} bytes");
+    }
+}
+
+#[cfg(test)]
+mod spelling_tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip() {
+        for raw in [
+            &b"etc/x"[..],
+            b"./etc/x",
+            b"etc/",
+            b"./etc/",
+            b"/etc/x",
+            b"etc//x",
+            b"./",
+            b".",
+            b"/",
+            b"././etc",
+            b"etc/x/.",
+            b"./etc//",
+        ] {
+            let path = normalize_path(raw);
+            let s = Spelling::of(raw, &path);
+            assert_eq!(s.bytes(&path).as_deref(), Some(raw), "{s:?}");
+        }
+        assert_eq!(Spelling::of(b"./etc/x", b"etc/x"), Spelling::DotSlash);
+        assert_eq!(Spelling::of(b"./etc/", b"etc"), Spelling::DotSlashSlash);
+        assert_eq!(Spelling::of(b"etc/", b"etc"), Spelling::PlainSlash);
+        assert_eq!(Spelling::of(b"etc", b"etc"), Spelling::Plain);
+        assert!(matches!(Spelling::of(b"/etc", b"etc"), Spelling::Other(_)));
+        assert_eq!(Spelling::None.bytes(b"etc"), None);
     }
 }

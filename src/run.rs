@@ -129,6 +129,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
             progress,
             sha256: false,
             tar_limits: args.limits.tar_limits(),
+            entries_hint: 0,
         },
         content: ContentOptions {
             keep_limit: args.output.max_text_size,
@@ -136,10 +137,12 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
             budget: CONTENT_BUDGET,
             label_prefix: String::new(),
             budget_total: CONTENT_BUDGET,
+            sequential: one_at_a_time(&args.limits),
         },
         source_date_epoch: args.rules.source_date_epoch,
         keeper_budget: KEEPER_BUDGET,
         keep_contents: args.output.report_dir.is_some(),
+        sequential: one_at_a_time(&args.limits),
     };
     let result = compare_images(&mut l, &mut r, &policy, &opts)?;
     let summary = |img: &crate::image::walk::Image, entries: u64| InputSummary {
@@ -211,14 +214,19 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         progress,
         sha256: false,
         tar_limits: args.limits.tar_limits(),
+        entries_hint: 0,
     };
-    let keeper = Keeper::new(KEEPER_BUDGET, CONTENT_BUDGET);
-    let (l, r) = rayon::join(
-        || read_input(&inputs[0], Side::Left, &read, Some(&keeper)),
-        || read_input(&inputs[1], Side::Right, &read, Some(&keeper)),
-    );
-    let (left, right) = (l?, r?);
-    let kept = keeper.into_kept();
+    let (left, right, kept) = if one_at_a_time(&args.limits) {
+        read_one_after_the_other(&inputs, &read)?
+    } else {
+        let keeper = Keeper::new(KEEPER_BUDGET, CONTENT_BUDGET);
+        let (l, r) = rayon::join(
+            || read_input(&inputs[0], Side::Left, &read, Some(&keeper)),
+            || read_input(&inputs[1], Side::Right, &read, Some(&keeper)),
+        );
+        let (left, right) = (l?, r?);
+        (left, right, keeper.into_kept())
+    };
 
     let mut diffs = compare::compare_sets(&left, &right, &policy);
     let copts = ContentOptions {
@@ -227,6 +235,7 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         budget: CONTENT_BUDGET,
         label_prefix: String::new(),
         budget_total: CONTENT_BUDGET,
+        sequential: one_at_a_time(&args.limits),
     };
     let fetchers = [
         InputFetcher {
@@ -264,6 +273,95 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         },
     );
     Ok((report, held))
+}
+
+/// Whether the inputs (image layers) are read one after the other: asked for with
+/// `--low-memory`, and also what one worker thread does anyway (then without the
+/// waiting contents a parallel read needs).
+fn one_at_a_time(limits: &crate::cli::LimitArgs) -> bool {
+    limits.low_memory || rayon::current_num_threads() == 1
+}
+
+/// `--low-memory`: read one input completely, then the other, so that only one
+/// decompressor (and its window) lives at a time. The side read first keeps no
+/// contents and remembers nothing beyond its entries; the side read second keeps the
+/// small contents that differ from the first side's, and the first side's are then
+/// read again for the diff. So the side read first must be one that can be read
+/// again: standard input or a pipe goes second (with two pipes, the first one's
+/// contents cannot be shown, and the report says so).
+fn read_one_after_the_other(
+    inputs: &[Input; 2],
+    read: &ReadOptions,
+) -> Result<(
+    crate::source::EntrySet,
+    crate::source::EntrySet,
+    std::collections::HashMap<crate::entry::Bytes, crate::source::keeper::KeptPair>,
+)> {
+    let rereadable = |i: &Input| i.path.as_ref().is_some_and(|p| p.is_file() || p.is_dir());
+    let sides = if rereadable(&inputs[0]) || !rereadable(&inputs[1]) {
+        [Side::Left, Side::Right]
+    } else {
+        [Side::Right, Side::Left]
+    };
+    let (first, second) = (sides[0] as usize, sides[1] as usize);
+    // The first side offers nothing (there is nothing to compare with yet); the second
+    // side's offers are decided against the first side's entries.
+    let first_set = read_input(&inputs[first], sides[0], read, None)?;
+    let mut read = read.clone();
+    read.entries_hint = first_set.entries.len() as u64;
+    let keeper = Keeper::against(sides[1], first_set, CONTENT_BUDGET);
+    let second_set = read_input(&inputs[second], sides[1], &read, Some(&keeper))?;
+    let (mut kept, first_set) = keeper.into_parts();
+    let mut sets = [None, None];
+    sets[first] = first_set;
+    sets[second] = Some(second_set);
+    // The side read second kept its small contents that differ; read the first side's
+    // now, while little else is held (before the differences are built), so that the
+    // one decoder window of this second pass does not come on top of them.
+    let fs = sets[first].as_ref().expect("read");
+    let mut wanted = std::collections::BTreeMap::new();
+    let mut bytes = 0u64;
+    let mut paths: Vec<&crate::entry::Bytes> = kept.keys().collect();
+    paths.sort();
+    for path in paths {
+        let pair = &kept[path];
+        let Some(e) = fs.get(path) else { continue };
+        if pair[second].is_none()
+            || pair[first].is_some()
+            || e.fid.is_none()
+            || e.size > read.keep_limit
+            || bytes + e.size > CONTENT_BUDGET
+        {
+            continue;
+        }
+        bytes += e.size;
+        let want = crate::source::Want {
+            order: e.order,
+            layer: e.layer,
+            start: 0,
+            len: e.size,
+            sha: false,
+        };
+        wanted.insert(path.clone(), want);
+    }
+    if !wanted.is_empty() && fs.info.rereadable {
+        // A failure here is not final: the content stage reads again what it misses
+        // and says what it could not get.
+        if let Ok(got) = crate::source::fetch(&inputs[first], &wanted, &read) {
+            for (path, f) in got {
+                let Some(e) = fs.get(&path) else { continue };
+                if f.bytes.len() as u64 == e.size
+                    && let (Some(fid), Some(pair)) = (e.fid, kept.get_mut(&path))
+                {
+                    pair[first] = Some((fid, std::sync::Arc::from(f.bytes)));
+                }
+            }
+        }
+    }
+    let [Some(left), Some(right)] = sets else {
+        unreachable!("both sides were read")
+    };
+    Ok((left, right, kept))
 }
 
 /// Whether two paths are regular files with the same bytes (read in 1 MiB chunks,

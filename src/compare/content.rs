@@ -31,6 +31,9 @@ pub struct ContentOptions {
     pub label_prefix: String,
     /// The whole report's budget, for messages (`budget` may be what is left of it).
     pub budget_total: u64,
+    /// Read the two sides again one after the other, not at the same time
+    /// (`--low-memory`: one decompression window at a time).
+    pub sequential: bool,
 }
 
 enum Plan {
@@ -199,10 +202,14 @@ pub fn content_diffs(
                 });
         }
     }
-    let (fl, fr) = rayon::join(
-        || fetchers[0].fetch(&wanted[0]),
-        || fetchers[1].fetch(&wanted[1]),
-    );
+    let (fl, fr) = if opts.sequential {
+        (fetchers[0].fetch(&wanted[0]), fetchers[1].fetch(&wanted[1]))
+    } else {
+        rayon::join(
+            || fetchers[0].fetch(&wanted[0]),
+            || fetchers[1].fetch(&wanted[1]),
+        )
+    };
     let fetched = [fl?, fr?];
 
     let get = |side: usize, path: &Bytes, e: &Entry| -> Option<Arc<[u8]>> {
@@ -274,7 +281,7 @@ pub fn content_diffs(
         for side in 0..2 {
             let e = sets[side].get(&path).expect("present");
             if e.digest.is_some() {
-                sha[side] = e.digest;
+                sha[side] = e.digest.as_deref().copied();
                 continue;
             }
             let Some(c) = content_entry(sets[side], e) else {
@@ -381,6 +388,7 @@ mod tests {
             budget: 1 << 30,
             label_prefix: String::new(),
             budget_total: 0,
+            sequential: false,
         };
         match whole(a.as_bytes(), b.as_bytes(), b"f", &opts) {
             ContentDiff::Text {
@@ -408,6 +416,7 @@ mod tests {
             budget: 1 << 30,
             label_prefix: String::new(),
             budget_total: 0,
+            sequential: false,
         };
         assert_eq!(
             whole(&a, &b, b"f", &opts),

@@ -25,6 +25,11 @@ fn opt_bytes(b: &Option<Bytes>) -> Value {
     }
 }
 
+fn spelling_value(e: &Entry) -> Value {
+    e.spelling_bytes()
+        .map_or(Value::Absent, |b| Value::Bytes(b.into_owned().into()))
+}
+
 fn opt_time(t: Option<Timestamp>) -> Value {
     t.map_or(Value::Absent, Value::Time)
 }
@@ -58,8 +63,8 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
     push("size", Value::Uint(l.size), Value::Uint(r.size));
     push("mtime", opt_time(l.mtime), opt_time(r.mtime));
     if lc.atime_ctime && rc.atime_ctime {
-        push("atime", opt_time(l.atime), opt_time(r.atime));
-        push("ctime", opt_time(l.ctime), opt_time(r.ctime));
+        push("atime", opt_time(l.atime()), opt_time(r.atime()));
+        push("ctime", opt_time(l.ctime()), opt_time(r.ctime()));
     }
     push(
         "link_target",
@@ -73,20 +78,22 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
     );
     push(
         "device",
-        l.device.map_or(Value::Absent, |(a, b)| Value::Device(a, b)),
-        r.device.map_or(Value::Absent, |(a, b)| Value::Device(a, b)),
+        l.device()
+            .map_or(Value::Absent, |(a, b)| Value::Device(a, b)),
+        r.device()
+            .map_or(Value::Absent, |(a, b)| Value::Device(a, b)),
     );
     // Contents are equal when their identities are (XXH3-128 streamed; SHA-256 where a
     // side has only that); the field shows SHA-256 digests, filled in later where they
     // were not computed while streaming.
-    let same_content = match (l.fid, r.fid, l.digest, r.digest) {
+    let same_content = match (l.fid, r.fid, l.digest.as_deref(), r.digest.as_deref()) {
         (Some(a), Some(b), _, _) => a == b,
         (_, _, Some(a), Some(b)) => a == b,
         (None, None, None, None) => true,
         _ => false,
     };
-    let v = |e: &Entry| match (e.digest, e.fid) {
-        (Some(d), _) => Value::Digest(d),
+    let v = |e: &Entry| match (e.digest.as_deref(), e.fid) {
+        (Some(d), _) => Value::Digest(*d),
         (None, Some(f)) => Value::ContentId(f),
         (None, None) => Value::Absent,
     };
@@ -108,16 +115,13 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
         );
     }
     if lc.spelling && rc.spelling {
-        push(
-            "path_spelling",
-            opt_bytes(&l.spelling),
-            opt_bytes(&r.spelling),
-        );
+        push("path_spelling", spelling_value(l), spelling_value(r));
     }
     // xattrs and ACLs, key by key (both maps are sorted).
-    let keys: std::collections::BTreeSet<&Bytes> = l.xattrs.keys().chain(r.xattrs.keys()).collect();
+    let keys: std::collections::BTreeSet<&Bytes> =
+        l.xattrs().keys().chain(r.xattrs().keys()).collect();
     for k in keys {
-        let (a, b) = (l.xattrs.get(k), r.xattrs.get(k));
+        let (a, b) = (l.xattrs().get(k), r.xattrs().get(k));
         if a != b {
             out.push(FieldDiff::keyed(
                 "xattrs",
@@ -127,9 +131,9 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
             ));
         }
     }
-    let kinds: std::collections::BTreeSet<&&str> = l.acl.keys().chain(r.acl.keys()).collect();
+    let kinds: std::collections::BTreeSet<&&str> = l.acl().keys().chain(r.acl().keys()).collect();
     for k in kinds {
-        let (a, b) = (l.acl.get(*k), r.acl.get(*k));
+        let (a, b) = (l.acl().get(*k), r.acl().get(*k));
         if a != b {
             let v = |x: Option<&String>| x.map_or(Value::Absent, |s| Value::Text(s.clone()));
             out.push(FieldDiff::keyed("acl", k.as_bytes(), v(a), v(b)));

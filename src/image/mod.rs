@@ -41,6 +41,8 @@ pub struct ImageOptions {
     pub keeper_budget: u64,
     /// Return the contents read for text diffs (for --report-dir).
     pub keep_contents: bool,
+    /// Read one layer at a time, holding nothing while waiting (--low-memory).
+    pub sequential: bool,
 }
 
 /// What an image comparison produced.
@@ -515,7 +517,14 @@ pub fn compare_images(
         }
         let n = if squash { 1 } else { ma.layers.len() };
         let keepers = (0..n)
-            .map(|_| Arc::new(Keeper::new(opts.keeper_budget, opts.content.budget)))
+            .map(|_| {
+                let waiting = if opts.sequential {
+                    0
+                } else {
+                    opts.keeper_budget
+                };
+                Arc::new(Keeper::new(waiting, opts.content.budget))
+            })
             .collect();
         jobs.push(Job {
             pair: k,
@@ -575,22 +584,35 @@ pub fn compare_images(
         keeper.finish(if key.0 == 0 { Side::Left } else { Side::Right });
         r
     };
-    let mut results: Vec<Result<(Key, ReadLayer)>> = tasks
-        .par_iter()
-        .flat_map_iter(|(ka, kb, keeper)| {
-            let (x, y) = rayon::join(
-                || read_and_finish(*ka, keeper),
-                || read_and_finish(*kb, keeper),
-            );
-            [x, y]
-        })
-        .collect();
-    results.extend(
-        single
+    let results: Vec<Result<(Key, ReadLayer)>> = if opts.sequential {
+        // --low-memory: one layer at a time, left before right (layers can be read
+        // again, so the left side holds nothing while it waits).
+        let mut v = Vec::new();
+        for (ka, kb, keeper) in &tasks {
+            v.push(read_and_finish(*ka, keeper));
+            v.push(read_and_finish(*kb, keeper));
+        }
+        v.extend(single.iter().map(|(k, keeper)| read_one(*k, keeper)));
+        v
+    } else {
+        let mut v: Vec<_> = tasks
             .par_iter()
-            .map(|(k, keeper)| read_one(*k, keeper))
-            .collect::<Vec<_>>(),
-    );
+            .flat_map_iter(|(ka, kb, keeper)| {
+                let (x, y) = rayon::join(
+                    || read_and_finish(*ka, keeper),
+                    || read_and_finish(*kb, keeper),
+                );
+                [x, y]
+            })
+            .collect();
+        v.extend(
+            single
+                .par_iter()
+                .map(|(k, keeper)| read_one(*k, keeper))
+                .collect::<Vec<_>>(),
+        );
+        v
+    };
     let mut layers: HashMap<Key, ReadLayer> = HashMap::new();
     for res in results {
         let (k, v) = res?;

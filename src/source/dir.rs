@@ -82,7 +82,7 @@ pub fn read_dir(
                 let d = meta.rdev();
                 let major = ((d >> 32) & 0xffff_f000) | ((d >> 8) & 0xfff);
                 let minor = ((d >> 12) & 0xffff_ff00) | (d & 0xff);
-                e.device = Some((major, minor));
+                e.set_device(Some((major, minor)));
             }
             Kind::File => {
                 if meta.nlink() > 1 {
@@ -130,7 +130,7 @@ pub fn read_dir(
     for (&i, r) in files.iter().zip(results) {
         let h = r?;
         entries[i].fid = Some(h.fid);
-        entries[i].digest = h.sha;
+        entries[i].digest = h.sha.map(Box::new);
         entries[i].blocks = h.blocks;
     }
     let info = InputInfo {

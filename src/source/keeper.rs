@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::entry::Bytes;
+use crate::source::EntrySet;
 
 /// Left or right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -55,6 +56,9 @@ pub struct Keeper {
     state: Mutex<State>,
     budget: u64,
     kept_budget: u64,
+    /// One side read completely already (`--low-memory`): the other side's offers are
+    /// decided against its entries, and nothing else is remembered.
+    reference: Option<(Side, EntrySet)>,
 }
 
 impl Keeper {
@@ -66,7 +70,28 @@ impl Keeper {
             state: Mutex::new(State::default()),
             budget,
             kept_budget,
+            reference: None,
         }
+    }
+
+    /// For a side read after `set` (the other side) was read completely: an offered
+    /// content is kept when `set` has the path with another content identity, up to
+    /// `kept_budget` bytes in all. No path is remembered. `into_parts` gives `set` back.
+    pub fn against(side_read: Side, set: EntrySet, kept_budget: u64) -> Self {
+        Keeper {
+            reference: Some((side_read, set)),
+            ..Keeper::new(0, kept_budget)
+        }
+    }
+
+    /// The contents kept because they differ, and the set given to [`Keeper::against`].
+    pub fn into_parts(self) -> (HashMap<Bytes, KeptPair>, Option<EntrySet>) {
+        let kept = self
+            .state
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .kept;
+        (kept, self.reference.map(|(_, set)| set))
     }
 
     /// One side has hashed a small file.
@@ -75,6 +100,17 @@ impl Keeper {
         let o = side.other() as usize;
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let st = &mut *st;
+        if let Some((read, set)) = &self.reference {
+            if *read == side
+                && let Some(e) = set.get(path)
+                && e.fid.is_some_and(|f| f != digest)
+                && st.kept_bytes + content.len() as u64 <= self.kept_budget
+            {
+                st.kept_bytes += content.len() as u64;
+                st.kept.entry(Box::from(path)).or_default()[s] = Some((digest, Arc::from(content)));
+            }
+            return;
+        }
         match st.seen[o].get(path) {
             Some(other_digest) => {
                 let other = st.pending[o].remove(path);
@@ -150,6 +186,40 @@ mod tests {
         let c = &kept[&b"c"[..]];
         assert_eq!(&*c[0].as_ref().unwrap().1, b"left c");
         assert_eq!(&*c[1].as_ref().unwrap().1, b"right c");
+    }
+
+    #[test]
+    fn against_a_set_read_before() {
+        use crate::entry::{Entry, Kind};
+        let file = |p: &str, fid: u128| {
+            let mut e = Entry::new(p.as_bytes().into(), Kind::File);
+            e.fid = Some(fid);
+            e
+        };
+        let set = crate::source::finish_set(
+            vec![file("a", 1), file("b", 2), file("big", 3)],
+            crate::source::InputInfo {
+                name: "left".into(),
+                kind: crate::source::SourceKind::Tar,
+                compression: None,
+                entries: 0,
+                bytes: 0,
+                tar_bytes: 0,
+                rereadable: true,
+            },
+        );
+        let k = Keeper::against(Side::Right, set, 12);
+        k.offer(Side::Right, b"a", 1, b"same");
+        k.offer(Side::Right, b"b", 9, b"right b");
+        k.offer(Side::Right, b"new", 4, b"only right");
+        k.offer(Side::Right, b"big", 7, b"over the budget");
+        k.finish(Side::Right);
+        let (kept, set) = k.into_parts();
+        assert_eq!(set.unwrap().entries.len(), 3, "the set comes back");
+        assert_eq!(kept.len(), 1, "{:?}", kept.keys());
+        let b = &kept[&b"b"[..]];
+        assert!(b[0].is_none());
+        assert_eq!(&*b[1].as_ref().unwrap().1, b"right b");
     }
 
     #[test]

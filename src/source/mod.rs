@@ -140,6 +140,9 @@ pub struct ReadOptions {
     /// identity, and SHA-256 later for the contents that differ). Streams that cannot be
     /// read again always get it.
     pub sha256: bool,
+    /// Entries the input is expected to have (0: unknown). With `--low-memory` the side
+    /// read second is sized from the first, so its list does not double past the need.
+    pub entries_hint: u64,
 }
 
 impl Default for ReadOptions {
@@ -149,6 +152,7 @@ impl Default for ReadOptions {
             tar_limits: tar::Limits::default(),
             progress: None,
             sha256: true,
+            entries_hint: 0,
         }
     }
 }
@@ -398,7 +402,10 @@ impl<'a> Collector<'a> {
             scratch: Vec::new(),
             layer: 0,
             stream: false,
-            entries: Vec::new(),
+            // A little room over the hint: two builds of one tree differ in a few entries.
+            entries: Vec::with_capacity(
+                (opts.entries_hint + opts.entries_hint / 32).min(1 << 24) as usize
+            ),
         }
     }
 
@@ -421,7 +428,7 @@ impl<'a> Collector<'a> {
             tr.read_data(&mut |b| h.update(b))?;
             let hashed = h.finish();
             e.fid = Some(hashed.fid);
-            e.digest = hashed.sha;
+            e.digest = hashed.sha.map(Box::new);
             e.blocks = hashed.blocks;
             if keep && let Some(k) = self.keeper {
                 k.offer(self.side, &e.path, hashed.fid, &self.scratch);
@@ -436,7 +443,7 @@ impl<'a> Collector<'a> {
 pub fn entry_from_tar(t: TarEntry) -> Entry {
     let kind = t.kind();
     let mut e = Entry::new(normalize_path(&t.path), kind);
-    e.spelling = Some(t.path.into_boxed_slice());
+    e.spelling = crate::entry::Spelling::of(&t.path, &e.path);
     e.mode = t.mode;
     e.uid = t.uid;
     e.gid = t.gid;
@@ -444,18 +451,19 @@ pub fn entry_from_tar(t: TarEntry) -> Entry {
     e.gname = (!t.gname.is_empty()).then(|| t.gname.into_boxed_slice());
     e.size = t.size;
     e.mtime = Some(t.mtime);
-    e.atime = t.atime;
-    e.ctime = t.ctime;
+    e.set_atime(t.atime);
+    e.set_ctime(t.ctime);
     match kind {
         Kind::Symlink => e.link_target = Some(t.link.into_boxed_slice()),
         Kind::Hardlink => e.hardlink_target = Some(normalize_path(&t.link)),
-        Kind::CharDevice | Kind::BlockDevice => e.device = t.device,
+        Kind::CharDevice | Kind::BlockDevice => e.set_device(t.device),
         _ => {}
     }
     // ACL text first: GNU tar also stores the binary `system.posix_acl_*` xattrs, which
     // carry numeric ids (the text has the build host's user names), and those win.
     for (kind, text) in t.acls {
-        e.acl.insert(kind, crate::meta::canonical_acl_text(&text));
+        e.acl_mut()
+            .insert(kind, crate::meta::canonical_acl_text(&text));
     }
     for (name, value) in t.xattrs {
         add_xattr(&mut e, name, value);
@@ -476,10 +484,10 @@ pub fn add_xattr(e: &mut Entry, name: Vec<u8>, value: Vec<u8>) {
     if let Some(k) = acl_kind
         && let Some(text) = crate::meta::decode_posix_acl_xattr(&value)
     {
-        e.acl.insert(k, text);
+        e.acl_mut().insert(k, text);
         return;
     }
-    e.xattrs
+    e.xattrs_mut()
         .insert(name.into_boxed_slice(), value.into_boxed_slice());
 }
 
@@ -510,13 +518,13 @@ pub fn finish_set(mut entries: Vec<Entry>, mut info: InputInfo) -> EntrySet {
 
 /// Give each hardlink its target's content identity and digest (entries sorted by path).
 pub fn resolve_hardlinks(entries: &mut [Entry]) {
-    type Ids = (Option<u128>, Option<crate::entry::Digest>);
+    type Ids = (Option<u128>, Option<Box<crate::entry::Digest>>);
     let ids: Vec<Option<Ids>> = entries
         .iter()
         .map(|e| {
             e.hardlink_target.as_ref().and_then(|t| {
                 let i = entries.binary_search_by(|x| (*x.path).cmp(t)).ok()?;
-                Some((entries[i].fid, entries[i].digest))
+                Some((entries[i].fid, entries[i].digest.clone()))
             })
         })
         .collect();

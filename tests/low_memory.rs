@@ -1,0 +1,234 @@
+//! `--low-memory`: the inputs (image layers) are read one after the other and nothing
+//! is held while waiting, so peak memory is one decompression window, not two. The
+//! report must be byte for byte the one the default (parallel) mode writes, including
+//! content diffs, whose first-side contents are read again.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const RDIFF: &str = env!("CARGO_BIN_EXE_rdiff");
+
+fn testdata(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn rdiff(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut c = Command::new(RDIFF);
+    c.args(args);
+    c.stdin(match stdin {
+        Some(p) => Stdio::from(File::open(p).unwrap()),
+        None => Stdio::null(),
+    });
+    c.output().unwrap()
+}
+
+/// The same command with and without `--low-memory` (and with `--threads 1`, which
+/// reads one side after the other too): same exit code, same stdout.
+fn assert_same_with_low_memory(cmd: &str, args: &[&str], stdin: Option<&str>, want_code: i32) {
+    let mut plain = vec![cmd];
+    plain.extend(args);
+    let a = rdiff(&plain, stdin);
+    let err = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(a.status.code(), Some(want_code), "{args:?}: {}", err(&a));
+    assert!(!a.stdout.is_empty());
+    for flags in [&["--low-memory"][..], &["--threads", "1"]] {
+        let mut low = vec![cmd];
+        low.extend(flags);
+        low.extend(args);
+        let b = rdiff(&low, stdin);
+        assert_eq!(b.status.code(), Some(want_code), "{low:?}: {}", err(&b));
+        assert!(
+            a.stdout == b.stdout,
+            "{low:?} changed the report:\n--- default\n{}\n--- {flags:?}\n{}",
+            String::from_utf8_lossy(&a.stdout),
+            String::from_utf8_lossy(&b.stdout)
+        );
+    }
+}
+
+#[test]
+fn rootfs_report_is_the_same() {
+    let (l, r) = (
+        testdata("rootfs/left.tar.zst"),
+        testdata("rootfs/right.tar.zst"),
+    );
+    for format in ["json", "text"] {
+        assert_same_with_low_memory("rootfs", &["--format", format, &l, &r], None, 1);
+    }
+    // The report shows text diffs, so the side read first really was read again.
+    let out = rdiff(
+        &["rootfs", "--low-memory", "--format", "json", &l, &r],
+        None,
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diffs = j["differences"].as_array().unwrap();
+    let with_text: Vec<&str> = diffs
+        .iter()
+        .filter(|d| d["diff"].as_str().is_some_and(|t| t.contains("\n-")))
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        with_text,
+        ["etc/hostname", "usr/share/doc/big.txt", "var/log/dpkg.log"],
+        "{j}"
+    );
+}
+
+#[test]
+fn rootfs_with_standard_input_on_the_left() {
+    // Standard input cannot be read again, so --low-memory reads the right side first.
+    let (l, r) = (
+        testdata("rootfs/left.tar.zst"),
+        testdata("rootfs/right.tar.zst"),
+    );
+    assert_same_with_low_memory("rootfs", &["--format", "json", "-", &r], Some(&l), 1);
+    assert_same_with_low_memory("rootfs", &["--format", "json", &l, "-"], Some(&r), 1);
+}
+
+#[test]
+fn rootfs_identical_and_directory_inputs() {
+    let l = testdata("rootfs/left.tar.zst");
+    let plain = testdata("rootfs/left.tar");
+    assert_same_with_low_memory("rootfs", &["--format", "json", &l, &plain], None, 0);
+    assert_same_with_low_memory(
+        "rootfs",
+        &["--format", "json", "--read-identical", &l, &l],
+        None,
+        0,
+    );
+}
+
+#[test]
+fn image_reports_are_the_same() {
+    let base = testdata("image/oci/base");
+    let changed = testdata("image/oci/changed");
+    let (s2, s3) = (
+        testdata("image/oci/squash-2"),
+        testdata("image/oci/squash-3"),
+    );
+    assert_same_with_low_memory("image", &["--format", "json", &base, &changed], None, 1);
+    assert_same_with_low_memory("image", &["--format", "text", &base, &changed], None, 1);
+    assert_same_with_low_memory(
+        "image",
+        &["--format", "json", "--squash", &s2, &s3],
+        None,
+        1,
+    );
+    assert_same_with_low_memory(
+        "image",
+        &["--format", "json", "--semantic", &base, &changed],
+        None,
+        1,
+    );
+}
+
+/// A tar of `files` members of `size` pseudo-random bytes (incompressible, so the
+/// decoder's window fills), zstd-compressed with a 32 MiB window (`--long=25`).
+fn write_zstd_pair_side(path: &Path, files: usize, size: usize, flip: Option<usize>) {
+    let f = BufWriter::with_capacity(1 << 20, File::create(path).unwrap());
+    let mut enc = zstd::stream::Encoder::new(f, 1).unwrap();
+    enc.window_log(25).unwrap();
+    enc.long_distance_matching(true).unwrap();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut data = vec![0u8; size];
+    for i in 0..files {
+        for chunk in data.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        }
+        if flip == Some(i) {
+            data[size / 2] ^= 0xff;
+        }
+        let mut h = tar::Header::new_ustar();
+        h.set_path(format!("data/f{i:03}")).unwrap();
+        h.set_size(size as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        enc.write_all(h.as_bytes()).unwrap();
+        enc.write_all(&data).unwrap();
+        if flip == Some(i) {
+            data[size / 2] ^= 0xff;
+        }
+    }
+    enc.write_all(&[0u8; 1024]).unwrap();
+    enc.finish().unwrap().flush().unwrap();
+}
+
+/// Peak RSS in KiB of `rdiff ARGS` by GNU time, and its stdout. `None` without GNU
+/// time (skipped with a message, or a failure under RDIFF_REQUIRE_TOOLS=1).
+fn peak_kib(args: &[&str], dir: &Path) -> Option<(u64, Vec<u8>)> {
+    let time = "/usr/bin/time";
+    if !Path::new(time).is_file() {
+        if std::env::var_os("RDIFF_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
+            panic!("{time} is missing and RDIFF_REQUIRE_TOOLS=1 (install the `time` package)");
+        }
+        eprintln!("skipped: peak memory not measured, {time} is missing");
+        return None;
+    }
+    let rss = dir.join("rss");
+    let out = Command::new(time)
+        .arg("-o")
+        .arg(&rss)
+        .args(["-f", "%M", RDIFF])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&rss).unwrap();
+    let kib = text
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no %M in {text:?}"));
+    Some((kib, out.stdout))
+}
+
+#[test]
+fn low_memory_holds_one_window_at_a_time() {
+    // 40 MiB per side through a 32 MiB window: reading both sides at once keeps two
+    // windows resident, one after the other only one.
+    let t = tempfile::tempdir().unwrap();
+    let (a, b) = (t.path().join("a.tar.zst"), t.path().join("b.tar.zst"));
+    write_zstd_pair_side(&a, 10, 4 << 20, None);
+    write_zstd_pair_side(&b, 10, 4 << 20, Some(7));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let args = ["rootfs", "--format", "json", a, b];
+    let Some((both, out_both)) = peak_kib(&args, t.path()) else {
+        return;
+    };
+    let low_args = ["rootfs", "--low-memory", "--format", "json", a, b];
+    let (low, out_low) = peak_kib(&low_args, t.path()).unwrap();
+    eprintln!("peak RSS: default {both} KiB, --low-memory {low} KiB");
+    assert_eq!(out_both, out_low, "the reports differ");
+    let j: serde_json::Value = serde_json::from_slice(&out_low).unwrap();
+    assert_eq!(j["summary"]["changed"], 1, "{j}");
+    assert_eq!(j["differences"][0]["path"], "data/f007", "{j}");
+    // One 32 MiB window less (allow 8 MiB of noise), and at most one window plus
+    // 40 MiB for the rest (a debug build, two entry lists, buffers).
+    let window = 32 * 1024;
+    assert!(
+        low + window - 8 * 1024 <= both,
+        "--low-memory peaked at {low} KiB, the default at {both} KiB: not one window less"
+    );
+    assert!(
+        low <= window + 40 * 1024,
+        "--low-memory peaked at {low} KiB"
+    );
+}
