@@ -287,8 +287,8 @@ fn one_at_a_time(limits: &crate::cli::LimitArgs) -> bool {
 /// contents and remembers nothing beyond its entries; the side read second keeps the
 /// small contents that differ from the first side's, and the first side's are then
 /// read again for the diff. So the side read first must be one that can be read
-/// again: standard input or a pipe goes second (with two pipes, the first one's
-/// contents cannot be shown, and the report says so).
+/// again: standard input or a pipe goes second. With two pipes, the first one's small
+/// contents wait in the keeper (64 MiB at most), as in a parallel read.
 fn read_one_after_the_other(
     inputs: &[Input; 2],
     read: &ReadOptions,
@@ -304,6 +304,14 @@ fn read_one_after_the_other(
         [Side::Right, Side::Left]
     };
     let (first, second) = (sides[0] as usize, sides[1] as usize);
+    if !rereadable(&inputs[first]) {
+        // Two streams: neither can be read again, so the first one's small contents
+        // wait in the keeper for the second, as when both are read at once.
+        let keeper = Keeper::new(KEEPER_BUDGET, CONTENT_BUDGET);
+        let l = read_input(&inputs[0], Side::Left, read, Some(&keeper))?;
+        let r = read_input(&inputs[1], Side::Right, read, Some(&keeper))?;
+        return Ok((l, r, keeper.into_kept()));
+    }
     // The first side offers nothing (there is nothing to compare with yet); the second
     // side's offers are decided against the first side's entries.
     let first_set = read_input(&inputs[first], sides[0], read, None)?;

@@ -93,6 +93,48 @@ fn rootfs_with_standard_input_on_the_left() {
 }
 
 #[test]
+fn rootfs_with_two_pipes() {
+    // Neither side can be read again: the first one's small contents must wait for
+    // the second, or the text diffs would be lost.
+    let (l, r) = (
+        testdata("rootfs/left.tar.zst"),
+        testdata("rootfs/right.tar.zst"),
+    );
+    let run = |flags: &str| {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "exec \"$0\" rootfs {flags} --format json <(cat \"$1\") <(cat \"$2\")"
+            ))
+            .args([RDIFF, &l, &r])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{flags}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let default = run("");
+    let j: serde_json::Value = serde_json::from_slice(&default).unwrap();
+    let texts = j["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["diff"].as_str().is_some_and(|t| t.contains("\n-")))
+        .count();
+    assert_eq!(texts, 3, "{j}");
+    for flags in ["--low-memory", "--threads 1"] {
+        assert!(
+            run(flags) == default,
+            "{flags} changed the report of two pipes"
+        );
+    }
+}
+
+#[test]
 fn rootfs_identical_and_directory_inputs() {
     let l = testdata("rootfs/left.tar.zst");
     let plain = testdata("rootfs/left.tar");
