@@ -216,14 +216,30 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         tar_limits: args.limits.tar_limits(),
         entries_hint: 0,
     };
-    let (left, right, kept) = if one_at_a_time(&args.limits) {
+    let streams = [!can_read_again(&inputs[0]), !can_read_again(&inputs[1])];
+    let (left, right, kept) = if one_at_a_time(&args.limits) && !(streams[0] && streams[1]) {
         read_one_after_the_other(&inputs, &read)?
     } else {
-        let keeper = Keeper::new(KEEPER_BUDGET, CONTENT_BUDGET);
-        let (l, r) = rayon::join(
-            || read_input(&inputs[0], Side::Left, &read, Some(&keeper)),
-            || read_input(&inputs[1], Side::Right, &read, Some(&keeper)),
-        );
+        // A side offers its empty contents too where the other side is a stream.
+        let mut keeper = Keeper::new(KEEPER_BUDGET, CONTENT_BUDGET);
+        for side in [Side::Left, Side::Right] {
+            if streams[side.other() as usize] {
+                keeper = keeper.offer_empty(side);
+            }
+        }
+        let read_side = |side: Side| read_input(&inputs[side as usize], side, &read, Some(&keeper));
+        let (l, r) = if streams[0] && streams[1] {
+            // Two streams are read at the same time whatever the thread count: one
+            // writer may feed both (tee), and one side read to its end first would
+            // block it.
+            std::thread::scope(|sc| {
+                let l = sc.spawn(|| read_side(Side::Left));
+                let r = read_side(Side::Right);
+                (l.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), r)
+            })
+        } else {
+            rayon::join(|| read_side(Side::Left), || read_side(Side::Right))
+        };
         let (left, right) = (l?, r?);
         (left, right, keeper.into_kept())
     };
@@ -275,6 +291,12 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
     Ok((report, held))
 }
 
+/// Whether an input can be read a second time (a file or a directory; not standard
+/// input, a FIFO or `<(...)`).
+fn can_read_again(i: &Input) -> bool {
+    i.path.as_ref().is_some_and(|p| p.is_file() || p.is_dir())
+}
+
 /// Whether the inputs (image layers) are read one after the other: asked for with
 /// `--low-memory`, and also what one worker thread does anyway (then without the
 /// waiting contents a parallel read needs).
@@ -287,8 +309,8 @@ fn one_at_a_time(limits: &crate::cli::LimitArgs) -> bool {
 /// contents and remembers nothing beyond its entries; the side read second keeps the
 /// small contents that differ from the first side's, and the first side's are then
 /// read again for the diff. So the side read first must be one that can be read
-/// again: standard input or a pipe goes second. With two pipes, the first one's small
-/// contents wait in the keeper (64 MiB at most), as in a parallel read.
+/// again: standard input or a pipe goes second. (Two streams are never read one after
+/// the other: see the caller.)
 fn read_one_after_the_other(
     inputs: &[Input; 2],
     read: &ReadOptions,
@@ -297,21 +319,12 @@ fn read_one_after_the_other(
     crate::source::EntrySet,
     std::collections::HashMap<crate::entry::Bytes, crate::source::keeper::KeptPair>,
 )> {
-    let rereadable = |i: &Input| i.path.as_ref().is_some_and(|p| p.is_file() || p.is_dir());
-    let sides = if rereadable(&inputs[0]) || !rereadable(&inputs[1]) {
+    let sides = if can_read_again(&inputs[0]) {
         [Side::Left, Side::Right]
     } else {
         [Side::Right, Side::Left]
     };
     let (first, second) = (sides[0] as usize, sides[1] as usize);
-    if !rereadable(&inputs[first]) {
-        // Two streams: neither can be read again, so the first one's small contents
-        // wait in the keeper for the second, as when both are read at once.
-        let keeper = Keeper::new(KEEPER_BUDGET, CONTENT_BUDGET);
-        let l = read_input(&inputs[0], Side::Left, read, Some(&keeper))?;
-        let r = read_input(&inputs[1], Side::Right, read, Some(&keeper))?;
-        return Ok((l, r, keeper.into_kept()));
-    }
     // The first side offers nothing (there is nothing to compare with yet); the second
     // side's offers are decided against the first side's entries.
     let first_set = read_input(&inputs[first], sides[0], read, None)?;

@@ -274,3 +274,123 @@ fn low_memory_holds_one_window_at_a_time() {
         "--low-memory peaked at {low} KiB"
     );
 }
+
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(name).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn an_empty_file_against_a_stream() {
+    // The right side comes on standard input and cannot be read again; its `motd`
+    // differs from the left's empty one, so its bytes must be kept while it is read,
+    // in every mode.
+    let t = tempfile::tempdir().unwrap();
+    let (l, r) = (t.path().join("l.tar"), t.path().join("r.tar"));
+    std::fs::write(&l, tar_of(&[("etc/motd", b""), ("etc/same", b"x\n")])).unwrap();
+    std::fs::write(
+        &r,
+        tar_of(&[("etc/motd", b"hello\n"), ("etc/same", b"x\n")]),
+    )
+    .unwrap();
+    let (l, r) = (l.to_str().unwrap(), r.to_str().unwrap());
+    for (args, stdin) in [
+        (["--format", "json", l, "-"], Some(r)),
+        (["--format", "json", "-", r], Some(l)),
+    ] {
+        assert_same_with_low_memory("rootfs", &args, stdin, 1);
+        let out = rdiff(&[&["rootfs"][..], &args].concat(), stdin);
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let d = &j["differences"][0];
+        assert_eq!(d["path"], "etc/motd", "{j}");
+        assert_eq!(d["content"]["kind"], "text", "{j}");
+        assert!(
+            d["diff"].as_str().unwrap().contains("+hello"),
+            "{args:?}: {j}"
+        );
+    }
+}
+
+#[test]
+fn two_fifos_fed_by_one_writer_do_not_hang() {
+    // One writer feeds both FIFOs a piece at a time: reading one to its end before
+    // the other would block it forever. Two streams are read at the same time, with
+    // --low-memory and --threads 1 too.
+    let t = tempfile::tempdir().unwrap();
+    let (l, r) = (
+        testdata("rootfs/left.tar.zst"),
+        testdata("rootfs/right.tar.zst"),
+    );
+    let mut reports = Vec::new();
+    for flags in [&[][..], &["--low-memory"], &["--threads", "1"]] {
+        let (fa, fb) = (t.path().join("a"), t.path().join("b"));
+        for f in [&fa, &fb] {
+            let _ = std::fs::remove_file(f);
+            let c = std::ffi::CString::new(f.to_str().unwrap()).unwrap();
+            // SAFETY: a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        }
+        let mut writer = Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import sys\n\
+                 a, b = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()\n\
+                 fa, fb = open(sys.argv[3], 'wb'), open(sys.argv[4], 'wb')\n\
+                 for i in range(0, max(len(a), len(b)), 16384):\n\
+                 \x20   fa.write(a[i:i + 16384]); fa.flush()\n\
+                 \x20   fb.write(b[i:i + 16384]); fb.flush()\n\
+                 fa.close(); fb.close()\n",
+            )
+            .args([&l, &r])
+            .args([&fa, &fb])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut cmd = Command::new(RDIFF);
+        cmd.arg("rootfs")
+            .args(flags)
+            .args(["--format", "json"])
+            .args([&fa, &fb])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let pid = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let out = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(o) => o.unwrap(),
+            Err(_) => {
+                // SAFETY: kill has no memory-safety preconditions.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                let _ = writer.kill();
+                let _ = writer.wait();
+                panic!("{flags:?}: rdiff hung on two FIFOs fed by one writer");
+            }
+        };
+        assert!(writer.wait().unwrap().success());
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{flags:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        reports.push(out.stdout);
+    }
+    assert!(
+        reports.iter().all(|r| *r == reports[0]),
+        "the reports differ"
+    );
+}

@@ -613,6 +613,10 @@ pub fn compare_images(
         );
         v
     };
+    // The keepers now belong to the jobs alone (each set job takes its own below, and
+    // must be its only owner to get what it kept).
+    drop(tasks);
+    drop(single);
     let mut layers: HashMap<Key, ReadLayer> = HashMap::new();
     for res in results {
         let (k, v) = res?;
@@ -818,6 +822,10 @@ pub fn compare_images(
         }
     }
 
+    for j in &mut jobs {
+        j.keepers.clear();
+    }
+
     // Entries, set by set, with content diffs.
     let mut entries = [0u64; 2];
     let mut contents = Vec::new();
@@ -856,7 +864,7 @@ pub fn compare_images(
         };
         let kept: HashMap<Bytes, KeptPair> = Arc::try_unwrap(sj.keeper)
             .map(Keeper::into_kept)
-            .unwrap_or_default();
+            .unwrap_or_else(|_| unreachable!("a set job owns its keeper"));
         let _ = p;
         // One text-diff budget for the whole report.
         let copts = ContentOptions {

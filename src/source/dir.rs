@@ -115,7 +115,7 @@ pub fn read_dir(
         .map_init(Vec::new, |scratch, &i| {
             let e = &entries[i];
             let full = join(root, &e.path);
-            let keep = keeper.is_some() && e.size > 0 && e.size <= opts.keep_limit;
+            let keep = keeper.is_some_and(|k| k.wants(side, e.size, opts.keep_limit));
             let r = hash_file(&full, e.size, keep.then_some(&mut *scratch), opts.sha256)
                 .map_err(|err| path_err(input, &e.path, err))?;
             if let (true, Some(k)) = (keep, keeper) {

@@ -59,6 +59,10 @@ pub struct Keeper {
     /// One side read completely already (`--low-memory`): the other side's offers are
     /// decided against its entries, and nothing else is remembered.
     reference: Option<(Side, EntrySet)>,
+    /// Per side: offer empty contents too. Needed where the *other* side is a stream
+    /// (it cannot be read again, so its differing bytes must be kept while it is read,
+    /// and an empty content on this side is a difference like any other).
+    empty_too: [bool; 2],
 }
 
 impl Keeper {
@@ -71,7 +75,20 @@ impl Keeper {
             budget,
             kept_budget,
             reference: None,
+            empty_too: [false; 2],
         }
+    }
+
+    /// Have `side` offer its empty contents as well (call it when the other side is a
+    /// stream).
+    pub fn offer_empty(mut self, side: Side) -> Self {
+        self.empty_too[side as usize] = true;
+        self
+    }
+
+    /// Whether `side` offers a content of `size` bytes, at most `keep_limit`.
+    pub fn wants(&self, side: Side, size: u64, keep_limit: u64) -> bool {
+        size <= keep_limit && (size > 0 || self.empty_too[side as usize])
     }
 
     /// For a side read after `set` (the other side) was read completely: an offered
@@ -101,12 +118,14 @@ impl Keeper {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let st = &mut *st;
         if let Some((read, set)) = &self.reference {
+            // Both sides' bytes count against the budget, as when both are held here:
+            // the first side's are read again for the diff.
             if *read == side
                 && let Some(e) = set.get(path)
                 && e.fid.is_some_and(|f| f != digest)
-                && st.kept_bytes + content.len() as u64 <= self.kept_budget
+                && st.kept_bytes + content.len() as u64 + e.size <= self.kept_budget
             {
-                st.kept_bytes += content.len() as u64;
+                st.kept_bytes += content.len() as u64 + e.size;
                 st.kept.entry(Box::from(path)).or_default()[s] = Some((digest, Arc::from(content)));
             }
             return;

@@ -418,8 +418,11 @@ impl<'a> Collector<'a> {
         let mut e = entry_from_tar(t);
         e.layer = self.layer;
         if matches!(e.kind, Kind::File | Kind::Other(_)) {
-            // Empty contents need no keeping: the content stage knows them.
-            let keep = self.keeper.is_some() && e.size > 0 && e.size <= self.opts.keep_limit;
+            // Empty contents are known to the content stage; they are offered only
+            // where the other side is a stream (see `Keeper::wants`).
+            let keep = self
+                .keeper
+                .is_some_and(|k| k.wants(self.side, e.size, self.opts.keep_limit));
             let mut h = hash::ContentHasher::new(
                 e.size,
                 keep.then_some(&mut self.scratch),
