@@ -143,8 +143,11 @@ print(' '.join(d+'/blobs/sha256/'+l['digest'].split(':')[1] for l in man['layers
   for ref in 1layer 2layer; do
     # shellcheck disable=SC2046
     floor_runs $(blobs "$DATA/oci-a" $ref) $(blobs "$DATA/oci-b" $ref)
-    rdiff_runs image --format json "$DATA/oci-a:$ref" "$DATA/oci-b:$ref"
-    printf '| image %s (gzip layers) | %.2f | %.2f | %.2f | %.0f | %s | - | - |\n' "$ref" "$F" "$W" "$C" "$(echo "$M/1024" | bc -l)" "$(echo "scale=2; $W/$F" | bc)"
+    for flags in "" "--low-memory"; do
+      # shellcheck disable=SC2086
+      rdiff_runs image --format json $flags "$DATA/oci-a:$ref" "$DATA/oci-b:$ref"
+      printf '| image %s (gzip layers)%s | %.2f | %.2f | %.2f | %.0f | %s | - | - |\n' "$ref" "${flags:+, $flags}" "$F" "$W" "$C" "$(echo "$M/1024" | bc -l)" "$(echo "scale=2; $W/$F" | bc)"
+    done
   done
 fi
 } | tee "$out"

@@ -8,16 +8,10 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-const RDIFF: &str = env!("CARGO_BIN_EXE_rdiff");
+mod common;
+use common::testdata;
 
-fn testdata(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(rel)
-        .to_str()
-        .unwrap()
-        .to_string()
-}
+const RDIFF: &str = env!("CARGO_BIN_EXE_rdiff");
 
 fn rdiff(args: &[&str], stdin: Option<&str>) -> Output {
     let mut c = Command::new(RDIFF);
