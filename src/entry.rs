@@ -250,7 +250,7 @@ impl fmt::Display for Format {
 /// A SHA-256 digest.
 pub type Digest = [u8; 32];
 
-/// Size of the blocks whose fast hashes locate the first differing byte of large files.
+/// Size of the blocks whose hashes locate the first differing byte of large files.
 pub const BLOCK_SIZE: u64 = 64 * 1024;
 
 /// The fields most entries do not have (a Debian rootFS: no atime/ctime without PAX,
@@ -266,6 +266,11 @@ pub struct Extra {
     pub xattrs: BTreeMap<Bytes, Bytes>,
     /// POSIX ACLs in canonical text form, by kind (`access`, `default`).
     pub acl: BTreeMap<&'static str, String>,
+    /// Seeded XXH3-64 of each `BLOCK_SIZE` block, for files larger than one block: they
+    /// only locate the first differing block once SHA-256 said the contents differ.
+    pub blocks: Option<Box<[u64]>>,
+    /// SHA-256 of the padding after the member's data, when it is not all zeros.
+    pub padding: Option<Digest>,
 }
 
 static NO_EXTRA: Extra = Extra {
@@ -274,6 +279,8 @@ static NO_EXTRA: Extra = Extra {
     device: None,
     xattrs: BTreeMap::new(),
     acl: BTreeMap::new(),
+    blocks: None,
+    padding: None,
 };
 
 /// [`Extra`] out of line, absent when empty. An absent box and a box holding an empty
@@ -386,17 +393,18 @@ pub struct Entry {
     pub hardlink_target: Option<Bytes>,
     /// atime, ctime, device numbers, xattrs, ACLs: see the accessors of the same names.
     pub extra: ExtraBox,
-    /// Content identity: XXH3-128 of the content, computed while streaming (regular
-    /// files; hardlinks get their target's). Two contents are equal when these are.
-    pub fid: Option<u128>,
-    /// SHA-256 of the content: computed while streaming when asked for (the library
-    /// default, and streams that cannot be read again), otherwise only for contents that
-    /// differ, when the report shows them.
-    pub digest: Option<Box<Digest>>,
-    /// Fast hashes of each `BLOCK_SIZE` block, for files larger than one block.
-    pub blocks: Option<Box<[u64]>>,
-    /// Position among the archive's members (0-based), `None` where a source has no order.
-    pub order: Option<u64>,
+    /// SHA-256 of the content, computed while streaming (regular files; hardlinks get
+    /// their target's). Two contents are equal exactly when these are.
+    pub digest: Option<Digest>,
+    /// SHA-256 of the member's framing: its header blocks and extension headers, with
+    /// every value that some other field compares replaced by the spelling it was
+    /// written in (see `source::tar::framing`), and the stored bytes of a member whose
+    /// data is not content. Equal digests mean the framing bytes are equal wherever the
+    /// compared fields are. `None` for sources that are not tar.
+    pub header: Option<Digest>,
+    /// Position among the archive's members (0-based; an archive of over 2^32 members,
+    /// 2 TB of headers alone, saturates), `None` where a source has no order.
+    pub order: Option<u32>,
     /// Tar encoding facts, `None` for sources that are not tar.
     pub format: Option<Format>,
     /// How many members of the archive had this normalized path (last one wins).
@@ -422,9 +430,8 @@ impl Entry {
             link_target: None,
             hardlink_target: None,
             extra: ExtraBox::default(),
-            fid: None,
             digest: None,
-            blocks: None,
+            header: None,
             order: None,
             format: None,
             occurrences: 1,
@@ -480,7 +487,27 @@ impl Entry {
 
     /// Whether the entry has content of its own that was hashed.
     pub fn has_content(&self) -> bool {
-        self.fid.is_some() || self.digest.is_some()
+        self.digest.is_some()
+    }
+    /// The block hashes of a large file (see [`Extra::blocks`]).
+    pub fn blocks(&self) -> Option<&[u64]> {
+        self.extra.get().blocks.as_deref()
+    }
+    /// Set the block hashes (nothing is allocated to store `None`).
+    pub fn set_blocks(&mut self, b: Option<Box<[u64]>>) {
+        if b.is_some() || self.blocks().is_some() {
+            self.extra.get_mut().blocks = b;
+        }
+    }
+    /// SHA-256 of the member's padding when it is not all zeros.
+    pub fn padding(&self) -> Option<&Digest> {
+        self.extra.get().padding.as_ref()
+    }
+    /// Set the padding digest (nothing is allocated to store `None`).
+    pub fn set_padding(&mut self, d: Option<Digest>) {
+        if d.is_some() || self.padding().is_some() {
+            self.extra.get_mut().padding = d;
+        }
     }
 }
 

@@ -39,6 +39,9 @@ pub enum ErrorKind {
     /// A resource limit was hit.
     #[error("{0}")]
     Limit(String),
+    /// Content read a second time did not have the digest of its first read.
+    #[error("{0}")]
+    Changed(String),
     /// Anything else, already phrased.
     #[error("{0}")]
     Other(String),

@@ -24,8 +24,6 @@ pub enum Value {
     Mode(u32),
     Time(Timestamp),
     Digest(Digest),
-    /// A content identity (XXH3-128), shown only where no SHA-256 could be computed.
-    ContentId(u128),
     Device(u64, u64),
     Kind(Kind),
     Format(Format),
@@ -61,7 +59,6 @@ impl fmt::Display for Value {
             Value::Mode(m) => write!(f, "{m:04o}"),
             Value::Time(t) => write!(f, "{t}"),
             Value::Digest(d) => write!(f, "sha256:{}", hex(d)),
-            Value::ContentId(x) => write!(f, "xxh3-128:{x:032x}"),
             Value::Device(a, b) => write!(f, "{a}:{b}"),
             Value::Kind(k) => write!(f, "{k}"),
             Value::Format(x) => write!(f, "{x}"),
@@ -105,7 +102,6 @@ impl Serialize for Value {
             Value::Mode(_)
             | Value::Time(_)
             | Value::Digest(_)
-            | Value::ContentId(_)
             | Value::Device(..)
             | Value::Kind(_)
             | Value::Format(_) => s.serialize_str(&self.to_string()),

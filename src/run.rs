@@ -127,7 +127,6 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         read: ReadOptions {
             keep_limit: args.output.max_text_size,
             progress,
-            sha256: false,
             tar_limits: args.limits.tar_limits(),
             entries_hint: 0,
         },
@@ -212,7 +211,6 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
     let read = ReadOptions {
         keep_limit: args.output.max_text_size,
         progress,
-        sha256: false,
         tar_limits: args.limits.tar_limits(),
         entries_hint: 0,
     };
@@ -349,7 +347,7 @@ fn read_one_after_the_other(
         let Some(e) = fs.get(path) else { continue };
         if pair[second].is_none()
             || pair[first].is_some()
-            || e.fid.is_none()
+            || e.digest.is_none()
             || e.size > read.keep_limit
             || bytes + e.size > CONTENT_BUDGET
         {
@@ -361,21 +359,26 @@ fn read_one_after_the_other(
             layer: e.layer,
             start: 0,
             len: e.size,
-            sha: false,
+            expect: e.digest,
         };
         wanted.insert(path.clone(), want);
     }
     if !wanted.is_empty() && fs.info.rereadable {
-        // A failure here is not final: the content stage reads again what it misses
-        // and says what it could not get.
-        if let Ok(got) = crate::source::fetch(&inputs[first], &wanted, &read) {
-            for (path, f) in got {
-                let Some(e) = fs.get(&path) else { continue };
-                if f.bytes.len() as u64 == e.size
-                    && let (Some(fid), Some(pair)) = (e.fid, kept.get_mut(&path))
-                {
-                    pair[first] = Some((fid, std::sync::Arc::from(f.bytes)));
-                }
+        // Each content is checked against its first digest as it is read again (a
+        // mismatch is an error: the input changed). Any other failure is not final:
+        // the content stage reads again what it misses and says what it could not get.
+        let got = crate::source::fetch(&inputs[first], &wanted, &read);
+        if let Err(e) = &got
+            && matches!(e.kind, crate::error::ErrorKind::Changed(_))
+        {
+            return Err(got.err().expect("an error"));
+        }
+        for (path, f) in got.unwrap_or_default() {
+            let Some(e) = fs.get(&path) else { continue };
+            if f.bytes.len() as u64 == e.size
+                && let (Some(d), Some(pair)) = (e.digest, kept.get_mut(&path))
+            {
+                pair[first] = Some((d, std::sync::Arc::from(f.bytes)));
             }
         }
     }

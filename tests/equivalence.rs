@@ -315,20 +315,16 @@ fn same_tree_as_dir_tar_gz_zst_is_identical() {
     assert_eq!(kind_of(CAFE), Kind::File);
     let hard = entry(&from_dir, "usr/bin/tool-hard");
     assert_eq!(hard.hardlink_target.as_deref(), Some(&b"usr/bin/tool"[..]));
-    assert_eq!(hard.digest.as_deref(), Some(&sha256(&binary(1, 100_000))));
+    assert_eq!(hard.digest, Some(sha256(&binary(1, 100_000))));
     let x = entry(&from_dir, "etc/xattr.txt");
     assert_eq!(
         x.xattrs().get(&b"user.comment"[..]).map(|v| &v[..]),
         Some(&b"hello"[..])
     );
-    assert_eq!(
-        entry(&from_dir, "etc/empty").digest.as_deref(),
-        Some(&sha256(b""))
-    );
+    assert_eq!(entry(&from_dir, "etc/empty").digest, Some(sha256(b"")));
     assert_eq!(
         entry(&from_dir, "usr/lib/big.bin")
-            .blocks
-            .as_ref()
+            .blocks()
             .map(|b| b.len()),
         Some(3)
     );

@@ -1,7 +1,10 @@
 //! Content diffs for changed regular files: a unified diff for text, the first
-//! differing byte for binary content. Small contents come from the keeper; what it did
-//! not hold is fetched again from the input (only the bytes needed); for large files
-//! the block hashes taken while streaming say which 64 KiB block to fetch.
+//! differing byte for binary content. Whether two contents differ was decided by
+//! their SHA-256 digests while streaming; this stage only explains how. Small contents
+//! come from the keeper; what it did not hold is fetched again from the input (only
+//! the bytes needed, each fetched content hashed again whole and checked against its
+//! first digest); for large files the block hashes taken while streaming say which
+//! 64 KiB block to fetch, and the bytes fetched say where in it the difference is.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -39,15 +42,15 @@ pub struct ContentOptions {
 enum Plan {
     /// Both contents wanted whole.
     Whole,
-    /// The block that holds the first difference, or the exact offset when the block
-    /// hashes already tell it.
+    /// The block that holds the first difference, as the block hashes tell it.
     Block(u64),
+    /// Every block both have hashes equal: the shorter content ends first.
     Exact(u64),
 }
 
 fn first_differing_block(l: &Entry, r: &Entry) -> Plan {
     let min = l.size.min(r.size);
-    let (Some(lb), Some(rb)) = (&l.blocks, &r.blocks) else {
+    let (Some(lb), Some(rb)) = (l.blocks(), r.blocks()) else {
         return Plan::Block(0);
     };
     let mut b = 0u64;
@@ -68,19 +71,8 @@ fn is_regular(e: &Entry) -> bool {
     )
 }
 
-/// The entry whose bytes a content field stands for: the entry itself, or for a
-/// hardlink its target (in the same set).
-fn content_entry<'a>(set: &'a EntrySet, e: &'a Entry) -> Option<&'a Entry> {
-    if is_regular(e) {
-        return Some(e);
-    }
-    let t = e.hardlink_target.as_ref()?;
-    set.get(t).filter(|t| is_regular(t))
-}
-
-/// Fill `content` of changed regular files in `diffs` (a unified diff, or where the
-/// first differing byte is), and replace content identities by SHA-256 digests in the
-/// `content` fields where the sources did not compute them while streaming.
+/// Fill `content` of changed regular files in `diffs`: a unified diff, or where the
+/// first differing byte is.
 pub fn content_diffs(
     diffs: &mut [Difference],
     sets: [&EntrySet; 2],
@@ -89,10 +81,9 @@ pub fn content_diffs(
     opts: &ContentOptions,
 ) -> Result<Vec<HeldContent>> {
     let mut held_out: Vec<HeldContent> = Vec::new();
-    // Which differences need content, and how; which need a digest.
+    // Which differences need content, and how.
     let mut todo: Vec<(usize, Plan)> = Vec::new();
     let mut over_budget: Vec<usize> = Vec::new();
-    let mut digests_wanted: Vec<usize> = Vec::new();
     let mut spent = 0u64;
     for (i, d) in diffs.iter().enumerate() {
         if d.status != Status::Changed || !d.fields.iter().any(|f| f.field == "content") {
@@ -101,9 +92,6 @@ pub fn content_diffs(
         let (Some(l), Some(r)) = (sets[0].get(&d.path), sets[1].get(&d.path)) else {
             continue;
         };
-        if l.digest.is_none() || r.digest.is_none() {
-            digests_wanted.push(i);
-        }
         // Entries a path rule hides get no content diff (and use none of the budget);
         // hardlinks carry their target's content, whose diff is shown at the target.
         if d.ignored_by.is_some() || !is_regular(l) || !is_regular(r) {
@@ -129,11 +117,11 @@ pub fn content_diffs(
             ),
         });
     }
-    if todo.is_empty() && digests_wanted.is_empty() {
+    if todo.is_empty() {
         return Ok(held_out);
     }
 
-    // Content we hold already, checked against the entry's identity (an empty content
+    // Content we hold already, checked against the entry's digest (an empty content
     // is never kept: it is known).
     let held = |side: usize, path: &[u8], e: &Entry| -> Option<Arc<[u8]>> {
         if e.size == 0 && is_regular(e) {
@@ -141,7 +129,7 @@ pub fn content_diffs(
         }
         let pair = kept.get(path)?;
         let (d, b) = pair[side].as_ref()?;
-        (Some(*d) == e.fid).then(|| b.clone())
+        (Some(*d) == e.digest).then(|| b.clone())
     };
 
     let mut wanted: [BTreeMap<Bytes, Want>; 2] = [BTreeMap::new(), BTreeMap::new()];
@@ -149,57 +137,22 @@ pub fn content_diffs(
         let path = &diffs[*i].path;
         for side in 0..2 {
             let e = sets[side].get(path).expect("present");
-            let want = match plan {
-                Plan::Whole => {
-                    if held(side, path, e).is_some() {
-                        continue;
-                    }
-                    Want {
-                        order: e.order,
-                        layer: e.layer,
-                        start: 0,
-                        len: e.size,
-                        sha: false,
-                    }
-                }
-                Plan::Block(b) => Want {
-                    order: e.order,
-                    layer: e.layer,
-                    start: b * BLOCK_SIZE,
-                    len: BLOCK_SIZE,
-                    sha: e.digest.is_none(),
-                },
+            let (start, len) = match plan {
+                Plan::Whole if held(side, path, e).is_some() => continue,
+                Plan::Whole => (0, e.size),
+                Plan::Block(b) => (b * BLOCK_SIZE, BLOCK_SIZE),
                 Plan::Exact(_) => continue,
             };
             if fetchers[side].rereadable() {
+                let want = Want {
+                    order: e.order,
+                    layer: e.layer,
+                    start,
+                    len,
+                    expect: e.digest,
+                };
                 wanted[side].insert(path.clone(), want);
             }
-        }
-    }
-    // Digests not computed while streaming: from held bytes later, else streamed again.
-    for &i in &digests_wanted {
-        let path = &diffs[i].path;
-        for side in 0..2 {
-            let e = sets[side].get(path).expect("present");
-            let Some(c) = content_entry(sets[side], e) else {
-                continue;
-            };
-            if e.digest.is_some() || held(side, &c.path, c).is_some() {
-                continue;
-            }
-            if !fetchers[side].rereadable() {
-                continue;
-            }
-            wanted[side]
-                .entry(c.path.clone())
-                .and_modify(|w| w.sha = true)
-                .or_insert(Want {
-                    order: c.order,
-                    layer: c.layer,
-                    start: 0,
-                    len: if c.size <= opts.keep_limit { c.size } else { 0 },
-                    sha: true,
-                });
         }
     }
     let (fl, fr) = if opts.sequential {
@@ -256,8 +209,13 @@ pub fn content_diffs(
             Plan::Block(b) => {
                 let start = b * BLOCK_SIZE;
                 match (fetched[0].get(&path), fetched[1].get(&path)) {
-                    (Some(a), Some(c)) => ContentDiff::Binary {
+                    // The block hashes pointed here; the bytes say where, if anywhere.
+                    (Some(a), Some(c)) if a.bytes != c.bytes => ContentDiff::Binary {
                         first_difference: Some(start + first_mismatch(&a.bytes, &c.bytes)),
+                        first_difference_within: None,
+                    },
+                    (Some(_), Some(_)) => ContentDiff::Binary {
+                        first_difference: None,
                         first_difference_within: None,
                     },
                     _ => ContentDiff::Binary {
@@ -271,43 +229,6 @@ pub fn content_diffs(
             }
         };
         diffs[i].content = Some(cd);
-    }
-
-    // Put SHA-256 digests in the content fields.
-    let held_by_path: HashMap<Bytes, [Option<Arc<[u8]>>; 2]> = held_out.iter().cloned().collect();
-    for i in digests_wanted {
-        let path = diffs[i].path.clone();
-        let mut sha: [Option<crate::entry::Digest>; 2] = [None, None];
-        for side in 0..2 {
-            let e = sets[side].get(&path).expect("present");
-            if e.digest.is_some() {
-                sha[side] = e.digest.as_deref().copied();
-                continue;
-            }
-            let Some(c) = content_entry(sets[side], e) else {
-                continue;
-            };
-            sha[side] = held_by_path
-                .get(&c.path)
-                .and_then(|h| h[side].as_ref())
-                .or(held(side, &c.path, c).as_ref())
-                .map(|b| crate::source::hash::sha256(b))
-                .or_else(|| fetched[side].get(&c.path).and_then(|f| f.sha))
-                .or_else(|| {
-                    fetched[side]
-                        .get(&c.path)
-                        .filter(|f| f.bytes.len() as u64 == c.size)
-                        .map(|f| crate::source::hash::sha256(&f.bytes))
-                });
-        }
-        for f in diffs[i].fields.iter_mut().filter(|f| f.field == "content") {
-            if let Some(d) = sha[0] {
-                f.left = crate::report::Value::Digest(d);
-            }
-            if let Some(d) = sha[1] {
-                f.right = crate::report::Value::Digest(d);
-            }
-        }
     }
     Ok(held_out)
 }

@@ -83,25 +83,10 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
         r.device()
             .map_or(Value::Absent, |(a, b)| Value::Device(a, b)),
     );
-    // Contents are equal when their identities are (XXH3-128 streamed; SHA-256 where a
-    // side has only that); the field shows SHA-256 digests, filled in later where they
-    // were not computed while streaming.
-    let same_content = match (l.fid, r.fid, l.digest.as_deref(), r.digest.as_deref()) {
-        (Some(a), Some(b), _, _) => a == b,
-        (_, _, Some(a), Some(b)) => a == b,
-        (None, None, None, None) => true,
-        _ => false,
-    };
-    let v = |e: &Entry| match (e.digest.as_deref(), e.fid) {
-        (Some(d), _) => Value::Digest(*d),
-        (None, Some(f)) => Value::ContentId(f),
-        (None, None) => Value::Absent,
-    };
-    if same_content {
-        push("content", Value::Absent, Value::Absent);
-    } else {
-        push("content", v(l), v(r));
-    }
+    // Contents are equal exactly when their SHA-256 digests are (computed while
+    // streaming, for every regular file of both sides).
+    let content = |e: &Entry| e.digest.map_or(Value::Absent, Value::Digest);
+    push("content", content(l), content(r));
     if lc.format && rc.format {
         push(
             "format",
@@ -182,7 +167,9 @@ pub fn compare_sets(left: &EntrySet, right: &EntrySet, policy: &Policy) -> Vec<D
             .iter()
             .enumerate()
             .filter_map(|(k, it)| match it {
-                Item::Both(a, b, _) => Some((le[*a].order?, re[*b].order?, k)),
+                Item::Both(a, b, _) => {
+                    Some((u64::from(le[*a].order?), u64::from(re[*b].order?), k))
+                }
                 _ => None,
             })
             .collect();
@@ -218,8 +205,8 @@ pub fn compare_sets(left: &EntrySet, right: &EntrySet, policy: &Policy) -> Vec<D
                     if moved {
                         fields.push(FieldDiff::new(
                             "order",
-                            l.order.map_or(Value::Absent, Value::Uint),
-                            r.order.map_or(Value::Absent, Value::Uint),
+                            l.order.map_or(Value::Absent, |o| Value::Uint(o.into())),
+                            r.order.map_or(Value::Absent, |o| Value::Uint(o.into())),
                         ));
                     }
                     if fields.is_empty() {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::{self, File, Metadata, OpenOptions};
-use std::io::{self, Read, Seek};
+use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -116,10 +116,10 @@ pub fn read_dir(
             let e = &entries[i];
             let full = join(root, &e.path);
             let keep = keeper.is_some_and(|k| k.wants(side, e.size, opts.keep_limit));
-            let r = hash_file(&full, e.size, keep.then_some(&mut *scratch), opts.sha256)
+            let r = hash_file(&full, e.size, keep.then_some(&mut *scratch))
                 .map_err(|err| path_err(input, &e.path, err))?;
             if let (true, Some(k)) = (keep, keeper) {
-                k.offer(side, &e.path, r.fid, scratch);
+                k.offer(side, &e.path, r.sha, scratch);
             }
             if let Some(p) = &opts.progress {
                 p.add(side as usize, e.size);
@@ -129,9 +129,8 @@ pub fn read_dir(
         .collect();
     for (&i, r) in files.iter().zip(results) {
         let h = r?;
-        entries[i].fid = Some(h.fid);
-        entries[i].digest = h.sha.map(Box::new);
-        entries[i].blocks = h.blocks;
+        entries[i].digest = Some(h.sha);
+        entries[i].set_blocks(h.blocks);
     }
     let info = InputInfo {
         name: input.name.clone(),
@@ -254,21 +253,9 @@ fn open_regular(path: &Path) -> io::Result<File> {
     Ok(f)
 }
 
-fn hash_file(path: &Path, size: u64, keep: Option<&mut Vec<u8>>, sha: bool) -> io::Result<Hashed> {
-    let mut f = open_regular(path)?;
-    let mut h = hash::ContentHasher::new(size, keep, sha);
-    let mut buf = vec![0u8; 256 << 10];
-    let mut total = 0u64;
-    loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        total += n as u64;
-        h.update(&buf[..n]);
-    }
+fn hash_file(path: &Path, size: u64, keep: Option<&mut Vec<u8>>) -> io::Result<Hashed> {
+    let mut h = hash::ContentHasher::new(size, keep);
+    let total = read_through(path, &mut |b| h.update(b))?;
     if total != size {
         return Err(io::Error::other(format!(
             "changed while being read ({size} bytes expected, {total} read)"
@@ -277,21 +264,44 @@ fn hash_file(path: &Path, size: u64, keep: Option<&mut Vec<u8>>, sha: bool) -> i
     Ok(h.finish())
 }
 
-/// SHA-256 of a regular file.
-pub fn sha256_file(path: &Path) -> io::Result<crate::entry::Digest> {
-    let size = fs::metadata(path)?.len();
-    hash_file(path, size, None, true)?
-        .sha
-        .ok_or_else(|| io::Error::other("no digest"))
+/// Pass every byte of a regular file to `f`; returns the number of bytes.
+fn read_through(path: &Path, f: &mut dyn FnMut(&[u8])) -> io::Result<u64> {
+    let mut file = open_regular(path)?;
+    let mut buf = vec![0u8; 256 << 10];
+    let mut total = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        total += n as u64;
+        f(&buf[..n]);
+    }
+    Ok(total)
 }
 
-/// Read `len` bytes from `start` of a regular file.
-pub fn read_range(path: &Path, start: u64, len: u64) -> io::Result<Vec<u8>> {
-    let mut f = open_regular(path)?;
-    f.seek(io::SeekFrom::Start(start))?;
+/// Read `len` bytes from `start` of a regular file, and the SHA-256 of the whole file
+/// as read this time (the caller checks it against the first read's).
+pub fn read_range(
+    path: &Path,
+    start: u64,
+    len: u64,
+) -> io::Result<(Vec<u8>, crate::entry::Digest)> {
     let mut v = Vec::new();
-    f.take(len).read_to_end(&mut v)?;
-    Ok(v)
+    let mut h = hash::ContentHasher::new(0, None);
+    let end = start.saturating_add(len);
+    let mut pos = 0u64;
+    read_through(path, &mut |b| {
+        h.update(b);
+        let (s, e) = (pos, pos + b.len() as u64);
+        pos = e;
+        if e > start && s < end {
+            v.extend_from_slice(&b[(start.max(s) - s) as usize..(end.min(e) - s) as usize]);
+        }
+    })?;
+    Ok((v, h.finish().sha))
 }
 
 fn id_names(file: &str) -> HashMap<u32, Bytes> {

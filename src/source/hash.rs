@@ -1,16 +1,32 @@
 //! Content hashing while the bytes stream past: SHA-256 of the whole content (sha2
-//! picks the CPU's SHA extensions at run time), fast xxh3 hashes of each 64 KiB block
-//! (to locate the first differing byte of a large file without keeping it), and a copy
-//! of small contents for content diffs.
+//! picks the CPU's SHA extensions at run time), which alone decides whether two
+//! contents are equal; XXH3-64 hashes of each 64 KiB block, keyed with a seed drawn at
+//! random once per run, which only *locate* the first differing block of a large file
+//! after SHA-256 said the contents differ (the bytes found there are then compared
+//! themselves); and a copy of small contents for content diffs.
+
+use std::sync::OnceLock;
 
 use sha2::{Digest as _, Sha256};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::entry::{BLOCK_SIZE, Digest};
 
+/// The seed of the block hashes: random per process, so that no input can be prepared
+/// in advance to make two different blocks look alike (XXH3's default secret is
+/// public). It decides nothing: a block it points at is compared byte for byte.
+fn block_seed() -> u64 {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    *SEED.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(std::process::id().into());
+        h.finish()
+    })
+}
+
 pub struct ContentHasher<'a> {
-    sha: Option<Sha256>,
-    fid: Xxh3,
+    sha: Sha256,
     block: Option<(Xxh3, u64, Vec<u64>)>,
     keep: Option<&'a mut Vec<u8>>,
 }
@@ -18,21 +34,19 @@ pub struct ContentHasher<'a> {
 /// What hashing a content found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContentHash {
-    /// XXH3-128: the content identity used for equality.
-    pub fid: u128,
-    /// SHA-256, when it was asked for.
-    pub sha: Option<Digest>,
-    /// XXH3-64 of each 64 KiB block, for contents over one block.
+    /// SHA-256: the content's identity (equal digests, equal contents).
+    pub sha: Digest,
+    /// Seeded XXH3-64 of each 64 KiB block, for contents over one block (locating only).
     pub blocks: Option<Box<[u64]>>,
 }
 
 impl<'a> ContentHasher<'a> {
     /// `size` is the expected content size; `keep`, if given, receives a copy of the
-    /// content (the caller only passes it for small files); `sha`: also SHA-256.
-    pub fn new(size: u64, keep: Option<&'a mut Vec<u8>>, sha: bool) -> Self {
+    /// content (the caller only passes it for small files).
+    pub fn new(size: u64, keep: Option<&'a mut Vec<u8>>) -> Self {
         let block = (size > BLOCK_SIZE).then(|| {
             (
-                Xxh3::new(),
+                Xxh3::with_seed(block_seed()),
                 0u64,
                 Vec::with_capacity(size.div_ceil(BLOCK_SIZE).min(1 << 20) as usize),
             )
@@ -43,18 +57,14 @@ impl<'a> ContentHasher<'a> {
             k.reserve(size as usize);
         }
         ContentHasher {
-            sha: sha.then(Sha256::new),
-            fid: Xxh3::new(),
+            sha: Sha256::new(),
             block,
             keep,
         }
     }
 
     pub fn update(&mut self, mut data: &[u8]) {
-        if let Some(s) = self.sha.as_mut() {
-            s.update(data);
-        }
-        self.fid.update(data);
+        self.sha.update(data);
         if let Some(k) = self.keep.as_mut() {
             k.extend_from_slice(data);
         }
@@ -73,10 +83,8 @@ impl<'a> ContentHasher<'a> {
         }
     }
 
-    /// The content identity, the SHA-256 digest if asked for, and for contents over one
-    /// block the block hashes.
+    /// The SHA-256 digest and, for contents over one block, the block hashes.
     pub fn finish(self) -> ContentHash {
-        let sha = self.sha.map(|s| s.finalize().into());
         let blocks = self.block.map(|(x, fill, mut blocks)| {
             if fill > 0 {
                 blocks.push(x.digest());
@@ -84,8 +92,7 @@ impl<'a> ContentHasher<'a> {
             blocks.into_boxed_slice()
         });
         ContentHash {
-            fid: self.fid.digest128(),
-            sha,
+            sha: self.sha.finalize().into(),
             blocks,
         }
     }
@@ -103,21 +110,16 @@ mod tests {
     #[test]
     fn chunking_does_not_change_results() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        let mut a = ContentHasher::new(data.len() as u64, None, true);
+        let mut a = ContentHasher::new(data.len() as u64, None);
         a.update(&data);
-        let mut b = ContentHasher::new(data.len() as u64, None, true);
+        let mut b = ContentHasher::new(data.len() as u64, None);
         for c in data.chunks(777) {
             b.update(c);
         }
         let (ha, hb) = (a.finish(), b.finish());
         assert_eq!(ha, hb);
         assert_eq!(ha.blocks.as_ref().unwrap().len(), 5);
-        assert_eq!(ha.sha, Some(sha256(&data)));
-        assert_eq!(ha.fid, xxhash_rust::xxh3::xxh3_128(&data));
-        let mut c = ContentHasher::new(data.len() as u64, None, false);
-        c.update(&data);
-        let hc = c.finish();
-        assert_eq!((hc.fid, hc.sha), (ha.fid, None));
+        assert_eq!(ha.sha, sha256(&data));
         // Known answer: SHA-256 of "abc".
         assert_eq!(sha256(b"abc")[..4], [0xba, 0x78, 0x16, 0xbf]);
     }

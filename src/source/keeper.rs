@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::entry::Bytes;
+use crate::entry::{Bytes, Digest};
 use crate::source::EntrySet;
 
 /// Left or right.
@@ -36,14 +36,14 @@ impl Side {
 }
 
 /// A content held for a path: its digest and bytes.
-type Held = (u128, Arc<[u8]>);
+type Held = (Digest, Arc<[u8]>);
 
-/// Content kept for one path: the content identity it had and the bytes, per side.
-pub type KeptPair = [Option<(u128, Arc<[u8]>)>; 2];
+/// Content kept for one path: the SHA-256 it had and the bytes, per side.
+pub type KeptPair = [Option<(Digest, Arc<[u8]>)>; 2];
 
 #[derive(Default)]
 struct State {
-    seen: [HashMap<Bytes, u128>; 2],
+    seen: [HashMap<Bytes, Digest>; 2],
     pending: [HashMap<Bytes, Held>; 2],
     pending_bytes: [u64; 2],
     kept_bytes: u64,
@@ -92,7 +92,7 @@ impl Keeper {
     }
 
     /// For a side read after `set` (the other side) was read completely: an offered
-    /// content is kept when `set` has the path with another content identity, up to
+    /// content is kept when `set` has the path with another SHA-256, up to
     /// `kept_budget` bytes in all. No path is remembered. `into_parts` gives `set` back.
     pub fn against(side_read: Side, set: EntrySet, kept_budget: u64) -> Self {
         Keeper {
@@ -112,7 +112,7 @@ impl Keeper {
     }
 
     /// One side has hashed a small file.
-    pub fn offer(&self, side: Side, path: &[u8], digest: u128, content: &[u8]) {
+    pub fn offer(&self, side: Side, path: &[u8], digest: Digest, content: &[u8]) {
         let s = side as usize;
         let o = side.other() as usize;
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -122,7 +122,7 @@ impl Keeper {
             // the first side's are read again for the diff.
             if *read == side
                 && let Some(e) = set.get(path)
-                && e.fid.is_some_and(|f| f != digest)
+                && e.digest.is_some_and(|f| f != digest)
                 && st.kept_bytes + content.len() as u64 + e.size <= self.kept_budget
             {
                 st.kept_bytes += content.len() as u64 + e.size;
@@ -185,16 +185,20 @@ impl Keeper {
 mod tests {
     use super::*;
 
+    fn d(n: u8) -> Digest {
+        [n; 32]
+    }
+
     #[test]
     fn keeps_only_what_differs() {
         let k = Keeper::new(1 << 20, 1 << 20);
-        k.offer(Side::Left, b"a", 1, b"same");
-        k.offer(Side::Left, b"b", 2, b"left b");
-        k.offer(Side::Right, b"a", 1, b"same");
-        k.offer(Side::Right, b"b", 3, b"right b");
-        k.offer(Side::Right, b"c", 4, b"right c");
-        k.offer(Side::Left, b"c", 5, b"left c");
-        k.offer(Side::Left, b"only-left", 6, b"x");
+        k.offer(Side::Left, b"a", d(1), b"same");
+        k.offer(Side::Left, b"b", d(2), b"left b");
+        k.offer(Side::Right, b"a", d(1), b"same");
+        k.offer(Side::Right, b"b", d(3), b"right b");
+        k.offer(Side::Right, b"c", d(4), b"right c");
+        k.offer(Side::Left, b"c", d(5), b"left c");
+        k.offer(Side::Left, b"only-left", d(6), b"x");
         k.finish(Side::Right);
         k.finish(Side::Left);
         let kept = k.into_kept();
@@ -210,9 +214,9 @@ mod tests {
     #[test]
     fn against_a_set_read_before() {
         use crate::entry::{Entry, Kind};
-        let file = |p: &str, fid: u128| {
+        let file = |p: &str, n: u8| {
             let mut e = Entry::new(p.as_bytes().into(), Kind::File);
-            e.fid = Some(fid);
+            e.digest = Some(d(n));
             e
         };
         let set = crate::source::finish_set(
@@ -228,10 +232,10 @@ mod tests {
             },
         );
         let k = Keeper::against(Side::Right, set, 12);
-        k.offer(Side::Right, b"a", 1, b"same");
-        k.offer(Side::Right, b"b", 9, b"right b");
-        k.offer(Side::Right, b"new", 4, b"only right");
-        k.offer(Side::Right, b"big", 7, b"over the budget");
+        k.offer(Side::Right, b"a", d(1), b"same");
+        k.offer(Side::Right, b"b", d(9), b"right b");
+        k.offer(Side::Right, b"new", d(4), b"only right");
+        k.offer(Side::Right, b"big", d(7), b"over the budget");
         k.finish(Side::Right);
         let (kept, set) = k.into_parts();
         assert_eq!(set.unwrap().entries.len(), 3, "the set comes back");
@@ -244,8 +248,8 @@ mod tests {
     #[test]
     fn budget_bounds_waiting_bytes() {
         let k = Keeper::new(4, 1 << 20);
-        k.offer(Side::Left, b"a", 1, b"12345"); // over budget: not held
-        k.offer(Side::Right, b"a", 2, b"abcde");
+        k.offer(Side::Left, b"a", d(1), b"12345"); // over budget: not held
+        k.offer(Side::Right, b"a", d(2), b"abcde");
         let kept = k.into_kept();
         let a = &kept[&b"a"[..]];
         assert!(a[0].is_none(), "left content was over budget");

@@ -136,10 +136,6 @@ pub struct ReadOptions {
     pub tar_limits: tar::Limits,
     /// Bytes read, for the progress bar.
     pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
-    /// Compute the SHA-256 of every content while streaming (else only the fast XXH3-128
-    /// identity, and SHA-256 later for the contents that differ). Streams that cannot be
-    /// read again always get it.
-    pub sha256: bool,
     /// Entries the input is expected to have (0: unknown). With `--low-memory` the side
     /// read second is sized from the first, so its list does not double past the need.
     pub entries_hint: u64,
@@ -151,7 +147,6 @@ impl Default for ReadOptions {
             keep_limit: 1 << 20,
             tar_limits: tar::Limits::default(),
             progress: None,
-            sha256: true,
             entries_hint: 0,
         }
     }
@@ -184,7 +179,6 @@ fn read_input_inner(
         }
     }
     let mut collector = Collector::new(side, opts, keeper);
-    collector.stream = !input.path.as_ref().is_some_and(|p| p.is_file());
     let progress = opts.progress.as_ref().map(|p| (p.clone(), side as usize));
     let info = with_tar_stream_progress(input, &opts.tar_limits, true, progress, |tr| {
         while let Some(t) = tr.next_entry()? {
@@ -388,8 +382,6 @@ pub struct Collector<'a> {
     scratch: Vec<u8>,
     /// Layer index given to every entry (images).
     pub layer: u32,
-    /// The input is a stream: compute SHA-256 now, it cannot be read again.
-    pub stream: bool,
     pub entries: Vec<Entry>,
 }
 
@@ -401,7 +393,6 @@ impl<'a> Collector<'a> {
             keeper,
             scratch: Vec::new(),
             layer: 0,
-            stream: false,
             // A little room over the hint: two builds of one tree differ in a few entries.
             entries: Vec::with_capacity(
                 (opts.entries_hint + opts.entries_hint / 32).min(1 << 24) as usize
@@ -423,18 +414,13 @@ impl<'a> Collector<'a> {
             let keep = self
                 .keeper
                 .is_some_and(|k| k.wants(self.side, e.size, self.opts.keep_limit));
-            let mut h = hash::ContentHasher::new(
-                e.size,
-                keep.then_some(&mut self.scratch),
-                self.opts.sha256 || self.stream,
-            );
+            let mut h = hash::ContentHasher::new(e.size, keep.then_some(&mut self.scratch));
             tr.read_data(&mut |b| h.update(b))?;
             let hashed = h.finish();
-            e.fid = Some(hashed.fid);
-            e.digest = hashed.sha.map(Box::new);
-            e.blocks = hashed.blocks;
+            e.digest = Some(hashed.sha);
+            e.set_blocks(hashed.blocks);
             if keep && let Some(k) = self.keeper {
-                k.offer(self.side, &e.path, hashed.fid, &self.scratch);
+                k.offer(self.side, &e.path, hashed.sha, &self.scratch);
             }
         }
         self.entries.push(e);
@@ -471,7 +457,7 @@ pub fn entry_from_tar(t: TarEntry) -> Entry {
     for (name, value) in t.xattrs {
         add_xattr(&mut e, name, value);
     }
-    e.order = Some(t.index);
+    e.order = Some(u32::try_from(t.index).unwrap_or(u32::MAX));
     e.format = t.format;
     e
 }
@@ -519,23 +505,19 @@ pub fn finish_set(mut entries: Vec<Entry>, mut info: InputInfo) -> EntrySet {
     EntrySet { entries: out, info }
 }
 
-/// Give each hardlink its target's content identity and digest (entries sorted by path).
+/// Give each hardlink its target's content digest (entries sorted by path).
 pub fn resolve_hardlinks(entries: &mut [Entry]) {
-    type Ids = (Option<u128>, Option<Box<crate::entry::Digest>>);
-    let ids: Vec<Option<Ids>> = entries
+    let ids: Vec<Option<crate::entry::Digest>> = entries
         .iter()
         .map(|e| {
             e.hardlink_target.as_ref().and_then(|t| {
                 let i = entries.binary_search_by(|x| (*x.path).cmp(t)).ok()?;
-                Some((entries[i].fid, entries[i].digest.clone()))
+                entries[i].digest
             })
         })
         .collect();
-    for (e, ids) in entries.iter_mut().zip(ids) {
-        if let Some((f, d)) = ids
-            && f.is_some()
-        {
-            e.fid = f;
+    for (e, d) in entries.iter_mut().zip(ids) {
+        if d.is_some() {
             e.digest = d;
         }
     }
@@ -545,13 +527,29 @@ pub fn resolve_hardlinks(entries: &mut [Entry]) {
 #[derive(Clone, Copy, Debug)]
 pub struct Want {
     /// Member number in the archive (tar), to pick the right one among duplicates.
-    pub order: Option<u64>,
+    pub order: Option<u32>,
     /// Image layer the entry comes from.
     pub layer: u32,
     pub start: u64,
     pub len: u64,
-    /// Also compute the SHA-256 of the whole content (streamed, not kept).
-    pub sha: bool,
+    /// The SHA-256 the content had when it was first read: the whole content is hashed
+    /// again while it passes, and a different digest is an error (the input changed
+    /// between the two reads), so that bytes read again are the bytes compared.
+    pub expect: Option<crate::entry::Digest>,
+}
+
+/// The error for content that changed between two reads.
+pub fn changed_between_reads(
+    path: &[u8],
+    first: &crate::entry::Digest,
+    now: &crate::entry::Digest,
+) -> String {
+    format!(
+        "{} changed between two reads (sha256:{} the first time, sha256:{} the second)",
+        crate::entry::display_bytes(path),
+        crate::report::hex(first),
+        crate::report::hex(now)
+    )
 }
 
 /// What a fetch brought back for one entry.
@@ -559,8 +557,9 @@ pub struct Want {
 pub struct Fetched {
     /// The wanted byte range.
     pub bytes: Vec<u8>,
-    /// SHA-256 of the whole content, when asked for.
-    pub sha: Option<crate::entry::Digest>,
+    /// SHA-256 of the whole content as read this time: the caller checks it against the
+    /// digest of the first read, so that bytes read again are the bytes compared.
+    pub sha: crate::entry::Digest,
 }
 
 /// Read an input again and return the wanted byte ranges of the wanted entries.
@@ -579,13 +578,13 @@ pub fn fetch(
     if p.is_dir() {
         for (path, w) in wanted {
             let full = dir::join(p, path);
-            if let Ok(v) = dir::read_range(&full, w.start, w.len) {
-                let sha = if w.sha {
-                    dir::sha256_file(&full).ok()
-                } else {
-                    None
-                };
-                out.insert(path.clone(), Fetched { bytes: v, sha });
+            if let Ok((bytes, sha)) = dir::read_range(&full, w.start, w.len) {
+                if let Some(x) = &w.expect
+                    && *x != sha
+                {
+                    return Err(input.err(ErrorKind::Changed(changed_between_reads(path, x, &sha))));
+                }
+                out.insert(path.clone(), Fetched { bytes, sha });
             }
         }
         return Ok(out);
@@ -608,16 +607,14 @@ pub fn fetch_members<R: BufRead>(
         let index = t.index;
         let path = normalize_path(&t.path);
         if let Some(w) = wanted.get(&path)
-            && w.order.is_none_or(|o| o == index)
+            && w.order.is_none_or(|o| u64::from(o) == index)
         {
             let mut buf = Vec::with_capacity(w.len.min(1 << 24) as usize);
             let mut pos = 0u64;
             let end = w.start.saturating_add(w.len);
-            let mut sha = w.sha.then(|| hash::ContentHasher::new(0, None, true));
+            let mut sha = hash::ContentHasher::new(0, None);
             tr.read_data(&mut |b| {
-                if let Some(h) = sha.as_mut() {
-                    h.update(b);
-                }
+                sha.update(b);
                 let s = pos;
                 let e = pos + b.len() as u64;
                 pos = e;
@@ -627,16 +624,16 @@ pub fn fetch_members<R: BufRead>(
                     buf.extend_from_slice(&b[from as usize..to as usize]);
                 }
             })?;
-            out.insert(
-                path,
-                Fetched {
-                    bytes: buf,
-                    sha: sha.and_then(|h| h.finish().sha),
-                },
-            );
+            let sha = sha.finish().sha;
+            if let Some(x) = &w.expect
+                && *x != sha
+            {
+                return Err(ErrorKind::Changed(changed_between_reads(&path, x, &sha)));
+            }
+            out.insert(path, Fetched { bytes: buf, sha });
             found += 1;
         }
-        if last.is_some_and(|l| index >= l) && found == wanted.len() {
+        if last.is_some_and(|l| index >= u64::from(l)) && found == wanted.len() {
             break;
         }
     }
