@@ -367,13 +367,11 @@ fn read_one_after_the_other(
         // Each content is checked against its first digest as it is read again (a
         // mismatch is an error: the input changed). Any other failure is not final:
         // the content stage reads again what it misses and says what it could not get.
-        let got = crate::source::fetch(&inputs[first], &wanted, &read);
-        if let Err(e) = &got
-            && matches!(e.kind, crate::error::ErrorKind::Changed(_))
-        {
-            return Err(got.err().expect("an error"));
-        }
-        for (path, f) in got.unwrap_or_default() {
+        let got = match crate::source::fetch(&inputs[first], &wanted, &read) {
+            Err(e) if matches!(e.kind, crate::error::ErrorKind::Changed(_)) => return Err(e),
+            got => got.unwrap_or_default(),
+        };
+        for (path, f) in got {
             let Some(e) = fs.get(&path) else { continue };
             if f.bytes.len() as u64 == e.size
                 && let (Some(d), Some(pair)) = (e.digest, kept.get_mut(&path))
