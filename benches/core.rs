@@ -85,7 +85,7 @@ fn entry_set(n: usize, salt: u64) -> EntrySet {
             e.mtime = Some(Timestamp::from_secs(
                 1_700_000_000 + if i % 10 == 0 { salt as i64 } else { 0 },
             ));
-            e.digest = Some(Box::new([(i % 251) as u8; 32]));
+            e.digest = Some([(i % 251) as u8; 32]);
             e.order = Some(i as u32);
             e
         })
