@@ -101,6 +101,9 @@ fn entry_set(n: usize, salt: u64) -> EntrySet {
             bytes: 0,
             tar_bytes: 0,
             rereadable: false,
+            sha256: None,
+            trailer: None,
+            compression_params: Vec::new(),
         },
     }
 }
@@ -112,6 +115,7 @@ fn parts() -> ReportParts {
         compression: None,
         entries: Some(0),
         bytes: 0,
+        sha256: None,
     };
     ReportParts {
         command: "rootfs".into(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::compare::policy::{Matcher, Policy, Rule, builtin_rule, keyed_rule, path_glob};
+use crate::compare::policy::{self, Policy, RULES};
 use crate::error::Result;
 use crate::render::Format;
 use crate::report::Origin;
@@ -90,47 +90,14 @@ pub struct ImageArgs {
     pub limits: LimitArgs,
 }
 
-/// Rules and walk options for images.
+/// Image rules and walk options.
 #[derive(Args, Debug, Clone, Default)]
 #[command(
-    next_help_heading = "Image policy (also switched on by --semantic, except the ones taking a value)"
+    next_help_heading = "Image policy (every rule marked [--semantic] is also switched on by --semantic)"
 )]
 pub struct ImageRules {
-    /// Ignore the image history.
-    #[arg(long)]
-    pub ignore_history: bool,
-    /// Ignore image timestamps: config `created`, history `created`, the
-    /// org.opencontainers.image.created annotation.
-    #[arg(long)]
-    pub ignore_image_timestamps: bool,
-    /// Ignore image names: the io.containerd.image.name and
-    /// org.opencontainers.image.ref.name annotations, a docker-archive's RepoTags.
-    #[arg(long)]
-    pub ignore_image_name: bool,
-    /// Ignore image and file timestamps (--ignore-image-timestamps and
-    /// --ignore-file-timestamps).
-    #[arg(long)]
-    pub ignore_timestamps: bool,
-    /// Ignore Docker schema 2 vs OCI media types.
-    #[arg(long)]
-    pub ignore_manifest_format: bool,
-    /// Ignore layer compression (gzip, zstd, none) and the blob digests and sizes it
-    /// changes when the uncompressed layers are the same.
-    #[arg(long)]
-    pub ignore_layer_compression: bool,
-    /// Ignore descriptor digests and sizes, and diff_ids (what they point to is compared
-    /// instead).
-    #[arg(long)]
-    pub ignore_descriptor_digests: bool,
-    /// Ignore an annotation (glob). Repeatable.
-    #[arg(long, value_name = "KEY")]
-    pub ignore_annotation: Vec<String>,
-    /// Ignore a config label (glob). Repeatable.
-    #[arg(long, value_name = "KEY")]
-    pub ignore_label: Vec<String>,
-    /// Ignore an environment variable of the config (glob). Repeatable.
-    #[arg(long, value_name = "NAME")]
-    pub ignore_env: Vec<String>,
+    #[command(flatten)]
+    pub rules: ImageRuleFlags,
     /// Compare the squashed filesystems (whiteouts applied) instead of layer by layer;
     /// the layer list itself is then not compared. Automatic when layer counts differ.
     #[arg(long)]
@@ -145,31 +112,107 @@ pub struct ImageRules {
 
 impl ImageRules {
     /// Add these rules to a policy built from the file rules.
-    pub fn add_to(&self, p: &mut Policy) {
-        for (on, name) in [
-            (self.ignore_history, "ignore-history"),
-            (self.ignore_image_timestamps, "ignore-image-timestamps"),
-            (self.ignore_image_name, "ignore-image-name"),
-            (self.ignore_timestamps, "ignore-timestamps"),
-            (self.ignore_manifest_format, "ignore-manifest-format"),
-            (self.ignore_layer_compression, "ignore-layer-compression"),
-            (self.ignore_descriptor_digests, "ignore-descriptor-digests"),
-        ] {
-            if on {
-                p.add(builtin_rule(name, Origin::Flag).expect("known rule"));
-            }
-        }
-        for (flag, args) in [
-            ("ignore-annotation", &self.ignore_annotation),
-            ("ignore-label", &self.ignore_label),
-            ("ignore-env", &self.ignore_env),
-        ] {
-            for a in args {
-                p.add(keyed_rule(flag, a));
-            }
-        }
+    pub fn add_to(&self, p: &mut Policy) -> Result<()> {
+        self.rules.0.add_to(p)
     }
 }
+
+/// Rule flags, from the table `policy::RULES`: the flags given, each with its argument
+/// for the rules that take one.
+#[derive(Debug, Clone, Default)]
+pub struct RuleFlags {
+    pub given: Vec<(&'static str, Option<String>)>,
+}
+
+impl RuleFlags {
+    /// Add the rules given to a policy.
+    pub fn add_to(&self, p: &mut Policy) -> Result<()> {
+        for (flag, arg) in &self.given {
+            let spec = policy::spec(flag).expect("a rule of the table");
+            p.add(spec.rule(arg.as_deref(), Origin::Flag)?);
+        }
+        Ok(())
+    }
+
+    fn specs(image_only: bool) -> impl Iterator<Item = &'static policy::RuleSpec> {
+        RULES.iter().filter(move |r| r.rootfs != image_only)
+    }
+
+    fn augment(mut cmd: clap::Command, image_only: bool) -> clap::Command {
+        for r in Self::specs(image_only) {
+            let sem = if r.semantic { " [--semantic]" } else { "" };
+            let arg = clap::Arg::new(r.flag)
+                .long(r.flag)
+                .help(format!("Ignore {}{sem}", r.hides));
+            let arg = match r.value {
+                Some(v) => arg.value_name(v).action(clap::ArgAction::Append),
+                None => arg.action(clap::ArgAction::SetTrue),
+            };
+            cmd = cmd.arg(arg);
+        }
+        cmd
+    }
+
+    fn from_matches(m: &clap::ArgMatches, image_only: bool) -> RuleFlags {
+        let mut given = Vec::new();
+        for r in Self::specs(image_only) {
+            match r.value {
+                Some(_) => {
+                    for v in m.get_many::<String>(r.flag).into_iter().flatten() {
+                        given.push((r.flag, Some(v.clone())));
+                    }
+                }
+                None => {
+                    if m.get_flag(r.flag) {
+                        given.push((r.flag, None));
+                    }
+                }
+            }
+        }
+        RuleFlags { given }
+    }
+}
+
+macro_rules! rule_flags {
+    ($name:ident, $image_only:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Default)]
+        pub struct $name(pub RuleFlags);
+
+        impl clap::FromArgMatches for $name {
+            fn from_arg_matches(m: &clap::ArgMatches) -> std::result::Result<Self, clap::Error> {
+                Ok($name(RuleFlags::from_matches(m, $image_only)))
+            }
+            fn update_from_arg_matches(
+                &mut self,
+                m: &clap::ArgMatches,
+            ) -> std::result::Result<(), clap::Error> {
+                *self = Self::from_arg_matches(m)?;
+                Ok(())
+            }
+        }
+
+        impl clap::Args for $name {
+            fn augment_args(cmd: clap::Command) -> clap::Command {
+                RuleFlags::augment(cmd, $image_only)
+            }
+            fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+                RuleFlags::augment(cmd, $image_only)
+            }
+        }
+    };
+}
+
+rule_flags!(
+    FileRuleFlags,
+    false,
+    "The rule flags `rdiff rootfs` has (and `rdiff image` too)."
+);
+rule_flags!(
+    ImageRuleFlags,
+    true,
+    "The rule flags only `rdiff image` has."
+);
 
 #[derive(Args, Debug, Clone)]
 pub struct RootfsArgs {
@@ -223,36 +266,16 @@ impl LimitArgs {
     }
 }
 
-/// Rules about files and tar members, shared by `rootfs` and (later) `image`.
+/// The policy flags `rootfs` and `image` share.
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Policy (default: strict, every difference counts)")]
 pub struct FileRules {
-    /// Ignore what does not change the extracted tree: file timestamps, entry order, tar
-    /// header format, path spelling, file-type bits in the mode.
+    /// Ignore what does not change what an extraction or a container sees: every rule
+    /// marked [--semantic].
     #[arg(long)]
     pub semantic: bool,
-    /// Ignore mtime, atime, ctime and the PAX records that carry them.
-    #[arg(long)]
-    pub ignore_file_timestamps: bool,
-    /// Ignore the order of entries in the archive.
-    #[arg(long)]
-    pub ignore_file_order: bool,
-    /// Ignore the tar header format (ustar/gnu/pax, extension records) and duplicates.
-    #[arg(long)]
-    pub ignore_tar_format: bool,
-    /// Treat `./etc/x`, `etc/x` and `/etc/x` as the same spelling.
-    #[arg(long)]
-    pub treat_canonical_paths_equal: bool,
-    /// Ignore the file-type bits some writers put in the mode field.
-    #[arg(long)]
-    pub ignore_file_mode_redundant_bits: bool,
-    /// Ignore user and group names (uname/gname); uid and gid still count.
-    #[arg(long)]
-    pub ignore_owner_names: bool,
-    /// Ignore entries whose path (or a parent directory) matches GLOB (`*` stays in one
-    /// component, `**` crosses them). Repeatable.
-    #[arg(long, value_name = "GLOB")]
-    pub ignore_path: Vec<String>,
+    #[command(flatten)]
+    pub rules: FileRuleFlags,
     /// Note every entry whose mtime is later than N on either side ("not clamped");
     /// changes no verdict.
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
@@ -262,41 +285,17 @@ pub struct FileRules {
 impl FileRules {
     /// The policy these flags describe (rootfs).
     pub fn policy(&self) -> Result<Policy> {
-        self.policy_for(crate::compare::policy::SEMANTIC_ROOTFS)
+        self.policy_for(policy::Command::Rootfs)
     }
 
-    /// The policy these flags describe, for a command whose `--semantic` means `names`.
-    pub fn policy_for(&self, names: &'static [&'static str]) -> Result<Policy> {
+    /// The policy these flags describe, for `cmd` (which says what `--semantic` means).
+    pub fn policy_for(&self, cmd: policy::Command) -> Result<Policy> {
         let mut p = if self.semantic {
-            Policy::semantic_for(names)
+            Policy::semantic_for(cmd)
         } else {
-            Policy::strict_for(names)
+            Policy::strict_for(cmd)
         };
-        for (on, name) in [
-            (self.ignore_file_timestamps, "ignore-file-timestamps"),
-            (self.ignore_file_order, "ignore-file-order"),
-            (self.ignore_tar_format, "ignore-tar-format"),
-            (
-                self.treat_canonical_paths_equal,
-                "treat-canonical-paths-equal",
-            ),
-            (
-                self.ignore_file_mode_redundant_bits,
-                "ignore-file-mode-redundant-bits",
-            ),
-            (self.ignore_owner_names, "ignore-owner-names"),
-        ] {
-            if on {
-                p.add(builtin_rule(name, Origin::Flag).expect("known rule"));
-            }
-        }
-        for g in &self.ignore_path {
-            p.add(Rule {
-                name: format!("ignore-path {g}"),
-                origin: Origin::Flag,
-                matchers: vec![Matcher::Path(path_glob(g)?)],
-            });
-        }
+        self.rules.0.add_to(&mut p)?;
         Ok(p)
     }
 }
@@ -424,6 +423,7 @@ mod tests {
                 "ignore-file-mode-redundant-bits",
             ),
             ("--ignore-owner-names", "ignore-owner-names"),
+            ("--ignore-compression", "ignore-compression"),
         ] {
             let p = parse(&[flag]).rules.policy().unwrap();
             assert_eq!(p.rules.len(), 1, "{flag}");
@@ -444,7 +444,7 @@ mod tests {
             .rules
             .policy()
             .unwrap();
-        assert_eq!(p.rules.len(), 5);
+        assert_eq!(p.rules.len(), 6);
         let p = parse(&["--semantic", "--ignore-path", "var/**"])
             .rules
             .policy()
@@ -505,12 +505,9 @@ mod tests {
         let Command::Image(a) = Cli::try_parse_from(v).unwrap().command else {
             panic!("image")
         };
-        let mut p = a
-            .rules
-            .policy_for(crate::compare::policy::SEMANTIC_IMAGE)
-            .unwrap();
+        let mut p = a.rules.policy_for(policy::Command::Image).unwrap();
         assert_eq!(p.mode(), "semantic");
-        a.image_rules.add_to(&mut p);
+        a.image_rules.add_to(&mut p).unwrap();
         let names: Vec<&str> = p.rules.iter().map(|r| r.name.as_str()).collect();
         assert!(names.contains(&"ignore-annotation org.*"));
         assert!(names.contains(&"ignore-label build"));

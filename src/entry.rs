@@ -485,6 +485,62 @@ impl Entry {
         &mut self.extra.get_mut().acl
     }
 
+    /// SHA-256 of everything the entry holds (every field, the content digest, the
+    /// framing and padding digests), for an earlier member of a path that a later one
+    /// replaced: it goes into the later member's framing digest (see
+    /// [`Entry::absorb_duplicate`]), so that strict mode still sees its bytes.
+    pub fn fingerprint(&self) -> Digest {
+        use sha2::{Digest as _, Sha256};
+        let mut h = Sha256::new();
+        let mut put = |b: &[u8]| {
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        let opt = |b: &Option<Bytes>| b.as_deref().map(|x| [b"+", x].concat()).unwrap_or_default();
+        let time = |t: Option<Timestamp>| {
+            t.map(|t| format!("{}.{}", t.secs, t.nanos))
+                .unwrap_or_default()
+        };
+        put(&self.path);
+        put(self.spelling_bytes().as_deref().unwrap_or(b""));
+        put(self.kind.to_string().as_bytes());
+        put(format!("{} {} {} {}", self.mode, self.uid, self.gid, self.size).as_bytes());
+        put(&opt(&self.uname));
+        put(&opt(&self.gname));
+        put(time(self.mtime).as_bytes());
+        put(time(self.atime()).as_bytes());
+        put(time(self.ctime()).as_bytes());
+        put(&opt(&self.link_target));
+        put(&opt(&self.hardlink_target));
+        put(format!("{:?}", self.device()).as_bytes());
+        for (k, v) in self.xattrs() {
+            put(k);
+            put(v);
+        }
+        put(b"acl");
+        for (k, v) in self.acl() {
+            put(k.as_bytes());
+            put(v.as_bytes());
+        }
+        put(self.digest.as_ref().map_or(&[][..], |d| &d[..]));
+        put(self.header.as_ref().map_or(&[][..], |d| &d[..]));
+        put(self.padding().map_or(&[][..], |d| &d[..]));
+        put(format!("{:?}", self.format).as_bytes());
+        h.finalize().into()
+    }
+
+    /// Fold an earlier member of the same path, which this one replaces, into this
+    /// entry's framing digest.
+    pub fn absorb_duplicate(&mut self, earlier: &Entry) {
+        use sha2::{Digest as _, Sha256};
+        if let Some(h) = self.header {
+            let mut s = Sha256::new();
+            s.update(h);
+            s.update(earlier.fingerprint());
+            self.header = Some(s.finalize().into());
+        }
+    }
+
     /// Whether the entry has content of its own that was hashed.
     pub fn has_content(&self) -> bool {
         self.digest.is_some()

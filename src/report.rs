@@ -119,9 +119,45 @@ impl Serialize for Value {
     }
 }
 
+/// Where a field lives. Rules match fields by scope as well as by name, so that a rule
+/// about image metadata (a descriptor's `size`) can never hide an entry's field of the
+/// same spelling (a file's `size`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// An input as a whole: its bytes, its compression, what follows the last member.
+    Input,
+    /// An image's index (`index.json`, a nested index).
+    Index,
+    /// A manifest and its descriptor.
+    Manifest,
+    /// An image config and its descriptor.
+    Config,
+    /// A layer's descriptor and blob.
+    Layer,
+    /// A filesystem entry (a tar member, a directory node), in a rootfs or a layer.
+    #[default]
+    Entry,
+}
+
+impl Scope {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Input => "input",
+            Scope::Index => "index",
+            Scope::Manifest => "manifest",
+            Scope::Config => "config",
+            Scope::Layer => "layer",
+            Scope::Entry => "entry",
+        }
+    }
+}
+
 /// One differing field of an entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldDiff {
+    /// Where the field lives.
+    pub scope: Scope,
     /// Field family: `mtime`, `xattrs`, `content`, ...
     pub field: &'static str,
     /// Sub-key within the family: the xattr name, the ACL kind, ...
@@ -133,8 +169,10 @@ pub struct FieldDiff {
 }
 
 impl FieldDiff {
+    /// A field of an entry (see [`FieldDiff::in_scope`] for the others).
     pub fn new(field: &'static str, left: Value, right: Value) -> Self {
         FieldDiff {
+            scope: Scope::Entry,
             field,
             key: None,
             left,
@@ -145,12 +183,19 @@ impl FieldDiff {
 
     pub fn keyed(field: &'static str, key: impl Into<Bytes>, left: Value, right: Value) -> Self {
         FieldDiff {
+            scope: Scope::Entry,
             field,
             key: Some(key.into()),
             left,
             right,
             ignored_by: None,
         }
+    }
+
+    /// The same difference, in another scope.
+    pub fn in_scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
     }
 
     /// `xattrs.security.capability`, `mtime`, ...
@@ -164,8 +209,9 @@ impl FieldDiff {
 
 impl Serialize for FieldDiff {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Field", 6)?;
+        let mut st = s.serialize_struct("Field", 7)?;
         st.serialize_field("name", &self.name())?;
+        st.serialize_field("scope", &self.scope)?;
         st.serialize_field("field", self.field)?;
         st.serialize_field("key", &self.key.as_deref().map(BytesJson))?;
         st.serialize_field("left", &self.left)?;
@@ -413,9 +459,17 @@ pub struct InputSummary {
     /// Entries read; `null` when the input was not read (byte-identical inputs).
     pub entries: Option<u64>,
     pub bytes: u64,
+    /// SHA-256 of the input's bytes as given, in hex (as `sha256sum` prints it); `null`
+    /// for a directory.
+    pub sha256: Option<String>,
 }
 
 impl InputSummary {
+    /// `HEX  NAME`, the line `sha256sum` prints for the input.
+    pub fn sha256_line(&self) -> Option<String> {
+        self.sha256.as_ref().map(|h| format!("{h}  {}", self.name))
+    }
+
     /// `28 entries`, or `not read` for an input that was not read.
     pub fn entries_text(&self) -> String {
         match self.entries {

@@ -8,7 +8,6 @@ use std::path::Path;
 use crate::cli::{Cli, ColorChoice, Command, ImageArgs, OutputArgs, RootfsArgs};
 use crate::compare::content::HeldContent;
 use crate::compare::content::{ContentOptions, content_diffs};
-use crate::compare::policy::SEMANTIC_IMAGE;
 use crate::compare::{self, ReportParts, build_report};
 use crate::error::{Error, Result};
 use crate::image::walk::{self, ImageInput, Transport};
@@ -96,8 +95,10 @@ pub fn image_report(args: &ImageArgs) -> Result<Report> {
 }
 
 fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldContent>)> {
-    let mut policy = args.rules.policy_for(SEMANTIC_IMAGE)?;
-    args.image_rules.add_to(&mut policy);
+    let mut policy = args
+        .rules
+        .policy_for(crate::compare::policy::Command::Image)?;
+    args.image_rules.add_to(&mut policy)?;
     for p in &args.image_rules.platform {
         let n = p.split('/').count();
         if !(2..=3).contains(&n) || p.split('/').any(str::is_empty) {
@@ -147,9 +148,13 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
     let summary = |img: &crate::image::walk::Image, entries: u64| InputSummary {
         name: img.name.clone(),
         kind: img.form.clone(),
-        compression: None,
+        compression: img
+            .store
+            .facts()
+            .map(|f| f.compression.name().to_string()),
         entries: Some(entries),
         bytes: img.bytes,
+        sha256: img.store.facts().map(|f| crate::report::hex(&f.sha256)),
     };
     let left = summary(&l, result.entries[0]);
     let right = summary(&r, result.entries[1]);
@@ -184,14 +189,14 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
     }
     if !args.output.read_identical
         && let (Some(a), Some(b)) = (&inputs[0].path, &inputs[1].path)
-        && let Some(len) = byte_identical(a, b)?
+        && let Some((len, sha)) = byte_identical(a, b)?
     {
         return Ok((
             identical_report(
                 &policy,
                 "rootfs",
                 [&inputs[0].name, &inputs[1].name],
-                len,
+                (len, sha),
                 &args.output,
             ),
             Vec::new(),
@@ -270,6 +275,14 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         &kept,
         &copts,
     )?;
+    for d in &mut diffs {
+        d.part = "rootfs".into();
+    }
+    // The inputs as wholes, outside in: their bytes, compression, trailer.
+    if let Some(d) = compare::input_difference(&left.info, &right.info, !diffs.is_empty(), &policy)
+    {
+        diffs.insert(0, d);
+    }
     let notes = compare::notes(&left, &right, args.rules.source_date_epoch, &policy);
     let warnings = compare::unmatched_path_rules(&left, &right, &policy);
     let report = build_report(
@@ -283,7 +296,7 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
             warnings,
             show_ignored: args.output.show_ignored,
             limits: args.output.limits(),
-            parts: vec!["rootfs".to_string()],
+            parts: vec![compare::INPUT.to_string(), "rootfs".to_string()],
         },
     );
     Ok((report, held))
@@ -387,8 +400,9 @@ fn read_one_after_the_other(
 }
 
 /// Whether two paths are regular files with the same bytes (read in 1 MiB chunks,
-/// stopping at the first difference): `Some(size)` when they are.
-fn byte_identical(a: &Path, b: &Path) -> Result<Option<u64>> {
+/// stopping at the first difference): `Some((size, SHA-256))` when they are.
+fn byte_identical(a: &Path, b: &Path) -> Result<Option<(u64, crate::entry::Digest)>> {
+    use sha2::Digest as _;
     let (ma, mb) = match (std::fs::metadata(a), std::fs::metadata(b)) {
         (Ok(x), Ok(y)) => (x, y),
         _ => return Ok(None),
@@ -399,6 +413,7 @@ fn byte_identical(a: &Path, b: &Path) -> Result<Option<u64>> {
     let open = |p: &Path| File::open(p).map_err(|e| Error::new(p.display().to_string(), e));
     let (mut x, mut y) = (open(a)?, open(b)?);
     let (mut bx, mut by) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    let mut sha = sha2::Sha256::new();
     loop {
         let n = read_full(&mut x, &mut bx).map_err(|e| Error::new(a.display().to_string(), e))?;
         let m = read_full(&mut y, &mut by).map_err(|e| Error::new(b.display().to_string(), e))?;
@@ -406,8 +421,9 @@ fn byte_identical(a: &Path, b: &Path) -> Result<Option<u64>> {
             return Ok(None);
         }
         if n == 0 {
-            return Ok(Some(ma.len()));
+            return Ok(Some((ma.len(), sha.finalize().into())));
         }
+        sha.update(&bx[..n]);
     }
 }
 
@@ -431,7 +447,7 @@ fn identical_report(
     policy: &crate::compare::policy::Policy,
     command: &str,
     names: [&String; 2],
-    len: u64,
+    (len, sha): (u64, crate::entry::Digest),
     out: &OutputArgs,
 ) -> Report {
     let summary = |name: &String| InputSummary {
@@ -440,6 +456,7 @@ fn identical_report(
         compression: None,
         entries: None,
         bytes: len,
+        sha256: Some(crate::report::hex(&sha)),
     };
     let mut report = build_report(
         Vec::new(),
@@ -462,7 +479,7 @@ fn identical_report(
         },
     );
     report.parts = if command == "rootfs" {
-        vec!["rootfs".into()]
+        vec![compare::INPUT.into(), "rootfs".into()]
     } else {
         Vec::new()
     };

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::entry::{Bytes, Entry, Timestamp};
 use crate::report::{
     Difference, FieldCount, FieldDiff, IgnoredCount, InputSummary, Note, Report, ReportLimits,
-    SCHEMA_VERSION, Status, Summary, Value,
+    SCHEMA_VERSION, Scope, Status, Summary, Value,
 };
 use crate::source::{Carries, EntrySet, InputInfo, SourceKind};
 use policy::Policy;
@@ -98,6 +98,18 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
             Value::Uint(u64::from(l.occurrences)),
             Value::Uint(u64::from(r.occurrences)),
         );
+        // The bytes of the member's headers no other field explains, and of the padding
+        // after its data (see `source::tar::framing`).
+        push(
+            "header",
+            l.header.map_or(Value::Absent, Value::Digest),
+            r.header.map_or(Value::Absent, Value::Digest),
+        );
+        let pad = |e: &Entry| {
+            e.padding()
+                .map_or(Value::Text("zeros".into()), |d| Value::Digest(*d))
+        };
+        push("padding", pad(l), pad(r));
     }
     if lc.spelling && rc.spelling {
         push("path_spelling", spelling_value(l), spelling_value(r));
@@ -230,6 +242,211 @@ pub fn compare_sets(left: &EntrySet, right: &EntrySet, policy: &Policy) -> Vec<D
         .collect()
 }
 
+/// The path and part of the differences of the inputs as wholes.
+pub const INPUT: &str = "input";
+
+fn kind_name(k: SourceKind) -> &'static str {
+    match k {
+        SourceKind::Tar => "tar",
+        SourceKind::Directory => "directory",
+        SourceKind::Squashed => "squashed layers",
+    }
+}
+
+/// How the bytes after the last member read in a report.
+fn trailer_value(t: &crate::source::tar::Trailer) -> Value {
+    let n = crate::error::group(t.bytes);
+    Value::Text(if t.zeros && t.bytes % 512 == 0 {
+        format!(
+            "{n} bytes: {} zero blocks",
+            crate::error::group(t.bytes / 512)
+        )
+    } else if t.zeros {
+        format!("{n} bytes of zeros")
+    } else {
+        format!(
+            "{n} bytes, not all zeros (sha256:{})",
+            crate::report::hex(&t.sha)
+        )
+    })
+}
+
+/// The fields in which two inputs differ as wholes, outside their entries: what they
+/// are (`format`: tar or directory), their bytes (`sha256`), their `compression` (codec,
+/// then each parameter its headers carry as `compression.NAME`), and the `trailer`
+/// after the last member.
+pub fn input_fields(l: &InputInfo, r: &InputInfo) -> Vec<FieldDiff> {
+    let mut out = Vec::new();
+    let mut push = |f: FieldDiff| {
+        if f.left != f.right {
+            out.push(f.in_scope(Scope::Input));
+        }
+    };
+    let text = |s: &str| Value::Text(s.to_string());
+    push(FieldDiff::new(
+        "format",
+        text(kind_name(l.kind)),
+        text(kind_name(r.kind)),
+    ));
+    if let (Some(a), Some(b)) = (l.sha256, r.sha256) {
+        push(FieldDiff::new("sha256", Value::Digest(a), Value::Digest(b)));
+    }
+    if let (Some(a), Some(b)) = (l.compression, r.compression) {
+        for f in compression_fields((a, &l.compression_params), (b, &r.compression_params)) {
+            push(f);
+        }
+    }
+    if let Some(f) = trailer_field(l.trailer.as_ref(), r.trailer.as_ref()) {
+        push(f);
+    }
+    out
+}
+
+/// `trailer`, when what follows the last member differs.
+pub fn trailer_field(
+    l: Option<&crate::source::tar::Trailer>,
+    r: Option<&crate::source::tar::Trailer>,
+) -> Option<FieldDiff> {
+    let (a, b) = (l?, r?);
+    ((a.bytes, a.sha) != (b.bytes, b.sha))
+        .then(|| FieldDiff::new("trailer", trailer_value(a), trailer_value(b)))
+}
+
+/// A compression and the parameters its headers carry.
+pub type CompressionFacts<'a> = (
+    crate::source::compress::Compression,
+    &'a [crate::source::compress_facts::Param],
+);
+
+/// `compression` when the codecs differ, else `compression.NAME` for each parameter
+/// the headers carry that differs.
+pub fn compression_fields((lc, lp): CompressionFacts, (rc, rp): CompressionFacts) -> Vec<FieldDiff> {
+    if lc != rc {
+        return vec![FieldDiff::new(
+            "compression",
+            Value::Text(lc.name().into()),
+            Value::Text(rc.name().into()),
+        )];
+    }
+    let mut names: Vec<&str> = lp.iter().map(|p| p.0).collect();
+    for (n, _) in rp {
+        if !names.contains(n) {
+            names.push(n);
+        }
+    }
+    let get = |ps: &[crate::source::compress_facts::Param], n: &str| {
+        ps.iter()
+            .find(|p| p.0 == n)
+            .map_or(Value::Absent, |p| Value::Text(p.1.clone()))
+    };
+    names
+        .into_iter()
+        .map(|n| FieldDiff::keyed("compression", n.as_bytes(), get(lp, n), get(rp, n)))
+        .filter(|f| f.left != f.right)
+        .collect()
+}
+
+/// The difference of the inputs as wholes (see [`input_fields`]), given the differences
+/// found in their entries: when nothing but the compressed bytes differs (same codec,
+/// same parameters, every decoded byte the same as far as every entry, header, padding
+/// and trailer shows), that is said as `compression.encoding`.
+pub fn input_difference(
+    l: &InputInfo,
+    r: &InputInfo,
+    entries_differ: bool,
+    policy: &Policy,
+) -> Option<Difference> {
+    let mut fields = input_fields(l, r);
+    let only_bytes = fields.len() == 1 && fields[0].field == "sha256";
+    let compressed = l
+        .compression
+        .is_some_and(|c| c != crate::source::compress::Compression::None);
+    if only_bytes && !entries_differ && compressed {
+        let size = |i: &InputInfo| {
+            Value::Text(format!("{} compressed bytes", crate::error::group(i.bytes)))
+        };
+        fields.push(
+            FieldDiff::keyed("compression", &b"encoding"[..], size(l), size(r))
+                .in_scope(Scope::Input),
+        );
+    }
+    if fields.is_empty() {
+        return None;
+    }
+    let mut d = Difference::new(INPUT.as_bytes().into(), Status::Changed);
+    d.part = INPUT.to_string();
+    for f in &mut fields {
+        f.ignored_by = policy.field_rule(f).map(|i| policy.rules[i].name.clone());
+    }
+    d.fields = fields;
+    Some(d)
+}
+
+/// Whether a field is an input's `sha256`: it differs exactly when some byte of the
+/// input does, so it is explained by the other differences, and hidden when all of
+/// them are (by the rule that hides the first of them).
+fn is_input_digest(f: &FieldDiff) -> bool {
+    f.scope == Scope::Input && f.field == "sha256"
+}
+
+/// Tag the inputs' `sha256` differences (see [`is_input_digest`]).
+fn tag_input_digests(all: &mut [Difference]) {
+    let mut other = false;
+    let mut first_rule: Option<String> = None;
+    let mut visible = false;
+    for d in all.iter() {
+        if d.fields.is_empty() || d.ignored_by.is_some() {
+            other = true;
+            match &d.ignored_by {
+                Some(r) => {
+                    first_rule.get_or_insert_with(|| r.clone());
+                }
+                None => visible = true,
+            }
+            continue;
+        }
+        for f in d.fields.iter().filter(|f| !is_input_digest(f)) {
+            other = true;
+            match &f.ignored_by {
+                Some(r) => {
+                    first_rule.get_or_insert_with(|| r.clone());
+                }
+                None => visible = true,
+            }
+        }
+    }
+    let rule = if other && !visible { first_rule } else { None };
+    for d in all.iter_mut() {
+        for f in d.fields.iter_mut().filter(|f| is_input_digest(f)) {
+            f.ignored_by = rule.clone();
+        }
+    }
+}
+
+/// Whether every difference is hidden by `p` (the inputs' `sha256` counting as hidden
+/// when the differences that explain it are).
+fn all_hidden(all: &[Difference], p: &Policy) -> bool {
+    let mut others = false;
+    let mut digest = false;
+    for d in all {
+        let path_hidden = d.part != INPUT && p.path_rule(&d.path).is_some();
+        if d.fields.iter().any(is_input_digest) {
+            digest = true;
+        }
+        let fields: Vec<&FieldDiff> = d.fields.iter().filter(|f| !is_input_digest(f)).collect();
+        if fields.is_empty() && d.status == Status::Changed {
+            continue;
+        }
+        others = true;
+        let hidden = path_hidden
+            || (d.status == Status::Changed && fields.iter().all(|f| p.field_rule(f).is_some()));
+        if !hidden {
+            return false;
+        }
+    }
+    !digest || others
+}
+
 /// Remarks that are not differences: duplicate paths, and entries newer than
 /// SOURCE_DATE_EPOCH.
 pub fn notes(left: &EntrySet, right: &EntrySet, sde: Option<i64>, policy: &Policy) -> Vec<Note> {
@@ -298,6 +515,7 @@ pub fn input_summary(info: &InputInfo) -> InputSummary {
         compression: info.compression.map(|c| c.name().to_string()),
         entries: Some(info.entries),
         bytes: info.bytes,
+        sha256: info.sha256.map(|d| crate::report::hex(&d)),
     }
 }
 
@@ -316,14 +534,10 @@ pub struct ReportParts {
 
 /// Split differences into what the policy shows and what it hides, count the hidden by
 /// rule and field, and give the verdicts.
-pub fn build_report(all: Vec<Difference>, policy: &Policy, parts: ReportParts) -> Report {
-    let semantic = policy.with_semantic();
+pub fn build_report(mut all: Vec<Difference>, policy: &Policy, parts: ReportParts) -> Report {
     let identical = all.is_empty();
-    let semantically_equal = all.iter().all(|d| {
-        semantic.path_rule(&d.path).is_some()
-            || (d.status == Status::Changed
-                && d.fields.iter().all(|f| semantic.field_rule(f).is_some()))
-    });
+    let semantically_equal = all_hidden(&all, &policy.with_semantic());
+    tag_input_digests(&mut all);
     let mut summary = Summary::default();
     let mut counts: BTreeMap<(usize, String), u64> = BTreeMap::new();
     let mut shown = Vec::new();

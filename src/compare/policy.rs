@@ -1,7 +1,13 @@
 //! Policies are data: a list of rules, each a list of matchers that say which
-//! differences it hides. Strict is the empty list; `--semantic` is a fixed list; every
-//! flag adds one rule. The comparer computes every difference, then asks the policy
-//! which rule (if any) hides it, so what a rule hides is counted, never lost.
+//! differences it hides. Strict is the empty list; `--semantic` is the command's rules
+//! marked `semantic` in [`RULES`]; every flag adds one rule. The comparer computes every
+//! difference, then asks the policy which rule (if any) hides it, so what a rule hides
+//! is counted, never lost.
+//!
+//! [`RULES`] is the one table of rules: their flag names, help, what they match,
+//! which command has them and whether `--semantic` includes them. The command-line
+//! flags (`cli`), `rdiff man`, the README's rule tables (a test keeps them equal) and
+//! the rule names in reports all come from it.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -10,38 +16,69 @@ use globset::{Glob, GlobBuilder, GlobMatcher};
 
 use crate::entry::ext;
 use crate::error::{Error, Result};
-use crate::report::{FieldDiff, Origin, RuleInfo, Value};
+use crate::report::{FieldDiff, Origin, RuleInfo, Scope, Value};
+
+/// A set of scopes a matcher applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scopes(u8);
+
+impl Scopes {
+    pub const INPUT: Scopes = Scopes(1 << 0);
+    pub const INDEX: Scopes = Scopes(1 << 1);
+    pub const MANIFEST: Scopes = Scopes(1 << 2);
+    pub const CONFIG: Scopes = Scopes(1 << 3);
+    pub const LAYER: Scopes = Scopes(1 << 4);
+    pub const ENTRY: Scopes = Scopes(1 << 5);
+    /// Image metadata: index, manifests, configs, layer descriptors.
+    pub const IMAGE: Scopes = Scopes(0b1_1110);
+
+    pub fn has(self, s: Scope) -> bool {
+        let bit = match s {
+            Scope::Input => Scopes::INPUT,
+            Scope::Index => Scopes::INDEX,
+            Scope::Manifest => Scopes::MANIFEST,
+            Scope::Config => Scopes::CONFIG,
+            Scope::Layer => Scopes::LAYER,
+            Scope::Entry => Scopes::ENTRY,
+        };
+        self.0 & bit.0 != 0
+    }
+}
 
 /// One way a rule recognizes a difference it hides.
 #[derive(Clone, Debug)]
 pub enum Matcher {
-    /// Any difference in this field family.
-    Field(&'static str),
+    /// Any difference in this field family, in these scopes.
+    Field(Scopes, &'static str),
     /// A difference in this field family whose key matches the glob.
-    FieldKey(&'static str, GlobMatcher),
-    /// A `mode` difference in the file-type bits only (permission bits equal).
+    FieldKey(Scopes, &'static str, GlobMatcher),
+    /// An entry's `mode` difference in the file-type bits only (permission bits equal).
     ModeTypeBitsOnly,
-    /// A `format` difference explained only by these extension records (`ext::*` bits).
+    /// An entry's `format` difference explained only by these extension records
+    /// (`ext::*` bits).
     FormatRecordsOnly(u32),
     /// Whole entries whose path, or one of whose parent directories, matches the glob.
     Path(GlobMatcher),
     /// A difference in this field family where one side has no value at all (an
     /// optional field one writer fills in and another leaves out).
-    OneSideAbsent(&'static str),
+    OneSideAbsent(Scopes, &'static str),
 }
 
 impl Matcher {
     fn hides_field(&self, d: &FieldDiff) -> bool {
         match self {
-            Matcher::Field(f) => d.field == *f,
-            Matcher::FieldKey(f, g) => {
-                d.field == *f
+            Matcher::Field(s, f) => s.has(d.scope) && d.field == *f,
+            Matcher::FieldKey(s, f, g) => {
+                s.has(d.scope)
+                    && d.field == *f
                     && d.key
                         .as_deref()
                         .is_some_and(|k| g.is_match(OsStr::from_bytes(k)))
             }
             Matcher::ModeTypeBitsOnly => match (&d.left, &d.right) {
-                (Value::Mode(l), Value::Mode(r)) => d.field == "mode" && l & 0o7777 == r & 0o7777,
+                (Value::Mode(l), Value::Mode(r)) => {
+                    d.scope == Scope::Entry && d.field == "mode" && l & 0o7777 == r & 0o7777
+                }
                 _ => false,
             },
             Matcher::FormatRecordsOnly(mask) => match (&d.left, &d.right) {
@@ -59,13 +96,15 @@ impl Matcher {
                         };
                         (header, ext)
                     };
-                    d.field == "format" && strip(l) == strip(r)
+                    d.scope == Scope::Entry && d.field == "format" && strip(l) == strip(r)
                 }
                 _ => false,
             },
             Matcher::Path(_) => false,
-            Matcher::OneSideAbsent(f) => {
-                d.field == *f && (d.left == Value::Absent) != (d.right == Value::Absent)
+            Matcher::OneSideAbsent(s, f) => {
+                s.has(d.scope)
+                    && d.field == *f
+                    && (d.left == Value::Absent) != (d.right == Value::Absent)
             }
         }
     }
@@ -97,46 +136,336 @@ pub struct Rule {
     pub matchers: Vec<Matcher>,
 }
 
-/// The rules in force.
-#[derive(Clone, Debug)]
-pub struct Policy {
-    pub rules: Vec<Rule>,
-    /// The rules `--semantic` means for this command.
-    pub semantic_names: &'static [&'static str],
+/// The command a policy is for (the rules `--semantic` means differ).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Command {
+    #[default]
+    Rootfs,
+    Image,
 }
 
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            rules: Vec::new(),
-            semantic_names: SEMANTIC_ROOTFS,
-        }
+/// One rule of the table.
+pub struct RuleSpec {
+    /// The flag, without dashes.
+    pub flag: &'static str,
+    /// The name of its argument, for the rules that take one (repeatable).
+    pub value: Option<&'static str>,
+    /// What it hides: the flag's help, and the README's and man page's description.
+    pub hides: &'static str,
+    /// Whether `rdiff rootfs` has it (`rdiff image` has every rule).
+    pub rootfs: bool,
+    /// Whether `--semantic` includes it.
+    pub semantic: bool,
+    /// Its matchers, given its argument.
+    matchers: fn(&str) -> Result<Vec<Matcher>>,
+}
+
+impl RuleSpec {
+    /// Whether `cmd` has this rule.
+    pub fn applies(&self, cmd: Command) -> bool {
+        self.rootfs || cmd == Command::Image
+    }
+
+    /// The rule, with its argument for the rules that take one.
+    pub fn rule(&self, arg: Option<&str>, origin: Origin) -> Result<Rule> {
+        let arg = arg.unwrap_or("");
+        Ok(Rule {
+            name: if self.value.is_some() {
+                format!("{} {arg}", self.flag)
+            } else {
+                self.flag.to_string()
+            },
+            origin,
+            matchers: (self.matchers)(arg)?,
+        })
     }
 }
 
-/// The names of the rules `--semantic` turns on, for rootfs comparisons.
-pub const SEMANTIC_ROOTFS: &[&str] = &[
-    "ignore-file-timestamps",
-    "ignore-file-order",
-    "ignore-tar-format",
-    "treat-canonical-paths-equal",
-    "ignore-file-mode-redundant-bits",
+use Matcher::{Field, FieldKey, OneSideAbsent};
+use Scopes as S;
+
+fn file_timestamps(_: &str) -> Result<Vec<Matcher>> {
+    Ok(vec![
+        Field(S::ENTRY, "mtime"),
+        Field(S::ENTRY, "atime"),
+        Field(S::ENTRY, "ctime"),
+        Matcher::FormatRecordsOnly(ext::TIMES),
+    ])
+}
+
+fn image_timestamps(_: &str) -> Result<Vec<Matcher>> {
+    Ok(vec![
+        Field(S::CONFIG, "created"),
+        FieldKey(S::CONFIG, "history", key_glob("*.created")),
+        FieldKey(
+            S::IMAGE,
+            "annotations",
+            key_glob("org.opencontainers.image.created"),
+        ),
+    ])
+}
+
+/// Every rule, in the order `--help`, the README and reports list them.
+pub static RULES: &[RuleSpec] = &[
+    RuleSpec {
+        flag: "ignore-file-timestamps",
+        value: None,
+        hides: "file `mtime`, `atime`, `ctime`, and `format` differences that come only from the PAX records carrying them",
+        rootfs: true,
+        semantic: true,
+        matchers: file_timestamps,
+    },
+    RuleSpec {
+        flag: "ignore-file-order",
+        value: None,
+        hides: "the `order` of entries in the archive",
+        rootfs: true,
+        semantic: true,
+        matchers: |_| Ok(vec![Field(S::ENTRY, "order")]),
+    },
+    RuleSpec {
+        flag: "ignore-tar-format",
+        value: None,
+        hides: "how the tar is written: an entry's header `format` (ustar/gnu/pax, extension records), `duplicates`, `header` bytes and `padding`; the `trailer` after the last member of an input or a layer; the input's `format` (tar or directory; for images the form it is held in) and, for image archives, `archive` (the archive's own tar framing)",
+        rootfs: true,
+        semantic: true,
+        matchers: |_| {
+            Ok(vec![
+                Field(S::ENTRY, "format"),
+                Field(S::ENTRY, "duplicates"),
+                Field(S::ENTRY, "header"),
+                Field(S::ENTRY, "padding"),
+                Field(S::INPUT, "format"),
+                Field(S::INPUT, "trailer"),
+                Field(S::LAYER, "trailer"),
+                Field(S::INPUT, "archive"),
+            ])
+        },
+    },
+    RuleSpec {
+        flag: "treat-canonical-paths-equal",
+        value: None,
+        hides: "`path_spelling`: `./etc/x`, `etc/x` and `/etc/x` are the same spelling",
+        rootfs: true,
+        semantic: true,
+        matchers: |_| Ok(vec![Field(S::ENTRY, "path_spelling")]),
+    },
+    RuleSpec {
+        flag: "ignore-file-mode-redundant-bits",
+        value: None,
+        hides: "`mode` differences in the file-type bits only (some writers store them)",
+        rootfs: true,
+        semantic: true,
+        matchers: |_| Ok(vec![Matcher::ModeTypeBitsOnly]),
+    },
+    RuleSpec {
+        flag: "ignore-compression",
+        value: None,
+        hides: "the input's `compression`: codec, the parameters its headers carry, and `compression.encoding` (same decompressed stream, different compressed bytes)",
+        rootfs: true,
+        semantic: true,
+        matchers: |_| Ok(vec![Field(S::INPUT, "compression")]),
+    },
+    RuleSpec {
+        flag: "ignore-owner-names",
+        value: None,
+        hides: "`uname`, `gname` (`uid` and `gid` still count)",
+        rootfs: true,
+        semantic: false,
+        matchers: |_| Ok(vec![Field(S::ENTRY, "uname"), Field(S::ENTRY, "gname")]),
+    },
+    RuleSpec {
+        flag: "ignore-path",
+        value: Some("GLOB"),
+        hides: "whole entries whose path or a parent directory matches GLOB (`*` within a component, `**` across; for images also a location such as `layers/1/**` or `config`); repeatable; a glob that matches nothing is a warning",
+        rootfs: true,
+        semantic: false,
+        matchers: |g| Ok(vec![Matcher::Path(path_glob(g)?)]),
+    },
+    RuleSpec {
+        flag: "ignore-history",
+        value: None,
+        hides: "the config's `history.*`",
+        rootfs: false,
+        semantic: true,
+        matchers: |_| Ok(vec![Field(S::CONFIG, "history")]),
+    },
+    RuleSpec {
+        flag: "ignore-image-timestamps",
+        value: None,
+        hides: "the config's `created` and `history.*.created`, the `org.opencontainers.image.created` annotation",
+        rootfs: false,
+        semantic: true,
+        matchers: image_timestamps,
+    },
+    RuleSpec {
+        flag: "ignore-image-name",
+        value: None,
+        hides: "the `io.containerd.image.name` and `org.opencontainers.image.ref.name` annotations, a docker-archive's `repo_tags`",
+        rootfs: false,
+        semantic: true,
+        matchers: |_| {
+            Ok(vec![
+                FieldKey(
+                    S::IMAGE,
+                    "annotations",
+                    key_glob("io.containerd.image.name"),
+                ),
+                FieldKey(
+                    S::IMAGE,
+                    "annotations",
+                    key_glob("org.opencontainers.image.ref.name"),
+                ),
+                FieldKey(
+                    S::IMAGE,
+                    "manifest_format",
+                    key_glob("annotations.org.opencontainers.image.ref.name"),
+                ),
+                Field(S::MANIFEST, "repo_tags"),
+            ])
+        },
+    },
+    RuleSpec {
+        flag: "ignore-timestamps",
+        value: None,
+        hides: "image and file timestamps (`--ignore-image-timestamps` and `--ignore-file-timestamps`, as diffoci)",
+        rootfs: false,
+        semantic: false,
+        matchers: |a| {
+            let mut m = image_timestamps(a)?;
+            m.extend(file_timestamps(a)?);
+            Ok(m)
+        },
+    },
+    RuleSpec {
+        flag: "ignore-manifest-format",
+        value: None,
+        hides: "Docker schema 2 vs OCI media types (`media_type.format`), an absent optional `mediaType`, a descriptor `platform` present on one side only, annotations a Docker manifest cannot carry (`manifest_format.*`), `index.json` present on one side only, and an `index.json` whose bytes differ but whose JSON is the same (`index.bytes`)",
+        rootfs: false,
+        semantic: true,
+        matchers: |_| {
+            Ok(vec![
+                FieldKey(S::IMAGE, "media_type", key_glob("format")),
+                Field(S::IMAGE, "index"),
+                Field(S::IMAGE, "manifest_format"),
+                Field(S::INDEX, "bytes"),
+                OneSideAbsent(S::IMAGE, "platform"),
+            ])
+        },
+    },
+    RuleSpec {
+        flag: "ignore-index-order",
+        value: None,
+        hides: "the `order` of the manifests an index lists (manifests are paired by platform whatever their order)",
+        rootfs: false,
+        semantic: true,
+        matchers: |_| Ok(vec![Field(S::INDEX, "order")]),
+    },
+    RuleSpec {
+        flag: "ignore-layer-compression",
+        value: None,
+        hides: "a layer's `compression` (codec and parameters), `media_type.compression`, and the blob `digest.blob` / `size.blob` of layers whose uncompressed content (diff_id) is equal",
+        rootfs: false,
+        semantic: true,
+        matchers: |_| {
+            Ok(vec![
+                Field(S::LAYER, "compression"),
+                FieldKey(S::IMAGE, "media_type", key_glob("compression")),
+                FieldKey(S::IMAGE, "digest", key_glob("blob")),
+                FieldKey(S::IMAGE, "size", key_glob("blob")),
+            ])
+        },
+    },
+    RuleSpec {
+        flag: "ignore-descriptor-digests",
+        value: None,
+        hides: "descriptor `digest` and `size`, and the config's `rootfs.diff_ids.N` (what they point to is compared instead, under the same rules; a file's `size` is another field)",
+        rootfs: false,
+        semantic: true,
+        matchers: |_| {
+            Ok(vec![
+                Field(S::IMAGE, "digest"),
+                Field(S::IMAGE, "size"),
+                FieldKey(S::CONFIG, "rootfs", key_glob("diff_ids.*")),
+            ])
+        },
+    },
+    RuleSpec {
+        flag: "ignore-annotation",
+        value: Some("KEY"),
+        hides: "an annotation (glob); repeatable",
+        rootfs: false,
+        semantic: false,
+        matchers: |k| {
+            Ok(vec![
+                FieldKey(S::IMAGE, "annotations", key_glob(k)),
+                FieldKey(
+                    S::IMAGE,
+                    "manifest_format",
+                    key_glob(&format!("annotations.{k}")),
+                ),
+            ])
+        },
+    },
+    RuleSpec {
+        flag: "ignore-label",
+        value: Some("KEY"),
+        hides: "a config label (glob); repeatable",
+        rootfs: false,
+        semantic: false,
+        matchers: |k| {
+            Ok(vec![
+                FieldKey(S::CONFIG, "config", key_glob(&format!("Labels.{k}"))),
+                FieldKey(
+                    S::CONFIG,
+                    "container_config",
+                    key_glob(&format!("Labels.{k}")),
+                ),
+            ])
+        },
+    },
+    RuleSpec {
+        flag: "ignore-env",
+        value: Some("NAME"),
+        hides: "an environment variable of the config (glob); repeatable",
+        rootfs: false,
+        semantic: false,
+        matchers: |k| {
+            Ok(vec![
+                FieldKey(S::CONFIG, "config", key_glob(&format!("Env.{k}"))),
+                FieldKey(S::CONFIG, "container_config", key_glob(&format!("Env.{k}"))),
+            ])
+        },
+    },
 ];
 
-/// The names of the rules `--semantic` turns on, for image comparisons.
-pub const SEMANTIC_IMAGE: &[&str] = &[
-    "ignore-file-timestamps",
-    "ignore-file-order",
-    "ignore-tar-format",
-    "treat-canonical-paths-equal",
-    "ignore-file-mode-redundant-bits",
-    "ignore-history",
-    "ignore-image-timestamps",
-    "ignore-image-name",
-    "ignore-manifest-format",
-    "ignore-layer-compression",
-    "ignore-descriptor-digests",
-];
+/// The rule of that flag name.
+pub fn spec(flag: &str) -> Option<&'static RuleSpec> {
+    RULES.iter().find(|r| r.flag == flag)
+}
+
+/// The rules `--semantic` turns on for a command, in table order.
+pub fn semantic_rules(cmd: Command) -> impl Iterator<Item = &'static RuleSpec> {
+    RULES.iter().filter(move |r| r.semantic && r.applies(cmd))
+}
+
+/// The README's table of the rules `cmd` has (`image_only`: only those `rootfs` has
+/// not), in Markdown.
+pub fn markdown_table(cmd: Command, image_only: bool) -> String {
+    let mut out = String::from("| rule | hides | in `--semantic` |\n| --- | --- | --- |\n");
+    for r in RULES
+        .iter()
+        .filter(|r| r.applies(cmd) && (!image_only || !r.rootfs))
+    {
+        let flag = match r.value {
+            Some(v) => format!("`--{} {v}`", r.flag),
+            None => format!("`--{}`", r.flag),
+        };
+        let sem = if r.semantic { "yes" } else { "" };
+        out.push_str(&format!("| {flag} | {} | {sem} |\n", r.hides));
+    }
+    out
+}
 
 fn key_glob(pattern: &str) -> GlobMatcher {
     GlobBuilder::new(pattern)
@@ -151,108 +480,11 @@ fn key_glob(pattern: &str) -> GlobMatcher {
         })
 }
 
-/// Matchers of the rules that take no argument.
-fn builtin_matchers(name: &str) -> Option<Vec<Matcher>> {
-    Some(match name {
-        "ignore-history" => vec![Matcher::Field("history")],
-        "ignore-image-timestamps" => vec![
-            Matcher::Field("created"),
-            Matcher::FieldKey("history", key_glob("*.created")),
-            Matcher::FieldKey("annotations", key_glob("org.opencontainers.image.created")),
-        ],
-        "ignore-image-name" => vec![
-            Matcher::FieldKey("annotations", key_glob("io.containerd.image.name")),
-            Matcher::FieldKey("annotations", key_glob("org.opencontainers.image.ref.name")),
-            Matcher::FieldKey(
-                "manifest_format",
-                key_glob("annotations.org.opencontainers.image.ref.name"),
-            ),
-            Matcher::Field("repo_tags"),
-        ],
-        "ignore-timestamps" => {
-            let mut m = builtin_matchers("ignore-image-timestamps")?;
-            m.extend(builtin_matchers("ignore-file-timestamps")?);
-            m
-        }
-        "ignore-manifest-format" => vec![
-            Matcher::FieldKey("media_type", key_glob("format")),
-            Matcher::Field("index"),
-            Matcher::Field("manifest_format"),
-            Matcher::OneSideAbsent("platform"),
-        ],
-        "ignore-layer-compression" => vec![
-            Matcher::Field("compression"),
-            Matcher::FieldKey("media_type", key_glob("compression")),
-            Matcher::FieldKey("digest", key_glob("blob")),
-            Matcher::FieldKey("size", key_glob("blob")),
-        ],
-        "ignore-descriptor-digests" => vec![
-            Matcher::Field("digest"),
-            Matcher::Field("size"),
-            Matcher::FieldKey("rootfs", key_glob("diff_ids.*")),
-        ],
-        _ => return builtin_file_matchers(name),
-    })
-}
-
-/// A rule that takes an argument: `--ignore-annotation KEY`, `--ignore-label KEY`,
-/// `--ignore-env NAME` (globs allowed).
-pub fn keyed_rule(flag: &str, arg: &str) -> Rule {
-    let m = match flag {
-        "ignore-annotation" => Matcher::FieldKey("annotations", key_glob(arg)),
-        "ignore-label" => Matcher::FieldKey("config", key_glob(&format!("Labels.{arg}"))),
-        "ignore-env" => Matcher::FieldKey("config", key_glob(&format!("Env.{arg}"))),
-        other => unreachable!("not a keyed rule: {other}"),
-    };
-    let mut matchers = vec![m];
-    if flag == "ignore-annotation" {
-        matchers.push(Matcher::FieldKey(
-            "manifest_format",
-            key_glob(&format!("annotations.{arg}")),
-        ));
-    } else {
-        let family = if flag == "ignore-label" {
-            "Labels"
-        } else {
-            "Env"
-        };
-        matchers.push(Matcher::FieldKey(
-            "container_config",
-            key_glob(&format!("{family}.{arg}")),
-        ));
-    }
-    Rule {
-        name: format!("{flag} {arg}"),
-        origin: Origin::Flag,
-        matchers,
-    }
-}
-
 /// A rule by its flag name, for the rules that take no argument.
 pub fn builtin_rule(name: &str, origin: Origin) -> Option<Rule> {
-    Some(Rule {
-        name: name.to_string(),
-        origin,
-        matchers: builtin_matchers(name)?,
-    })
-}
-
-fn builtin_file_matchers(name: &str) -> Option<Vec<Matcher>> {
-    let m: Vec<Matcher> = match name {
-        "ignore-file-timestamps" => vec![
-            Matcher::Field("mtime"),
-            Matcher::Field("atime"),
-            Matcher::Field("ctime"),
-            Matcher::FormatRecordsOnly(ext::TIMES),
-        ],
-        "ignore-file-order" => vec![Matcher::Field("order")],
-        "ignore-tar-format" => vec![Matcher::Field("format"), Matcher::Field("duplicates")],
-        "treat-canonical-paths-equal" => vec![Matcher::Field("path_spelling")],
-        "ignore-file-mode-redundant-bits" => vec![Matcher::ModeTypeBitsOnly],
-        "ignore-owner-names" => vec![Matcher::Field("uname"), Matcher::Field("gname")],
-        _ => return None,
-    };
-    Some(m)
+    spec(name)
+        .filter(|s| s.value.is_none())
+        .and_then(|s| s.rule(None, origin).ok())
 }
 
 /// Compile a path glob: `*` stays within one path component, `**` crosses them; a
@@ -269,32 +501,43 @@ pub fn path_glob(pattern: &str) -> Result<GlobMatcher> {
         .map_err(|e| Error::usage(format!("--ignore-path {pattern:?}: {e}")))
 }
 
+/// The rules in force.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    pub rules: Vec<Rule>,
+    /// The command, which says what `--semantic` means.
+    pub command: Command,
+}
+
 impl Policy {
+    /// No rules, for `rdiff rootfs`.
     pub fn strict() -> Policy {
         Policy::default()
     }
 
-    /// No rules, for a command whose `--semantic` means `names`.
-    pub fn strict_for(names: &'static [&'static str]) -> Policy {
+    /// No rules, for `cmd`.
+    pub fn strict_for(cmd: Command) -> Policy {
         Policy {
             rules: Vec::new(),
-            semantic_names: names,
+            command: cmd,
         }
     }
 
-    /// The semantic rule set for rootfs comparisons.
+    /// The semantic rules of `rdiff rootfs`.
     pub fn semantic() -> Policy {
-        Policy::semantic_for(SEMANTIC_ROOTFS)
+        Policy::semantic_for(Command::Rootfs)
     }
 
-    /// The semantic rule set `names`.
-    pub fn semantic_for(names: &'static [&'static str]) -> Policy {
+    /// The semantic rules of `cmd`.
+    pub fn semantic_for(cmd: Command) -> Policy {
         Policy {
-            rules: names
-                .iter()
-                .map(|n| builtin_rule(n, Origin::Semantic).expect("known rule"))
+            rules: semantic_rules(cmd)
+                .map(|s| {
+                    s.rule(None, Origin::Semantic)
+                        .expect("a rule without argument")
+                })
                 .collect(),
-            semantic_names: names,
+            command: cmd,
         }
     }
 
@@ -309,7 +552,7 @@ impl Policy {
     pub fn mode(&self) -> &'static str {
         if self.rules.is_empty() {
             "strict"
-        } else if self.rules.len() == self.semantic_names.len()
+        } else if self.rules.len() == semantic_rules(self.command).count()
             && self.rules.iter().all(|r| r.origin == Origin::Semantic)
         {
             "semantic"
@@ -346,7 +589,7 @@ impl Policy {
     pub fn only(&self, i: usize) -> Policy {
         Policy {
             rules: vec![self.rules[i].clone()],
-            semantic_names: self.semantic_names,
+            command: self.command,
         }
     }
 
@@ -361,7 +604,7 @@ impl Policy {
     /// This policy with the semantic rules added (for the "semantically equal" verdict).
     pub fn with_semantic(&self) -> Policy {
         let mut p = self.clone();
-        for r in Policy::semantic_for(self.semantic_names).rules {
+        for r in Policy::semantic_for(self.command).rules {
             p.add(r);
         }
         p
@@ -430,16 +673,9 @@ mod tests {
     #[test]
     fn path_globs_cover_children() {
         let mut p = Policy::strict();
-        p.add(Rule {
-            name: "ignore-path var/log".into(),
-            origin: Origin::Flag,
-            matchers: vec![Matcher::Path(path_glob("/var/log").unwrap())],
-        });
-        p.add(Rule {
-            name: "ignore-path *.pyc".into(),
-            origin: Origin::Flag,
-            matchers: vec![Matcher::Path(path_glob("**/*.pyc").unwrap())],
-        });
+        let path = spec("ignore-path").unwrap();
+        p.add(path.rule(Some("/var/log"), Origin::Flag).unwrap());
+        p.add(path.rule(Some("**/*.pyc"), Origin::Flag).unwrap());
         assert_eq!(p.path_rule(b"var/log"), Some(0));
         assert_eq!(p.path_rule(b"var/log/dpkg.log"), Some(0));
         assert_eq!(p.path_rule(b"var/logs"), None);

@@ -18,7 +18,7 @@ use crate::compare::policy::Policy;
 use crate::compare::{compare_sets, notes as entry_notes};
 use crate::entry::{Bytes, Kind};
 use crate::error::{Error, ErrorKind, Result};
-use crate::report::{Difference, FieldDiff, Note, Status, Value as V};
+use crate::report::{Difference, FieldDiff, Note, Scope, Status, Value as V};
 use crate::source::keeper::KeptPair;
 use crate::source::{
     Checks, Collector, EntrySet, Fetcher, InputInfo, Keeper, ReadOptions, Side, SourceKind,
@@ -388,6 +388,9 @@ fn read_layer(
         bytes: facts.raw_bytes,
         tar_bytes: facts.tar_bytes,
         rereadable: true,
+        sha256: facts.blob_digest,
+        trailer: facts.trailer.clone(),
+        compression_params: facts.params.clone(),
     };
     Ok(ReadLayer {
         set: finish_set(collector.entries, info),
@@ -440,13 +443,18 @@ fn prefixed(prefix: &str, path: &[u8]) -> Bytes {
     [prefix.as_bytes(), path].concat().into()
 }
 
-fn changed(path: String, fields: Vec<FieldDiff>, policy: &Policy) -> Option<Difference> {
+fn changed(
+    path: String,
+    scope: Scope,
+    fields: Vec<FieldDiff>,
+    policy: &Policy,
+) -> Option<Difference> {
     if fields.is_empty() {
         return None;
     }
     let mut d = Difference::new(path.clone().into_bytes().into(), Status::Changed);
     d.part = path;
-    d.fields = fields;
+    d.fields = fields.into_iter().map(|f| f.in_scope(scope)).collect();
     // --ignore-path also names metadata locations (`manifest`, `linux/arm64/config`).
     d.ignored_by = policy
         .path_rule(&d.path)
@@ -658,11 +666,17 @@ pub fn compare_images(
     // The index.
     match (l.indexes.first(), r.indexes.first()) {
         (Some(a), Some(b)) => {
-            diffs.extend(changed(
-                "index".into(),
-                meta::document(&a.json, &b.json),
-                policy,
-            ));
+            let mut f = meta::document(&a.json, &b.json);
+            if a.digest != b.digest && a.json == b.json {
+                // Same JSON, other bytes (spacing, key order).
+                f.push(FieldDiff::new(
+                    "bytes",
+                    V::Text(a.digest.clone()),
+                    V::Text(b.digest.clone()),
+                ));
+            }
+            f.extend(index_order(l, r, &pairs));
+            diffs.extend(changed("index".into(), Scope::Index, f, policy));
             if l.indexes.len() != r.indexes.len() {
                 // One side's index.json points to an image index, the other's lists the
                 // manifests itself: a matter of format (buildx/skopeo --all vs flat).
@@ -673,6 +687,7 @@ pub fn compare_images(
                 };
                 diffs.extend(changed(
                     "index/nested".into(),
+                    Scope::Index,
                     vec![FieldDiff::new("index", v(l), v(r))],
                     policy,
                 ));
@@ -682,13 +697,14 @@ pub fn compare_images(
                 let mut f =
                     meta::descriptor(&a.json["manifests"][0], &b.json["manifests"][0], false);
                 f.extend(meta::document(&a2.json, &b2.json));
-                diffs.extend(changed("index/nested".into(), f, policy));
+                diffs.extend(changed("index/nested".into(), Scope::Index, f, policy));
             }
         }
         (a, b) if a.is_some() != b.is_some() => {
             let v = |x: Option<&walk::Doc>| x.map_or(V::Absent, |_| V::Text("index.json".into()));
             diffs.extend(changed(
                 "index".into(),
+                Scope::Index,
                 vec![FieldDiff::new("index", v(a), v(b))],
                 policy,
             ));
@@ -709,19 +725,22 @@ pub fn compare_images(
                 let mut d =
                     Difference::new(format!("{}manifest", p.prefix).into_bytes().into(), status);
                 d.part = format!("{}manifest", p.prefix);
-                d.fields = vec![FieldDiff::new(
-                    "platform",
-                    if status == Status::Removed {
-                        V::Text(m.platform.clone().unwrap_or_default())
-                    } else {
-                        V::Absent
-                    },
-                    if status == Status::Added {
-                        V::Text(m.platform.clone().unwrap_or_default())
-                    } else {
-                        V::Absent
-                    },
-                )];
+                d.fields = vec![
+                    FieldDiff::new(
+                        "platform",
+                        if status == Status::Removed {
+                            V::Text(m.platform.clone().unwrap_or_default())
+                        } else {
+                            V::Absent
+                        },
+                        if status == Status::Added {
+                            V::Text(m.platform.clone().unwrap_or_default())
+                        } else {
+                            V::Absent
+                        },
+                    )
+                    .in_scope(Scope::Manifest),
+                ];
                 d.ignored_by = None;
                 diffs.push(d);
                 continue;
@@ -746,7 +765,12 @@ pub fn compare_images(
             meta::is_docker_manifest(&ma.descriptor, ma.doc.as_ref().map(|d| &d.json)),
             meta::is_docker_manifest(&mb.descriptor, mb.doc.as_ref().map(|d| &d.json)),
         );
-        diffs.extend(changed(format!("{}manifest", p.prefix), mf, policy));
+        diffs.extend(changed(
+            format!("{}manifest", p.prefix),
+            Scope::Manifest,
+            mf,
+            policy,
+        ));
         let job = jobs.iter().find(|j| j.pair == k);
         let squash = job.is_some_and(|j| j.squash);
         if let (Some(ca), Some(cb)) = (&ma.config, &mb.config) {
@@ -759,7 +783,12 @@ pub fn compare_images(
                 ));
             }
             cf.extend(meta::config(&ca.json, &cb.json, !squash));
-            diffs.extend(changed(format!("{}config", p.prefix), cf, policy));
+            diffs.extend(changed(
+                format!("{}config", p.prefix),
+                Scope::Config,
+                cf,
+                policy,
+            ));
         }
         let Some(job) = job else { continue };
         if squash {
@@ -778,6 +807,9 @@ pub fn compare_images(
                         bytes: 0,
                         tar_bytes: 0,
                         rereadable: true,
+                        sha256: None,
+                        trailer: None,
+                        compression_params: Vec::new(),
                     },
                     entries,
                 })
@@ -798,16 +830,22 @@ pub fn compare_images(
                 let (ra, rb) = (owned_a.as_ref(), owned_b.as_ref());
                 let same_content = matches!((ra, rb), (Some(x), Some(y)) if x.facts.diff_id.is_some() && x.facts.diff_id == y.facts.diff_id);
                 let mut lf = meta::descriptor(&la.descriptor, &lb.descriptor, same_content);
-                if let (Some(x), Some(y)) = (ra, rb)
-                    && x.facts.compression != y.facts.compression
-                {
-                    lf.push(FieldDiff::new(
-                        "compression",
-                        V::Text(x.facts.compression.name().into()),
-                        V::Text(y.facts.compression.name().into()),
+                if let (Some(x), Some(y)) = (ra, rb) {
+                    lf.extend(crate::compare::compression_fields(
+                        (x.facts.compression, &x.facts.params),
+                        (y.facts.compression, &y.facts.params),
+                    ));
+                    lf.extend(crate::compare::trailer_field(
+                        x.facts.trailer.as_ref(),
+                        y.facts.trailer.as_ref(),
                     ));
                 }
-                diffs.extend(changed(format!("{}layers/{i}", p.prefix), lf, policy));
+                diffs.extend(changed(
+                    format!("{}layers/{i}", p.prefix),
+                    Scope::Layer,
+                    lf,
+                    policy,
+                ));
                 if let (Some(x), Some(y)) = (owned_a, owned_b) {
                     set_jobs.push(SetJob {
                         pair: k,
@@ -909,8 +947,12 @@ pub fn compare_images(
             diffs.push(x);
         }
     }
+    // The inputs as wholes come first (outside in).
+    if let Some(d) = input_difference(l, r, !diffs.is_empty(), policy) {
+        diffs.insert(0, d);
+    }
     // Every part compared, in a stable order.
-    let mut parts: Vec<String> = Vec::new();
+    let mut parts: Vec<String> = vec![crate::compare::INPUT.to_string()];
     if !l.indexes.is_empty() || !r.indexes.is_empty() {
         parts.push("index".into());
     }
@@ -947,6 +989,99 @@ pub fn compare_images(
         parts,
         warnings,
     })
+}
+
+/// `order`, when the manifests both indexes list come in another order (they are paired
+/// by platform whatever their order, but the index's bytes, and digest once pushed,
+/// differ).
+fn index_order(l: &Image, r: &Image, pairs: &[Pair]) -> Option<FieldDiff> {
+    let mut both: Vec<(usize, usize, &str)> = pairs
+        .iter()
+        .filter_map(|p| Some((p.left?, p.right?, p.prefix.as_str())))
+        .collect();
+    both.sort_by_key(|x| x.0);
+    if both.windows(2).all(|w| w[0].1 < w[1].1) {
+        return None;
+    }
+    let label = |img: &Image, i: usize, prefix: &str| {
+        let p = prefix.trim_end_matches('/');
+        if p.is_empty() {
+            img.manifests[i].descriptor["digest"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        } else {
+            p.to_string()
+        }
+    };
+    let list = |side: usize| {
+        let mut v: Vec<(usize, String)> = both
+            .iter()
+            .map(|&(a, b, p)| {
+                if side == 0 {
+                    (a, label(l, a, p))
+                } else {
+                    (b, label(r, b, p))
+                }
+            })
+            .collect();
+        v.sort();
+        V::Text(v.into_iter().map(|x| x.1).collect::<Vec<_>>().join(", "))
+    };
+    Some(FieldDiff::new("order", list(0), list(1)))
+}
+
+/// The image inputs as wholes (the `input` part): their form (`format`), and for
+/// archives their bytes (`sha256`) and compression. When only the bytes differ while
+/// every document and blob the walk read is the same, the rest of the archive (its tar
+/// headers, member order, members rdiff does not read) is what differs: `archive`.
+pub fn input_difference(
+    l: &Image,
+    r: &Image,
+    others_differ: bool,
+    policy: &Policy,
+) -> Option<Difference> {
+    let mut f = Vec::new();
+    if l.form != r.form {
+        f.push(FieldDiff::new(
+            "format",
+            V::Text(l.form.clone()),
+            V::Text(r.form.clone()),
+        ));
+    }
+    if let (Some(a), Some(b)) = (l.store.facts(), r.store.facts()) {
+        if a.sha256 != b.sha256 {
+            f.push(FieldDiff::new(
+                "sha256",
+                V::Digest(a.sha256),
+                V::Digest(b.sha256),
+            ));
+        }
+        f.extend(crate::compare::compression_fields(
+            (a.compression, &a.params),
+            (b.compression, &b.params),
+        ));
+        if f.len() == 1 && f[0].field == "sha256" && !others_differ {
+            let v = |img: &Image| {
+                V::Text(format!(
+                    "{} bytes, {} members",
+                    crate::error::group(img.bytes),
+                    crate::error::group(img.store.names().len() as u64)
+                ))
+            };
+            f.push(FieldDiff::new("archive", v(l), v(r)));
+        }
+    }
+    let mut d = changed(
+        crate::compare::INPUT.into(),
+        Scope::Input,
+        f,
+        &Policy::strict(),
+    )?;
+    for x in &mut d.fields {
+        x.ignored_by = policy.field_rule(x).map(|i| policy.rules[i].name.clone());
+    }
+    Some(d)
 }
 
 /// Kinds of entries that are whiteout markers (for the text of tricky cases).

@@ -134,6 +134,9 @@ mod tests {
                 bytes: 0,
                 tar_bytes: 0,
                 rereadable: false,
+                sha256: None,
+                trailer: None,
+                compression_params: Vec::new(),
             },
         }
     }

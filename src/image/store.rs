@@ -37,9 +37,21 @@ pub enum Store {
     Archive {
         map: Arc<Mmap>,
         members: BTreeMap<String, Member>,
+        /// What the archive's own bytes are.
+        facts: ArchiveFacts,
         /// Keeps a spooled temporary file alive (and deletes it at the end).
         _spool: Option<tempfile::NamedTempFile>,
     },
+}
+
+/// What an archive input is as bytes: its digest as given, its compression.
+#[derive(Clone, Debug)]
+pub struct ArchiveFacts {
+    /// SHA-256 of the archive's bytes as given (the file, or the stream).
+    pub sha256: crate::entry::Digest,
+    pub compression: Compression,
+    /// The parameters the compression's headers carry.
+    pub params: Vec<crate::source::compress_facts::Param>,
 }
 
 /// Largest JSON document read from an image (index, manifest, config), by default.
@@ -81,13 +93,19 @@ impl Store {
     /// Index an archive file (plain or compressed) or stream.
     pub fn archive(name: &str, path: Option<&Path>) -> Result<Store> {
         let err = |k: ErrorKind| Error::new(name.to_string(), k);
-        let (map, spool) = match path {
+        let (map, spool, facts) = match path {
             Some(p) if p.is_file() => {
                 let file = File::open(p).map_err(|e| err(e.into()))?;
                 let mut head = [0u8; 6];
                 let n = (&file).take(6).read(&mut head).map_err(|e| err(e.into()))?;
                 if Compression::detect(&head[..n]) == Compression::None {
-                    (map_file(&file).map_err(|e| err(e.into()))?, None)
+                    let map = map_file(&file).map_err(|e| err(e.into()))?;
+                    let facts = ArchiveFacts {
+                        sha256: crate::source::hash::sha256(map_bytes(&map)),
+                        compression: Compression::None,
+                        params: Vec::new(),
+                    };
+                    (map, None, facts)
                 } else {
                     let f = File::open(p).map_err(|e| err(e.into()))?;
                     spool(Box::new(BufReader::with_capacity(256 << 10, f))).map_err(err)?
@@ -107,6 +125,7 @@ impl Store {
         Ok(Store::Archive {
             map,
             members,
+            facts,
             _spool: spool,
         })
     }
@@ -114,10 +133,11 @@ impl Store {
     /// An archive read from a command's standard output.
     pub fn from_reader(name: &str, r: Box<dyn BufRead + '_>) -> Result<Store> {
         let err = |k: ErrorKind| Error::new(name.to_string(), k);
-        let (map, spool) = spool(r).map_err(err)?;
+        let (map, spool, facts) = spool(r).map_err(err)?;
         let members = index(&map).map_err(err)?;
         Ok(Store::Archive {
             map,
+            facts,
             members,
             _spool: spool,
         })
@@ -177,6 +197,14 @@ impl Store {
         Ok(v)
     }
 
+    /// What an archive's own bytes are (`None` for a layout directory).
+    pub fn facts(&self) -> Option<&ArchiveFacts> {
+        match self {
+            Store::Layout { .. } => None,
+            Store::Archive { facts, .. } => Some(facts),
+        }
+    }
+
     /// Member names (archives only), for error messages and shape detection.
     pub fn names(&self) -> Vec<String> {
         match self {
@@ -197,16 +225,26 @@ fn map_file(f: &File) -> io::Result<Arc<Mmap>> {
     Ok(Arc::new(unsafe { Mmap::map(f)? }))
 }
 
+/// The bytes of a map (the one-byte map of an empty file holds none).
+fn map_bytes(map: &Mmap) -> &[u8] {
+    if map.len() == 1 && map[0] == 0 {
+        &[]
+    } else {
+        &map[..]
+    }
+}
+
+type Spooled = (Arc<Mmap>, Option<tempfile::NamedTempFile>, ArchiveFacts);
+
 /// Decompress (by magic) a stream into a temporary file and map it.
-fn spool(
-    r: Box<dyn BufRead + '_>,
-) -> std::result::Result<(Arc<Mmap>, Option<tempfile::NamedTempFile>), ErrorKind> {
-    let (mut r, _) = crate::source::hash::Hashing::new(r, false);
+fn spool(r: Box<dyn BufRead + '_>) -> std::result::Result<Spooled, ErrorKind> {
+    let (mut r, sha) = crate::source::hash::Hashing::new(r, true);
     let mut head = Vec::with_capacity(6);
     (&mut r).take(6).read_to_end(&mut head)?;
     let c = Compression::detect(&head);
     let (counted, counters) = Counting::with_counters(io::Cursor::new(head).chain(r));
-    let mut d = compress::decode_counted(c, counted, counters).map_err(ErrorKind::from_io)?;
+    let (mut d, params) =
+        compress::decode_with_params(c, counted, counters).map_err(ErrorKind::from_io)?;
     let mut tmp = tempfile::NamedTempFile::new()?;
     // A compressed archive or a stream is bounded like any tar stream.
     let max = archive_limits().max_uncompressed;
@@ -218,17 +256,21 @@ fn spool(
             group(max)
         )));
     }
+    // Whatever follows the decoded stream is read too, so that the digest covers it.
+    io::copy(&mut d, &mut io::sink()).map_err(ErrorKind::from_io)?;
+    drop(d);
     let map = map_file(tmp.as_file())?;
-    Ok((map, Some(tmp)))
+    let facts = ArchiveFacts {
+        sha256: sha.finish().unwrap_or_default(),
+        compression: c,
+        params: params.get(),
+    };
+    Ok((map, Some(tmp), facts))
 }
 
 /// Index the members of a plain tar held in a map.
 fn index(map: &Arc<Mmap>) -> std::result::Result<BTreeMap<String, Member>, ErrorKind> {
-    let data: &[u8] = if map.len() == 1 && map[0] == 0 {
-        &[]
-    } else {
-        &map[..]
-    };
+    let data = map_bytes(map);
     let mut tr = TarReader::with_limits(data, archive_limits());
     let mut members = BTreeMap::new();
     while let Some(e) = tr.next_entry()? {

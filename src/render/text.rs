@@ -51,6 +51,11 @@ fn input_line(label: &str, i: &crate::report::InputSummary) -> String {
     format!("{label:<6} {}  ({})", i.name, what.join(", "))
 }
 
+/// `sha256 HEX  NAME`: what `sha256sum` prints for the input, after a label.
+fn sha256_line(i: &crate::report::InputSummary) -> Option<String> {
+    i.sha256_line().map(|l| format!("sha256 {l}"))
+}
+
 fn summary_table(r: &Report) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED)
@@ -161,6 +166,12 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "{}", st.bold(&format!("rdiff {}", r.command)))?;
     writeln!(w, "{}", input_line("left", &r.left))?;
     writeln!(w, "{}", input_line("right", &r.right))?;
+    for l in [sha256_line(&r.left), sha256_line(&r.right)]
+        .into_iter()
+        .flatten()
+    {
+        writeln!(w, "{l}")?;
+    }
     let rules: Vec<String> = r.rules.iter().map(|x| format!("--{}", x.name)).collect();
     if rules.is_empty() {
         writeln!(w, "mode   {}", r.mode)?;

@@ -191,52 +191,78 @@ pub fn decode_counted<'a, R: BufRead + 'a>(
     r: R,
     counters: Counters,
 ) -> io::Result<Box<dyn BufRead + 'a>> {
+    decode_with_params(kind, r, counters).map(|(d, _)| d)
+}
+
+/// The parameters a compressed stream's headers carry, read while it is decoded (see
+/// `compress_facts`); ask once the stream has been read.
+#[derive(Clone, Default)]
+pub struct Params(Option<ParamsSource>);
+
+#[derive(Clone)]
+enum ParamsSource {
+    Tap(crate::source::compress_facts::TapHandle),
+    Gzip(crate::source::compress_facts::GzFacts),
+}
+
+impl Params {
+    pub fn get(&self) -> Vec<crate::source::compress_facts::Param> {
+        match &self.0 {
+            None => Vec::new(),
+            Some(ParamsSource::Tap(t)) => t.params(),
+            Some(ParamsSource::Gzip(g)) => g.params(),
+        }
+    }
+}
+
+/// As `decode_counted`, and the handle on the parameters the stream's headers carry.
+pub fn decode_with_params<'a, R: BufRead + 'a>(
+    kind: Compression,
+    r: R,
+    counters: Counters,
+) -> io::Result<(Box<dyn BufRead + 'a>, Params)> {
+    use crate::source::compress_facts::{Bzip2Tap, GzMembers, Tapped, XzTap, ZstdTap};
     let format = kind.name();
     let count = counters.consumed;
     let seen = Some(counters.seen);
+    let buffered = |inner: Box<dyn Read + 'a>| -> Box<dyn BufRead + 'a> {
+        Box::new(BufReader::with_capacity(
+            DECODED_BUF,
+            Decoded {
+                inner,
+                format,
+                count: count.clone(),
+                seen: seen.clone(),
+            },
+        ))
+    };
     Ok(match kind {
-        Compression::None => Box::new(r),
+        Compression::None => (Box::new(r), Params::default()),
         Compression::Zstd => {
+            let (r, tap) = Tapped::new(r, ZstdTap::new());
             let mut d = zstd::stream::read::Decoder::with_buffer(r)?;
             // Accept frames written with --long=31 (a 2 GiB window).
             d.window_log_max(31)?;
-            Box::new(BufReader::with_capacity(
-                DECODED_BUF,
-                Decoded {
-                    inner: d,
-                    format,
-                    count,
-                    seen,
-                },
-            ))
+            (buffered(Box::new(d)), Params(Some(ParamsSource::Tap(tap))))
         }
-        Compression::Gzip => Box::new(BufReader::with_capacity(
-            DECODED_BUF,
-            Decoded {
-                inner: flate2::bufread::MultiGzDecoder::new(r),
-                format,
-                count,
-                seen,
-            },
-        )),
-        Compression::Xz => Box::new(BufReader::with_capacity(
-            DECODED_BUF,
-            Decoded {
-                inner: liblzma::bufread::XzDecoder::new_multi_decoder(r),
-                format,
-                count,
-                seen,
-            },
-        )),
-        Compression::Bzip2 => Box::new(BufReader::with_capacity(
-            DECODED_BUF,
-            Decoded {
-                inner: bzip2::bufread::MultiBzDecoder::new(r),
-                format,
-                count,
-                seen,
-            },
-        )),
+        Compression::Gzip => {
+            let d = GzMembers::new(r);
+            let facts = d.facts();
+            (
+                buffered(Box::new(d)),
+                Params(Some(ParamsSource::Gzip(facts))),
+            )
+        }
+        Compression::Xz => {
+            let (r, tap) = Tapped::new(r, XzTap::new());
+            let d = liblzma::bufread::XzDecoder::new_multi_decoder(r);
+            (buffered(Box::new(d)), Params(Some(ParamsSource::Tap(tap))))
+        }
+        Compression::Bzip2 => {
+            let (r, tap) = Tapped::new(r, Bzip2Tap::new());
+            let d = bzip2::bufread::MultiBzDecoder::new(r);
+            (buffered(Box::new(d)), Params(Some(ParamsSource::Tap(tap))))
+        }
     })
 }
 

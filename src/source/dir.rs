@@ -140,6 +140,9 @@ pub fn read_dir(
         bytes: entries.iter().map(|e| e.size).sum(),
         tar_bytes: 0,
         rereadable: true,
+        sha256: None,
+        trailer: None,
+        compression_params: Vec::new(),
     };
     Ok(finish_set(entries, info))
 }

@@ -229,6 +229,9 @@ mod tests {
                 bytes: 0,
                 tar_bytes: 0,
                 rereadable: true,
+                sha256: None,
+                trailer: None,
+                compression_params: Vec::new(),
             },
         );
         let k = Keeper::against(Side::Right, set, 12);

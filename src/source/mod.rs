@@ -3,6 +3,7 @@
 //! comparison.
 
 pub mod compress;
+pub mod compress_facts;
 pub mod dir;
 pub mod hash;
 pub mod keeper;
@@ -110,6 +111,12 @@ pub struct InputInfo {
     pub tar_bytes: u64,
     /// Whether it can be read a second time (not standard input).
     pub rereadable: bool,
+    /// SHA-256 of the input's bytes as given (a file or a stream; not a directory).
+    pub sha256: Option<crate::entry::Digest>,
+    /// What follows the last member of a tar stream.
+    pub trailer: Option<tar::Trailer>,
+    /// The parameters its compression's headers carry (see `compress_facts`).
+    pub compression_params: Vec<compress_facts::Param>,
 }
 
 /// The entries of one input, sorted by normalized path, one entry per path.
@@ -250,7 +257,11 @@ pub fn with_tar_stream_progress(
         Some(p) => Box::new(ProgressReader { inner: raw, p }),
         None => raw,
     };
-    let facts = read_tar_from(raw, limits, drain, None, f).map_err(|k| input.err(k))?;
+    let checks = Checks {
+        blob: drain,
+        diff_id: false,
+    };
+    let facts = read_tar_from(raw, limits, drain, Some(checks), f).map_err(|k| input.err(k))?;
     Ok(InputInfo {
         name: input.name.clone(),
         kind: SourceKind::Tar,
@@ -259,6 +270,9 @@ pub fn with_tar_stream_progress(
         bytes: file_len.unwrap_or(facts.raw_bytes),
         tar_bytes: facts.tar_bytes,
         rereadable: input.path.as_ref().is_some_and(|p| p.is_file()),
+        sha256: facts.blob_digest,
+        trailer: facts.trailer,
+        compression_params: facts.params,
     })
 }
 
@@ -306,6 +320,10 @@ pub struct StreamFacts {
     pub blob_digest: Option<crate::entry::Digest>,
     /// SHA-256 of the uncompressed stream, when asked for (read to its end).
     pub diff_id: Option<crate::entry::Digest>,
+    /// What follows the last member (when the stream was read to its end).
+    pub trailer: Option<tar::Trailer>,
+    /// The parameters the compression's headers carry (see `compress_facts`).
+    pub params: Vec<compress_facts::Param>,
 }
 
 /// Read a (possibly compressed) tar stream and run `f` over its reader. With `drain`, the
@@ -328,27 +346,25 @@ pub fn read_tar_from<'a>(
     let compression = Compression::detect(&head);
     let (counted, counters) = Counting::with_counters(io::Cursor::new(head).chain(raw));
     let count = counters.consumed.clone();
-    let decoded =
-        compress::decode_counted(compression, counted, counters).map_err(ErrorKind::from_io)?;
+    let (decoded, params) =
+        compress::decode_with_params(compression, counted, counters).map_err(ErrorKind::from_io)?;
     let (mut decoded, diff_hash) = hash::Hashing::new(decoded, checks.diff_id);
     let mut tr = TarReader::with_limits(&mut decoded as &mut dyn BufRead, limits.clone());
     f(&mut tr)?;
-    let mut tar_bytes = tr.position();
-    if drain && (compression != Compression::None || checks.blob || checks.diff_id) {
-        // What follows the end-of-archive marker counts against the size limit too.
-        let allowance = limits.max_uncompressed.saturating_sub(tar_bytes);
-        let rest = io::copy(
-            &mut (&mut decoded).take(allowance.saturating_add(1)),
-            &mut io::sink(),
-        )
-        .map_err(ErrorKind::from_io)?;
-        if rest > allowance {
-            return Err(ErrorKind::Limit(format!(
-                "the uncompressed stream is over {} bytes (--max-uncompressed-size)",
-                crate::error::group(limits.max_uncompressed)
-            )));
-        }
-        tar_bytes += rest;
+    let trailer = if drain {
+        // What follows the end-of-archive marker is read (it is part of the input's
+        // bytes) and counts against the size limit too.
+        let allowance = limits.max_uncompressed.saturating_sub(tr.position());
+        tr.read_trailer(allowance)?
+    } else {
+        None
+    };
+    let tar_bytes = tr.position();
+    drop(tr);
+    if drain {
+        // Whatever the decoder still holds past the tar stream (nothing, unless the tar
+        // ended without a marker) is read too, so that the digests cover every byte.
+        io::copy(&mut decoded, &mut io::sink()).map_err(ErrorKind::from_io)?;
     }
     Ok(StreamFacts {
         compression,
@@ -356,6 +372,8 @@ pub fn read_tar_from<'a>(
         tar_bytes,
         blob_digest: blob_hash.finish(),
         diff_id: diff_hash.finish(),
+        trailer,
+        params: params.get(),
     })
 }
 
@@ -419,6 +437,7 @@ impl<'a> Collector<'a> {
             let hashed = h.finish();
             e.digest = Some(hashed.sha);
             e.set_blocks(hashed.blocks);
+            e.set_padding(tr.padding_sha());
             if keep && let Some(k) = self.keeper {
                 k.offer(self.side, &e.path, hashed.sha, &self.scratch);
             }
@@ -459,6 +478,7 @@ pub fn entry_from_tar(t: TarEntry) -> Entry {
     }
     e.order = Some(u32::try_from(t.index).unwrap_or(u32::MAX));
     e.format = t.format;
+    e.header = Some(t.framing);
     e
 }
 
@@ -492,6 +512,10 @@ pub fn finish_set(mut entries: Vec<Entry>, mut info: InputInfo) -> EntrySet {
             let n = entries[w - 1].occurrences + 1;
             entries.swap(w - 1, r);
             entries[w - 1].occurrences = n;
+            // The member replaced still counts in strict mode, through the framing
+            // digest of the one that replaces it.
+            let (kept, gone) = entries.split_at_mut(r);
+            kept[w - 1].absorb_duplicate(&gone[0]);
         } else {
             entries.swap(w, r);
             w += 1;

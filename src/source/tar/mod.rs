@@ -8,6 +8,7 @@
 //! newlines (which corrupts binary xattr values), and hides which records a member was
 //! built from, which strict mode compares. See docs/design.md.
 
+pub mod framing;
 pub mod header;
 pub mod pax;
 
@@ -76,6 +77,8 @@ pub struct TarEntry {
     /// Raw ACL text by kind: `access`, `default` (SCHILY.acl.*), `nfs4` (SCHILY.acl.ace).
     pub acls: Vec<(&'static str, Vec<u8>)>,
     pub format: Option<Format>,
+    /// The member's framing digest (see [`framing`]).
+    pub framing: crate::entry::Digest,
     /// Offset of the member's first header in the tar stream.
     pub offset: u64,
     /// Member number, counting only real members (not extension headers).
@@ -97,6 +100,31 @@ struct Sparse {
     pos: u64,
 }
 
+/// An extension header read before the member it belongs to, kept until the member's
+/// values are known (the framing digest leaves out what they explain).
+enum Piece {
+    /// PAX `x`, GNU `L` / `K`: the header block, its data, the padding after it.
+    Ext {
+        typeflag: u8,
+        block: Box<[u8; BLOCK]>,
+        data: Vec<u8>,
+        pad: Vec<u8>,
+    },
+    /// Bytes that go into the digest as they are (a global header, a volume label).
+    Raw(Vec<u8>),
+}
+
+/// What follows the last member: the end-of-archive marker and everything after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trailer {
+    /// Bytes from the first zero block to the end of the stream.
+    pub bytes: u64,
+    /// Whether they are all zeros.
+    pub zeros: bool,
+    /// SHA-256 of those bytes.
+    pub sha: crate::entry::Digest,
+}
+
 /// The streaming reader.
 pub struct TarReader<R> {
     r: R,
@@ -111,6 +139,15 @@ pub struct TarReader<R> {
     finished: bool,
     current: Option<String>,
     limits: Limits,
+    /// Extension headers of the member being read (see [`Piece`]).
+    pending: Vec<Piece>,
+    /// SHA-256 of the last member's padding, when it was not all zeros.
+    padding_sha: Option<crate::entry::Digest>,
+    /// Where the end-of-archive marker starts.
+    end_at: Option<u64>,
+    /// Blocks read while a member's header is parsed (GNU sparse extension blocks, a
+    /// PAX 1.0 sparse map), for its framing digest.
+    captured: Option<Vec<u8>>,
 }
 
 static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
@@ -136,6 +173,10 @@ impl<R: BufRead> TarReader<R> {
             finished: false,
             current: None,
             limits,
+            pending: Vec::new(),
+            padding_sha: None,
+            end_at: None,
+            captured: None,
         }
     }
 
@@ -190,6 +231,9 @@ impl<R: BufRead> TarReader<R> {
             self.pos += take as u64;
         }
         self.check_size()?;
+        if let Some(c) = self.captured.as_mut() {
+            c.extend_from_slice(buf);
+        }
         Ok(true)
     }
 
@@ -236,8 +280,8 @@ impl<R: BufRead> TarReader<R> {
         self.pass(n, &mut |_| {})
     }
 
-    /// Read `size` bytes of extension-header data (and its padding) into memory.
-    fn read_meta(&mut self, size: u64, what: &str) -> Result<Vec<u8>, ErrorKind> {
+    /// Read `size` bytes of extension-header data and its padding into memory.
+    fn read_meta(&mut self, size: u64, what: &str) -> Result<(Vec<u8>, Vec<u8>), ErrorKind> {
         if size > self.limits.max_meta {
             return Err(self.err(format!(
                 "{what} of {} bytes is over the limit of {} bytes",
@@ -247,8 +291,29 @@ impl<R: BufRead> TarReader<R> {
         }
         let mut v = Vec::with_capacity(size as usize);
         self.pass(size, &mut |b| v.extend_from_slice(b))?;
-        self.skip(pad(size))?;
-        Ok(v)
+        let mut p = Vec::with_capacity(pad(size) as usize);
+        self.pass(pad(size), &mut |b| p.extend_from_slice(b))?;
+        Ok((v, p))
+    }
+
+    /// Pass the padding after a member's data, noting whether it was all zeros.
+    fn read_padding(&mut self) -> Result<(), ErrorKind> {
+        use sha2::Digest as _;
+        let p = std::mem::take(&mut self.padding);
+        let mut zeros = true;
+        let mut sha = sha2::Sha256::new();
+        self.pass(p, &mut |b| {
+            zeros &= b.iter().all(|&x| x == 0);
+            sha.update(b);
+        })?;
+        self.padding_sha = (!zeros).then(|| sha.finalize().into());
+        Ok(())
+    }
+
+    /// SHA-256 of the padding after the data of the member just read, when it is not
+    /// all zeros (call after `read_data`).
+    pub fn padding_sha(&self) -> Option<crate::entry::Digest> {
+        self.padding_sha
     }
 
     /// Skip whatever the caller did not read of the current member.
@@ -259,6 +324,53 @@ impl<R: BufRead> TarReader<R> {
         self.skip(n)?;
         let p = std::mem::take(&mut self.padding);
         self.skip(p)
+    }
+
+    /// After the last member: read the rest of the stream (at most `allowance` bytes
+    /// past the end-of-archive marker, then stop with an error past it) and describe
+    /// it (an empty stream has an empty trailer).
+    pub fn read_trailer(&mut self, allowance: u64) -> Result<Option<Trailer>, ErrorKind> {
+        use sha2::Digest as _;
+        let Some(at) = self.end_at else {
+            // An empty stream is an empty archive with nothing after it.
+            return Ok((self.pos == 0).then(|| Trailer {
+                bytes: 0,
+                zeros: true,
+                sha: crate::source::hash::sha256(b""),
+            }));
+        };
+        let mut sha = sha2::Sha256::new();
+        let mut zeros = true;
+        // The marker block itself was consumed, and was zeros.
+        sha.update([0u8; BLOCK]);
+        let mut rest = 0u64;
+        loop {
+            let avail = match self.r.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io(e)),
+            };
+            if avail.is_empty() {
+                break;
+            }
+            let n = avail.len();
+            zeros &= avail.iter().all(|&b| b == 0);
+            sha.update(avail);
+            self.r.consume(n);
+            rest += n as u64;
+            if rest > allowance {
+                return Err(ErrorKind::Limit(format!(
+                    "the uncompressed stream is over {} bytes (--max-uncompressed-size)",
+                    group(self.limits.max_uncompressed)
+                )));
+            }
+        }
+        self.pos += rest;
+        Ok(Some(Trailer {
+            bytes: self.pos - at,
+            zeros,
+            sha: sha.finalize().into(),
+        }))
     }
 
     fn num(&self, h: &Header, r: std::ops::Range<usize>, name: &str) -> Result<i64, ErrorKind> {
@@ -307,8 +419,10 @@ impl<R: BufRead> TarReader<R> {
                     return Err(self.err("extension header not followed by a member"));
                 }
                 // End of archive: a second zero block normally follows; what comes after
-                // the marker (record padding, garbage) is not read, as tar does.
+                // the marker (record padding, garbage) is no member, as for tar, and is
+                // described by `read_trailer`.
                 self.finished = true;
+                self.end_at = Some(header_offset);
                 return Ok(None);
             }
             if !h.checksum_ok() {
@@ -327,13 +441,19 @@ impl<R: BufRead> TarReader<R> {
                 u64::try_from(size).map_err(|_| self.err(format!("negative size {size}")))?;
             match h.typeflag() {
                 b'x' | b'X' => {
-                    let data = self.read_meta(size, "PAX header")?;
+                    let (data, pad) = self.read_meta(size, "PAX header")?;
                     let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
                     locals.extend(recs);
                     had_local = true;
+                    self.pending.push(Piece::Ext {
+                        typeflag: b'x',
+                        block: Box::new(block),
+                        data,
+                        pad,
+                    });
                 }
                 b'g' => {
-                    let data = self.read_meta(size, "PAX global header")?;
+                    let (data, pad) = self.read_meta(size, "PAX global header")?;
                     let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
                     for (k, v) in recs {
                         self.globals.retain(|(gk, _)| *gk != k);
@@ -342,19 +462,35 @@ impl<R: BufRead> TarReader<R> {
                         }
                     }
                     first_offset = None;
+                    self.pending
+                        .push(Piece::Raw([&block[..], &data, &pad].concat()));
                 }
-                b'L' => {
-                    let data = self.read_meta(size, "GNU long name")?;
-                    longname = Some(header::cstr(&data).to_vec());
-                }
-                b'K' => {
-                    let data = self.read_meta(size, "GNU long link name")?;
-                    longlink = Some(header::cstr(&data).to_vec());
+                b'L' | b'K' => {
+                    let what = if h.typeflag() == b'L' {
+                        "GNU long name"
+                    } else {
+                        "GNU long link name"
+                    };
+                    let (data, pad) = self.read_meta(size, what)?;
+                    let name = header::cstr(&data).to_vec();
+                    if h.typeflag() == b'L' {
+                        longname = Some(name);
+                    } else {
+                        longlink = Some(name);
+                    }
+                    self.pending.push(Piece::Ext {
+                        typeflag: h.typeflag(),
+                        block: Box::new(block),
+                        data,
+                        pad,
+                    });
                 }
                 b'V' => {
                     // Volume label: not a member.
-                    self.skip(size + pad(size))?;
+                    let (data, pad) = self.read_meta(size, "volume label")?;
                     first_offset = None;
+                    self.pending
+                        .push(Piece::Raw([&block[..], &data, &pad].concat()));
                 }
                 b'M' => return Err(self.err("multi-volume continuation members are not supported")),
                 _ if self.members >= self.limits.max_entries => {
@@ -385,6 +521,7 @@ impl<R: BufRead> TarReader<R> {
         longlink: Option<Vec<u8>>,
     ) -> Result<TarEntry, ErrorKind> {
         let hfmt = h.format();
+        self.captured = Some(Vec::new());
         let mut e = TarEntry {
             offset,
             index: self.members,
@@ -537,6 +674,22 @@ impl<R: BufRead> TarReader<R> {
         if pax_sparse.major == Some(1) && pax_sparse.real_size.is_some() && has_data {
             self.padding = pad(pax_sparse.stored_total);
         }
+        let pieces = std::mem::take(&mut self.pending);
+        let captured = self.captured.take().unwrap_or_default();
+        let mut fr = framing::Framing::default();
+        for piece in &pieces {
+            frame_piece(&mut fr, piece, &e, kind, sparse.is_none() && has_data);
+        }
+        fr.block(h.0, &main_used(h, hfmt, &e, kind));
+        fr.raw(&captured);
+        if tf == b'D' {
+            // A dumpdir's data is no content: it is framing.
+            let n = std::mem::take(&mut self.remaining);
+            self.pass(n, &mut |b| fr.data(b))?;
+            let p = std::mem::take(&mut self.padding);
+            self.pass(p, &mut |b| fr.data(b))?;
+        }
+        e.framing = fr.finish();
         self.sparse = sparse;
         self.members += 1;
         Ok(e)
@@ -819,7 +972,8 @@ impl<R: BufRead> TarReader<R> {
         })
     }
 
-    /// Stream the current member's content (sparse files expanded with zeros) to `f`.
+    /// Stream the current member's content (sparse files expanded with zeros) to `f`;
+    /// then [`TarReader::padding_sha`] describes the padding after it.
     pub fn read_data(&mut self, f: &mut dyn FnMut(&[u8])) -> Result<(), ErrorKind> {
         match self.sparse.take() {
             None => {
@@ -839,8 +993,122 @@ impl<R: BufRead> TarReader<R> {
                 zeros(s.real_size - s.pos, f);
             }
         }
-        let p = std::mem::take(&mut self.padding);
-        self.skip(p)
+        self.read_padding()
+    }
+}
+
+/// Which fields of a member's own header block hold the values its entry compares
+/// (read from them, or equal to what a PAX record or long name gave).
+fn main_used(h: &Header, hfmt: HeaderFormat, e: &TarEntry, kind: Kind) -> framing::Used {
+    let num = |r| framing::field_value(h.0, r);
+    let same = |r, v: u64| num(r).is_some_and(|n| u64::try_from(n) == Ok(v));
+    let (path, used_prefix) = h.path(hfmt);
+    let gnu_time = |r: std::ops::Range<usize>, t: Option<Timestamp>| {
+        hfmt == HeaderFormat::Gnu && h.0[r.start] != 0 && t.map(|t| t.secs) == num(r)
+    };
+    framing::Used {
+        name: match (path == e.path, used_prefix) {
+            (false, _) => framing::NameUse::Raw,
+            (true, false) => framing::NameUse::Name,
+            (true, true) => framing::NameUse::NameAndPrefix,
+        },
+        mode: true,
+        uid: same(off::UID, e.uid),
+        gid: same(off::GID, e.gid),
+        size: same(off::SIZE, e.size),
+        mtime: num(off::MTIME) == Some(e.mtime.secs),
+        linkname: kind == Kind::Symlink && h.field(off::LINKNAME) == e.link.as_slice(),
+        uname: hfmt != HeaderFormat::V7 && h.field(off::UNAME) == e.uname.as_slice(),
+        gname: hfmt != HeaderFormat::V7 && h.field(off::GNAME) == e.gname.as_slice(),
+        dev: framing::has_device(kind)
+            && e.device
+                .is_some_and(|(a, b)| same(off::DEVMAJOR, a) && same(off::DEVMINOR, b)),
+        gnu_atime: gnu_time(off::GNU_ATIME, e.atime),
+        gnu_ctime: gnu_time(off::GNU_CTIME, e.ctime),
+    }
+}
+
+/// Feed one extension header of a member into its framing digest. `plain_size`: the
+/// member's size is its stored size (not sparse, has data), so a PAX `size` record
+/// equal to it is explained by the `size` field.
+fn frame_piece(
+    fr: &mut framing::Framing,
+    piece: &Piece,
+    e: &TarEntry,
+    kind: Kind,
+    plain_size: bool,
+) {
+    let (typeflag, block, data, pad) = match piece {
+        Piece::Raw(b) => {
+            fr.raw(b);
+            return;
+        }
+        Piece::Ext {
+            typeflag,
+            block,
+            data,
+            pad,
+        } => (*typeflag, block, data, pad),
+    };
+    // The extension header's own block: its size is the length of the data that
+    // follows; its mtime, where it is the member's, is explained by `mtime`.
+    let used = framing::Used {
+        size: true,
+        mtime: framing::field_value(block, off::MTIME) == Some(e.mtime.secs),
+        ..framing::Used::default()
+    };
+    fr.block(block, &used);
+    match typeflag {
+        b'x' => fr.pax(data, &mut |k, v| pax_value_use(k, v, e, kind, plain_size)),
+        b'L' if header::cstr(data) == e.path.as_slice() => fr.string_rest(data),
+        b'K' if kind == Kind::Symlink && header::cstr(data) == e.link.as_slice() => {
+            fr.string_rest(data)
+        }
+        _ => fr.raw(data),
+    }
+    fr.padding(pad);
+}
+
+/// How a local PAX record's value goes into the framing digest: left out where it is
+/// the value a compared field holds, in rdiff's spelling.
+fn pax_value_use(
+    k: &[u8],
+    v: &[u8],
+    e: &TarEntry,
+    kind: Kind,
+    plain_size: bool,
+) -> framing::ValueUse {
+    use framing::{ValueUse, decimal_used, time_use};
+    let masked = |b: bool| if b { ValueUse::Masked } else { ValueUse::Raw };
+    match k {
+        b"path" => masked(v == e.path.as_slice()),
+        b"linkpath" => masked(kind == Kind::Symlink && v == e.link.as_slice()),
+        b"size" => masked(plain_size && decimal_used(v, e.size)),
+        b"uid" => masked(decimal_used(v, e.uid)),
+        b"gid" => masked(decimal_used(v, e.gid)),
+        b"uname" => masked(v == e.uname.as_slice()),
+        b"gname" => masked(v == e.gname.as_slice()),
+        b"mtime" => time_use(v, Some(e.mtime)),
+        b"atime" => time_use(v, e.atime),
+        b"ctime" => time_use(v, e.ctime),
+        b"SCHILY.devmajor" => {
+            masked(framing::has_device(kind) && e.device.is_some_and(|d| decimal_used(v, d.0)))
+        }
+        b"SCHILY.devminor" => {
+            masked(framing::has_device(kind) && e.device.is_some_and(|d| decimal_used(v, d.1)))
+        }
+        _ => match k.strip_prefix(b"SCHILY.xattr.") {
+            // ACLs stored as xattrs are compared in a canonical text form that does not
+            // keep every spelling, so their bytes go in as they are.
+            Some(name) if !name.starts_with(b"system.posix_acl_") => masked(
+                e.xattrs
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n.as_slice() == name)
+                    .is_some_and(|(_, val)| val.as_slice() == v),
+            ),
+            _ => ValueUse::Raw,
+        },
     }
 }
 

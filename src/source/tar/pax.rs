@@ -5,8 +5,25 @@
 /// One record: key and raw value bytes.
 pub type Record = (Vec<u8>, Vec<u8>);
 
+/// Where one record lies in the header data: its length prefix, key and value (the
+/// record ends with the newline after the value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub len: std::ops::Range<usize>,
+    pub key: std::ops::Range<usize>,
+    pub value: std::ops::Range<usize>,
+}
+
 /// Parse the data of a PAX header into records, in order.
 pub fn parse_records(data: &[u8]) -> Result<Vec<Record>, String> {
+    Ok(record_spans(data)?
+        .into_iter()
+        .map(|s| (data[s.key].to_vec(), data[s.value].to_vec()))
+        .collect())
+}
+
+/// Walk the records of PAX header data by their length prefixes.
+pub fn record_spans(data: &[u8]) -> Result<Vec<Span>, String> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
@@ -51,7 +68,12 @@ pub fn parse_records(data: &[u8]) -> Result<Vec<Record>, String> {
         if eq == 0 {
             return Err(format!("PAX record at offset {pos} has an empty key"));
         }
-        out.push((body[..eq].to_vec(), body[eq + 1..].to_vec()));
+        let body_at = pos + sp + 1;
+        out.push(Span {
+            len: pos..pos + sp,
+            key: body_at..body_at + eq,
+            value: body_at + eq + 1..pos + len - 1,
+        });
         pos += len;
     }
     Ok(out)
