@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 use crate::entry::{Bytes, Digest, Format, Kind, Timestamp, display_bytes};
 
 /// Version of the JSON schema (docs/json-format.md). Bump on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A compared value.
 #[derive(Clone, Debug, PartialEq)]

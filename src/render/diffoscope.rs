@@ -121,6 +121,11 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         r.mode,
         r.verdict()
     )];
+    for i in [&r.left, &r.right] {
+        if let Some(l) = i.sha256_line() {
+            comments.push(format!("sha256 {l}"));
+        }
+    }
     for i in &r.ignored {
         comments.push(format!("ignored by --{}: {} {}", i.rule, i.count, i.field));
     }

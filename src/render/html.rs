@@ -124,6 +124,13 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
                 .unwrap_or_default(),
             i.entries_text()
         )?;
+        if let Some(h) = &i.sha256 {
+            writeln!(
+                w,
+                "<tr><th></th><td class=\"mono\" colspan=\"3\">sha256 {}</td></tr>",
+                esc(h)
+            )?;
+        }
     }
     let rules: Vec<String> = r.rules.iter().map(|x| format!("--{}", x.name)).collect();
     writeln!(

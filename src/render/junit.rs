@@ -84,6 +84,20 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             escape_xml(part),
             failures.max(1),
         )?;
+        if *part == crate::compare::INPUT {
+            // The inputs' SHA-256, as `sha256sum` prints them.
+            writeln!(w, "    <properties>")?;
+            for (side, i) in [("left", &r.left), ("right", &r.right)] {
+                if let Some(l) = i.sha256_line() {
+                    writeln!(
+                        w,
+                        r#"      <property name="{side}.sha256" value="{}"/>"#,
+                        escape_xml(&l)
+                    )?;
+                }
+            }
+            writeln!(w, "    </properties>")?;
+        }
         let hidden = r
             .cut
             .as_ref()

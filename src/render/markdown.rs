@@ -133,6 +133,15 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             )
         }
     )?;
+    let sums: Vec<String> = [&r.left, &r.right]
+        .iter()
+        .filter_map(|i| i.sha256_line())
+        .collect();
+    if !sums.is_empty() {
+        let text = sums.join("\n");
+        let f = fence(&text);
+        writeln!(w, "{f}\n{text}\n{f}\n")?;
+    }
     for warn in &r.warnings {
         writeln!(w, "> **warning:** {}\n", escape_xml(warn))?;
     }
