@@ -271,6 +271,9 @@ pub struct Extra {
     pub blocks: Option<Box<[u64]>>,
     /// SHA-256 of the padding after the member's data, when it is not all zeros.
     pub padding: Option<Digest>,
+    /// The digit shapes of PAX mtime, atime, ctime records spelled otherwise than rdiff
+    /// spells them (see `source::tar::TarEntry::time_spellings`).
+    pub time_spellings: [Option<Bytes>; 3],
 }
 
 static NO_EXTRA: Extra = Extra {
@@ -281,6 +284,7 @@ static NO_EXTRA: Extra = Extra {
     acl: BTreeMap::new(),
     blocks: None,
     padding: None,
+    time_spellings: [None, None, None],
 };
 
 /// [`Extra`] out of line, absent when empty. An absent box and a box holding an empty
@@ -555,6 +559,11 @@ impl Entry {
             self.extra.get_mut().blocks = b;
         }
     }
+    /// How PAX time records were spelled, where not as rdiff spells them.
+    pub fn time_spellings(&self) -> &[Option<Bytes>; 3] {
+        &self.extra.get().time_spellings
+    }
+
     /// SHA-256 of the member's padding when it is not all zeros.
     pub fn padding(&self) -> Option<&Digest> {
         self.extra.get().padding.as_ref()

@@ -151,6 +151,91 @@ pub fn decode_posix_acl_xattr(v: &[u8]) -> Option<String> {
     Some(render(entries))
 }
 
+/// The binary `system.posix_acl_*` value the Linux kernel writes for an ACL in
+/// canonical text (entries sorted by tag and id; `ACL_UNDEFINED_ID` for the owner,
+/// group, mask and other entries): with [`decode_posix_acl_xattr`], tells whether a
+/// stored value is fully described by its text.
+pub fn encode_posix_acl_xattr(text: &str) -> Option<Vec<u8>> {
+    let mut out = 2u32.to_le_bytes().to_vec();
+    for e in text.split(',') {
+        let f: Vec<&str> = e.split(':').collect();
+        let [tag, qual, perm] = f[..] else {
+            return None;
+        };
+        let (t, id): (u16, u32) = match (tag, qual.is_empty()) {
+            ("user", true) => (0x01, u32::MAX),
+            ("user", false) => (0x02, qual.parse().ok()?),
+            ("group", true) => (0x04, u32::MAX),
+            ("group", false) => (0x08, qual.parse().ok()?),
+            ("mask", true) => (0x10, u32::MAX),
+            ("other", true) => (0x20, u32::MAX),
+            _ => return None,
+        };
+        let p = perm.as_bytes();
+        if p.len() != 3 {
+            return None;
+        }
+        let bits =
+            u16::from(p[0] == b'r') << 2 | u16::from(p[1] == b'w') << 1 | u16::from(p[2] == b'x');
+        out.extend(t.to_le_bytes());
+        out.extend(bits.to_le_bytes());
+        out.extend(id.to_le_bytes());
+    }
+    Some(out)
+}
+
+/// An ACL text with each entry's permissions masked (`***`), when its entries carry,
+/// in order, the same kinds of tag and the same permissions as `canonical` (the ACL
+/// compared): what is left (names, separators) is what the comparison does not show.
+/// `None` when the text does not line up with `canonical`.
+pub fn acl_text_residue(text: &[u8], canonical: &str) -> Option<Vec<u8>> {
+    let want: Vec<(&str, bool, &str)> = canonical
+        .split(',')
+        .map(|e| {
+            let f: Vec<&str> = e.split(':').collect();
+            (
+                f[0],
+                f.get(1).is_some_and(|q| !q.is_empty()),
+                f.get(2).copied().unwrap_or(""),
+            )
+        })
+        .collect();
+    let text = std::str::from_utf8(text).ok()?;
+    let mut out = String::with_capacity(text.len());
+    let mut n = 0;
+    for raw in text.split_inclusive([',', '\n']) {
+        let (body, sep) = match raw.chars().last() {
+            Some(c @ (',' | '\n')) => (&raw[..raw.len() - 1], Some(c)),
+            _ => (raw, None),
+        };
+        if body.is_empty() {
+            out.push_str(raw);
+            continue;
+        }
+        let f: Vec<&str> = body.split(':').collect();
+        if f.len() != 3 {
+            return None;
+        }
+        let tag = match f[0] {
+            "user" | "u" => "user",
+            "group" | "g" => "group",
+            "mask" | "m" => "mask",
+            "other" | "o" => "other",
+            _ => return None,
+        };
+        let (wt, wq, wp) = *want.get(n)?;
+        if tag != wt || wq == f[1].is_empty() || f[2] != wp {
+            return None;
+        }
+        n += 1;
+        out.push_str(&format!("{}:{}:***", f[0], f[1]));
+        if let Some(c) = sep {
+            out.push(c);
+        }
+    }
+    (n == want.len()).then(|| out.into_bytes())
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Tag {
     UserObj,

@@ -599,12 +599,23 @@ impl Report {
                 what[..shown].join(", ")
             );
         }
-        let mut v = format!(
-            "different: {} {} ({})",
-            crate::error::group(n),
-            plural(n, "entry differs", "entries differ"),
-            parts.join(", ")
-        );
+        let mut v = if n == 0 {
+            // Only the inputs as wholes differ (their compression, what follows the
+            // last member): name the fields.
+            let what: Vec<String> = self
+                .differences
+                .iter()
+                .flat_map(|d| d.fields.iter().map(|f| f.name()))
+                .collect();
+            format!("different: the inputs differ ({})", what.join(", "))
+        } else {
+            format!(
+                "different: {} {} ({})",
+                crate::error::group(n),
+                plural(n, "entry differs", "entries differ"),
+                parts.join(", ")
+            )
+        };
         if self.mode == "strict" {
             v.push_str("; also different under --semantic");
         }

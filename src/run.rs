@@ -148,10 +148,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
     let summary = |img: &crate::image::walk::Image, entries: u64| InputSummary {
         name: img.name.clone(),
         kind: img.form.clone(),
-        compression: img
-            .store
-            .facts()
-            .map(|f| f.compression.name().to_string()),
+        compression: img.store.facts().map(|f| f.compression.name().to_string()),
         entries: Some(entries),
         bytes: img.bytes,
         sha256: img.store.facts().map(|f| crate::report::hex(&f.sha256)),

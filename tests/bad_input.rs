@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -85,6 +86,49 @@ fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
+/// The visible (path, field name) pairs of a JSON report on standard output; added and
+/// removed entries as (path, status).
+fn visible(out: &Output) -> BTreeSet<(String, String)> {
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", describe(out)));
+    let mut v = BTreeSet::new();
+    for d in j["differences"].as_array().expect("differences") {
+        let path = d["path"].as_str().expect("path").to_string();
+        let fs = d["fields"].as_array().expect("fields");
+        if fs.is_empty() {
+            v.insert((path.clone(), d["status"].as_str().unwrap().to_string()));
+        }
+        for f in fs {
+            v.insert((path.clone(), f["name"].as_str().unwrap().to_string()));
+        }
+    }
+    v
+}
+
+fn fields(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// `rdiff rootfs --format json [FLAGS...] LEFT RIGHT`.
+fn rootfs_json(flags: &[&str], left: &Path, right: &Path) -> Output {
+    let mut a: Vec<OsString> = vec!["rootfs".into(), "--format".into(), "json".into()];
+    a.extend(flags.iter().map(OsString::from));
+    a.push(left.into());
+    a.push(right.into());
+    rdiff(&a)
+}
+
 // ---------------------------------------------------------------------------------
 // Compressed streams
 
@@ -115,11 +159,23 @@ fn check_truncations(codec: Codec) {
     let dir = tmp();
     let tar = read_testdata("rootfs/left.tar");
     let full = codec.compress(&tar);
-    // The intact stream is fine (so the failures below are about the cut).
+    // The intact stream is fine (so the failures below are about the cut): against the
+    // plain tar it differs only in how it is compressed, which strict mode reports and
+    // --ignore-compression hides.
     let whole = dir.path().join("whole");
     std::fs::write(&whole, &full).unwrap();
-    let out = rootfs(&whole, &testdata("rootfs/left.tar"));
+    let plain = testdata("rootfs/left.tar");
+    let out = rootfs_json(&[], &whole, &plain);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(
+        visible(&out),
+        fields(&[("input", "sha256"), ("input", "compression")]),
+        "{}",
+        describe(&out)
+    );
+    let out = rootfs_json(&["--ignore-compression"], &whole, &plain);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(visible(&out).is_empty(), "{}", describe(&out));
 
     for (i, off) in truncation_offsets(full.len()).into_iter().enumerate() {
         let bad = dir.path().join(format!("cut-{off}.tar.{}", codec.name()));
@@ -871,24 +927,63 @@ fn empty_file_and_zero_blocks_are_empty_archives() {
     let zeros = dir.path().join("zeros.tar");
     std::fs::write(&empty, b"").unwrap();
     std::fs::write(&zeros, vec![0u8; 10 * 1024]).unwrap();
-    for (l, r) in [
-        (&empty, &zeros),
-        (&zeros, &empty),
-        (&empty, &empty),
-        (&zeros, &zeros),
-    ] {
+    for (l, r) in [(&empty, &empty), (&zeros, &zeros)] {
         let out = rootfs(l, r);
         assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
         assert!(out.stderr.is_empty(), "{}", describe(&out));
     }
+    // Both are empty archives, but their bytes differ after the (absent) last member:
+    // strict mode says so in the input's `trailer`; --semantic finds them equal.
+    for (l, r, trailer) in [
+        (
+            &empty,
+            &zeros,
+            ["0 bytes: 0 zero blocks", "10 240 bytes: 20 zero blocks"],
+        ),
+        (
+            &zeros,
+            &empty,
+            ["10 240 bytes: 20 zero blocks", "0 bytes: 0 zero blocks"],
+        ),
+    ] {
+        let out = rootfs_json(&[], l, r);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert!(out.stderr.is_empty(), "{}", describe(&out));
+        assert_eq!(
+            visible(&out),
+            fields(&[("input", "sha256"), ("input", "trailer")]),
+            "{}",
+            describe(&out)
+        );
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(j["left"]["entries"], 0, "{}", describe(&out));
+        assert_eq!(j["right"]["entries"], 0, "{}", describe(&out));
+        let t = &j["differences"][0]["fields"][1];
+        assert_eq!(t["name"], "trailer", "{}", describe(&out));
+        assert_eq!(
+            (&t["left"], &t["right"]),
+            (&trailer[0].into(), &trailer[1].into())
+        );
+        let out = rootfs_json(&["--semantic"], l, r);
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        assert!(visible(&out).is_empty(), "{}", describe(&out));
+    }
     // Read as empty, not as something that hides the other side.
-    let out = rootfs(&empty, &testdata("formats/pax.tar"));
+    let out = rootfs_json(&["--semantic"], &empty, &testdata("formats/pax.tar"));
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert!(out.stderr.is_empty(), "{}", describe(&out));
+    let mut v = visible(&out);
+    // The inputs' bytes differ, and other differences are visible: sha256 stays.
+    assert!(
+        v.remove(&("input".to_string(), "sha256".to_string())),
+        "{v:?}"
+    );
+    assert_eq!(v.len(), 14, "{v:?}");
+    assert!(v.iter().all(|(_, what)| what == "added"), "{v:?}");
 }
 
 #[test]
-fn trailing_garbage_after_end_of_archive_is_ignored() {
+fn trailing_garbage_after_end_of_archive_is_a_trailer_difference() {
     let dir = tmp();
     let clean = read_testdata("formats/pax.tar");
     // After the whole file.
@@ -899,10 +994,38 @@ fn trailing_garbage_after_end_of_archive_is_ignored() {
     assert!(overwritten[16896..17920].iter().all(|&b| b == 0));
     let g = Rng::new(4).bytes(overwritten.len() - 17920);
     overwritten[17920..].copy_from_slice(&g);
+    // The members are read as in the clean archive; the bytes after them are a
+    // `trailer` difference in strict mode (never an error), hidden by --semantic.
     for (name, bytes) in [("appended.tar", appended), ("overwritten.tar", overwritten)] {
+        // The trailer: everything after the last member's data (16 896).
+        let tail = &bytes[16896..];
+        let trailer = format!(
+            "{} bytes, not all zeros (sha256:{})",
+            group(tail.len() as u64),
+            sha256_hex(tail)
+        );
         let p = dir.path().join(name);
         std::fs::write(&p, bytes).unwrap();
-        let out = rootfs(&p, &testdata("formats/pax.tar"));
+        let out = rootfs_json(&[], &p, &testdata("formats/pax.tar"));
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", describe(&out));
+        assert!(out.stderr.is_empty(), "{name}: {}", describe(&out));
+        assert_eq!(
+            visible(&out),
+            fields(&[("input", "sha256"), ("input", "trailer")]),
+            "{name}: {}",
+            describe(&out)
+        );
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let t = &j["differences"][0]["fields"][1];
+        assert_eq!(t["name"], "trailer", "{name}: {}", describe(&out));
+        assert_eq!(t["left"], trailer, "{name}: {}", describe(&out));
+        assert_eq!(
+            t["right"],
+            "3 584 bytes: 7 zero blocks",
+            "{name}: {}",
+            describe(&out)
+        );
+        let out = rootfs_json(&["--semantic"], &p, &testdata("formats/pax.tar"));
         assert_eq!(out.status.code(), Some(0), "{name}: {}", describe(&out));
         assert!(out.stderr.is_empty(), "{name}: {}", describe(&out));
     }

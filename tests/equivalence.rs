@@ -1,7 +1,9 @@
 //! Equivalence: one tree as a directory, a `.tar`, a `.tar.gz` and a `.tar.zst` (packed
-//! by GNU tar, compressed by gzip and zstd) gives the same entries and the same report;
-//! two such trees give the same differences whatever form each side takes; and the
-//! extracted rootfs fixture pair differs as its tarballs do.
+//! by GNU tar, compressed by gzip and zstd) gives the same entries, and reports that
+//! differ only in the input part (its form, bytes and codec: strict is bit-for-bit) and
+//! are equal under `--semantic`; two such trees give the same entry differences
+//! whatever form each side takes; and the extracted rootfs fixture pair differs as its
+//! tarballs do.
 
 mod common;
 
@@ -15,7 +17,7 @@ use std::process::Command;
 
 use common::*;
 use rdiff::entry::{Entry, Kind};
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 
 /// Every mtime (and atime) in the built trees: whole seconds, as tar stores them.
 const MTIME: i64 = 1_700_000_000;
@@ -273,14 +275,17 @@ fn assert_identical(label: &str, code: i32, j: &Json) {
 
 /// The fields a directory cannot carry: the comparer must not report them when one
 /// side is a directory, and with GNU tar writing both sides the same way they must not
-/// differ between two tarballs either.
-const TAR_ONLY: [&str; 6] = [
+/// differ between two tarballs either (`header`: the member's header bytes beyond its
+/// decoded fields; `padding`: non-zero bytes after its data).
+const TAR_ONLY: [&str; 8] = [
     "order",
     "format",
     "path_spelling",
     "duplicates",
     "atime",
     "ctime",
+    "header",
+    "padding",
 ];
 
 /// The entry facts a directory and a tar both carry (drop the tar-only ones).
@@ -289,9 +294,106 @@ fn comparable(e: &Entry) -> Entry {
     e.spelling = rdiff::entry::Spelling::None;
     e.order = None;
     e.format = None;
+    e.header = None;
+    e.set_padding(None);
     e.set_atime(None);
     e.set_ctime(None);
     e
+}
+
+/// What strict mode reports on the `input` part between two forms of one tree (the
+/// form labels of [`Packed::all`]): a directory against a tarball differs in `format`
+/// only (a directory has no bytes of its own, so no `sha256`, and no codec); two
+/// tarballs in their bytes and their codec.
+fn input_differences(a: &str, b: &str) -> BTreeSet<(String, String)> {
+    if a == b {
+        BTreeSet::new()
+    } else if a == "dir" || b == "dir" {
+        set_of(&[("input", "format")])
+    } else {
+        set_of(&[("input", "sha256"), ("input", "compression")])
+    }
+}
+
+/// The rule that hides each of those input differences under `--semantic`: the input's
+/// `sha256` goes with the rule that hid the first other difference.
+fn input_rules(a: &str, b: &str) -> BTreeSet<(String, String, u64)> {
+    input_differences(a, b)
+        .into_iter()
+        .map(|(_, f)| {
+            let rule = if f == "format" {
+                "ignore-tar-format"
+            } else {
+                "ignore-compression"
+            };
+            (rule.to_string(), f, 1)
+        })
+        .collect()
+}
+
+/// `ignored` of a JSON report as (rule, field, count).
+fn json_ignored(j: &Json) -> BTreeSet<(String, String, u64)> {
+    j["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["rule"].as_str().unwrap().to_string(),
+                i["field"].as_str().unwrap().to_string(),
+                i["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Two forms of the tree in strict mode: not identical, and the only differences are
+/// `want` on the input part (semantically equal).
+fn assert_only_input_differs(label: &str, code: i32, j: &Json, want: &BTreeSet<(String, String)>) {
+    assert_eq!(code, 1, "{label}: {j:#}");
+    assert_eq!(j["mode"], "strict", "{label}");
+    assert_eq!(j["identical"], false, "{label}");
+    assert_eq!(j["equal"], false, "{label}");
+    assert_eq!(j["semantically_equal"], true, "{label}");
+    assert_eq!(&json_set(&j["differences"]), want, "{label}");
+    for d in j["differences"].as_array().unwrap() {
+        assert_eq!((&d["path"], &d["part"]), (&json!("input"), &json!("input")));
+        for f in d["fields"].as_array().unwrap() {
+            assert_eq!(f["scope"], "input", "{label}: {f}");
+        }
+    }
+    assert_eq!(j["ignored"], Json::Array(vec![]), "{label}");
+    // The input counts as one changed difference; no entry differs.
+    for (k, n) in [
+        ("added", 0),
+        ("removed", 0),
+        ("changed", 1),
+        ("ignored_entries", 0),
+    ] {
+        assert_eq!(j["summary"][k], n, "{label}: summary.{k}");
+    }
+    assert_eq!(j["left"]["entries"], TREE_ENTRIES, "{label}");
+    assert_eq!(j["right"]["entries"], TREE_ENTRIES, "{label}");
+}
+
+/// Two forms of the tree under `--semantic` (or the rules that hide the input
+/// differences): equal, nothing visible, and exactly `rules` hidden.
+fn assert_equal_forms(label: &str, code: i32, j: &Json, rules: &BTreeSet<(String, String, u64)>) {
+    assert_eq!(code, 0, "{label}: {j:#}");
+    assert_eq!(j["identical"], false, "{label}");
+    assert_eq!(j["equal"], true, "{label}");
+    assert_eq!(j["differences"], Json::Array(vec![]), "{label}");
+    assert_eq!(&json_ignored(j), rules, "{label}");
+    for (k, n) in [
+        ("added", 0),
+        ("removed", 0),
+        ("changed", 0),
+        ("ignored_entries", 1),
+    ] {
+        assert_eq!(j["summary"][k], n, "{label}: summary.{k}");
+    }
+    assert_eq!(j["left"]["entries"], TREE_ENTRIES, "{label}");
+    assert_eq!(j["right"]["entries"], TREE_ENTRIES, "{label}");
 }
 
 #[test]
@@ -350,34 +452,93 @@ fn same_tree_as_dir_tar_gz_zst_is_identical() {
         }
     }
 
-    // The binary, strict: every pair of forms is identical.
+    // The binary. Strict: a form against a byte copy of itself is identical; two
+    // different forms differ only in the input part (strict is bit-for-bit).
+    // --semantic: every pair of forms is equal, with exactly those hidden; the rules that
+    // name them (--ignore-tar-format, --ignore-compression) are enough alone.
+    let copies = tmp.path().join("copies");
+    fs::create_dir(&copies).unwrap();
     let forms = p.all();
-    for i in 0..forms.len() {
-        for j in 0..forms.len() {
-            if i == j {
+    for (label, path) in &forms {
+        let copy = if path.is_dir() {
+            path.to_path_buf()
+        } else {
+            let c = copies.join(path.file_name().unwrap());
+            fs::copy(path, &c).unwrap();
+            c
+        };
+        let (code, js) = rdiff_json(&["--read-identical", s(path), s(&copy)], None);
+        assert_identical(&format!("{label} vs its copy"), code, &js);
+    }
+    for (a, pa) in &forms {
+        for (b, pb) in &forms {
+            if a == b {
                 continue;
             }
-            let label = format!("{} vs {}", forms[i].0, forms[j].0);
-            let (code, js) = rdiff_json(&[s(forms[i].1), s(forms[j].1)], None);
-            assert_identical(&label, code, &js);
+            let label = format!("{a} vs {b}");
+            let (code, js) = rdiff_json(&[s(pa), s(pb)], None);
+            assert_only_input_differs(&label, code, &js, &input_differences(a, b));
+            let (code, js) = rdiff_json(&["--semantic", s(pa), s(pb)], None);
+            assert_equal_forms(
+                &format!("{label} --semantic"),
+                code,
+                &js,
+                &input_rules(a, b),
+            );
+            let rule_flags = if *a == "dir" || *b == "dir" {
+                "--ignore-tar-format"
+            } else {
+                "--ignore-compression"
+            };
+            let (code, js) = rdiff_json(&[rule_flags, s(pa), s(pb)], None);
+            assert_equal_forms(
+                &format!("{label} {rule_flags}"),
+                code,
+                &js,
+                &input_rules(a, b),
+            );
+            assert_eq!(js["mode"], "custom", "{label}");
         }
     }
     let (code, text) = rdiff(&[s(&p.dir), s(&p.tar)], None);
+    assert_eq!(code, 1);
+    assert_eq!(
+        text.lines().last(),
+        Some("not bit-for-bit identical (1 difference: input format); semantically equal"),
+        "{text}"
+    );
+    let (code, text) = rdiff(&["--semantic", s(&p.dir), s(&p.tar)], None);
     assert_eq!(code, 0);
     assert_eq!(
         text.lines().last(),
-        Some("identical: no differences"),
+        Some("equal under the semantic policy; not bit-for-bit identical (1 difference ignored)"),
         "{text}"
     );
 
-    // The .tar.zst on standard input, against the directory, both ways round.
+    // The .tar.zst on standard input, against the directory, both ways round: the input
+    // format differs; the stream's SHA-256 is the file's.
+    let zst_sha = hex(&sha256(&fs::read(&p.zst).unwrap()));
+    let want = input_differences("dir", "tar.zst");
     let (code, js) = rdiff_json(&[s(&p.dir), "-"], Some(&p.zst));
-    assert_identical("dir vs stdin", code, &js);
+    assert_only_input_differs("dir vs stdin", code, &js, &want);
     assert_eq!(js["right"]["name"], "-");
     assert_eq!(js["right"]["compression"], "zstd");
+    assert_eq!(js["right"]["sha256"], zst_sha.as_str());
     assert_eq!(js["left"]["kind"], "directory");
+    assert_eq!(js["left"]["sha256"], Json::Null);
     let (code, js) = rdiff_json(&["-", s(&p.dir)], Some(&p.zst));
-    assert_identical("stdin vs dir", code, &js);
+    assert_only_input_differs("stdin vs dir", code, &js, &want);
+    let (code, js) = rdiff_json(&["--semantic", "-", s(&p.dir)], Some(&p.zst));
+    assert_equal_forms(
+        "stdin vs dir --semantic",
+        code,
+        &js,
+        &input_rules("dir", "tar.zst"),
+    );
+    // Against the file it came from, standard input is identical.
+    let (code, js) = rdiff_json(&["-", s(&p.zst)], Some(&p.zst));
+    assert_identical("stdin vs tar.zst", code, &js);
+    assert_eq!(js["left"]["sha256"], zst_sha.as_str());
 }
 
 /// Field names of a JSON `differences` array as (path, field or +/-) pairs.
@@ -438,37 +599,68 @@ fn same_changes_found_whatever_the_form() {
     ]);
 
     let mut runs: Vec<(String, Json)> = Vec::new();
-    let pairs: Vec<(String, &Path, &Path)> = p1
+    // (label, left form, right form, left path, right path)
+    let pairs: Vec<(String, &str, &str, &Path, &Path)> = p1
         .all()
         .iter()
         .zip(p2.all().iter())
-        .map(|((l, a), (_, b))| (format!("{l} vs {l}"), *a, *b))
+        .map(|((l, a), (_, b))| (format!("{l} vs {l}"), *l, *l, *a, *b))
         .chain([
             (
                 "dir vs tar.zst".to_string(),
+                "dir",
+                "tar.zst",
                 p1.dir.as_path(),
                 p2.zst.as_path(),
             ),
-            ("tar vs dir".to_string(), p1.tar.as_path(), p2.dir.as_path()),
+            (
+                "tar vs dir".to_string(),
+                "tar",
+                "dir",
+                p1.tar.as_path(),
+                p2.dir.as_path(),
+            ),
             (
                 "tar.gz vs tar.zst".to_string(),
+                "tar.gz",
+                "tar.zst",
                 p1.gz.as_path(),
                 p2.zst.as_path(),
             ),
         ])
         .collect();
-    for (label, a, b) in &pairs {
+    for (label, fa, fb, a, b) in &pairs {
         let (code, js) = rdiff_json(&[s(a), s(b)], None);
         assert_eq!(code, 1, "{label}");
         assert_eq!(js["mode"], "strict", "{label}");
         assert_eq!(js["identical"], false, "{label}");
+        // Strict is bit-for-bit: besides the entries, the inputs as wholes differ. Two
+        // tarballs of different trees differ in their bytes (`sha256`, shown since the
+        // entries that explain it are), and in their codec when it is another; a
+        // directory against a tarball in `format`; two directories not at all.
+        let (input, entries): (Vec<Json>, Vec<Json>) = js["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned()
+            .partition(|d| d["part"] == "input");
+        let want_input = match (*fa, *fb) {
+            ("dir", "dir") => BTreeSet::new(),
+            ("dir", _) | (_, "dir") => set_of(&[("input", "format")]),
+            (x, y) if x == y => set_of(&[("input", "sha256")]),
+            _ => set_of(&[("input", "sha256"), ("input", "compression")]),
+        };
+        let input = Json::Array(input);
+        assert_eq!(json_set(&input), want_input, "{label}");
+        let entries = Json::Array(entries);
         assert_eq!(js["summary"]["added"], 1, "{label}");
         assert_eq!(js["summary"]["removed"], 1, "{label}");
-        assert_eq!(js["summary"]["changed"], 5, "{label}");
-        let diffs = js["differences"].clone();
+        // The changed entries, and the input when it differs.
+        let changed = 5 + u64::from(!want_input.is_empty());
+        assert_eq!(js["summary"]["changed"], changed, "{label}");
         // Nothing only a tar carries: not compared against a directory, and equal
         // between the two tarballs (same writer, same order, no time records).
-        for (p, f) in json_set(&diffs) {
+        for (p, f) in json_set(&entries) {
             assert!(!TAR_ONLY.contains(&f.as_str()), "{label}: {p} {f}");
         }
         assert_eq!(
@@ -476,8 +668,34 @@ fn same_changes_found_whatever_the_form() {
             Json::Array(vec![]),
             "{label}: nothing hidden"
         );
-        assert_eq!(json_set(&diffs), want, "{label}");
-        runs.push((label.clone(), diffs));
+        assert_eq!(json_set(&entries), want, "{label}");
+
+        // The rules that name the input's form and codec hide exactly those, and leave
+        // the entries as they were; `sha256` stays, explained by the entries.
+        let (code, jr) = rdiff_json(
+            &["--ignore-tar-format", "--ignore-compression", s(a), s(b)],
+            None,
+        );
+        assert_eq!(code, 1, "{label}");
+        let hidden: BTreeSet<(String, String, u64)> = want_input
+            .iter()
+            .filter(|(_, f)| f != "sha256")
+            .map(|(_, f)| {
+                let rule = if f == "format" {
+                    "ignore-tar-format"
+                } else {
+                    "ignore-compression"
+                };
+                (rule.to_string(), f.clone(), 1)
+            })
+            .collect();
+        assert_eq!(json_ignored(&jr), hidden, "{label}");
+        let mut still = want.clone();
+        if want_input.contains(&("input".to_string(), "sha256".to_string())) {
+            still.insert(("input".to_string(), "sha256".to_string()));
+        }
+        assert_eq!(json_set(&jr["differences"]), still, "{label}");
+        runs.push((label.clone(), entries));
     }
     let (first_label, first) = &runs[0];
     for (label, diffs) in &runs[1..] {
@@ -542,9 +760,24 @@ fn hardlinked_file_with_xattr_dir_vs_tar() {
     fs::hard_link(dir.join("a"), dir.join("b")).unwrap();
     stamp_all(&dir, MTIME);
     let p = pack(&dir, tmp.path(), "t");
+    // Strict: the input format is all that differs (no xattr, no hardlink difference).
     let (code, js) = rdiff_json(&[s(&p.dir), s(&p.tar)], None);
+    assert_eq!(code, 1, "{:#}", js["differences"]);
+    assert_eq!(
+        json_set(&js["differences"]),
+        set_of(&[("input", "format")]),
+        "{:#}",
+        js["differences"]
+    );
+    assert_eq!(js["semantically_equal"], true);
+    // ... which --ignore-tar-format hides, and nothing else is there to hide.
+    let (code, js) = rdiff_json(&["--ignore-tar-format", s(&p.dir), s(&p.tar)], None);
     assert_eq!(code, 0, "{:#}", js["differences"]);
-    assert_eq!(js["identical"], true);
+    assert_eq!(js["equal"], true);
+    assert_eq!(
+        json_ignored(&js),
+        BTreeSet::from([("ignore-tar-format".to_string(), "format".to_string(), 1)])
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -617,7 +850,20 @@ fn dir_and_tar_differences(extra: &[&str]) -> Option<[BTreeSet<(String, String)>
             .filter(|(_, f)| f != "uname" && f != "gname")
             .collect()
     };
-    Some([no_names(visible(&dirs)), no_names(visible(&tars))])
+    // The inputs as wholes: two directories have no bytes of their own to compare; the
+    // two tarballs differ in their bytes (same codec and parameters), which strict and
+    // these rules show since the entries that explain it are visible. Set aside, so the
+    // entries can be compared.
+    let (dirs, tars) = (visible(&dirs), visible(&tars));
+    let input = |v: &BTreeSet<(String, String)>| -> BTreeSet<(String, String)> {
+        v.iter().filter(|(p, _)| p == "input").cloned().collect()
+    };
+    assert_eq!(input(&dirs), BTreeSet::new());
+    assert_eq!(input(&tars), set_of(&[("input", "sha256")]));
+    let entries = |v: BTreeSet<(String, String)>| -> BTreeSet<(String, String)> {
+        v.into_iter().filter(|(p, _)| p != "input").collect()
+    };
+    Some([no_names(entries(dirs)), no_names(entries(tars))])
 }
 
 /// What FIXTURES.md lists as the left -> right differences (ping6 aside).
@@ -696,4 +942,39 @@ fn extracted_rootfs_equals_its_tarball_apart_from_the_hardlink() {
             "{tar}"
         );
     }
+}
+
+/// Two GNU tar archives of one tree, but for a file the right one adds under var/log:
+/// both are one 10 KiB record, so the zeros after the end-of-archive marker are fewer
+/// on the right (7 680 against 4 096 bytes). That is the same writer's record padding,
+/// no `trailer` difference of its own: `--ignore-path var/log/**` hides the added file
+/// and leaves nothing visible (the `sha256` goes with it).
+#[test]
+fn trailer_that_follows_from_hidden_entries_is_hidden_with_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for root in [&a, &b] {
+        fs::create_dir(root).unwrap();
+        mkdir(root, "var/log");
+        write(root, "f", b"hi\n", 0o644);
+    }
+    write(&b, "var/log/new.log", &[b'x'; 3000], 0o644);
+    stamp_all(&a, MTIME);
+    stamp_all(&b, MTIME);
+    let (pa, pb) = (pack(&a, tmp.path(), "a"), pack(&b, tmp.path(), "b"));
+    assert_eq!(fs::metadata(&pa.tar).unwrap().len(), 10_240);
+    assert_eq!(fs::metadata(&pb.tar).unwrap().len(), 10_240);
+    let (code, js) = rdiff_json(&[s(&pa.tar), s(&pb.tar)], None);
+    assert_eq!(code, 1);
+    assert_eq!(
+        json_set(&js["differences"]),
+        set_of(&[("input", "sha256"), ("var/log/new.log", "+")]),
+        "{:#}",
+        js["differences"]
+    );
+    let (code, js) = rdiff_json(
+        &["--ignore-path", "var/log/**", s(&pa.tar), s(&pb.tar)],
+        None,
+    );
+    assert_eq!(code, 0, "{:#}", js["differences"]);
 }

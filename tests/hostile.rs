@@ -476,9 +476,23 @@ fn zstd_frame_with_window(exponent: u8, data: &[u8]) -> Vec<u8> {
 fn zstd_window_over_2gib_is_refused() {
     let t = tmp();
     let tar = read_testdata("formats/pax.tar");
-    // Control: windowLog 31 (2 GiB, what `zstd --long=31` writes) is accepted.
+    // Control: windowLog 31 (2 GiB, what `zstd --long=31` writes) is accepted: against
+    // the plain tar only the compression differs (strict), and nothing else.
     let ok = write(t.path(), "w31.tar.zst", &zstd_frame_with_window(21, &tar));
     let r = run(&["rootfs", "--format", "json", &s(&ok), &pax_tar()]);
+    let j = assert_report(&r, 1);
+    assert_eq!(
+        visible(&j),
+        set(&[("input", "sha256"), ("input", "compression")])
+    );
+    let r = run(&[
+        "rootfs",
+        "--format",
+        "json",
+        "--ignore-compression",
+        &s(&ok),
+        &pax_tar(),
+    ]);
     assert_report(&r, 0);
     // windowLog 32 (4 GiB) and 41 (2 TiB, the largest a header can ask for).
     for (exp, name) in [(22u8, "w32.tar.zst"), (31, "w41.tar.zst")] {
@@ -511,7 +525,9 @@ enum Tail {
     Corrupt(&'static str),
     /// `truncated FORMAT stream after N bytes`, N the whole file.
     Truncated,
-    /// Read as the clean stream (only for the xz format's own stream padding).
+    /// Read as the clean stream (only for the xz format's own stream padding): equal
+    /// to the plain tar but for the compression, and to the clean stream but for the
+    /// compressed bytes (`compression.encoding`).
     Accepted,
 }
 
@@ -523,6 +539,24 @@ fn check_tail(codec: support::Codec, garbage: &[u8], want: Tail) {
     bytes.extend_from_slice(garbage);
     let p = write(t.path(), &format!("tail.{}", codec.name()), &bytes);
     let name = s(&p);
+    if let Tail::Accepted = want {
+        let c = s(&write(t.path(), &format!("clean.{}", codec.name()), &clean));
+        let r = run(&["rootfs", "--format", "json", &c, &name]);
+        let j = assert_report(&r, 1);
+        assert_eq!(
+            visible(&j),
+            set(&[("input", "sha256"), ("input", "compression.encoding")])
+        );
+        assert_eq!(
+            field(&j, "input", "compression.encoding")["right"],
+            format!(
+                "{} compressed bytes",
+                rdiff::error::group(bytes.len() as u64)
+            )
+        );
+        let r = run(&["rootfs", "--format", "json", "--semantic", &c, &name]);
+        assert_report(&r, 0);
+    }
     for args in [[name.clone(), pax_tar()], [pax_tar(), name.clone()]] {
         let r = run(&["rootfs", "--format", "json", &args[0], &args[1]]);
         let what = format!(
@@ -533,6 +567,20 @@ fn check_tail(codec: support::Codec, garbage: &[u8], want: Tail) {
         );
         match want {
             Tail::Accepted => {
+                let j = assert_report(&r, 1);
+                assert_eq!(
+                    visible(&j),
+                    set(&[("input", "sha256"), ("input", "compression")]),
+                    "{what}"
+                );
+                let r = run(&[
+                    "rootfs",
+                    "--format",
+                    "json",
+                    "--ignore-compression",
+                    &args[0],
+                    &args[1],
+                ]);
                 assert_report(&r, 0);
             }
             Tail::Truncated => assert_error(
@@ -682,10 +730,12 @@ fn max_uncompressed_size_counts_the_tar_stream_exactly() {
     let tar = read_testdata("formats/pax.tar");
     let p = write(t.path(), "pax.tar.zst", &zstd_bytes(&tar));
     let len = tar.len() as u64;
+    // (The zstd input differs from the plain tar in its compression only.)
     let r = run(&[
         "rootfs",
         "--format",
         "json",
+        "--ignore-compression",
         "--max-uncompressed-size",
         &len.to_string(),
         &s(&p),
@@ -734,9 +784,24 @@ fn pax_size_disagreeing_with_the_header() {
             .file("g", b"ggg")
             .finish(),
     );
+    // The PAX header is there on one side only: `format` names it, and `header` covers
+    // its own header block (name `PaxHeaders/x`, mode, owner...), which no other field
+    // shows. Both go with --ignore-tar-format.
     let r = run(&["rootfs", "--format", "json", &s(&ok), &s(&plain)]);
     let j = assert_report(&r, 1);
-    assert_eq!(visible(&j), set(&[("f", "format")]));
+    assert_eq!(
+        visible(&j),
+        set(&[("input", "sha256"), ("f", "format"), ("f", "header")])
+    );
+    let r = run(&[
+        "rootfs",
+        "--format",
+        "json",
+        "--ignore-tar-format",
+        &s(&ok),
+        &s(&plain),
+    ]);
+    assert_report(&r, 0);
 
     // Bigger: f swallows its padding and g's header; the next header is g's data.
     let p = write(t.path(), "bigger.tar", &make(1200, &f600));
@@ -772,20 +837,39 @@ fn pax_size_disagreeing_with_the_header() {
     }
     // Smaller, over data that is all zeros: those zeros are an end-of-archive marker,
     // as GNU tar reads them too (`tar tvf` lists f with 0 bytes and stops). g is never
-    // seen; against the archive that has g, that is a difference, not equality.
-    let p = write(t.path(), "smaller-zeros.tar", &make(0, &[0u8; 1024]));
+    // seen; against the archive that has g, that is a difference, not equality. What
+    // follows the end marker (g's header and data) is the input's `trailer`; f's header
+    // block holds 1 024 in its size field, a value no other field shows (`size` is the
+    // PAX record's 0), and its PAX header is on one side only: `header` differs.
+    let zeros = make(0, &[0u8; 1024]);
+    let p = write(t.path(), "smaller-zeros.tar", &zeros);
     let r = run(&["rootfs", "--format", "json", &s(&p), &s(&plain)]);
     let j = assert_report(&r, 1);
     assert_eq!(
         visible(&j),
         set(&[
+            ("input", "sha256"),
+            ("input", "trailer"),
             ("f", "size"),
             ("f", "content"),
             ("f", "format"),
+            ("f", "header"),
             ("g", "added")
         ])
     );
     assert_eq!(field(&j, "f", "size")["left"], 0);
+    // The trailer starts after f's header (PAX header, its data, f's header: 1 536).
+    assert_eq!(
+        field(&j, "input", "trailer")["left"],
+        format!(
+            "3 072 bytes, not all zeros (sha256:{})",
+            sha256_hex(&zeros[1536..])
+        )
+    );
+    assert_eq!(
+        field(&j, "input", "trailer")["right"],
+        "1 024 bytes: 2 zero blocks"
+    );
 }
 
 /// A GNU long name of 2 MiB (one component) is read; one of 17 MiB is over the 16 MiB
@@ -828,7 +912,10 @@ fn gnu_long_name_over_a_mebibyte() {
         },
     );
     let j = assert_report(&r, 1);
-    assert_eq!(visible(&j), set(&[(long.as_str(), "content")]));
+    assert_eq!(
+        visible(&j),
+        set(&[("input", "sha256"), (long.as_str(), "content")])
+    );
     assert_peak_below(&r, 300);
     // The text report too (it groups by parent directory).
     let r = run(&["rootfs", &s(&a), &s(&b)]);
@@ -921,8 +1008,13 @@ fn a_million_empty_entries() {
     assert_eq!(j["right"]["entries"], 3);
     assert_eq!(j["summary"]["removed"], 999_998);
     assert_eq!(j["summary"]["added"], 1);
-    assert_eq!(j["summary"]["changed"], 0);
+    // The one changed "entry" is the input itself (its sha256), listed first.
+    assert_eq!(j["summary"]["changed"], 1);
+    assert_eq!(j["summary"]["fields"]["sha256"]["differences"], 1);
     assert_eq!(j["differences"].as_array().unwrap().len(), 3);
+    assert_eq!(j["differences"][0]["path"], "input");
+    assert_eq!(j["differences"][0]["fields"].as_array().unwrap().len(), 1);
+    assert_eq!(j["differences"][0]["fields"][0]["name"], "sha256");
     assert_peak_below(&r, 1000);
 
     let r = run(&["rootfs", "--max-entries", "1000", &big_s, &small_s]);
@@ -1008,7 +1100,10 @@ fn ten_thousand_level_path() {
     let b = write(t.path(), "b.tar", &make(b"2\n"));
     let r = run(&["rootfs", "--format", "json", &s(&a), &s(&b)]);
     let j = assert_report(&r, 1);
-    assert_eq!(visible(&j), set(&[(deep.as_str(), "content")]));
+    assert_eq!(
+        visible(&j),
+        set(&[("input", "sha256"), (deep.as_str(), "content")])
+    );
     assert_eq!(j["left"]["entries"], 1);
     for fmt in ["text", "html", "markdown", "junit", "diffoscope-json"] {
         let r = run(&["rootfs", "--format", fmt, &s(&a), &s(&b)]);
@@ -1059,6 +1154,7 @@ fn dotdot_and_absolute_names() {
     assert_eq!(
         visible(&j),
         set(&[
+            ("input", "sha256"),
             (".", "removed"),
             ("../up", "content"),
             ("c/d", "path_spelling"),
@@ -1091,7 +1187,10 @@ fn dotdot_and_absolute_names() {
     // --semantic treats the spellings as one path.
     let r = run(&["rootfs", "--format", "json", "--semantic", &s(&a), &s(&b)]);
     let j = assert_report(&r, 1);
-    assert_eq!(visible(&j), set(&[(".", "removed"), ("../up", "content")]));
+    assert_eq!(
+        visible(&j),
+        set(&[("input", "sha256"), (".", "removed"), ("../up", "content")])
+    );
 }
 
 #[test]
@@ -1102,11 +1201,6 @@ fn hardlink_to_a_missing_target() {
         t.path(),
         "missing.tar",
         &TarBuf::default().link(Link, "h", "missing").finish(),
-    );
-    let other = write(
-        t.path(),
-        "other.tar",
-        &TarBuf::default().link(Link, "h", "other").finish(),
     );
     let present = write(
         t.path(),
@@ -1128,17 +1222,43 @@ fn hardlink_to_a_missing_target() {
     ]);
     let j = assert_report(&r, 0);
     assert_eq!(j["left"]["entries"], 1);
-    let r = run(&["rootfs", "--format", "json", &s(&missing), &s(&other)]);
-    let j = assert_report(&r, 1);
-    assert_eq!(visible(&j), set(&[("h", "hardlink_target")]));
-    // With the target present the hardlink gets its content; without, none.
+    // With the target present the hardlink gets its content; without, none. (h's
+    // header is the same on both sides.)
     let r = run(&["rootfs", "--format", "json", &s(&missing), &s(&present)]);
     let j = assert_report(&r, 1);
-    assert_eq!(visible(&j), set(&[("h", "content"), ("missing", "added")]));
+    assert_eq!(
+        visible(&j),
+        set(&[("input", "sha256"), ("h", "content"), ("missing", "added")])
+    );
     assert_eq!(field(&j, "h", "content")["left"], Value::Null);
     assert_eq!(
         field(&j, "h", "content")["right"],
         format!("sha256:{}", sha256_hex(b"x\n"))
+    );
+}
+
+/// Another missing target is a `hardlink_target` difference, and only that: the header
+/// blocks differ only in the link name field, whose value `hardlink_target` shows (as
+/// `link_target` does for a symlink, where no `header` difference is reported).
+#[test]
+fn hardlink_to_another_missing_target() {
+    use tar::EntryType::Link;
+    let t = tmp();
+    let missing = write(
+        t.path(),
+        "missing.tar",
+        &TarBuf::default().link(Link, "h", "missing").finish(),
+    );
+    let other = write(
+        t.path(),
+        "other.tar",
+        &TarBuf::default().link(Link, "h", "other").finish(),
+    );
+    let r = run(&["rootfs", "--format", "json", &s(&missing), &s(&other)]);
+    let j = assert_report(&r, 1);
+    assert_eq!(
+        visible(&j),
+        set(&[("input", "sha256"), ("h", "hardlink_target")])
     );
 }
 
@@ -1165,7 +1285,11 @@ fn symlink_loop() {
     );
     let r = run(&["rootfs", "--format", "json", &s(&lp), &s(&nolp)]);
     let j = assert_report(&r, 1);
-    assert_eq!(visible(&j), set(&[("b", "link_target")]));
+    // No `header`: the link name field holds the value `link_target` shows.
+    assert_eq!(
+        visible(&j),
+        set(&[("input", "sha256"), ("b", "link_target")])
+    );
 
     let (d1, d2) = (t.path().join("d1"), t.path().join("d2"));
     for (d, b) in [(&d1, "a"), (&d2, "c")] {
@@ -1379,7 +1503,17 @@ fn device_entries_in_an_image_layer() {
         ("layers/1/dev/null", "added"),
         ("layers/1/dev/sda", "added"),
     ]);
-    assert_eq!(no_sizes(&j), want, "{}", r.describe());
+    // The fixture's layer was gzipped with a header mtime and XFL 0; `gzip()` here
+    // (flate2, fast) writes mtime 0 and XFL 4: real differences in the layer's bytes.
+    let mut want_base = want.clone();
+    want_base.insert(("layers/1".into(), "compression.mtime".into()));
+    want_base.insert(("layers/1".into(), "compression.xfl".into()));
+    assert_eq!(no_sizes(&j), want_base, "{}", r.describe());
+    assert_eq!(field(&j, "layers/1", "compression.mtime")["right"], "0");
+    assert_eq!(
+        field(&j, "layers/1", "compression.xfl")["right"],
+        "4 (fastest)"
+    );
     assert_eq!(
         diff_at(&j, "layers/1/dev/null")["right_type"],
         "char-device"

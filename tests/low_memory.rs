@@ -132,7 +132,15 @@ fn rootfs_with_two_pipes() {
 fn rootfs_identical_and_directory_inputs() {
     let l = testdata("rootfs/left.tar.zst");
     let plain = testdata("rootfs/left.tar");
-    assert_same_with_low_memory("rootfs", &["--format", "json", &l, &plain], None, 0);
+    // The same tar, compressed and not: different in strict mode (the input's sha256
+    // and compression), equal with --ignore-compression.
+    assert_same_with_low_memory("rootfs", &["--format", "json", &l, &plain], None, 1);
+    assert_same_with_low_memory(
+        "rootfs",
+        &["--format", "json", "--ignore-compression", &l, &plain],
+        None,
+        0,
+    );
     assert_same_with_low_memory(
         "rootfs",
         &["--format", "json", "--read-identical", &l, &l],
@@ -254,8 +262,14 @@ fn low_memory_holds_one_window_at_a_time() {
     eprintln!("peak RSS: default {both} KiB, --low-memory {low} KiB");
     assert_eq!(out_both, out_low, "the reports differ");
     let j: serde_json::Value = serde_json::from_slice(&out_low).unwrap();
-    assert_eq!(j["summary"]["changed"], 1, "{j}");
-    assert_eq!(j["differences"][0]["path"], "data/f007", "{j}");
+    // The input (its sha256 only: same compression parameters) and data/f007.
+    assert_eq!(j["summary"]["changed"], 2, "{j}");
+    let diffs = j["differences"].as_array().unwrap();
+    assert_eq!(diffs.len(), 2, "{j}");
+    assert_eq!(diffs[0]["path"], "input", "{j}");
+    assert_eq!(diffs[0]["fields"].as_array().unwrap().len(), 1, "{j}");
+    assert_eq!(diffs[0]["fields"][0]["name"], "sha256", "{j}");
+    assert_eq!(diffs[1]["path"], "data/f007", "{j}");
     // One 32 MiB window less (allow 8 MiB of noise), and at most one window plus
     // 40 MiB for the rest (a debug build, two entry lists, buffers).
     let window = 32 * 1024;
@@ -305,7 +319,13 @@ fn an_empty_file_against_a_stream() {
         assert_same_with_low_memory("rootfs", &args, stdin, 1);
         let out = rdiff(&[&["rootfs"][..], &args].concat(), stdin);
         let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let d = &j["differences"][0];
+        let diffs = j["differences"].as_array().unwrap();
+        // The input's sha256 (standard input has one too), then etc/motd.
+        assert_eq!(diffs.len(), 2, "{j}");
+        assert_eq!(diffs[0]["path"], "input", "{j}");
+        assert_eq!(diffs[0]["fields"].as_array().unwrap().len(), 1, "{j}");
+        assert_eq!(diffs[0]["fields"][0]["name"], "sha256", "{j}");
+        let d = &diffs[1];
         assert_eq!(d["path"], "etc/motd", "{j}");
         assert_eq!(d["content"]["kind"], "text", "{j}");
         assert!(

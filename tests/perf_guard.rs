@@ -5,7 +5,9 @@
 //! The pair (made here, in a temporary directory, about 300 MB each): files
 //! `dNNN/fNNNNNN`, 1 KiB of text each. On the right, every 10th file (i % 10 == 0) has
 //! another mtime and every 1000th (i % 1000 == 7) another content, so the report must
-//! list exactly 20 000 mtime changes and 200 content changes, nothing else.
+//! list exactly 20 000 mtime changes and 200 content changes, and the input's `sha256`,
+//! nothing else (an mtime changes the header checksum too, but that value follows from
+//! the rest of the block: no `header` difference).
 //!
 //! Peak RSS is measured with GNU time (`/usr/bin/time -f %M`, package `time`) around
 //! the binary of this test build (debug profile, as CI runs it). Without the tool the
@@ -158,6 +160,7 @@ fn small_files_pair_memory_and_report() {
         }
     }
     let mut want = BTreeSet::new();
+    want.insert(("input".to_string(), "sha256".to_string()));
     for i in 0..FILES {
         if mtime_changed(i) {
             want.insert((name(i), "mtime".to_string()));
@@ -166,15 +169,22 @@ fn small_files_pair_memory_and_report() {
             want.insert((name(i), "content".to_string()));
         }
     }
-    assert_eq!(want.len(), 20_200);
+    assert_eq!(want.len(), 20_201);
     if got != want {
         let extra: Vec<_> = got.difference(&want).take(10).collect();
         let missing: Vec<_> = want.difference(&got).take(10).collect();
         panic!("report differs: unexpected {extra:?}, missing {missing:?}");
     }
-    assert_eq!(r["summary"]["changed"], 20_200);
+    assert_eq!(r["summary"]["changed"], 20_201);
+    assert_eq!(r["summary"]["fields"]["sha256"]["differences"], 1);
     assert_eq!(r["summary"]["fields"]["mtime"]["differences"], 20_000);
     assert_eq!(r["summary"]["fields"]["content"]["differences"], 200);
+    assert_eq!(
+        r["summary"]["fields"].as_object().unwrap().len(),
+        3,
+        "{}",
+        r["summary"]
+    );
     assert!(r.get("cut").is_none(), "the report was cut");
 
     // Peak memory.

@@ -1,7 +1,8 @@
-//! Property tests: a random tree written as a tar is identical to itself (also through
-//! gzip and zstd); one random mutation is found exactly once, at its path, as exactly
-//! the expected field(s), with the expected content diff; `--semantic` hides exactly
-//! the mtime mutations and counts what it hid.
+//! Property tests: a random tree written as a tar is identical to a copy of itself, and
+//! through gzip and zstd differs only in the input's bytes and codec (equal under
+//! `--semantic`); one random mutation is found exactly once, at its path, as exactly
+//! the expected field(s), with the expected content diff, beside the input's `sha256`;
+//! `--semantic` hides exactly the mtime mutations and counts what it hid.
 
 mod support;
 
@@ -15,7 +16,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use rdiff::cli::{Cli, Command};
 use rdiff::entry::display_bytes;
-use rdiff::report::{ContentDiff, Report, Status};
+use rdiff::report::{ContentDiff, Report, Status, Value};
 use support::{Codec, Rng};
 
 // ---------------------------------------------------------------------------------
@@ -73,6 +74,16 @@ struct Node {
     xattrs: BTreeMap<String, Vec<u8>>,
 }
 
+/// How a PAX `mtime` record spells the fraction of a second.
+#[derive(Clone, Copy, Debug)]
+enum Fraction {
+    /// Always nine digits (`1700000000.123456780`), as this writer always did.
+    NineDigits,
+    /// Without trailing zeros, none at all for whole seconds, as GNU tar, libarchive
+    /// and Go write it (and rdiff's framing digest expects).
+    Trimmed,
+}
+
 /// Nodes in archive order.
 #[derive(Clone, Debug)]
 struct Tree {
@@ -91,14 +102,21 @@ impl Tree {
     }
 
     fn to_tar(&self) -> Vec<u8> {
+        self.to_tar_with(Fraction::NineDigits)
+    }
+
+    fn to_tar_with(&self, fraction: Fraction) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
         for n in &self.nodes {
             let mut pax: Vec<(String, Vec<u8>)> = Vec::new();
             if n.pax_mtime {
-                pax.push((
-                    "mtime".into(),
-                    format!("{}.{:09}", n.secs, n.nanos).into_bytes(),
-                ));
+                let frac = format!("{:09}", n.nanos);
+                let time = match fraction {
+                    Fraction::NineDigits => format!("{}.{frac}", n.secs),
+                    Fraction::Trimmed if n.nanos == 0 => n.secs.to_string(),
+                    Fraction::Trimmed => format!("{}.{}", n.secs, frac.trim_end_matches('0')),
+                };
+                pax.push(("mtime".into(), time.into_bytes()));
             }
             for (k, v) in &n.xattrs {
                 pax.push((format!("SCHILY.xattr.{k}"), v.clone()));
@@ -606,10 +624,44 @@ fn describe(r: &Report) -> String {
     s
 }
 
+/// SHA-256 of a file, computed here.
+fn file_sha256(p: &std::path::Path) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(std::fs::read(p).unwrap()).into()
+}
+
+/// The difference of the inputs as wholes: two plain tars written by the same code
+/// differ only in their bytes (`sha256`), which is shown with the entry difference that
+/// explains it.
+fn check_input_bytes(
+    r: &Report,
+    a: &std::path::Path,
+    b: &std::path::Path,
+) -> Result<(), TestCaseError> {
+    let inputs: Vec<&rdiff::report::Difference> =
+        r.differences.iter().filter(|d| d.part == "input").collect();
+    prop_assert_eq!(inputs.len(), 1, "{}", describe(r));
+    let d = inputs[0];
+    prop_assert_eq!(&d.path[..], &b"input"[..]);
+    prop_assert_eq!(d.status, Status::Changed);
+    let names: Vec<String> = d.fields.iter().map(|f| f.name()).collect();
+    prop_assert_eq!(names, vec!["sha256".to_string()], "{}", describe(r));
+    let f = &d.fields[0];
+    prop_assert_eq!(f.scope, rdiff::report::Scope::Input);
+    prop_assert_eq!(&f.left, &Value::Digest(file_sha256(a)));
+    prop_assert_eq!(&f.right, &Value::Digest(file_sha256(b)));
+    Ok(())
+}
+
+/// One entry difference as `exp` says (besides the input's `sha256`, see
+/// [`check_input_bytes`]).
 fn check_one_difference(r: &Report, exp: &Expected) -> Result<(), TestCaseError> {
     prop_assert!(!r.identical, "{}", describe(r));
-    prop_assert_eq!(r.differences.len(), 1, "{}", describe(r));
-    let d = &r.differences[0];
+    let entries: Vec<&rdiff::report::Difference> =
+        r.differences.iter().filter(|d| d.part != "input").collect();
+    prop_assert_eq!(entries.len(), 1, "{}", describe(r));
+    prop_assert_eq!(r.differences.len(), 2, "{}", describe(r));
+    let d = entries[0];
     prop_assert_eq!(&d.path[..], &exp.path[..]);
     prop_assert_eq!(d.status, exp.status);
     let fields: BTreeSet<&str> = d.fields.iter().map(|f| f.field).collect();
@@ -623,10 +675,11 @@ fn check_one_difference(r: &Report, exp: &Expected) -> Result<(), TestCaseError>
     if let Some(name) = &exp.keyed_name {
         prop_assert_eq!(&d.fields[0].name(), name);
     }
+    // `changed` counts the input too.
     let (added, removed, changed) = match exp.status {
-        Status::Added => (1, 0, 0),
-        Status::Removed => (0, 1, 0),
-        Status::Changed => (0, 0, 1),
+        Status::Added => (1, 0, 1),
+        Status::Removed => (0, 1, 1),
+        Status::Changed => (0, 0, 2),
     };
     prop_assert_eq!(
         (r.summary.added, r.summary.removed, r.summary.changed),
@@ -674,7 +727,10 @@ fn config() -> ProptestConfig {
 proptest! {
     #![proptest_config(config())]
 
-    /// (a) A tree compared with a byte copy of itself, a gzip copy and a zstd copy.
+    /// (a) A tree compared with a byte copy of itself (identical), a gzip copy and a
+    /// zstd copy: strict is bit-for-bit, so the compressed copies differ in the input's
+    /// bytes and codec and in nothing else; under --semantic (and --ignore-compression
+    /// alone) they are equal, with exactly those hidden.
     #[test]
     fn tree_is_identical_to_its_copies(tree in tree()) {
         let dir = tempfile::tempdir().unwrap();
@@ -687,13 +743,47 @@ proptest! {
         std::fs::write(&b, &tar).unwrap();
         std::fs::write(&gz, Codec::Gzip.compress(&tar)).unwrap();
         std::fs::write(&zst, Codec::Zstd.compress(&tar)).unwrap();
-        for other in [&b, &gz, &zst] {
-            let r = report(&a, other, &["--read-identical"]);
-            prop_assert!(r.identical && r.equal && r.semantically_equal, "{}", describe(&r));
-            prop_assert!(r.differences.is_empty() && r.ignored.is_empty());
-            // Every node was read: nothing is identical because nothing was seen.
-            prop_assert_eq!(r.left.entries, Some(tree.nodes.len() as u64));
-            prop_assert_eq!(r.right.entries, Some(tree.nodes.len() as u64));
+        let n = Some(tree.nodes.len() as u64);
+        let r = report(&a, &b, &["--read-identical"]);
+        prop_assert!(r.identical && r.equal && r.semantically_equal, "{}", describe(&r));
+        prop_assert!(r.differences.is_empty() && r.ignored.is_empty());
+        // Every node was read: nothing is identical because nothing was seen.
+        prop_assert_eq!(r.left.entries, n);
+        prop_assert_eq!(r.right.entries, n);
+        for (left, right) in [(&a, &gz), (&a, &zst), (&gz, &zst)] {
+            let r = report(left, right, &["--read-identical"]);
+            prop_assert!(!r.identical && !r.equal && r.semantically_equal, "{}", describe(&r));
+            prop_assert_eq!(r.differences.len(), 1, "{}", describe(&r));
+            let d = &r.differences[0];
+            prop_assert_eq!(&d.part, "input");
+            let names: Vec<String> = d.fields.iter().map(|f| f.name()).collect();
+            prop_assert_eq!(names, vec!["sha256".to_string(), "compression".to_string()]);
+            prop_assert_eq!(&d.fields[0].left, &Value::Digest(file_sha256(left)));
+            prop_assert_eq!(&d.fields[0].right, &Value::Digest(file_sha256(right)));
+            prop_assert!(r.ignored.is_empty());
+            prop_assert_eq!(r.left.entries, n);
+            prop_assert_eq!(r.right.entries, n);
+            for flag in ["--semantic", "--ignore-compression"] {
+                let r = report(left, right, &[flag]);
+                prop_assert!(r.equal && !r.identical, "{}: {}", flag, describe(&r));
+                prop_assert!(r.differences.is_empty());
+                let hidden: Vec<(&str, &str, u64)> = r
+                    .ignored
+                    .iter()
+                    .map(|i| (i.rule.as_str(), i.field.as_str(), i.count))
+                    .collect();
+                prop_assert_eq!(
+                    hidden,
+                    vec![
+                        ("ignore-compression", "compression", 1),
+                        ("ignore-compression", "sha256", 1)
+                    ],
+                    "{}",
+                    flag
+                );
+                // Every entry was compared and found equal.
+                prop_assert_eq!(r.left.entries, n);
+            }
         }
         // Without --read-identical the byte copy is found identical without reading it.
         let r = report(&a, &b, &[]);
@@ -703,19 +793,91 @@ proptest! {
     /// (b), (c) One mutation at a time (each kind in turn, on the same tree): one
     /// visible difference with exactly the expected fields and content diff; under
     /// --semantic only the mtime mutation disappears, and is counted as ignored.
+    ///
+    /// PAX mtimes with a nine-digit fraction (trailing zeros kept): the spelling
+    /// follows the time, so an mtime mutation is `mtime` alone (see
+    /// `pax_mtime_with_a_trailing_zero_is_no_header_difference`).
     #[test]
     fn one_mutation_is_found_exactly_once(tree in tree(), pick in any::<Index>(), r in any::<u64>()) {
-        let dir = tempfile::tempdir().unwrap();
-        let a = dir.path().join("left.tar");
-        std::fs::write(&a, tree.to_tar()).unwrap();
-        for m in MUTATIONS {
-            let (mutated, exp) = mutate(&tree, m, pick, r);
-            let b = dir.path().join("right.tar");
-            std::fs::write(&b, mutated.to_tar()).unwrap();
-            check_mutation(&a, &b, &exp)
-                .map_err(|e| TestCaseError::fail(format!("{exp:?}: {e}")))?;
-        }
+        one_mutation_at_a_time(&tree, pick, r, Fraction::NineDigits)?;
     }
+
+    /// The same, with PAX mtimes spelled as GNU tar spells them.
+    #[test]
+    fn one_mutation_is_found_exactly_once_gnu_time_spelling(
+        tree in tree(),
+        pick in any::<Index>(),
+        r in any::<u64>(),
+    ) {
+        one_mutation_at_a_time(&tree, pick, r, Fraction::Trimmed)?;
+    }
+}
+
+fn one_mutation_at_a_time(
+    tree: &Tree,
+    pick: Index,
+    r: u64,
+    fraction: Fraction,
+) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("left.tar");
+    std::fs::write(&a, tree.to_tar_with(fraction)).unwrap();
+    for m in MUTATIONS {
+        let (mutated, exp) = mutate(tree, m, pick, r);
+        let b = dir.path().join("right.tar");
+        std::fs::write(&b, mutated.to_tar_with(fraction)).unwrap();
+        check_mutation(&a, &b, &exp).map_err(|e| TestCaseError::fail(format!("{exp:?}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// The same writer, the same spelling (a nine-digit fraction), two mtimes: the header
+/// bytes differ only in the `mtime` record's value, which `mtime` shows. A PAX time
+/// spelled otherwise than rdiff spells it (`1700000000.123456780`, a trailing zero) is
+/// left out of the framing digest like one spelled as rdiff does; its spelling is kept
+/// aside and compared only where the times are equal (a writer's spelling can follow
+/// from the time, as here).
+#[test]
+fn pax_mtime_with_a_trailing_zero_is_no_header_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, nanos: u32| {
+        let t = Tree {
+            nodes: vec![Node {
+                path: b"f".to_vec(),
+                kind: NodeKind::File(Content {
+                    bytes: b"abc".to_vec(),
+                }),
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                secs: 1_700_000_000,
+                nanos,
+                pax_mtime: true,
+                xattrs: BTreeMap::new(),
+            }],
+        };
+        let p = dir.path().join(name);
+        std::fs::write(&p, t.to_tar_with(Fraction::NineDigits)).unwrap();
+        p
+    };
+    let (a, b) = (write("a.tar", 123_456_789), write("b.tar", 123_456_780));
+    let strict = report(&a, &b, &[]);
+    let shown: Vec<(String, String)> = strict
+        .differences
+        .iter()
+        .flat_map(|d| d.fields.iter().map(|f| (display_bytes(&d.path), f.name())))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("input".to_string(), "sha256".to_string()),
+            ("f".to_string(), "mtime".to_string())
+        ],
+        "{}",
+        describe(&strict)
+    );
+    let r = report(&a, &b, &["--ignore-file-timestamps"]);
+    assert!(r.equal, "{}", describe(&r));
 }
 
 fn check_mutation(
@@ -726,6 +888,7 @@ fn check_mutation(
     let strict = report(a, b, &[]);
     prop_assert!(!strict.equal);
     check_one_difference(&strict, exp)?;
+    check_input_bytes(&strict, a, b)?;
     prop_assert_eq!(strict.semantically_equal, exp.mutation == Mutation::Mtime);
 
     let sem = report(a, b, &["--semantic"]);
@@ -733,17 +896,26 @@ fn check_mutation(
     if exp.mutation == Mutation::Mtime {
         prop_assert!(sem.equal, "{}", describe(&sem));
         prop_assert!(sem.differences.is_empty());
+        // The input's sha256 goes with the mtime that explains it.
         let hidden: Vec<(&str, &str, u64)> = sem
             .ignored
             .iter()
             .map(|i| (i.rule.as_str(), i.field.as_str(), i.count))
             .collect();
-        prop_assert_eq!(hidden, vec![("ignore-file-timestamps", "mtime", 1)]);
-        prop_assert_eq!(sem.summary.ignored_entries, 1);
+        prop_assert_eq!(
+            hidden,
+            vec![
+                ("ignore-file-timestamps", "mtime", 1),
+                ("ignore-file-timestamps", "sha256", 1)
+            ]
+        );
+        // The entry and the input.
+        prop_assert_eq!(sem.summary.ignored_entries, 2);
     } else {
         prop_assert!(!sem.equal);
         prop_assert!(sem.ignored.is_empty(), "{:?}", sem.ignored);
         check_one_difference(&sem, exp)?;
+        check_input_bytes(&sem, a, b)?;
     }
     Ok(())
 }

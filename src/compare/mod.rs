@@ -100,11 +100,14 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
         );
         // The bytes of the member's headers no other field explains, and of the padding
         // after its data (see `source::tar::framing`).
-        push(
-            "header",
+        let (lh, rh) = (
             l.header.map_or(Value::Absent, Value::Digest),
             r.header.map_or(Value::Absent, Value::Digest),
         );
+        match time_spelling_difference(l, r) {
+            Some((a, b)) if lh == rh => push("header", a, b),
+            _ => push("header", lh, rh),
+        }
         let pad = |e: &Entry| {
             e.padding()
                 .map_or(Value::Text("zeros".into()), |d| Value::Digest(*d))
@@ -137,6 +140,29 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
         }
     }
     out
+}
+
+/// Where a time is the same on both sides but its PAX record is spelled otherwise
+/// (`1700000000.0` against `1700000000`): a header difference no other field shows.
+fn time_spelling_difference(l: &Entry, r: &Entry) -> Option<(Value, Value)> {
+    let times = |e: &Entry| [e.mtime, e.atime(), e.ctime()];
+    let (lt, rt) = (times(l), times(r));
+    let (ls, rs) = (l.time_spellings(), r.time_spellings());
+    for (i, name) in ["mtime", "atime", "ctime"].iter().enumerate() {
+        if ls[i] != rs[i] && lt[i] == rt[i] {
+            let v = |s: &Option<Bytes>| {
+                Value::Text(match s {
+                    Some(shape) => format!(
+                        "{name} record spelled {}",
+                        crate::source::tar::framing::shape_text(shape)
+                    ),
+                    None => format!("{name} record spelled as rdiff spells it"),
+                })
+            };
+            return Some((v(&ls[i]), v(&rs[i])));
+        }
+    }
+    None
 }
 
 enum Item {
@@ -256,7 +282,7 @@ fn kind_name(k: SourceKind) -> &'static str {
 /// How the bytes after the last member read in a report.
 fn trailer_value(t: &crate::source::tar::Trailer) -> Value {
     let n = crate::error::group(t.bytes);
-    Value::Text(if t.zeros && t.bytes % 512 == 0 {
+    Value::Text(if t.zeros && t.bytes.is_multiple_of(512) {
         format!(
             "{n} bytes: {} zero blocks",
             crate::error::group(t.bytes / 512)
@@ -308,8 +334,7 @@ pub fn trailer_field(
     r: Option<&crate::source::tar::Trailer>,
 ) -> Option<FieldDiff> {
     let (a, b) = (l?, r?);
-    ((a.bytes, a.sha) != (b.bytes, b.sha))
-        .then(|| FieldDiff::new("trailer", trailer_value(a), trailer_value(b)))
+    (!a.same_as(b)).then(|| FieldDiff::new("trailer", trailer_value(a), trailer_value(b)))
 }
 
 /// A compression and the parameters its headers carry.
@@ -320,7 +345,10 @@ pub type CompressionFacts<'a> = (
 
 /// `compression` when the codecs differ, else `compression.NAME` for each parameter
 /// the headers carry that differs.
-pub fn compression_fields((lc, lp): CompressionFacts, (rc, rp): CompressionFacts) -> Vec<FieldDiff> {
+pub fn compression_fields(
+    (lc, lp): CompressionFacts,
+    (rc, rp): CompressionFacts,
+) -> Vec<FieldDiff> {
     if lc != rc {
         return vec![FieldDiff::new(
             "compression",
@@ -591,14 +619,16 @@ pub fn build_report(mut all: Vec<Difference>, policy: &Policy, parts: ReportPart
             }
             hidden.push(h);
         }
+        // The inputs as wholes are no entry: their fields count, not the part.
+        let entry = d.part != INPUT;
         if d.status == Status::Changed && vis.is_empty() {
-            summary.ignored_entries += 1;
+            summary.ignored_entries += u64::from(entry);
             continue;
         }
         match d.status {
             Status::Added => summary.added += 1,
             Status::Removed => summary.removed += 1,
-            Status::Changed => summary.changed += 1,
+            Status::Changed => summary.changed += u64::from(entry),
         }
         if !content_visible {
             d.content = None;

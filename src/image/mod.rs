@@ -948,7 +948,7 @@ pub fn compare_images(
         }
     }
     // The inputs as wholes come first (outside in).
-    if let Some(d) = input_difference(l, r, !diffs.is_empty(), policy) {
+    if let Some(d) = input_difference(l, r, policy) {
         diffs.insert(0, d);
     }
     // Every part compared, in a stable order.
@@ -1032,15 +1032,10 @@ fn index_order(l: &Image, r: &Image, pairs: &[Pair]) -> Option<FieldDiff> {
 }
 
 /// The image inputs as wholes (the `input` part): their form (`format`), and for
-/// archives their bytes (`sha256`) and compression. When only the bytes differ while
-/// every document and blob the walk read is the same, the rest of the archive (its tar
-/// headers, member order, members rdiff does not read) is what differs: `archive`.
-pub fn input_difference(
-    l: &Image,
-    r: &Image,
-    others_differ: bool,
-    policy: &Policy,
-) -> Option<Difference> {
+/// archives their bytes (`sha256`), compression, and own tar framing (`archive`: the
+/// members' headers, names and order, what follows the last member; the members' data
+/// are the blobs and documents the walk compares).
+pub fn input_difference(l: &Image, r: &Image, policy: &Policy) -> Option<Difference> {
     let mut f = Vec::new();
     if l.form != r.form {
         f.push(FieldDiff::new(
@@ -1061,17 +1056,18 @@ pub fn input_difference(
             (a.compression, &a.params),
             (b.compression, &b.params),
         ));
-        if f.len() == 1 && f[0].field == "sha256" && !others_differ {
-            let v = |img: &Image| {
+        if a.framing != b.framing {
+            let v = |x: &store::ArchiveFacts| {
                 V::Text(format!(
-                    "{} bytes, {} members",
-                    crate::error::group(img.bytes),
-                    crate::error::group(img.store.names().len() as u64)
+                    "{} members, framing sha256:{}",
+                    crate::error::group(x.members),
+                    crate::report::hex(&x.framing)
                 ))
             };
-            f.push(FieldDiff::new("archive", v(l), v(r)));
+            f.push(FieldDiff::new("archive", v(a), v(b)));
         }
     }
+
     let mut d = changed(
         crate::compare::INPUT.into(),
         Scope::Input,

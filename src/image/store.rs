@@ -52,6 +52,12 @@ pub struct ArchiveFacts {
     pub compression: Compression,
     /// The parameters the compression's headers carry.
     pub params: Vec<crate::source::compress_facts::Param>,
+    /// SHA-256 over the archive's own tar framing: each member's path and framing digest
+    /// (its headers, see `source::tar::framing`), in order, and what follows the last
+    /// member. The members' data are blobs and documents, compared by the walk.
+    pub framing: crate::entry::Digest,
+    /// Members of the archive.
+    pub members: u64,
 }
 
 /// Largest JSON document read from an image (index, manifest, config), by default.
@@ -104,6 +110,8 @@ impl Store {
                         sha256: crate::source::hash::sha256(map_bytes(&map)),
                         compression: Compression::None,
                         params: Vec::new(),
+                        framing: [0; 32],
+                        members: 0,
                     };
                     (map, None, facts)
                 } else {
@@ -121,7 +129,8 @@ impl Store {
             )))
             .map_err(err)?,
         };
-        let members = index(&map).map_err(err)?;
+        let mut facts = facts;
+        let members = index(&map, &mut facts).map_err(err)?;
         Ok(Store::Archive {
             map,
             members,
@@ -133,8 +142,8 @@ impl Store {
     /// An archive read from a command's standard output.
     pub fn from_reader(name: &str, r: Box<dyn BufRead + '_>) -> Result<Store> {
         let err = |k: ErrorKind| Error::new(name.to_string(), k);
-        let (map, spool, facts) = spool(r).map_err(err)?;
-        let members = index(&map).map_err(err)?;
+        let (map, spool, mut facts) = spool(r).map_err(err)?;
+        let members = index(&map, &mut facts).map_err(err)?;
         Ok(Store::Archive {
             map,
             facts,
@@ -264,16 +273,28 @@ fn spool(r: Box<dyn BufRead + '_>) -> std::result::Result<Spooled, ErrorKind> {
         sha256: sha.finish().unwrap_or_default(),
         compression: c,
         params: params.get(),
+        framing: [0; 32],
+        members: 0,
     };
     Ok((map, Some(tmp), facts))
 }
 
-/// Index the members of a plain tar held in a map.
-fn index(map: &Arc<Mmap>) -> std::result::Result<BTreeMap<String, Member>, ErrorKind> {
+/// Index the members of a plain tar held in a map, and digest its framing.
+fn index(
+    map: &Arc<Mmap>,
+    facts: &mut ArchiveFacts,
+) -> std::result::Result<BTreeMap<String, Member>, ErrorKind> {
+    use sha2::Digest as _;
     let data = map_bytes(map);
     let mut tr = TarReader::with_limits(data, archive_limits());
     let mut members = BTreeMap::new();
+    let mut framing = sha2::Sha256::new();
+    let mut count = 0u64;
     while let Some(e) = tr.next_entry()? {
+        framing.update((e.path.len() as u64).to_le_bytes());
+        framing.update(&e.path);
+        framing.update(e.framing);
+        count += 1;
         let offset = tr.position();
         let name = String::from_utf8_lossy(&normalize_path(&e.path)).into_owned();
         let link = match e.kind() {
@@ -298,6 +319,13 @@ fn index(map: &Arc<Mmap>) -> std::result::Result<BTreeMap<String, Member>, Error
             },
         );
     }
+    let limit = archive_limits().max_uncompressed;
+    if let Some(t) = tr.read_trailer(limit.saturating_sub(tr.position()))? {
+        framing.update(t.bytes.to_le_bytes());
+        framing.update(t.sha);
+    }
+    facts.framing = framing.finalize().into();
+    facts.members = count;
     Ok(members)
 }
 

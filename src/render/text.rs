@@ -108,8 +108,16 @@ fn base_name(path: &[u8]) -> &[u8] {
 }
 
 fn write_differences(w: &mut dyn Write, diffs: &[Difference], st: &Style) -> io::Result<()> {
+    // The inputs as wholes first (their bytes, compression, trailer), then the entries
+    // by directory.
+    let (inputs, entries): (Vec<&Difference>, Vec<&Difference>) =
+        diffs.iter().partition(|d| d.part == crate::compare::INPUT);
+    for d in inputs {
+        writeln!(w, "{}", st.bold("input"))?;
+        write_fields(w, d, st)?;
+    }
     let mut groups: BTreeMap<&[u8], Vec<&Difference>> = BTreeMap::new();
-    for d in diffs {
+    for d in entries {
         groups.entry(parent(&d.path)).or_default().push(d);
     }
     for (dir, ds) in groups {
@@ -141,22 +149,27 @@ fn write_differences(w: &mut dyn Write, diffs: &[Difference], st: &Style) -> io:
             } else {
                 writeln!(w, "  {name}  {}{}", st.dim(&label), st.dim(&ignored))?;
             }
-            let width = d.fields.iter().map(|f| f.name().len()).max().unwrap_or(0);
-            for f in &d.fields {
-                let by = f
-                    .ignored_by
-                    .as_ref()
-                    .map(|r| st.dim(&format!("  [--{r}]")))
-                    .unwrap_or_default();
-                writeln!(
-                    w,
-                    "      {:<width$}  {} -> {}{by}",
-                    f.name(),
-                    f.left,
-                    f.right,
-                )?;
-            }
+            write_fields(w, d, st)?;
         }
+    }
+    Ok(())
+}
+
+fn write_fields(w: &mut dyn Write, d: &Difference, st: &Style) -> io::Result<()> {
+    let width = d.fields.iter().map(|f| f.name().len()).max().unwrap_or(0);
+    for f in &d.fields {
+        let by = f
+            .ignored_by
+            .as_ref()
+            .map(|r| st.dim(&format!("  [--{r}]")))
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "      {:<width$}  {} -> {}{by}",
+            f.name(),
+            f.left,
+            f.right,
+        )?;
     }
     Ok(())
 }

@@ -479,6 +479,9 @@ pub fn entry_from_tar(t: TarEntry) -> Entry {
     e.order = Some(u32::try_from(t.index).unwrap_or(u32::MAX));
     e.format = t.format;
     e.header = Some(t.framing);
+    if t.time_spellings.iter().any(Option::is_some) {
+        e.extra.get_mut().time_spellings = t.time_spellings.map(|s| s.map(Bytes::from));
+    }
     e
 }
 

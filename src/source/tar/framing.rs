@@ -108,47 +108,17 @@ impl Framing {
         self.sha.update([tag::BLOCK]);
         let mut at = 0;
         let mut ranges: Vec<(std::ops::Range<usize>, How)> = vec![
-            (
-                off::MODE,
-                used.mode.then_some(How::Number).unwrap_or(How::Raw),
-            ),
-            (
-                off::UID,
-                used.uid.then_some(How::Number).unwrap_or(How::Raw),
-            ),
-            (
-                off::GID,
-                used.gid.then_some(How::Number).unwrap_or(How::Raw),
-            ),
-            (
-                off::SIZE,
-                used.size.then_some(How::Number).unwrap_or(How::Raw),
-            ),
-            (
-                off::MTIME,
-                used.mtime.then_some(How::Number).unwrap_or(How::Raw),
-            ),
+            (off::MODE, pick(used.mode, How::Number)),
+            (off::UID, pick(used.uid, How::Number)),
+            (off::GID, pick(used.gid, How::Number)),
+            (off::SIZE, pick(used.size, How::Number)),
+            (off::MTIME, pick(used.mtime, How::Number)),
             (off::CHKSUM, How::Checksum),
-            (
-                off::LINKNAME,
-                used.linkname.then_some(How::String).unwrap_or(How::Raw),
-            ),
-            (
-                off::UNAME,
-                used.uname.then_some(How::String).unwrap_or(How::Raw),
-            ),
-            (
-                off::GNAME,
-                used.gname.then_some(How::String).unwrap_or(How::Raw),
-            ),
-            (
-                off::DEVMAJOR,
-                used.dev.then_some(How::Number).unwrap_or(How::Raw),
-            ),
-            (
-                off::DEVMINOR,
-                used.dev.then_some(How::Number).unwrap_or(How::Raw),
-            ),
+            (off::LINKNAME, pick(used.linkname, How::String)),
+            (off::UNAME, pick(used.uname, How::String)),
+            (off::GNAME, pick(used.gname, How::String)),
+            (off::DEVMAJOR, pick(used.dev, How::Number)),
+            (off::DEVMINOR, pick(used.dev, How::Number)),
         ];
         match used.name {
             NameUse::Raw => {}
@@ -219,6 +189,7 @@ impl Framing {
                 ValueUse::Masked => self.put(tag::MASKED, &[]),
                 ValueUse::Shape => self.put(tag::SHAPE, &digit_shape(v)),
                 ValueUse::Raw => self.raw(v),
+                ValueUse::Residue(r) => self.put(tag::SHAPE, &r),
             }
             end = s.value.end + 1;
         }
@@ -228,6 +199,11 @@ impl Framing {
     pub fn finish(self) -> Digest {
         self.sha.finalize().into()
     }
+}
+
+/// `how` where the field holds a compared value, else the raw bytes.
+fn pick(used: bool, how: How) -> How {
+    if used { how } else { How::Raw }
 }
 
 #[derive(Clone, Copy)]
@@ -332,10 +308,11 @@ pub fn pax_time(t: Timestamp) -> Vec<u8> {
 }
 
 /// How a PAX time value goes into the digest: left out when it is `t` in rdiff's
-/// spelling; as its digit shape when it is `t` in another spelling (`1700000000.0`, as
-/// Python writes float times), so that the same writer with another time gives the
-/// same digest; as it is otherwise (a value that is not the time compared, digits past
-/// nanoseconds).
+/// spelling; `Shape` when it is `t` in another spelling (`1700000000.0`, as Python
+/// writes float times; nine digits with trailing zeros): the caller leaves the value
+/// out and keeps the spelling's shape aside (it is compared where the times are equal,
+/// since a writer's spelling can depend on the time); as it is otherwise (a value that
+/// is not the time compared, digits past nanoseconds).
 pub fn time_use(v: &[u8], t: Option<Timestamp>) -> ValueUse {
     match t {
         Some(t) if v == pax_time(t).as_slice() => ValueUse::Masked,
@@ -351,8 +328,10 @@ fn fraction_digits(v: &[u8]) -> usize {
 }
 
 /// How a PAX record's value goes into the digest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ValueUse {
+    /// What is left of it once the compared values are taken out.
+    Residue(Vec<u8>),
     /// Left out: it is a compared value in rdiff's own spelling.
     Masked,
     /// Its digit shape: a compared value in another spelling.
@@ -364,6 +343,22 @@ pub enum ValueUse {
 /// Whether a decimal PAX value is `n` written without leading zeros or signs.
 pub fn decimal_used(v: &[u8], n: u64) -> bool {
     v == n.to_string().as_bytes()
+}
+
+/// A digit shape for people: each run of digits as `#` repeated (`##########.#`).
+pub fn shape_text(shape: &[u8]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < shape.len() {
+        if shape[i] == b'#' && i + 1 < shape.len() {
+            out.push_str(&"#".repeat(usize::from(shape[i + 1])));
+            i += 2;
+        } else {
+            out.push_str(&crate::entry::display_bytes(&shape[i..=i]));
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Whether a member kind carries device numbers that are compared.

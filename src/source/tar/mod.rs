@@ -79,6 +79,11 @@ pub struct TarEntry {
     pub format: Option<Format>,
     /// The member's framing digest (see [`framing`]).
     pub framing: crate::entry::Digest,
+    /// For mtime, atime and ctime given by a PAX record in another spelling than
+    /// rdiff's (`1700000000.0`, nine digits with trailing zeros): the spelling's digit
+    /// shape. Not in the framing digest, since a writer's spelling of a time depends on
+    /// the time; compared only where the times are equal.
+    pub time_spellings: [Option<Vec<u8>>; 3],
     /// Offset of the member's first header in the tar stream.
     pub offset: u64,
     /// Member number, counting only real members (not extension headers).
@@ -117,12 +122,39 @@ enum Piece {
 /// What follows the last member: the end-of-archive marker and everything after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trailer {
+    /// Where the end-of-archive marker starts in the stream.
+    pub at: u64,
     /// Bytes from the first zero block to the end of the stream.
     pub bytes: u64,
     /// Whether they are all zeros.
     pub zeros: bool,
     /// SHA-256 of those bytes.
     pub sha: crate::entry::Digest,
+}
+
+impl Trailer {
+    /// Whether this trailer is what a writer with records of `record` bytes writes:
+    /// the two zero blocks of the end-of-archive marker, then zeros up to the end of
+    /// the record (so that the archive is a whole number of records).
+    pub fn fits_record(&self, record: u64) -> bool {
+        let end = self.at + self.bytes;
+        self.zeros
+            && self.bytes >= (2 * BLOCK as u64)
+            && end.is_multiple_of(record)
+            && self.bytes - (2 * BLOCK as u64) < record
+    }
+
+    /// Whether two trailers are the same bytes, or the same writer's choice: both the
+    /// end marker and zeros to the end of a record of the same size (a member that
+    /// grew moves the end, and the zeros after it shrink: that is no difference of
+    /// its own).
+    pub fn same_as(&self, other: &Trailer) -> bool {
+        if (self.bytes, self.sha) == (other.bytes, other.sha) {
+            return true;
+        }
+        // Records of 1 to 4 096 blocks (tar -b; 20 blocks, 10 240 bytes, by default).
+        (1..=4096u64).any(|b| self.fits_record(b * 512) && other.fits_record(b * 512))
+    }
 }
 
 /// The streaming reader.
@@ -334,6 +366,7 @@ impl<R: BufRead> TarReader<R> {
         let Some(at) = self.end_at else {
             // An empty stream is an empty archive with nothing after it.
             return Ok((self.pos == 0).then(|| Trailer {
+                at: 0,
                 bytes: 0,
                 zeros: true,
                 sha: crate::source::hash::sha256(b""),
@@ -367,6 +400,7 @@ impl<R: BufRead> TarReader<R> {
         }
         self.pos += rest;
         Ok(Some(Trailer {
+            at,
             bytes: self.pos - at,
             zeros,
             sha: sha.finalize().into(),
@@ -677,9 +711,12 @@ impl<R: BufRead> TarReader<R> {
         let pieces = std::mem::take(&mut self.pending);
         let captured = self.captured.take().unwrap_or_default();
         let mut fr = framing::Framing::default();
+        let mut spellings: [Option<Vec<u8>>; 3] = Default::default();
         for piece in &pieces {
-            frame_piece(&mut fr, piece, &e, kind, sparse.is_none() && has_data);
+            let plain = sparse.is_none() && has_data;
+            frame_piece(&mut fr, piece, &e, kind, plain, &mut spellings);
         }
+        e.time_spellings = spellings;
         fr.block(h.0, &main_used(h, hfmt, &e, kind));
         fr.raw(&captured);
         if tf == b'D' {
@@ -1017,7 +1054,7 @@ fn main_used(h: &Header, hfmt: HeaderFormat, e: &TarEntry, kind: Kind) -> framin
         gid: same(off::GID, e.gid),
         size: same(off::SIZE, e.size),
         mtime: num(off::MTIME) == Some(e.mtime.secs),
-        linkname: kind == Kind::Symlink && h.field(off::LINKNAME) == e.link.as_slice(),
+        linkname: h.field(off::LINKNAME) == e.link.as_slice() && link_compared(kind, &e.link),
         uname: hfmt != HeaderFormat::V7 && h.field(off::UNAME) == e.uname.as_slice(),
         gname: hfmt != HeaderFormat::V7 && h.field(off::GNAME) == e.gname.as_slice(),
         dev: framing::has_device(kind)
@@ -1037,6 +1074,7 @@ fn frame_piece(
     e: &TarEntry,
     kind: Kind,
     plain_size: bool,
+    spellings: &mut [Option<Vec<u8>>; 3],
 ) {
     let (typeflag, block, data, pad) = match piece {
         Piece::Raw(b) => {
@@ -1059,9 +1097,26 @@ fn frame_piece(
     };
     fr.block(block, &used);
     match typeflag {
-        b'x' => fr.pax(data, &mut |k, v| pax_value_use(k, v, e, kind, plain_size)),
+        b'x' => fr.pax(data, &mut |k, v| {
+            let time = match k {
+                b"mtime" => Some((0, Some(e.mtime))),
+                b"atime" => Some((1, e.atime)),
+                b"ctime" => Some((2, e.ctime)),
+                _ => None,
+            };
+            match time {
+                Some((i, t)) => match framing::time_use(v, t) {
+                    framing::ValueUse::Shape => {
+                        spellings[i] = Some(framing::digit_shape(v));
+                        framing::ValueUse::Masked
+                    }
+                    other => other,
+                },
+                None => pax_value_use(k, v, e, kind, plain_size),
+            }
+        }),
         b'L' if header::cstr(data) == e.path.as_slice() => fr.string_rest(data),
-        b'K' if kind == Kind::Symlink && header::cstr(data) == e.link.as_slice() => {
+        b'K' if header::cstr(data) == e.link.as_slice() && link_compared(kind, &e.link) => {
             fr.string_rest(data)
         }
         _ => fr.raw(data),
@@ -1078,19 +1133,18 @@ fn pax_value_use(
     kind: Kind,
     plain_size: bool,
 ) -> framing::ValueUse {
-    use framing::{ValueUse, decimal_used, time_use};
+    use framing::{ValueUse, decimal_used};
     let masked = |b: bool| if b { ValueUse::Masked } else { ValueUse::Raw };
     match k {
         b"path" => masked(v == e.path.as_slice()),
-        b"linkpath" => masked(kind == Kind::Symlink && v == e.link.as_slice()),
+        b"linkpath" => masked(v == e.link.as_slice() && link_compared(kind, &e.link)),
+        b"SCHILY.acl.access" => acl_text_use(v, e, "access"),
+        b"SCHILY.acl.default" => acl_text_use(v, e, "default"),
         b"size" => masked(plain_size && decimal_used(v, e.size)),
         b"uid" => masked(decimal_used(v, e.uid)),
         b"gid" => masked(decimal_used(v, e.gid)),
         b"uname" => masked(v == e.uname.as_slice()),
         b"gname" => masked(v == e.gname.as_slice()),
-        b"mtime" => time_use(v, Some(e.mtime)),
-        b"atime" => time_use(v, e.atime),
-        b"ctime" => time_use(v, e.ctime),
         b"SCHILY.devmajor" => {
             masked(framing::has_device(kind) && e.device.is_some_and(|d| decimal_used(v, d.0)))
         }
@@ -1098,17 +1152,64 @@ fn pax_value_use(
             masked(framing::has_device(kind) && e.device.is_some_and(|d| decimal_used(v, d.1)))
         }
         _ => match k.strip_prefix(b"SCHILY.xattr.") {
-            // ACLs stored as xattrs are compared in a canonical text form that does not
-            // keep every spelling, so their bytes go in as they are.
-            Some(name) if !name.starts_with(b"system.posix_acl_") => masked(
-                e.xattrs
-                    .iter()
-                    .rev()
-                    .find(|(n, _)| n.as_slice() == name)
-                    .is_some_and(|(_, val)| val.as_slice() == v),
+            // ACLs stored as xattrs are compared as canonical text: their bytes are
+            // left out only where that text gives them back exactly.
+            Some(name) if name.starts_with(b"system.posix_acl_") => masked(
+                final_xattr(e, name) == Some(v)
+                    && crate::meta::decode_posix_acl_xattr(v)
+                        .and_then(|t| crate::meta::encode_posix_acl_xattr(&t))
+                        .is_some_and(|b| b == v),
             ),
+            Some(name) => masked(final_xattr(e, name) == Some(v)),
             _ => ValueUse::Raw,
         },
+    }
+}
+
+/// The value an xattr ends up with (the last record of that name wins).
+fn final_xattr<'a>(e: &'a TarEntry, name: &[u8]) -> Option<&'a [u8]> {
+    e.xattrs
+        .iter()
+        .rev()
+        .find(|(n, _)| n.as_slice() == name)
+        .map(|(_, v)| v.as_slice())
+}
+
+/// Whether a link name is what a compared field holds: a symlink's target as stored;
+/// a hardlink's target only where it is already in normalized form (`hardlink_target`
+/// is compared normalized, so `./x` and `x` would otherwise look the same).
+fn link_compared(kind: Kind, link: &[u8]) -> bool {
+    match kind {
+        Kind::Symlink => true,
+        Kind::Hardlink => crate::entry::is_normalized(link),
+        _ => false,
+    }
+}
+
+/// How a PAX ACL text goes into the framing digest: the ACL the entry ends up with
+/// (binary `system.posix_acl_*` xattrs, where present, win over the text) is compared
+/// as canonical text, so the text is left out where it is that text, and otherwise
+/// only its permissions are where they line up with it (user and group names, which
+/// the comparison does not show, stay in).
+fn acl_text_use(v: &[u8], e: &TarEntry, kind: &str) -> framing::ValueUse {
+    use framing::ValueUse;
+    let xattr = match kind {
+        "access" => &b"system.posix_acl_access"[..],
+        _ => b"system.posix_acl_default",
+    };
+    let compared = match final_xattr(e, xattr).and_then(crate::meta::decode_posix_acl_xattr) {
+        Some(text) => text,
+        None => match e.acls.iter().rev().find(|(k, _)| *k == kind) {
+            Some((_, t)) if t.as_slice() == v => crate::meta::canonical_acl_text(v),
+            _ => return ValueUse::Raw,
+        },
+    };
+    if compared.as_bytes() == v {
+        return ValueUse::Masked;
+    }
+    match crate::meta::acl_text_residue(v, &compared) {
+        Some(r) => ValueUse::Residue(r),
+        None => ValueUse::Raw,
     }
 }
 
