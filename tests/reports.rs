@@ -53,10 +53,19 @@ const ROOTFS: [&str; 2] = [
     "testdata/rootfs/left.tar.zst",
     "testdata/rootfs/right.tar.zst",
 ];
+/// Byte-identical inputs (the same file twice): identical in strict mode.
 const ROOTFS_SAME: [&str; 2] = [
+    "testdata/rootfs/left.tar.zst",
+    "testdata/rootfs/left.tar.zst",
+];
+/// One tree in two byte-different forms (zstd and gzip): in strict mode the inputs
+/// differ (their SHA-256 and compression) and no entry does; `--semantic` is equal.
+const ROOTFS_FORMS: [&str; 2] = [
     "testdata/rootfs/left.tar.zst",
     "testdata/rootfs/left.tar.gz",
 ];
+/// The ROOTFS pair's differences: 30 entries and the inputs as wholes (their SHA-256).
+const ROOTFS_DIFFS: usize = 31;
 const IMAGE: [&str; 2] = ["testdata/image/oci/base", "testdata/image/oci/changed"];
 
 struct Run {
@@ -160,6 +169,21 @@ fn json_path(v: &Value) -> String {
 
 fn count(hay: &str, needle: &str) -> usize {
     hay.matches(needle).count()
+}
+
+/// The SHA-256 of a file, in hex, computed here (not by rdiff).
+fn sha256_hex(path: &Path) -> String {
+    use sha2::{Digest as _, Sha256};
+    let bytes = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `HEX  NAME`, as `sha256sum NAME` prints it in the repository root.
+fn sha256sum_line(name: &str) -> String {
+    format!("{}  {name}", sha256_hex(&repo().join(name)))
 }
 
 // ----------------------------------------------------------- tar pairs made here
@@ -656,12 +680,315 @@ fn single_formats_look_like_themselves() {
     );
     let j: Value = serde_json::from_str(&report("rootfs", ROOTFS, "json", &[])).unwrap();
     assert_eq!(j["equal"], false);
-    assert_eq!(j["differences"].as_array().unwrap().len(), 30);
+    let diffs = j["differences"].as_array().unwrap();
+    assert_eq!(diffs.len(), ROOTFS_DIFFS);
+    // The inputs as wholes first (their bytes differ), then the 30 entries.
+    assert_eq!(diffs[0]["part"], "input");
+    assert_eq!(diffs[0]["fields"][0]["name"], "sha256");
+    assert!(diffs[1..].iter().all(|d| d["part"] == "rootfs"));
+    assert_eq!(
+        j["summary"]["changed"], 27,
+        "the input is not a changed entry"
+    );
     assert!(report("rootfs", ROOTFS, "html", &[]).starts_with("<!DOCTYPE html>"));
     assert!(report("rootfs", ROOTFS, "markdown", &[]).starts_with("## "));
     assert!(report("rootfs", ROOTFS, "junit", &[]).starts_with("<?xml version=\"1.0\""));
     let d: Value = serde_json::from_str(&report("rootfs", ROOTFS, "diffoscope-json", &[])).unwrap();
     assert_eq!(d["diffoscope-json-version"], 1);
+}
+
+/// Every format carries both inputs' SHA-256 as `sha256sum` prints them (checked against
+/// digests computed here), so one run also answers a published-checksum check.
+#[test]
+fn every_format_carries_both_inputs_sha256() {
+    let (l, r) = (sha256sum_line(ROOTFS[0]), sha256sum_line(ROOTFS[1]));
+    let lh = sha256_hex(&repo().join(ROOTFS[0]));
+    let rh = sha256_hex(&repo().join(ROOTFS[1]));
+    assert_ne!(lh, rh);
+
+    // Text: two lines in the header, after the inputs and before the mode; the inputs'
+    // own difference first, under its `input` heading.
+    let text = report("rootfs", ROOTFS, "text", &[]);
+    let header: Vec<&str> = text
+        .lines()
+        .take_while(|x| !x.starts_with("mode "))
+        .collect();
+    let sums: Vec<&str> = header
+        .iter()
+        .copied()
+        .filter(|x| x.starts_with("sha256 "))
+        .collect();
+    assert_eq!(
+        sums,
+        [format!("sha256 {l}"), format!("sha256 {r}")],
+        "{text}"
+    );
+    assert_eq!(
+        header.last(),
+        Some(&sums[1]),
+        "right after the inputs: {text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "\ninput\n      sha256  sha256:{lh} -> sha256:{rh}\n./\n"
+        )),
+        "{text}"
+    );
+
+    // JSON: the hex in each input's summary, and the difference of the `input` part.
+    let j: Value = serde_json::from_str(&report("rootfs", ROOTFS, "json", &[])).unwrap();
+    assert_eq!(j["schema_version"], 2);
+    assert_eq!(j["left"]["sha256"], lh);
+    assert_eq!(j["right"]["sha256"], rh);
+    assert_eq!(j["parts"], serde_json::json!(["input", "rootfs"]));
+    let first = &j["differences"][0];
+    assert_eq!(first["path"], "input");
+    assert_eq!(first["part"], "input");
+    assert_eq!(
+        first["fields"],
+        serde_json::json!([{
+            "name": "sha256", "scope": "input", "field": "sha256", "key": null,
+            "left": format!("sha256:{lh}"), "right": format!("sha256:{rh}"),
+        }])
+    );
+
+    // HTML: a row under each input's row.
+    let html = report("rootfs", ROOTFS, "html", &[]);
+    let inputs = section(&html, "inputs", "</table>");
+    let at = |needle: &str| {
+        inputs
+            .find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in {inputs}"))
+    };
+    let row =
+        |hex: &str| format!("<tr><th></th><td class=\"mono\" colspan=\"3\">sha256 {hex}</td></tr>");
+    let order = [
+        at(&format!(
+            "<tr><th>left</th><td class=\"mono\">{}</td>",
+            ROOTFS[0]
+        )),
+        at(&row(&lh)),
+        at(&format!(
+            "<tr><th>right</th><td class=\"mono\">{}</td>",
+            ROOTFS[1]
+        )),
+        at(&row(&rh)),
+        at("<tr><th>mode</th>"),
+    ];
+    assert!(order.is_sorted(), "{inputs}");
+
+    // Markdown: a fenced block of both lines, before the summary table.
+    let md = report("rootfs", ROOTFS, "markdown", &[]);
+    let block = md
+        .find(&format!("\n```\n{l}\n{r}\n```\n"))
+        .expect("sha256sum block");
+    assert!(block < md.find("| | differences | ignored |").unwrap());
+
+    // JUnit: properties of the `input` suite.
+    let xml = report("rootfs", ROOTFS, "junit", &[]);
+    for (side, line) in [("left", &l), ("right", &r)] {
+        assert!(
+            xml.contains(&format!(
+                "<property name=\"{side}.sha256\" value=\"{line}\"/>"
+            )),
+            "{xml}"
+        );
+    }
+
+    // diffoscope JSON: comments on the top node.
+    let d: Value = serde_json::from_str(&report("rootfs", ROOTFS, "diffoscope-json", &[])).unwrap();
+    let comments: Vec<&str> = d["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        comments[1..3],
+        [format!("sha256 {l}"), format!("sha256 {r}")]
+    );
+
+    // junitparser reads the properties.
+    if let Some(py) = python_junitparser() {
+        let suites = junitparser(&py, &xml).expect("junitparser reads it");
+        assert_eq!(
+            suite(&suites, "input")["properties"],
+            serde_json::json!({"left.sha256": l, "right.sha256": r})
+        );
+    }
+}
+
+/// A directory has no SHA-256 of its own: no line for it in any format; an image archive
+/// beside it has one.
+#[test]
+fn a_directory_input_has_no_sha256_line() {
+    let archive = "testdata/image/archives/base.docker-archive.tar";
+    for (pair, right) in [
+        (IMAGE, None),
+        ([IMAGE[0], archive], Some(sha256sum_line(archive))),
+    ] {
+        let text = report("image", pair, "text", &[]);
+        let sums: Vec<&str> = text
+            .lines()
+            .take_while(|x| !x.starts_with("mode "))
+            .filter(|x| x.starts_with("sha256 "))
+            .collect();
+        let want: Vec<String> = right.iter().map(|x| format!("sha256 {x}")).collect();
+        assert_eq!(sums, want, "{text}");
+        let j: Value = serde_json::from_str(&report("image", pair, "json", &[])).unwrap();
+        assert_eq!(j["left"]["sha256"], Value::Null);
+        assert_eq!(
+            j["right"]["sha256"].as_str().map(str::to_string),
+            right.as_ref().map(|x| x[..64].to_string())
+        );
+        let html = report("image", pair, "html", &[]);
+        assert_eq!(count(&html, "colspan=\"3\">sha256 "), want.len());
+        let xml = report("image", pair, "junit", &[]);
+        assert_eq!(count(&xml, "<property "), want.len(), "{xml}");
+        assert_eq!(count(&xml, "<properties>"), want.len().min(1), "{xml}");
+        let md = report("image", pair, "markdown", &[]);
+        assert_eq!(count(&md, "  testdata/image/"), want.len(), "{md}");
+        let d = report("image", pair, "diffoscope-json", &[]);
+        assert_eq!(count(&d, "\"sha256 "), want.len(), "{d}");
+    }
+}
+
+/// Strict is bit-for-bit: one tree as .tar.zst and as .tar.gz is not identical (the
+/// inputs differ in SHA-256 and compression, no entry does), and is equal under
+/// --semantic, which counts what it hid. Byte-identical inputs are identical.
+#[test]
+fn byte_different_forms_of_one_tree_differ_in_strict_mode_only() {
+    let r = compare("rootfs", ROOTFS_FORMS, &["--format", "json"]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    let j = r.json();
+    assert_eq!(
+        (&j["equal"], &j["identical"], &j["semantically_equal"]),
+        (&Value::Bool(false), &Value::Bool(false), &Value::Bool(true))
+    );
+    for k in ["added", "removed", "changed"] {
+        assert_eq!(j["summary"][k], 0, "{k}: the input is not an entry");
+    }
+    let diffs = j["differences"].as_array().unwrap();
+    assert_eq!(diffs.len(), 1, "{diffs:?}");
+    assert_eq!(diffs[0]["part"], "input");
+    let fields: Vec<(&str, &Value, &Value)> = diffs[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), &f["left"], &f["right"]))
+        .collect();
+    assert_eq!(fields.len(), 2, "{fields:?}");
+    assert_eq!(fields[0].0, "sha256");
+    assert_eq!(
+        fields[0].1,
+        &format!("sha256:{}", sha256_hex(&repo().join(ROOTFS_FORMS[0])))
+    );
+    assert_eq!(
+        fields[0].2,
+        &format!("sha256:{}", sha256_hex(&repo().join(ROOTFS_FORMS[1])))
+    );
+    assert_eq!(fields[1], ("compression", &"zstd".into(), &"gzip".into()));
+    let text = report("rootfs", ROOTFS_FORMS, "text", &[]);
+    assert!(
+        text.trim_end().ends_with(
+            "not bit-for-bit identical (2 differences: input sha256, input compression); \
+             semantically equal"
+        ),
+        "{text}"
+    );
+    assert!(report("rootfs", ROOTFS_FORMS, "markdown", &[]).starts_with("## ❌ "));
+    let xml = report("rootfs", ROOTFS_FORMS, "junit", &[]);
+    if let Some(py) = python_junitparser() {
+        let suites = junitparser(&py, &xml).expect("junitparser reads it");
+        let fails = failing_cases(suite(&suites, "input"));
+        assert_eq!(fails["input"]["message"], "changed: sha256, compression");
+        assert_eq!(suite(&suites, "rootfs")["failures"], 0, "no entry differs");
+    }
+
+    // --semantic: equal, and it says what it hid.
+    let r = compare("rootfs", ROOTFS_FORMS, &["--semantic", "--format", "json"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let j = r.json();
+    assert_eq!(j["equal"], true);
+    assert_eq!(j["identical"], false);
+    assert_eq!(j["differences"], serde_json::json!([]));
+    let hid: BTreeSet<(String, String)> = j["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["rule"].as_str().unwrap().to_string(),
+                i["field"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hid,
+        BTreeSet::from([
+            ("ignore-compression".into(), "compression".into()),
+            ("ignore-compression".into(), "sha256".into()),
+        ])
+    );
+
+    // Byte-identical inputs: identical in strict mode.
+    let r = compare("rootfs", ROOTFS_SAME, &["--format", "json"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert_eq!(r.json()["identical"], true);
+    assert_eq!(r.json()["differences"], serde_json::json!([]));
+}
+
+/// A root entry named `input` is an entry, apart from the inputs as wholes, in every
+/// format that groups by location.
+#[test]
+fn an_entry_named_input_is_not_the_inputs() {
+    let d = tmpdir();
+    let page = html_of_names(d.path(), &["input"]);
+    let (l, r) = (d.path().join("l.tar"), d.path().join("r.tar"));
+    let run = |fmt: &str| {
+        let run = rdiff([
+            OsStr::new("rootfs"),
+            OsStr::new("--format"),
+            OsStr::new(fmt),
+            l.as_os_str(),
+            r.as_os_str(),
+        ]);
+        assert_eq!(run.code(), 1, "{}", run.stderr());
+        run.stdout()
+    };
+    let text = run("text");
+    assert!(text.contains("\ninput\n      sha256  sha256:"), "{text}");
+    assert!(
+        text.contains("\n./\n  ~ input\n      content  sha256:"),
+        "{text}"
+    );
+    let md = run("markdown");
+    let inputs = md.find("**<code>input</code>**").expect("an input group");
+    let root = md.find("**<code>./</code>**").expect("a ./ group");
+    assert!(inputs < root, "{md}");
+    assert!(md[inputs..root].contains("| <code>sha256</code> |"), "{md}");
+    assert!(!md[inputs..root].contains("<code>content</code>"), "{md}");
+    assert!(md[root..].contains("| ~ | <code>input</code> | <code>content</code> |"));
+    if let Some(py) = python_junitparser() {
+        let suites = junitparser(&py, &run("junit")).expect("junitparser reads it");
+        let fails = failing_cases(suite(&suites, "input"));
+        assert_eq!(fails["input"]["message"], "changed: sha256");
+        let fails = failing_cases(suite(&suites, "rootfs"));
+        assert_eq!(fails["input"]["message"], "changed: content");
+    }
+    let Some(chrome) = chromium() else { return };
+    // The tree draws two entries, the inputs' first, not one node holding both.
+    let dom = dump_dom(&chrome, &page, "", BROWSER_TIMEOUT);
+    let tree = section(&dom, "tree", "<div id=\"results\"");
+    assert_eq!(count(tree, "<details class=\"node\""), 0, "{tree}");
+    let drawn = entries(tree);
+    assert_eq!(drawn.len(), 2, "{tree}");
+    assert!(drawn.iter().all(|(p, _)| p == "input"));
+    assert!(!drawn[0].1.contains("<span class=\"kind\">"), "{tree}");
+    assert!(
+        drawn[1].1.contains("<span class=\"kind\">file</span>"),
+        "{tree}"
+    );
 }
 
 #[test]
@@ -784,9 +1111,15 @@ fn html_is_one_self_contained_file() {
     }
     let data = html_data(&html);
     assert_eq!(data["differences"], j["differences"]);
-    // An equal comparison says so.
+    // An equal comparison says so: byte-identical inputs in strict mode; one tree in two
+    // byte-different forms only under --semantic.
     let eq = report("rootfs", ROOTFS_SAME, "html", &[]);
     assert!(eq.contains("class=\"verdict equal\""));
+    let forms = report("rootfs", ROOTFS_FORMS, "html", &[]);
+    assert!(forms.contains("class=\"verdict different\""));
+    assert!(forms.contains(">not bit-for-bit identical ("), "{forms}");
+    let forms = report("rootfs", ROOTFS_FORMS, "html", &["--semantic"]);
+    assert!(forms.contains("class=\"verdict equal\""));
 }
 
 #[test]
@@ -795,7 +1128,7 @@ fn html_tree_in_chromium() {
     let d = tmpdir();
     let page = html_file(d.path(), "rootfs", ROOTFS, &[]);
     let dom = dump_dom(&chrome, &page, "", BROWSER_TIMEOUT);
-    assert_eq!(info(&dom), "30 differences");
+    assert_eq!(info(&dom), format!("{ROOTFS_DIFFS} differences"));
     let tree = section(&dom, "tree", "<div id=\"results\"");
     let nodes = count(tree, "<details class=\"node\"");
     assert!(nodes >= 6, "collapsible nodes drawn: {nodes}");
@@ -808,6 +1141,11 @@ fn html_tree_in_chromium() {
     // Closed nodes are drawn lazily: only the top level is there.
     assert_eq!(count(tree, " open=\""), 0);
     let top = entry_paths(tree);
+    assert_eq!(
+        top.first().map(String::as_str),
+        Some("input"),
+        "input first"
+    );
     assert!(top.contains(&".".to_string()), "{top:?}");
     assert!(!top.contains(&"etc/hostname".to_string()), "{top:?}");
     // The results list is empty without a filter.
@@ -820,7 +1158,7 @@ fn html_path_filter_shows_the_entry_with_fields_and_coloured_diff() {
     let d = tmpdir();
     let page = html_file(d.path(), "rootfs", ROOTFS, &[]);
     let dom = dump_dom(&chrome, &page, "q=hostname", BROWSER_TIMEOUT);
-    assert_eq!(info(&dom), "1 of 30 differences match");
+    assert_eq!(info(&dom), format!("1 of {ROOTFS_DIFFS} differences match"));
     let res = section(&dom, "results", "<button id=\"more\"");
     let found = entries(res);
     assert_eq!(
@@ -842,7 +1180,7 @@ fn html_path_filter_shows_the_entry_with_fields_and_coloured_diff() {
     assert!(dom.contains("<div id=\"tree\" class=\"hidden\">"));
     // No match: nothing shown, and it says so.
     let dom = dump_dom(&chrome, &page, "q=no-such-entry-anywhere", BROWSER_TIMEOUT);
-    assert_eq!(info(&dom), "0 of 30 differences match");
+    assert_eq!(info(&dom), format!("0 of {ROOTFS_DIFFS} differences match"));
     assert!(entries(section(&dom, "results", "<button id=\"more\"")).is_empty());
 }
 
@@ -872,6 +1210,7 @@ fn html_field_filter_in_chromium() {
         ("field=mode", with_field("mode")),
         ("field=link_target", with_field("link_target")),
         ("field=content", with_field("content")),
+        ("field=sha256", BTreeSet::from(["input".to_string()])),
         (
             "q=ping&field=content",
             BTreeSet::from(["usr/bin/ping".into(), "usr/bin/ping6".into()]),
@@ -889,7 +1228,7 @@ fn html_field_filter_in_chromium() {
         assert_eq!(got, want, "#{hash}");
         assert_eq!(
             info(&dom),
-            format!("{} of 30 differences match", want.len())
+            format!("{} of {ROOTFS_DIFFS} differences match", want.len())
         );
     }
     // The field select offers exactly the field families that differ.
@@ -926,7 +1265,8 @@ fn html_open_all_draws_every_entry() {
         "every node open"
     );
     let drawn = entry_paths(tree);
-    assert_eq!(drawn.len(), 30, "{drawn:?}");
+    assert_eq!(drawn.len(), ROOTFS_DIFFS, "{drawn:?}");
+    assert_eq!(drawn[0], "input", "the inputs as wholes first");
     let j: Value = serde_json::from_str(&report("rootfs", ROOTFS, "json", &[])).unwrap();
     let utf8: BTreeSet<String> = j["differences"]
         .as_array()
@@ -958,7 +1298,11 @@ fn html_non_utf8_path_is_shown_in_its_directory() {
     // And the tree has it under usr/ -> share/ -> doc/, not at the top level.
     let dom = dump_dom(&chrome, &page, "", BROWSER_TIMEOUT);
     let top = entry_paths(section(&dom, "tree", "<div id=\"results\""));
-    assert_eq!(top, ["."], "only '.' is a top-level entry");
+    assert_eq!(
+        top,
+        ["input", "."],
+        "only the inputs as wholes and '.' are top-level entries"
+    );
 }
 
 #[test]
@@ -991,7 +1335,8 @@ fn html_image_report_in_chromium() {
     );
 }
 
-/// An HTML report of two tars holding `names`, each with different content.
+/// An HTML report of two tars holding `names`, each with different content (so the
+/// tars' bytes differ too: one more difference, the `input`'s SHA-256).
 fn html_of_names(dir: &Path, names: &[&str]) -> PathBuf {
     for (side, data) in [("l", b"one\n"), ("r", b"two\n")] {
         write_tar(
@@ -1012,6 +1357,16 @@ fn html_of_names(dir: &Path, names: &[&str]) -> PathBuf {
     page
 }
 
+/// The entries drawn for `names`, and the inputs as wholes.
+fn with_input(names: &[&str]) -> BTreeSet<String> {
+    names
+        .iter()
+        .copied()
+        .chain(["input"])
+        .map(String::from)
+        .collect()
+}
+
 #[test]
 fn html_survives_markup_in_names() {
     let Some(chrome) = chromium() else { return };
@@ -1025,7 +1380,7 @@ fn html_survives_markup_in_names() {
     let got: BTreeSet<String> = entry_paths(section(&dom, "tree", "<div id=\"results\""))
         .into_iter()
         .collect();
-    assert_eq!(got, names.iter().map(|s| s.to_string()).collect());
+    assert_eq!(got, with_input(&names));
     let dom = dump_dom(&chrome, &page, "q=%3C%2Fscript", BROWSER_TIMEOUT);
     let got: BTreeSet<String> = entry_paths(section(&dom, "results", "<button id=\"more\""))
         .into_iter()
@@ -1043,13 +1398,16 @@ fn html_survives_comment_openers_in_names() {
     let page = html_of_names(d.path(), &names);
     // The embedded data must stay JSON (this is what the page's script parses).
     let data = html_data(&read(&page));
-    assert_eq!(data["differences"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        data["differences"].as_array().unwrap().len(),
+        names.len() + 1
+    );
     let Some(chrome) = chromium() else { return };
     let dom = dump_dom(&chrome, &page, "open=all", BROWSER_TIMEOUT);
     let got: BTreeSet<String> = entry_paths(section(&dom, "tree", "<div id=\"results\""))
         .into_iter()
         .collect();
-    assert_eq!(got, names.iter().map(|s| s.to_string()).collect());
+    assert_eq!(got, with_input(&names));
 }
 
 #[test]
@@ -1111,7 +1469,9 @@ fn html_hundred_thousand_differences() {
     assert_eq!(run.code(), 1, "{}", run.stderr());
     eprintln!("100 000 differences: rdiff took {:?}", start.elapsed());
     let j: Value = serde_json::from_str(&read(&json)).unwrap();
-    assert_eq!(j["differences"].as_array().unwrap().len(), 100_000);
+    // 100 000 entries and the inputs as wholes (their SHA-256).
+    assert_eq!(j["differences"].as_array().unwrap().len(), 100_001);
+    assert_eq!(j["summary"]["changed"], 100_000);
     drop(j);
 
     // --max-report-size keeps even this one small, and says so.
@@ -1136,7 +1496,7 @@ fn html_hundred_thousand_differences() {
         cut.contains("<p id=\"cut\"><strong>report cut: "),
         "no cut note"
     );
-    assert!(cut.contains(" of 100 000 differences shown (--max-report-size 300000)"));
+    assert!(cut.contains(" of 100 001 differences shown (--max-report-size 300000)"));
 
     let Some(chrome) = chromium() else { return };
     let start = Instant::now();
@@ -1145,26 +1505,27 @@ fn html_hundred_thousand_differences() {
         "100 000 differences: chromium filter took {:?}",
         start.elapsed()
     );
-    assert_eq!(info(&dom), "1 of 100000 differences match");
+    assert_eq!(info(&dom), "1 of 100001 differences match");
     assert_eq!(
         entry_paths(section(&dom, "results", "<button id=\"more\"")),
         ["d054/f054321"]
     );
     // A filter matching many shows one page of them and offers more.
     let dom = dump_dom(&chrome, &page, "q=d054/", BIG_TIMEOUT);
-    assert_eq!(info(&dom), "1000 of 100000 differences match");
+    assert_eq!(info(&dom), "1000 of 100001 differences match");
     let shown = entries(section(&dom, "results", "<button id=\"more\"")).len();
     assert!(
         shown > 0 && shown < 1000,
         "a page of matches, not all: {shown}"
     );
     assert!(dom.contains("<button id=\"more\" class=\"more\""));
-    // Unfiltered: the tree draws its 100 top-level nodes, not 100 000 entries.
+    // Unfiltered: the tree draws its 100 top-level nodes, not 100 000 entries (only the
+    // inputs' own difference is an entry at the top).
     let dom = dump_dom(&chrome, &page, "", BIG_TIMEOUT);
     let tree = section(&dom, "tree", "<div id=\"results\"");
     assert_eq!(count(tree, "<details class=\"node\""), 100);
     assert!(tree.contains("<summary><code>d054/</code><span class=\"count\"> (1000)</span>"));
-    assert_eq!(entries(tree).len(), 0);
+    assert_eq!(entry_paths(tree), ["input"]);
     // The cut page loads too, with its note.
     let dom = dump_dom(&chrome, &cut_page, "q=d000/f000000", BIG_TIMEOUT);
     assert_eq!(
@@ -1228,7 +1589,7 @@ fn markdown_folds_long_groups_and_keeps_the_default_bound() {
         md.len()
     );
     assert!(
-        md.contains(" of 3 000 differences shown (the Markdown size bound of 60000 bytes)"),
+        md.contains(" of 3 001 differences shown (the Markdown size bound of 60000 bytes)"),
         "no cut note"
     );
     assert!(
@@ -1269,11 +1630,12 @@ for s in suites:
                       "results": [{"kind": type(r).__name__, "message": r.message,
                                    "text": r.text} for r in c.result]})
     out.append({"name": s.name, "tests": s.tests, "failures": s.failures,
-                "errors": s.errors, "cases": cases})
+                "errors": s.errors, "cases": cases,
+                "properties": {p.name: p.value for p in s.properties()}})
 json.dump(out, sys.stdout)
 "#;
 
-/// JUnit XML as junitparser reads it: suites with their cases.
+/// JUnit XML as junitparser reads it: suites with their cases and properties.
 fn junitparser(python: &Path, xml: &str) -> Result<Value, String> {
     let d = tmpdir();
     let f = d.path().join("junit.xml");
@@ -1374,6 +1736,18 @@ fn junit_rootfs_read_by_junitparser() {
     }
     let xml = report("rootfs", ROOTFS, "junit", &[]);
     let suites = junitparser(&py, &xml).unwrap();
+    // The inputs as wholes: their own suite, failing on their SHA-256, with both
+    // SHA-256 lines as sha256sum prints them in its properties.
+    let input = suite(&suites, "input");
+    let input_fails = failing_cases(input);
+    assert_eq!(input_fails["input"]["message"], "changed: sha256");
+    assert_eq!(
+        input["properties"],
+        serde_json::json!({
+            "left.sha256": sha256sum_line(ROOTFS[0]),
+            "right.sha256": sha256sum_line(ROOTFS[1]),
+        })
+    );
     let fails = failing_cases(suite(&suites, "rootfs"));
     assert_eq!(fails.len(), 30);
     // Failures carry the fields and the diff.
@@ -1429,9 +1803,15 @@ fn junit_image_one_suite_per_part() {
     assert_eq!(
         names,
         BTreeSet::from([
-            "config", "ignored", "index", "layers/0", "layers/1", "manifest"
+            "config", "ignored", "index", "input", "layers/0", "layers/1", "manifest"
         ])
     );
+    // Two OCI layout directories: no SHA-256 of their own, so the input suite passes
+    // and carries no (empty) <properties>.
+    let input = suite(&suites, "input");
+    assert_eq!(input["failures"], 0);
+    assert_eq!(input["properties"], serde_json::json!({}));
+    assert!(!xml.contains("<properties>"), "{xml}");
     let l1 = failing_cases(suite(&suites, "layers/1"));
     assert!(
         l1["layers/1/etc/hostname"]["text"]
@@ -1446,9 +1826,18 @@ fn junit_equal_comparison_is_a_passing_suite() {
     let Some(py) = python_junitparser() else {
         return;
     };
-    for (cmd, pair) in [("rootfs", ROOTFS_SAME), ("image", [IMAGE[0], IMAGE[0]])] {
-        let r = compare(cmd, pair, &["--format", "junit"]);
-        assert_eq!(r.code(), 0, "{cmd}: {}", r.stderr());
+    // Byte-identical inputs in strict mode; one tree in two byte-different forms under
+    // --semantic (in strict mode those differ: see
+    // byte_different_forms_of_one_tree_differ_in_strict_mode_only).
+    for (cmd, pair, extra) in [
+        ("rootfs", ROOTFS_SAME, &[][..]),
+        ("rootfs", ROOTFS_FORMS, &["--semantic"][..]),
+        ("image", [IMAGE[0], IMAGE[0]], &[][..]),
+    ] {
+        let mut args = vec!["--format", "junit"];
+        args.extend_from_slice(extra);
+        let r = compare(cmd, pair, &args);
+        assert_eq!(r.code(), 0, "{cmd} {pair:?}: {}", r.stderr());
         let suites = junitparser(&py, &r.stdout()).expect("junitparser reads it");
         let all: Vec<&Value> = suites.as_array().unwrap().iter().collect();
         let cases: Vec<&Value> = all
@@ -1627,6 +2016,11 @@ fn diffoscope_loads_rootfs_report() {
             "├── usr/share/doc/big.txt",
             "├── usr/share/doc/caf\\xe9.txt",
             "binary content differs; first difference at byte 70 000 (0x11170)",
+            "├── input",
+            &format!("│ -sha256: sha256:{}", sha256_hex(&repo().join(ROOTFS[0]))),
+            &format!("│ +sha256: sha256:{}", sha256_hex(&repo().join(ROOTFS[1]))),
+            &format!("│┄ sha256 {}", sha256sum_line(ROOTFS[0])),
+            &format!("│┄ sha256 {}", sha256sum_line(ROOTFS[1])),
         ],
     );
 }
@@ -1650,6 +2044,16 @@ fn diffoscope_loads_image_report() {
 #[test]
 fn diffoscope_loads_equal_and_cut_reports() {
     diffoscope_loads("rootfs", ROOTFS_SAME, &["identical: no differences"]);
+    diffoscope_loads(
+        "rootfs",
+        ROOTFS_FORMS,
+        &[
+            "not bit-for-bit identical (2 differences: input sha256, input compression)",
+            "├── input",
+            "│ -compression: zstd",
+            "│ +compression: gzip",
+        ],
+    );
     let ours = report(
         "rootfs",
         ROOTFS,
@@ -1661,7 +2065,7 @@ fn diffoscope_loads_equal_and_cut_reports() {
     assert!(v["comments"].as_array().unwrap().iter().any(|c| {
         c.as_str()
             .unwrap()
-            .starts_with("report cut: 2 of 30 differences shown")
+            .starts_with("report cut: 2 of 31 differences shown")
     }));
 }
 
@@ -1670,9 +2074,15 @@ fn diffoscope_loads_equal_and_cut_reports() {
 /// How many differences a report in `fmt` lists.
 fn shown(fmt: &str, out: &str) -> usize {
     match fmt {
+        // Entries are `  ~ name` lines; the inputs as wholes are the `input` heading.
         "text" => out
             .lines()
-            .filter(|l| l.starts_with("  ~ ") || l.starts_with("  + ") || l.starts_with("  - "))
+            .filter(|l| {
+                *l == "input"
+                    || l.starts_with("  ~ ")
+                    || l.starts_with("  + ")
+                    || l.starts_with("  - ")
+            })
             .count(),
         "json" => serde_json::from_str::<Value>(out).unwrap()["differences"]
             .as_array()
@@ -1723,7 +2133,9 @@ fn cut_said(fmt: &str, out: &str, shown: usize, total: &str, by: &str) -> bool {
 
 #[test]
 fn max_entries_shown_in_every_format() {
-    for (cmd, pair, total) in [("rootfs", ROOTFS, "30"), ("image", IMAGE, "4")] {
+    // The rootfs pair: the inputs as wholes and 30 entries. The image pair is two
+    // directories: no input difference.
+    for (cmd, pair, total) in [("rootfs", ROOTFS, "31"), ("image", IMAGE, "4")] {
         let full_json: Value = serde_json::from_str(&report(cmd, pair, "json", &[])).unwrap();
         for f in FORMATS {
             let out = report(cmd, pair, f, &["--max-entries-shown", "3"]);
@@ -1756,7 +2168,8 @@ fn max_report_size_bounds_every_format() {
     let (l, r) = mtime_pair(d.path(), 400);
     let max = 12_000usize;
     let pair = [l.to_str().unwrap(), r.to_str().unwrap()];
-    for (cmd_pair, total) in [(pair, "400"), (ROOTFS, "30")] {
+    // 400 entries (or 30) and the inputs as wholes.
+    for (cmd_pair, total) in [(pair, "401"), (ROOTFS, "31")] {
         let full_json: Value =
             serde_json::from_str(&report("rootfs", cmd_pair, "json", &[])).unwrap();
         for f in FORMATS {
@@ -1806,7 +2219,7 @@ fn max_report_size_bounds_every_format() {
             f,
             &out,
             shown(f, &out),
-            "400",
+            "401",
             &format!("--max-report-size {max}")
         ));
     }
@@ -1824,7 +2237,7 @@ fn a_limit_too_small_cuts_everything_but_never_fails_the_run() {
         let out = r.stdout();
         assert_eq!(shown(f, &out), 0, "{f}");
         assert!(
-            cut_said(f, &out, 0, "30", "--max-report-size 100"),
+            cut_said(f, &out, 0, "31", "--max-report-size 100"),
             "{f}: no cut note:\n{out}"
         );
         let r = compare(
@@ -1835,13 +2248,14 @@ fn a_limit_too_small_cuts_everything_but_never_fails_the_run() {
         assert_eq!(r.code(), 1, "{f}");
         assert_eq!(shown(f, &r.stdout()), 0, "{f}");
     }
-    // The exit code still tells the truth for an equal pair.
-    let r = compare(
-        "rootfs",
-        ROOTFS_SAME,
-        &["--max-report-size", "1", "--max-entries-shown", "0"],
-    );
-    assert_eq!(r.code(), 0);
+    // The exit code still tells the truth for an equal pair, and for a pair whose
+    // inputs alone differ.
+    let limits = ["--max-report-size", "1", "--max-entries-shown", "0"];
+    assert_eq!(compare("rootfs", ROOTFS_SAME, &limits).code(), 0);
+    assert_eq!(compare("rootfs", ROOTFS_FORMS, &limits).code(), 1);
+    let mut semantic = vec!["--semantic"];
+    semantic.extend_from_slice(&limits);
+    assert_eq!(compare("rootfs", ROOTFS_FORMS, &semantic).code(), 0);
 }
 
 #[test]
@@ -1909,6 +2323,7 @@ fn no_progress_on_a_pipe() {
         for (cmd, pair) in [
             ("rootfs", [l.to_str().unwrap(), r.to_str().unwrap()]),
             ("rootfs", ROOTFS_SAME),
+            ("rootfs", ROOTFS_FORMS),
             ("image", IMAGE),
         ] {
             let run = compare(cmd, pair, q);

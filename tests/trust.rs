@@ -1269,17 +1269,40 @@ fn descriptor_digests_rule_does_not_hide_a_file_size() {
 // ---------------------------------------------------------------------------------
 // 5. The rule table is what the README and the man page say
 
+/// The README's rule tables are the rule table's, between `<!-- rules:NAME -->` and
+/// `<!-- /rules:NAME -->` markers; `RDIFF_BLESS=1` writes them there.
 #[test]
 fn readme_rule_tables_come_from_the_rule_table() {
     use rdiff::compare::policy::{Command as Cmd, markdown_table};
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    for (cmd, image_only) in [(Cmd::Rootfs, false), (Cmd::Image, true)] {
-        let table = markdown_table(cmd, image_only);
-        assert!(
-            readme.contains(&table),
-            "README.md lacks this rule table (paste it in):\n{table}"
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let mut readme = std::fs::read_to_string(&path).unwrap();
+    let bless = std::env::var_os("RDIFF_BLESS").is_some();
+    for (name, cmd, image_only) in [("rootfs", Cmd::Rootfs, false), ("image", Cmd::Image, true)] {
+        let (open, close) = (
+            format!("<!-- rules:{name} -->\n"),
+            format!("<!-- /rules:{name} -->"),
         );
+        let start = readme
+            .find(&open)
+            .unwrap_or_else(|| panic!("README.md lacks {open}"))
+            + open.len();
+        let end = start
+            + readme[start..]
+                .find(&close)
+                .unwrap_or_else(|| panic!("README.md lacks {close}"));
+        let table = markdown_table(cmd, image_only);
+        if bless {
+            readme.replace_range(start..end, &table);
+        } else {
+            assert_eq!(
+                &readme[start..end],
+                table,
+                "README.md's {name} rules (RDIFF_BLESS=1 rewrites them)"
+            );
+        }
+    }
+    if bless {
+        std::fs::write(&path, readme).unwrap();
     }
     let man = Command::new(RDIFF).args(["man", "image"]).output().unwrap();
     let man = String::from_utf8_lossy(&man.stdout).replace("\\-", "-");

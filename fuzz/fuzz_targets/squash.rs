@@ -22,15 +22,7 @@ fuzz_target!(|data: &[u8]| {
         entries.dedup_by(|a, b| a.path == b.path);
         layers.push(EntrySet {
             entries,
-            info: InputInfo {
-                name: String::new(),
-                kind: SourceKind::Tar,
-                compression: None,
-                entries: 0,
-                bytes: 0,
-                tar_bytes: 0,
-                rereadable: false,
-            },
+            info: InputInfo::new("", SourceKind::Tar),
         });
     }
     let refs: Vec<&EntrySet> = layers.iter().collect();

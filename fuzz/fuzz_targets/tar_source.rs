@@ -32,15 +32,7 @@ fuzz_target!(|data: &[u8]| {
         },
     );
     if res.is_ok() {
-        let info = rdiff::source::InputInfo {
-            name: "fuzz".into(),
-            kind: rdiff::source::SourceKind::Tar,
-            compression: None,
-            entries: 0,
-            bytes: 0,
-            tar_bytes: 0,
-            rereadable: false,
-        };
+        let info = rdiff::source::InputInfo::new("fuzz", rdiff::source::SourceKind::Tar);
         let set = finish_set(c.entries, info);
         // Sorted and unique, whatever the archive said.
         assert!(set.entries.windows(2).all(|w| w[0].path < w[1].path));

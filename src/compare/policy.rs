@@ -340,7 +340,7 @@ pub static RULES: &[RuleSpec] = &[
     RuleSpec {
         flag: "ignore-manifest-format",
         value: None,
-        hides: "Docker schema 2 vs OCI media types (`media_type.format`), an absent optional `mediaType`, a descriptor `platform` present on one side only, annotations a Docker manifest cannot carry (`manifest_format.*`), `index.json` present on one side only, and an `index.json` whose bytes differ but whose JSON is the same (`index.bytes`)",
+        hides: "Docker schema 2 vs OCI media types (`media_type.format`), an absent optional `mediaType`, a descriptor `platform` present on one side only, annotations a Docker manifest cannot carry (`manifest_format.*`), `index.json` present on one side only, and an `index.json` whose bytes differ where no compared field shows it (`index.bytes`: the same JSON spaced or ordered otherwise, or manifests left out by `--platform` / `--ignore-attestations`)",
         rootfs: false,
         semantic: true,
         matchers: |_| {

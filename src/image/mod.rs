@@ -667,14 +667,6 @@ pub fn compare_images(
     match (l.indexes.first(), r.indexes.first()) {
         (Some(a), Some(b)) => {
             let mut f = meta::document(&a.json, &b.json);
-            if a.digest != b.digest && a.json == b.json {
-                // Same JSON, other bytes (spacing, key order).
-                f.push(FieldDiff::new(
-                    "bytes",
-                    V::Text(a.digest.clone()),
-                    V::Text(b.digest.clone()),
-                ));
-            }
             f.extend(index_order(l, r, &pairs));
             diffs.extend(changed("index".into(), Scope::Index, f, policy));
             if l.indexes.len() != r.indexes.len() {
@@ -947,6 +939,9 @@ pub fn compare_images(
             diffs.push(x);
         }
     }
+    if let Some(d) = index_bytes(l, r, &diffs, policy) {
+        diffs.push(d);
+    }
     // The inputs as wholes come first (outside in).
     if let Some(d) = input_difference(l, r, policy) {
         diffs.insert(0, d);
@@ -1029,6 +1024,33 @@ fn index_order(l: &Image, r: &Image, pairs: &[Pair]) -> Option<FieldDiff> {
         V::Text(v.into_iter().map(|x| x.1).collect::<Vec<_>>().join(", "))
     };
     Some(FieldDiff::new("order", list(0), list(1)))
+}
+
+/// `index.bytes`: the top-level index's bytes differ where no compared field shows it
+/// (the same JSON spaced or ordered otherwise, or manifests left out by `--platform` /
+/// `--ignore-attestations` that differ), so that "identical" always means identical
+/// index documents.
+fn index_bytes(l: &Image, r: &Image, diffs: &[Difference], policy: &Policy) -> Option<Difference> {
+    let (a, b) = (l.indexes.first()?, r.indexes.first()?);
+    let explained = diffs.iter().any(|d| {
+        d.status != Status::Changed
+            || d.fields
+                .iter()
+                .any(|f| matches!(f.scope, Scope::Index | Scope::Manifest))
+    });
+    if a.digest == b.digest || explained {
+        return None;
+    }
+    changed(
+        "index".into(),
+        Scope::Index,
+        vec![FieldDiff::new(
+            "bytes",
+            V::Text(a.digest.clone()),
+            V::Text(b.digest.clone()),
+        )],
+        policy,
+    )
 }
 
 /// The image inputs as wholes (the `input` part): their form (`format`), and for

@@ -53,9 +53,9 @@ function entry(d){
   else if(d.content&&d.content.kind==='binary'){box.appendChild(el('div','mono','binary content differs'+(d.content.first_difference!==null?'; first difference at byte '+d.content.first_difference:'')));}
   else if(d.content&&d.content.kind==='unavailable'){box.appendChild(el('div','mono','no content diff: '+d.content.reason));}
   return box;}
-// The tree of locations.
+// The tree of locations; the inputs as wholes first, apart from any entry named alike.
 const root={kids:new Map(),diffs:[],n:0};
-diffs.forEach(d=>{let node=root;node.n++;const segs=dpath(d).split('/');
+diffs.forEach(d=>{let node=root;node.n++;if(d.part==='input'){node.diffs.push(d);return;}const segs=dpath(d).split('/');
   segs.forEach((s,i)=>{if(!node.kids.has(s))node.kids.set(s,{kids:new Map(),diffs:[],n:0});node=node.kids.get(s);node.n++;});node.diffs.push(d);});
 function fill(node,box){
   node.diffs.forEach(d=>box.appendChild(entry(d)));

@@ -84,17 +84,24 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             escape_xml(part),
             failures.max(1),
         )?;
-        if *part == crate::compare::INPUT {
-            // The inputs' SHA-256, as `sha256sum` prints them.
+        // The inputs' SHA-256, as `sha256sum` prints them (none for directories; the
+        // common JUnit schemas want at least one <property> in a <properties>).
+        let sums: Vec<(&str, String)> = if *part == crate::compare::INPUT {
+            [("left", &r.left), ("right", &r.right)]
+                .into_iter()
+                .filter_map(|(side, i)| i.sha256_line().map(|l| (side, l)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !sums.is_empty() {
             writeln!(w, "    <properties>")?;
-            for (side, i) in [("left", &r.left), ("right", &r.right)] {
-                if let Some(l) = i.sha256_line() {
-                    writeln!(
-                        w,
-                        r#"      <property name="{side}.sha256" value="{}"/>"#,
-                        escape_xml(&l)
-                    )?;
-                }
+            for (side, l) in sums {
+                writeln!(
+                    w,
+                    r#"      <property name="{side}.sha256" value="{}"/>"#,
+                    escape_xml(&l)
+                )?;
             }
             writeln!(w, "    </properties>")?;
         }

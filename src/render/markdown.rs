@@ -41,23 +41,18 @@ fn fence(diff: &str) -> String {
     "`".repeat(n)
 }
 
-fn write_group(w: &mut dyn Write, dir: &[u8], ds: &[&Difference]) -> io::Result<()> {
-    let title = if dir == b"." {
-        "./".to_string()
-    } else {
-        format!("{}/", display_bytes(dir))
-    };
+fn write_group(w: &mut dyn Write, title: &str, ds: &[&Difference]) -> io::Result<()> {
     let fold = ds.len() > FOLD;
     if fold {
         writeln!(
             w,
             "<details><summary>{} ({} {})</summary>\n",
-            code(&title),
+            code(title),
             ds.len(),
             plural(ds.len() as u64, "entry", "entries")
         )?;
     } else {
-        writeln!(w, "**{}**\n", code(&title))?;
+        writeln!(w, "**{}**\n", code(title))?;
     }
     writeln!(w, "| | entry | field | left | right |")?;
     writeln!(w, "|---|---|---|---|---|")?;
@@ -170,12 +165,26 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     }
     if !r.differences.is_empty() {
         writeln!(w, "### Differences\n")?;
+        // The inputs as wholes first, in a group of their own (not under `./`, where an
+        // entry named `input` would look the same), then the entries by directory.
+        let (inputs, entries): (Vec<&Difference>, Vec<&Difference>) = r
+            .differences
+            .iter()
+            .partition(|d| d.part == crate::compare::INPUT);
+        if !inputs.is_empty() {
+            write_group(w, crate::compare::INPUT, &inputs)?;
+        }
         let mut groups: BTreeMap<&[u8], Vec<&Difference>> = BTreeMap::new();
-        for d in &r.differences {
+        for d in entries {
             groups.entry(parent(&d.path)).or_default().push(d);
         }
         for (dir, ds) in groups {
-            write_group(w, dir, &ds)?;
+            let title = if dir == b"." {
+                "./".to_string()
+            } else {
+                format!("{}/", display_bytes(dir))
+            };
+            write_group(w, &title, &ds)?;
         }
         let contents: Vec<&Difference> = r
             .differences

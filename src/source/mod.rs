@@ -119,6 +119,24 @@ pub struct InputInfo {
     pub compression_params: Vec<compress_facts::Param>,
 }
 
+impl InputInfo {
+    /// Facts about an input of this name and kind, with nothing read yet.
+    pub fn new(name: impl Into<String>, kind: SourceKind) -> Self {
+        InputInfo {
+            name: name.into(),
+            kind,
+            compression: None,
+            entries: 0,
+            bytes: 0,
+            tar_bytes: 0,
+            rereadable: true,
+            sha256: None,
+            trailer: None,
+            compression_params: Vec::new(),
+        }
+    }
+}
+
 /// The entries of one input, sorted by normalized path, one entry per path.
 #[derive(Clone, Debug)]
 pub struct EntrySet {
