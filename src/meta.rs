@@ -212,8 +212,9 @@ pub fn acl_text_residue(text: &[u8], canonical: &str) -> Option<Vec<u8>> {
             out.push_str(raw);
             continue;
         }
+        // `tag:qualifier:perms`, and bsdtar's `tag:name:perms:id`.
         let f: Vec<&str> = body.split(':').collect();
-        if f.len() != 3 {
+        if f.len() != 3 && f.len() != 4 {
             return None;
         }
         let tag = match f[0] {
@@ -229,6 +230,10 @@ pub fn acl_text_residue(text: &[u8], canonical: &str) -> Option<Vec<u8>> {
         }
         n += 1;
         out.push_str(&format!("{}:{}:***", f[0], f[1]));
+        if let Some(id) = f.get(3) {
+            out.push(':');
+            out.push_str(id);
+        }
         if let Some(c) = sep {
             out.push(c);
         }

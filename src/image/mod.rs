@@ -943,7 +943,7 @@ pub fn compare_images(
         diffs.push(d);
     }
     // The inputs as wholes come first (outside in).
-    if let Some(d) = input_difference(l, r, policy) {
+    if let Some(d) = input_difference(l, r, !diffs.is_empty(), policy) {
         diffs.insert(0, d);
     }
     // Every part compared, in a stable order.
@@ -1057,7 +1057,12 @@ fn index_bytes(l: &Image, r: &Image, diffs: &[Difference], policy: &Policy) -> O
 /// archives their bytes (`sha256`), compression, and own tar framing (`archive`: the
 /// members' headers, names and order, what follows the last member; the members' data
 /// are the blobs and documents the walk compares).
-pub fn input_difference(l: &Image, r: &Image, policy: &Policy) -> Option<Difference> {
+pub fn input_difference(
+    l: &Image,
+    r: &Image,
+    others_differ: bool,
+    policy: &Policy,
+) -> Option<Difference> {
     let mut f = Vec::new();
     if l.form != r.form {
         f.push(FieldDiff::new(
@@ -1087,6 +1092,23 @@ pub fn input_difference(l: &Image, r: &Image, policy: &Policy) -> Option<Differe
                 ))
             };
             f.push(FieldDiff::new("archive", v(a), v(b)));
+        }
+        // Same codec and parameters, the same archive as a tar and the same blobs: only
+        // the compressed bytes differ.
+        let compressed = a.compression != crate::source::compress::Compression::None;
+        if f.len() == 1 && f[0].field == "sha256" && compressed && !others_differ {
+            let v = |img: &Image| {
+                V::Text(format!(
+                    "{} compressed bytes",
+                    crate::error::group(img.bytes)
+                ))
+            };
+            f.push(FieldDiff::keyed(
+                "compression",
+                &b"encoding"[..],
+                v(l),
+                v(r),
+            ));
         }
     }
 

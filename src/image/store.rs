@@ -52,9 +52,10 @@ pub struct ArchiveFacts {
     pub compression: Compression,
     /// The parameters the compression's headers carry.
     pub params: Vec<crate::source::compress_facts::Param>,
-    /// SHA-256 over the archive's own tar framing: each member's path and framing digest
-    /// (its headers, see `source::tar::framing`), in order, and what follows the last
-    /// member. The members' data are blobs and documents, compared by the walk.
+    /// SHA-256 over the archive as a tar: each member in order (every header field and
+    /// its framing digest, see `source::tar::framing`; for members of up to 1 MiB, their
+    /// data and padding), and what follows the last member. Larger members are the
+    /// blobs the walk compares by digest.
     pub framing: crate::entry::Digest,
     /// Members of the archive.
     pub members: u64,
@@ -279,6 +280,9 @@ fn spool(r: Box<dyn BufRead + '_>) -> std::result::Result<Spooled, ErrorKind> {
     Ok((map, Some(tmp), facts))
 }
 
+/// Members up to this size have their data in an archive's digest (`ArchiveFacts`).
+const SMALL_MEMBER: u64 = 1 << 20;
+
 /// Index the members of a plain tar held in a map, and digest its framing.
 fn index(
     map: &Arc<Mmap>,
@@ -291,9 +295,6 @@ fn index(
     let mut framing = sha2::Sha256::new();
     let mut count = 0u64;
     while let Some(e) = tr.next_entry()? {
-        framing.update((e.path.len() as u64).to_le_bytes());
-        framing.update(&e.path);
-        framing.update(e.framing);
         count += 1;
         let offset = tr.position();
         let name = String::from_utf8_lossy(&normalize_path(&e.path)).into_owned();
@@ -310,14 +311,20 @@ fn index(
             Kind::Hardlink => Some(clean(&e.link)),
             _ => None,
         };
-        members.insert(
-            name,
-            Member {
-                offset,
-                size: e.size,
-                link,
-            },
-        );
+        let size = e.size;
+        // The member as a whole goes into the archive's digest: every field of its
+        // header (values and framing), and the data of members of up to 1 MiB (the
+        // archive's own files: `manifest.json`, `repositories`, a legacy `<id>/json`;
+        // larger members are the blobs the walk compares by digest).
+        let mut entry = crate::source::entry_from_tar(e);
+        if size <= SMALL_MEMBER && entry.kind == Kind::File {
+            let mut h = crate::source::hash::ContentHasher::new(size, None);
+            tr.read_data(&mut |b| h.update(b))?;
+            entry.digest = Some(h.finish().sha);
+            entry.set_padding(tr.padding_sha());
+        }
+        framing.update(entry.fingerprint());
+        members.insert(name, Member { offset, size, link });
     }
     let limit = archive_limits().max_uncompressed;
     if let Some(t) = tr.read_trailer(limit.saturating_sub(tr.position()))? {
