@@ -274,6 +274,8 @@ pub struct Extra {
     /// The digit shapes of PAX mtime, atime, ctime records spelled otherwise than rdiff
     /// spells them (see `source::tar::TarEntry::time_spellings`).
     pub time_spellings: [Option<Bytes>; 3],
+    /// PAX records read into no other field, by keyword (`SCHILY.fflags`, ...).
+    pub pax: BTreeMap<Bytes, Bytes>,
 }
 
 static NO_EXTRA: Extra = Extra {
@@ -285,6 +287,7 @@ static NO_EXTRA: Extra = Extra {
     blocks: None,
     padding: None,
     time_spellings: [None, None, None],
+    pax: BTreeMap::new(),
 };
 
 /// [`Extra`] out of line, absent when empty. An absent box and a box holding an empty
@@ -530,6 +533,15 @@ impl Entry {
         put(self.header.as_ref().map_or(&[][..], |d| &d[..]));
         put(self.padding().map_or(&[][..], |d| &d[..]));
         put(format!("{:?}", self.format).as_bytes());
+        put(format!("{:?}", self.order).as_bytes());
+        for s in self.time_spellings() {
+            put(s.as_deref().unwrap_or(b"-"));
+        }
+        put(b"pax");
+        for (k, v) in self.pax() {
+            put(k);
+            put(v);
+        }
         h.finalize().into()
     }
 
@@ -559,6 +571,11 @@ impl Entry {
             self.extra.get_mut().blocks = b;
         }
     }
+    /// PAX records read into no other field, by keyword.
+    pub fn pax(&self) -> &BTreeMap<Bytes, Bytes> {
+        &self.extra.get().pax
+    }
+
     /// How PAX time records were spelled, where not as rdiff spells them.
     pub fn time_spellings(&self) -> &[Option<Bytes>; 3] {
         &self.extra.get().time_spellings

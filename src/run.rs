@@ -276,7 +276,20 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         d.part = "rootfs".into();
     }
     // The inputs as wholes, outside in: their bytes, compression, trailer.
-    if let Some(d) = compare::input_difference(&left.info, &right.info, !diffs.is_empty(), &policy)
+    let decoded = || {
+        let limits = args.limits.tar_limits();
+        let (a, b) = rayon::join(
+            || crate::source::decoded_sha256(&inputs[0], &limits),
+            || crate::source::decoded_sha256(&inputs[1], &limits),
+        );
+        Ok(match (a?, b?) {
+            (Some(a), Some(b)) => Some([a, b]),
+            _ => None,
+        })
+    };
+    let entries_differ = !diffs.is_empty();
+    if let Some(d) =
+        compare::input_difference(&left.info, &right.info, entries_differ, &policy, &decoded)?
     {
         diffs.insert(0, d);
     }

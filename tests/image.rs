@@ -509,12 +509,27 @@ fn input_forms_are_detected_from_disk_and_forced_by_prefix() {
             assert_eq!(code, 0, "{input}: {r:#}");
             assert_eq!(r["identical"], true, "{input}");
         } else {
-            // The same blobs in an archive: strict names the other form, and the archive's
-            // index.json, which is the layout's JSON in other bytes (skopeo's writer).
+            // The same blobs in an archive: strict names the other form, the archive's
+            // index.json, which is the layout's JSON in other bytes (skopeo's writer), and
+            // its oci-layout file, which skopeo spells `{"imageLayoutVersion": "1.0.0"}`
+            // (umoci: no space, a newline).
             assert_eq!(code, 1, "{input}: {r:#}");
             assert_eq!(
                 visible(&r),
-                fl(&[("input", "format"), ("index", "bytes")]),
+                fl(&[
+                    ("input", "format"),
+                    ("index", "bytes"),
+                    ("index", "oci_layout")
+                ]),
+                "{input}"
+            );
+            let f = field(&r, "index", "oci_layout");
+            assert_eq!(
+                (&f["left"], &f["right"]),
+                (
+                    &json!("{\"imageLayoutVersion\":\"1.0.0\"}\n"),
+                    &json!("{\"imageLayoutVersion\": \"1.0.0\"}")
+                ),
                 "{input}"
             );
             let f = field(&r, "input", "format");
@@ -538,7 +553,8 @@ fn input_forms_are_detected_from_disk_and_forced_by_prefix() {
                 ignored(&r),
                 ign(&[
                     ("ignore-tar-format", "format", 1),
-                    ("ignore-manifest-format", "bytes", 1)
+                    ("ignore-manifest-format", "bytes", 1),
+                    ("ignore-manifest-format", "oci_layout", 1)
                 ]),
                 "{input}"
             );
@@ -585,15 +601,22 @@ fn standard_input_is_an_archive_and_only_one_side_may_be_it() {
         .timeout(TIMEOUT)
         .output()
         .unwrap();
-    // Against the layout: the form and the archive's index.json bytes (see
-    // input_forms_are_detected_from_disk_and_forced_by_prefix).
+    // Against the layout: the form, the archive's index.json bytes and its oci-layout
+    // file (see input_forms_are_detected_from_disk_and_forced_by_prefix).
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["left"]["name"], "-");
     assert_eq!(r["left"]["kind"], "oci-archive");
     assert_eq!(r["left"]["sha256"], sha256_hex(&archive).as_str());
     assert_eq!(r["right"]["sha256"], Value::Null);
-    assert_eq!(visible(&r), fl(&[("input", "format"), ("index", "bytes")]));
+    assert_eq!(
+        visible(&r),
+        fl(&[
+            ("input", "format"),
+            ("index", "bytes"),
+            ("index", "oci_layout")
+        ])
+    );
     assert_eq!(r["semantically_equal"], true);
     // Against the file it was read from: identical.
     let gz = img("archives/base.oci-archive.tar.gz");
@@ -681,12 +704,16 @@ fn oci_ref_selects_the_manifest_by_ref_name() {
         assert_eq!(visible(&r), fl(&[("index", "bytes")]));
         assert_eq!(r["semantically_equal"], true);
     }
-    // v2 is oci/changed's manifest; only its ref name annotation differs.
+    // v2 is oci/changed's manifest; only its ref name annotation differs, and the index
+    // documents (one descriptor against two, written here by serde_json) in `bytes`.
     let (code, r) = report(&[img("oci/changed"), format!("oci:{p}:v2")]);
     assert_eq!(code, 1);
     assert_eq!(
         visible(&r),
-        fl(&[("manifest", "annotations.org.opencontainers.image.ref.name")])
+        fl(&[
+            ("index", "bytes"),
+            ("manifest", "annotations.org.opencontainers.image.ref.name")
+        ])
     );
     let f = field(
         &r,
@@ -694,14 +721,29 @@ fn oci_ref_selects_the_manifest_by_ref_name() {
         "annotations.org.opencontainers.image.ref.name",
     );
     assert_eq!((&f["left"], &f["right"]), (&json!("v1"), &json!("v2")));
-    // ... which --ignore-image-name hides.
+    // ... which --ignore-image-name hides (and --ignore-manifest-format the index bytes).
     let (code, r) = report(&[
         "--ignore-image-name".to_string(),
         img("oci/changed"),
         format!("oci:{p}:v2"),
     ]);
-    assert_eq!(code, 0, "{:?}", visible(&r));
+    assert_eq!(code, 1, "{:?}", visible(&r));
+    assert_eq!(visible(&r), fl(&[("index", "bytes")]));
     assert_eq!(ignored(&r), ign(&[("ignore-image-name", "annotations", 1)]));
+    let (code, r) = report(&[
+        "--ignore-image-name".to_string(),
+        "--ignore-manifest-format".to_string(),
+        img("oci/changed"),
+        format!("oci:{p}:v2"),
+    ]);
+    assert_eq!(code, 0, "{:?}", visible(&r));
+    assert_eq!(
+        ignored(&r),
+        ign(&[
+            ("ignore-image-name", "annotations", 1),
+            ("ignore-manifest-format", "bytes", 1)
+        ])
+    );
     assert_eq!(r["mode"], "custom");
 }
 
@@ -831,7 +873,9 @@ exec cat '{}'"#,
     assert_eq!(j["identical"], true);
     assert_eq!(j["left"]["kind"], "oci-archive");
     assert_eq!(j["left"]["name"], "podman://localhost/base:v1");
-    // Against the layout, only the name and the form differ.
+    // Against the layout, only the name and the form differ, and the documents of the
+    // layout itself: the archive's index.json (skopeo's, rewritten here by serde_json) and
+    // oci-layout file (skopeo's spelling) are other bytes than umoci's.
     let r = run_with(
         [
             "image",
@@ -847,6 +891,8 @@ exec cat '{}'"#,
         visible(&r.json()),
         fl(&[
             ("input", "format"),
+            ("index", "bytes"),
+            ("index", "oci_layout"),
             ("manifest", "annotations.org.opencontainers.image.ref.name")
         ])
     );
@@ -975,14 +1021,13 @@ fn index_manifests_are_matched_by_platform_never_by_position() {
     let (code, r) = report(&[img("oci/multi"), img("oci/multi")]);
     assert_eq!((code, &r["identical"]), (0, &json!(true)));
     // The same list behind a nested index: only the nesting differs (a matter of format,
-    // hidden by --semantic).
+    // hidden by --semantic), and so the index.json documents (three manifest descriptors
+    // against one index descriptor) in `bytes`.
     let (code, r) = report(&[img("oci/multi"), img("oci/multi-nested")]);
     assert_eq!(code, 1);
     assert_eq!(
         visible(&r),
-        [("index/nested".to_string(), "index".to_string())]
-            .into_iter()
-            .collect::<Fields>()
+        fl(&[("index", "bytes"), ("index/nested", "index")])
     );
     assert_eq!(r["semantically_equal"], true);
     let (code, r) = report(&[
@@ -996,6 +1041,8 @@ fn index_manifests_are_matched_by_platform_never_by_position() {
     let mut want = fl(MULTI_ARM64_DIFFS);
     want.push(("index/nested".to_string(), "index".to_string()));
     want.push(("index".to_string(), "order".to_string()));
+    // (And the index.json documents' `bytes`, as above.)
+    want.push(("index".to_string(), "bytes".to_string()));
     want.sort();
     let mut got = visible(&r);
     got.sort();
@@ -1018,6 +1065,8 @@ fn attestations_are_paired_by_subject_and_can_be_left_out() {
     let att = multi_with_changed_attestation(t.path());
     let (code, r) = report(&[img("oci/multi"), att.path()]);
     assert_eq!(code, 1);
+    // `bytes`: the attestation manifest has a key more, and `Layout` writes the manifest
+    // and index.json with serde_json (keys sorted), not in imgtool.py's key order.
     assert_eq!(
         visible(&r),
         fl(&[
@@ -1025,8 +1074,10 @@ fn attestations_are_paired_by_subject_and_can_be_left_out() {
                 "attestation/linux/amd64/manifest",
                 "annotations.org.example.note"
             ),
+            ("attestation/linux/amd64/manifest", "bytes"),
             ("attestation/linux/amd64/manifest", "digest"),
             ("attestation/linux/amd64/manifest", "size"),
+            ("index", "bytes"),
         ])
     );
     // The reordered image's attestation sits at another position, same subject: equal.
@@ -1188,7 +1239,9 @@ fn platform_narrows_the_walk() {
         &img("oci/multi-reordered"),
     ]);
     assert_eq!(code, 1, "{:?}", visible(&r));
-    assert_eq!(visible(&r), fl(&[("index", "order")]));
+    // `bytes` too: the manifests left out (arm64) count with their values, and
+    // multi-reordered's arm64 manifest is another one.
+    assert_eq!(visible(&r), fl(&[("index", "bytes"), ("index", "order")]));
     assert_eq!(r["semantically_equal"], true);
     assert!(
         notes(&r).iter().any(|n| n.1 == "filtered"),
@@ -1202,9 +1255,26 @@ fn platform_narrows_the_walk() {
         &img("oci/multi"),
         &img("oci/multi-reordered"),
     ]);
+    assert_eq!(code, 1, "{:?}", visible(&r));
+    assert_eq!(visible(&r), fl(&[("index", "bytes")]));
+    assert_eq!(ignored(&r), ign(&[("ignore-index-order", "order", 1)]));
+    let (code, r) = report(&[
+        "--platform",
+        "linux/amd64",
+        "--ignore-index-order",
+        "--ignore-manifest-format",
+        &img("oci/multi"),
+        &img("oci/multi-reordered"),
+    ]);
     assert_eq!(code, 0, "{:?}", visible(&r));
     assert_eq!(r["identical"], false);
-    assert_eq!(ignored(&r), ign(&[("ignore-index-order", "order", 1)]));
+    assert_eq!(
+        ignored(&r),
+        ign(&[
+            ("ignore-index-order", "order", 1),
+            ("ignore-manifest-format", "bytes", 1)
+        ])
+    );
     // arm64 (with or without the variant) keeps exactly the arm64 differences.
     let mut seen = Vec::new();
     for p in ["linux/arm64", "linux/arm64/v8"] {
@@ -1226,6 +1296,9 @@ fn platform_narrows_the_walk() {
                 )
             })
             .collect();
+        // The manifests left out (amd64, the attestation) are the same descriptors in
+        // another order on each side: by the definition of `bytes` (the manifests a
+        // set), no `index bytes`.
         let want: Fields = MULTI_ARM64_DIFFS
             .iter()
             .map(|(p, f)| {
@@ -1294,7 +1367,11 @@ fn a_platform_on_one_side_only_is_a_difference() {
     l.set_index(&idx);
     let (code, r) = report(&[img("oci/multi"), l.path()]);
     assert_eq!(code, 1);
-    assert_eq!(visible(&r), fl(&[("linux/arm64/v8/manifest", "platform")]));
+    // And index.json lists a manifest less (its `bytes`: another array length).
+    assert_eq!(
+        visible(&r),
+        fl(&[("index", "bytes"), ("linux/arm64/v8/manifest", "platform")])
+    );
     let d = diff_at(&r, "linux/arm64/v8/manifest");
     assert_eq!(d["status"], "removed");
     let (code, r) = report(&[l.path(), img("oci/multi")]);
@@ -1427,7 +1504,9 @@ fn config_env_and_container_config_fields() {
             .filter(|(p, _)| p.is_empty())
             .map(|x| x.1)
             .collect::<Vec<_>>(),
+        // `bytes`: b's config has keys a's has not (Entrypoint, org.example.extra).
         [
+            "bytes",
             "config.Entrypoint",
             "config.Env",
             "container_config.Env.HOSTNAME",
@@ -1454,6 +1533,7 @@ fn config_env_and_container_config_fields() {
     assert_eq!(
         cfg,
         [
+            "bytes",
             "config.Entrypoint",
             "config.Env",
             "container_config.Hostname",
@@ -1601,6 +1681,19 @@ fn each_image_rule_alone_hides_exactly_its_fields() {
     check_rule(&["--ignore-image-name"], b, c, &[], &[]);
     check_rule(&["--ignore-manifest-format"], b, c, &[], &[]);
     check_rule(&["--ignore-layer-compression"], b, c, &[], &[]);
+    // Not squashed (2 layers each): no layer split to differ in.
+    check_rule(&["--ignore-layer-split"], b, c, &[], &[]);
+    let (s2, s3) = (img("oci/squash-2"), img("oci/squash-3"));
+    check_rule(
+        &["--ignore-layer-split"],
+        &s2,
+        &s3,
+        &[("manifest", "layers"), ("config", "rootfs.diff_ids")],
+        &[
+            ("ignore-layer-split", "layers", 1),
+            ("ignore-layer-split", "rootfs", 1),
+        ],
+    );
     let d25 = img("archives/base.docker25.tar");
     check_rule(
         &["--ignore-image-name"],
@@ -1621,6 +1714,22 @@ fn each_image_rule_alone_hides_exactly_its_fields() {
             compression.push((l, f));
         }
     }
+    // skopeo wrote base-zstd's index.json, oci-layout and manifest: the same JSON in
+    // other bytes (no trailing newline, `{"imageLayoutVersion": "1.0.0"}`).
+    check_rule(
+        &["--ignore-manifest-format"],
+        b,
+        &zstd,
+        &[
+            ("index", "bytes"),
+            ("index", "oci_layout"),
+            ("manifest", "bytes"),
+        ],
+        &[
+            ("ignore-manifest-format", "bytes", 2),
+            ("ignore-manifest-format", "oci_layout", 1),
+        ],
+    );
     check_rule(
         &["--ignore-layer-compression"],
         b,
@@ -1654,6 +1763,8 @@ fn each_image_rule_alone_hides_exactly_its_fields() {
             ("config", "media_type.format"),
             ("layers/0", "media_type.format"),
             ("layers/1", "media_type.format"),
+            // No `bytes` for the manifest: rdiff makes the docker-archive's, so its
+            // bytes say nothing about the input.
         ],
         &[
             ("ignore-manifest-format", "index", 1),
@@ -1695,6 +1806,7 @@ fn modes_strict_semantic_custom() {
             "ignore-image-name",
             "ignore-manifest-format",
             "ignore-index-order",
+            "ignore-layer-split",
             "ignore-layer-compression",
             "ignore-descriptor-digests",
         ]
@@ -1769,11 +1881,11 @@ fn verdict(r: &Run) -> String {
 fn strict_verdict_names_what_breaks_identity_and_says_semantically_equal() {
     let r = image(&["--color", "never", &img("oci/base"), &img("oci/base-zstd")]);
     assert_eq!(r.code(), 1);
+    // skopeo wrote base-zstd's index.json, oci-layout and manifest in other bytes.
     assert_eq!(
         verdict(&r),
-        "not bit-for-bit identical (10 differences: manifest digest, manifest size, \
-         layers/0 digest.blob, layers/0 media_type.compression, layers/0 size.blob, ...); \
-         semantically equal"
+        "not bit-for-bit identical (13 differences: index bytes, index oci_layout, \
+         manifest digest, manifest size, manifest bytes, ...); semantically equal"
     );
     let r = image(&[
         "--color",
@@ -1798,7 +1910,7 @@ fn strict_verdict_names_what_breaks_identity_and_says_semantically_equal() {
     assert_eq!(r.code(), 1);
     let v = verdict(&r);
     assert!(
-        v.starts_with("not bit-for-bit identical (8 differences: manifest digest, manifest size, config digest, config size, config history.layer0.comment, ...)")
+        v.starts_with("not bit-for-bit identical (12 differences: manifest digest, manifest size, manifest bytes, manifest layers, config digest, ...)")
             && v.ends_with("; semantically equal"),
         "{v}"
     );
@@ -1820,7 +1932,7 @@ fn strict_verdict_names_what_breaks_identity_and_says_semantically_equal() {
     assert_eq!(r.code(), 0);
     assert_eq!(
         verdict(&r),
-        "equal under the semantic policy; not bit-for-bit identical (10 differences ignored)"
+        "equal under the semantic policy; not bit-for-bit identical (13 differences ignored)"
     );
 }
 
@@ -1845,6 +1957,7 @@ fn form_differences(form: &str) -> Fields {
             ("manifest", "media_type.format"),
             ("manifest", "media_type.format"),
             ("config", "media_type.format"),
+            // No manifest `bytes`: rdiff made the docker-archive's manifest.
         ];
         for l in ["layers/0", "layers/1"] {
             for f in [
@@ -1860,10 +1973,11 @@ fn form_differences(form: &str) -> Fields {
         fl(&v)
     };
     // Every archive is another form than the layout (`input` `format`); skopeo's
-    // oci-archive holds the layout's index.json JSON in other bytes.
+    // oci-archive holds the layout's index.json JSON in other bytes, and its own
+    // oci-layout file (`{"imageLayoutVersion": "1.0.0"}`).
     let mut v = match form {
         "archives/base.oci-archive.tar" | "archives/base.oci-archive.tar.gz" => {
-            fl(&[("index", "bytes")])
+            fl(&[("index", "bytes"), ("index", "oci_layout")])
         }
         "archives/base.docker-archive.tar" | "archives/base.docker-legacy.tar" => docker(),
         "docker-archive:archives/base.docker25.tar" => docker(),
@@ -1931,8 +2045,8 @@ fn stored_forms_are_semantically_equal_and_differ_only_where_the_form_does() {
     );
     let f = field(&rep, "input", "archive");
     let starts = |v: &Value, p: &str| v.as_str().is_some_and(|s| s.starts_with(p));
-    assert!(starts(&f["left"], "11 members, framing sha256:"), "{f}");
-    assert!(starts(&f["right"], "12 members, framing sha256:"), "{f}");
+    assert!(starts(&f["left"], "11 members, sha256:"), "{f}");
+    assert!(starts(&f["right"], "12 members, sha256:"), "{f}");
     let f = field(&rep, "input", "sha256");
     let file_sha = |p: &str| json!(format!("sha256:{}", sha256_hex(&std::fs::read(p).unwrap())));
     assert_eq!(
@@ -2033,8 +2147,14 @@ fn docker25_archive_reports_its_missing_annotations() {
     let (code, r) = report(&[&b, &d]);
     assert_eq!(code, 1);
     assert_eq!(r["right"]["kind"], "oci-archive");
+    // imgtool.py's index.json (mediaType, platform, two annotations), manifest (mediaType,
+    // config platform, no annotations) and oci-layout (no newline) are other documents
+    // than umoci's: `bytes` and `oci_layout`.
     let mut want = vec![
         ("input", "format"),
+        ("index", "bytes"),
+        ("index", "oci_layout"),
+        ("manifest", "bytes"),
         ("index", "media_type.format"),
         ("manifest", "annotations.io.containerd.image.name"),
         ("manifest", "digest"),
@@ -2085,11 +2205,17 @@ fn docker25_archive_reports_its_missing_annotations() {
 #[test]
 fn squash_2_vs_3_is_the_same_filesystem() {
     let (s2, s3) = (img("oci/squash-2"), img("oci/squash-3"));
+    // The layer split (`layers`, `rootfs.diff_ids`), and so the documents' lengths of
+    // arrays (`bytes`: 2 layers and 3 history entries against 3 and 4).
     let want = fl(&[
         ("manifest", "digest"),
         ("manifest", "size"),
+        ("manifest", "bytes"),
+        ("manifest", "layers"),
         ("config", "digest"),
         ("config", "size"),
+        ("config", "bytes"),
+        ("config", "rootfs.diff_ids"),
         ("config", "history.layer0.comment"),
         ("config", "history.layer1.comment"),
         ("config", "history.layer1.created_by"),
@@ -2116,6 +2242,9 @@ fn squash_2_vs_3_is_the_same_filesystem() {
         ignored(&r),
         ign(&[
             ("ignore-history", "history", 4),
+            ("ignore-manifest-format", "bytes", 2),
+            ("ignore-layer-split", "layers", 1),
+            ("ignore-layer-split", "rootfs", 1),
             ("ignore-descriptor-digests", "digest", 2),
             ("ignore-descriptor-digests", "size", 2),
         ])
@@ -2130,12 +2259,15 @@ fn squash_2_vs_3_is_the_same_filesystem() {
 fn squash_compares_the_final_filesystem() {
     let (code, r) = report(&["--squash", &img("oci/base"), &img("oci/changed")]);
     assert_eq!(code, 1);
-    // No layer list, no diff_ids; the filesystem under rootfs/.
+    // The layer lists and diff_ids as wholes (layer 1 differs: `--ignore-layer-split`),
+    // not per layer; the filesystem under rootfs/.
     assert_eq!(
         visible(&r),
         fl(&[
             ("manifest", "digest"),
             ("manifest", "size"),
+            ("manifest", "layers"),
+            ("config", "rootfs.diff_ids"),
             ("manifest", "annotations.org.example.build"),
             ("manifest", "annotations.org.opencontainers.image.created"),
             ("config", "digest"),
@@ -2225,7 +2357,15 @@ fn layer_compression_is_its_own_difference() {
     let (b, z) = (img("oci/base"), img("oci/base-zstd"));
     let (code, r) = report(&[&b, &z]);
     assert_eq!(code, 1);
+    // skopeo wrote base-zstd's documents: index.json and the manifest without umoci's
+    // trailing newline, oci-layout as `{"imageLayoutVersion": "1.0.0"}`.
+    let skopeo = [
+        ("index", "bytes"),
+        ("index", "oci_layout"),
+        ("manifest", "bytes"),
+    ];
     let mut want = vec![("manifest", "digest"), ("manifest", "size")];
+    want.extend(skopeo);
     for l in ["layers/0", "layers/1"] {
         for f in [
             "digest.blob",
@@ -2242,22 +2382,22 @@ fn layer_compression_is_its_own_difference() {
     let f = field(&r, "layers/0", "size.blob");
     assert_eq!((&f["left"], &f["right"]), (&json!(2145), &json!(2044)));
     assert_eq!(r["semantically_equal"], true);
-    // Alone, --ignore-layer-compression leaves only the manifest's own descriptor.
+    // Alone, --ignore-layer-compression leaves only the manifest's own descriptor (and
+    // the documents' bytes).
     let (code, r) = report(&["--ignore-layer-compression", &b, &z]);
     assert_eq!(code, 1);
-    assert_eq!(
-        visible(&r),
-        fl(&[("manifest", "digest"), ("manifest", "size")])
-    );
+    let mut want = vec![("manifest", "digest"), ("manifest", "size")];
+    want.extend(skopeo);
+    assert_eq!(visible(&r), fl(&want));
     let (code, r) = report(&["--semantic", &b, &z]);
     assert_eq!(code, 0, "{:?}", visible(&r));
-    // Squashed, compression is not a question at all.
+    // Squashed, compression is not a question at all; nor is the layer split, which is
+    // the same (two layers, the same diff_ids): no `layers`.
     let (code, r) = report(&["--squash", &b, &z]);
     assert_eq!(code, 1);
-    assert_eq!(
-        visible(&r),
-        fl(&[("manifest", "digest"), ("manifest", "size")])
-    );
+    let mut want = vec![("manifest", "digest"), ("manifest", "size")];
+    want.extend(skopeo);
+    assert_eq!(visible(&r), fl(&want));
 }
 
 #[test]
@@ -2821,8 +2961,15 @@ fn unknown_manifest_media_type_is_compared_by_descriptor() {
         .collect();
     assert_eq!(added.len(), 1, "{r:#}");
     assert!(added[0]["path"].as_str().unwrap().ends_with("manifest"));
-    // The image itself is still compared, and equal.
-    assert_eq!(visible(&r).len(), 1, "{:?}", visible(&r));
+    // The image itself is still compared, and equal; index.json lists an entry more
+    // (its `bytes`).
+    assert_eq!(
+        visible(&r),
+        fl(&[
+            ("application/vnd.example.thing.v1+json/manifest", "platform"),
+            ("index", "bytes")
+        ])
+    );
 
     // The same entry with another digest on the other side: a descriptor difference.
     let extra2 = Layout::copy("oci/base", t.path(), "extra2");
@@ -2838,10 +2985,17 @@ fn unknown_manifest_media_type_is_compared_by_descriptor() {
     assert_eq!(v[0].1, "digest");
 
     // The only manifest of an unknown type.
+    // (index.json edited in its own spelling, so that only the value differs.)
     let only = Layout::copy("oci/base", t.path(), "only");
-    let mut idx = only.index();
-    idx["manifests"][0]["mediaType"] = json!("application/vnd.example.thing.v1+json");
-    only.set_index(&idx);
+    let p = only.dir.join("index.json");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let manifest_type = "\"application/vnd.oci.image.manifest.v1+json\"";
+    assert_eq!(text.matches(manifest_type).count(), 1, "{text}");
+    std::fs::write(
+        &p,
+        text.replace(manifest_type, "\"application/vnd.example.thing.v1+json\""),
+    )
+    .unwrap();
     let (code, r) = report(&[img("oci/base"), only.path()]);
     assert_eq!(code, 1);
     assert_eq!(visible(&r), fl(&[("manifest", "media_type")]));

@@ -658,23 +658,19 @@ fn same_decompressed_stream_other_compressed_bytes_is_said() {
 #[test]
 fn another_manifest_order_in_the_index_is_an_index_difference() {
     let t = tempfile::tempdir().unwrap();
-    let copy = t.path().join("multi");
-    support_copy_dir(Path::new(&td("image/oci/multi")), &copy);
-    let idx_path = copy.join("index.json");
-    let mut idx: Value = serde_json::from_slice(&std::fs::read(&idx_path).unwrap()).unwrap();
-    idx["manifests"].as_array_mut().unwrap().reverse();
-    std::fs::write(&idx_path, serde_json::to_vec(&idx).unwrap()).unwrap();
-    let base = td("image/oci/multi");
-    let (code, rep) = run(&["image", &base, s(&copy)]);
+    // Both index.json files in serde_json's spelling: the order is all that differs.
+    let (base, copy) = reordered(t.path());
+    let (base, copy) = (base.as_str(), Path::new(&copy));
+    let (code, rep) = run(&["image", base, s(copy)]);
     assert_eq!(code, 1);
     assert_eq!(visible(&rep), set(&[("index", "order")]));
     assert_eq!(rep["semantically_equal"], true);
     for rule in ["--semantic", "--ignore-index-order"] {
-        let (code, rep) = run(&["image", rule, &base, s(&copy)]);
+        let (code, rep) = run(&["image", rule, base, s(copy)]);
         assert_eq!(code, 0, "{rule}: {}", rep["differences"]);
     }
     assert_eq!(
-        run(&["image", "--ignore-manifest-format", &base, s(&copy)]).0,
+        run(&["image", "--ignore-manifest-format", base, s(copy)]).0,
         1
     );
 }
@@ -1018,11 +1014,7 @@ fn rule_cases(dir: &Path) -> Vec<Case> {
     );
     c.also = digests.clone();
     v.push(c);
-    v.push(case(
-        "ignore-index-order",
-        "image",
-        (td("image/oci/multi"), reordered(dir)),
-    ));
+    v.push(case("ignore-index-order", "image", reordered(dir)));
     let mut c = case(
         "ignore-manifest-format",
         "image",
@@ -1050,16 +1042,57 @@ fn rule_cases(dir: &Path) -> Vec<Case> {
     );
     c.also = digests.clone();
     v.push(c);
-    // The same config JSON in other bytes: only digests and sizes differ.
+    // The same config JSON in other bytes: only digests and sizes differ, and the
+    // config's `bytes` (--ignore-manifest-format): a document that differs in no value
+    // differs in its spelling.
     let spaced = dir.join("img-spaced");
     support_copy_dir(Path::new(&base_img), &spaced);
     rewrite_config_bytes(&spaced, |c| serde_json::to_vec_pretty(c).unwrap());
-    v.push(case(
+    let mut c = case(
         "ignore-descriptor-digests",
         "image",
         (base_img.clone(), s(&spaced).into()),
-    ));
+    );
+    c.also = vec!["ignore-manifest-format"];
+    v.push(c);
+    // One layer against the same files in two: compared squashed (layer counts
+    // differ), the same filesystem; the layer lists, diff_ids (and so the descriptors,
+    // and the documents' array lengths, `bytes`) differ.
+    let files = ["./etc/hostname", "./etc/motd"];
+    let one = oci::write_layout(
+        &dir.join("split-1"),
+        &[layer_of(&base, &dir.join("split-1.tar"), &files)],
+        cfg0.clone(),
+    );
+    let two = oci::write_layout(
+        &dir.join("split-2"),
+        &[
+            layer_of(&base, &dir.join("split-2a.tar"), &files[..1]),
+            layer_of(&base, &dir.join("split-2b.tar"), &files[1..]),
+        ],
+        cfg0.clone(),
+    );
+    let mut c = case("ignore-layer-split", "image", (one, two));
+    c.also = vec!["ignore-descriptor-digests", "ignore-manifest-format"];
+    v.push(c);
     v
+}
+
+/// An uncompressed layer of these files of `base`, written by GNU tar.
+fn layer_of(base: &Path, out: &Path, files: &[&str]) -> oci::LayerBlob {
+    sh(Command::new("tar")
+        .args([
+            "--format=gnu",
+            "--owner=0",
+            "--group=0",
+            "--numeric-owner",
+            "-C",
+        ])
+        .arg(base)
+        .arg("-cf")
+        .arg(out)
+        .args(files));
+    oci::LayerBlob::plain(std::fs::read(out).unwrap())
 }
 
 fn edit_index(dir: &Path, f: impl FnOnce(&mut Value)) {
@@ -1101,14 +1134,21 @@ fn rewrite_config_bytes(dir: &Path, f: impl FnOnce(&Value) -> Vec<u8>) {
     });
 }
 
-fn reordered(dir: &Path) -> String {
-    let d = dir.join("multi-rev");
-    support_copy_dir(Path::new(&td("image/oci/multi")), &d);
-    let p = d.join("index.json");
-    let mut idx: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-    idx["manifests"].as_array_mut().unwrap().reverse();
-    std::fs::write(&p, serde_json::to_vec(&idx).unwrap()).unwrap();
-    s(&d).to_string()
+/// oci/multi and a copy listing its manifests in the reverse order, both with their
+/// index.json written by serde_json: the same spelling, so that they differ in the order
+/// only (not in `bytes`).
+fn reordered(dir: &Path) -> (String, String) {
+    let copy = |name: &str, reverse: bool| {
+        let d = dir.join(name);
+        support_copy_dir(Path::new(&td("image/oci/multi")), &d);
+        edit_index(&d, |idx| {
+            if reverse {
+                idx["manifests"].as_array_mut().unwrap().reverse();
+            }
+        });
+        s(&d).to_string()
+    };
+    (copy("multi-fwd", false), copy("multi-rev", true))
 }
 
 /// A copy of `base` whose index descriptor and manifest use Docker schema 2 media
@@ -1313,4 +1353,49 @@ fn readme_rule_tables_come_from_the_rule_table() {
             r.flag
         );
     }
+}
+
+/// The holes of sparse members are hashed as zeros, so they count against
+/// `--max-uncompressed-size` like stored bytes: an archive of a few KB cannot make rdiff
+/// hash terabytes (and no limit is fixed that the flag cannot lift).
+#[test]
+fn sparse_holes_count_against_the_size_limit() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("tree");
+    std::fs::create_dir(&d).unwrap();
+    for f in ["a", "b"] {
+        let file = std::fs::File::create(d.join(f)).unwrap();
+        file.set_len(64 << 20).unwrap();
+    }
+    let tar = t.path().join("sparse.tar");
+    sh(Command::new("tar")
+        .args(["--format=gnu", "--sparse", "-C"])
+        .arg(&d)
+        .arg("-cf")
+        .arg(&tar)
+        .args(["a", "b"]));
+    assert!(
+        std::fs::metadata(&tar).unwrap().len() < 1 << 20,
+        "not sparse"
+    );
+    let out = Command::new(RDIFF)
+        .args([
+            "rootfs",
+            "--read-identical",
+            "--max-uncompressed-size",
+            "100000000",
+        ])
+        .arg(&tar)
+        .arg(&tar)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the uncompressed stream is over 100 000 000 bytes (--max-uncompressed-size)"),
+        "{err}"
+    );
+    let (code, rep) = run(&["rootfs", "--read-identical", s(&tar), s(&tar)]);
+    assert_eq!(code, 0);
+    assert_eq!(rep["identical"], true);
 }

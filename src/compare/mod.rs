@@ -131,6 +131,19 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
             ));
         }
     }
+    // PAX records rdiff reads into no other field, keyword by keyword.
+    let keys: std::collections::BTreeSet<&Bytes> = l.pax().keys().chain(r.pax().keys()).collect();
+    for k in keys {
+        let (a, b) = (l.pax().get(k), r.pax().get(k));
+        if a != b {
+            out.push(FieldDiff::keyed(
+                "pax",
+                k.clone(),
+                opt_bytes(&a.cloned()),
+                opt_bytes(&b.cloned()),
+            ));
+        }
+    }
     let kinds: std::collections::BTreeSet<&&str> = l.acl().keys().chain(r.acl().keys()).collect();
     for k in kinds {
         let (a, b) = (l.acl().get(*k), r.acl().get(*k));
@@ -374,30 +387,60 @@ pub fn compression_fields(
         .collect()
 }
 
+/// The decompressed streams' SHA-256, of both sides, read again when asked for (`None`
+/// where an input cannot be read again).
+pub type DecodedDigests<'a> =
+    &'a dyn Fn() -> crate::error::Result<Option<[crate::entry::Digest; 2]>>;
+
 /// The difference of the inputs as wholes (see [`input_fields`]), given the differences
-/// found in their entries: when nothing but the compressed bytes differs (same codec,
-/// same parameters, every decoded byte the same as far as every entry, header, padding
-/// and trailer shows), that is said as `compression.encoding`.
+/// found in their entries. When nothing else differs (same codec and parameters, no
+/// entry, header, padding or trailer difference), the decompressed streams are read
+/// again and compared (`decoded`): the same stream in other compressed bytes is
+/// `compression.encoding`; another stream (bytes no field shows) is `tar_stream`, which
+/// no rule hides.
 pub fn input_difference(
     l: &InputInfo,
     r: &InputInfo,
     entries_differ: bool,
     policy: &Policy,
-) -> Option<Difference> {
+    decoded: DecodedDigests,
+) -> crate::error::Result<Option<Difference>> {
     let mut fields = input_fields(l, r);
     let only_bytes = fields.len() == 1 && fields[0].field == "sha256";
     let compressed = l
         .compression
         .is_some_and(|c| c != crate::source::compress::Compression::None);
     if only_bytes && !entries_differ && compressed {
-        let size = |i: &InputInfo| {
-            Value::Text(format!("{} compressed bytes", crate::error::group(i.bytes)))
-        };
-        fields.push(
-            FieldDiff::keyed("compression", &b"encoding"[..], size(l), size(r))
-                .in_scope(Scope::Input),
-        );
+        fields.extend(decoded_difference(decoded()?, l.bytes, r.bytes));
     }
+    Ok(input_part(fields, policy))
+}
+
+/// What the decompressed streams' digests say of two inputs whose compressed bytes
+/// differ where nothing else does: `compression.encoding` (the same stream), or
+/// `tar_stream` (another one).
+pub fn decoded_difference(
+    digests: Option<[crate::entry::Digest; 2]>,
+    l_bytes: u64,
+    r_bytes: u64,
+) -> Option<FieldDiff> {
+    let [a, b] = digests?;
+    let f = if a == b {
+        let size = |n: u64| Value::Text(format!("{} compressed bytes", crate::error::group(n)));
+        FieldDiff::keyed(
+            "compression",
+            &b"encoding"[..],
+            size(l_bytes),
+            size(r_bytes),
+        )
+    } else {
+        FieldDiff::new("tar_stream", Value::Digest(a), Value::Digest(b))
+    };
+    Some(f.in_scope(Scope::Input))
+}
+
+/// The `input` difference with these fields, tagged by the policy.
+pub fn input_part(mut fields: Vec<FieldDiff>, policy: &Policy) -> Option<Difference> {
     if fields.is_empty() {
         return None;
     }

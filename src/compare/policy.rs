@@ -76,8 +76,9 @@ impl Matcher {
                         .is_some_and(|k| g.is_match(OsStr::from_bytes(k)))
             }
             Matcher::ModeTypeBitsOnly => match (&d.left, &d.right) {
+                // Only the file-type bits (`S_IFMT`, 0o170000) may differ.
                 (Value::Mode(l), Value::Mode(r)) => {
-                    d.scope == Scope::Entry && d.field == "mode" && l & 0o7777 == r & 0o7777
+                    d.scope == Scope::Entry && d.field == "mode" && (l ^ r) & !0o170_000 == 0
                 }
                 _ => false,
             },
@@ -189,9 +190,21 @@ fn file_timestamps(_: &str) -> Result<Vec<Matcher>> {
         Field(S::ENTRY, "mtime"),
         Field(S::ENTRY, "atime"),
         Field(S::ENTRY, "ctime"),
+        FieldKey(S::ENTRY, "pax", key_glob("LIBARCHIVE.creationtime")),
         Matcher::FormatRecordsOnly(ext::TIMES),
     ])
 }
+
+/// PAX records that describe the file system the archive was made from or how its
+/// headers are encoded, not what an extraction makes.
+const PAX_BOOKKEEPING: &[&str] = &[
+    "comment",
+    "SCHILY.dev",
+    "SCHILY.ino",
+    "SCHILY.nlink",
+    "hdrcharset",
+    "charset",
+];
 
 fn image_timestamps(_: &str) -> Result<Vec<Matcher>> {
     Ok(vec![
@@ -210,7 +223,7 @@ pub static RULES: &[RuleSpec] = &[
     RuleSpec {
         flag: "ignore-file-timestamps",
         value: None,
-        hides: "file `mtime`, `atime`, `ctime`, and `format` differences that come only from the PAX records carrying them",
+        hides: "file `mtime`, `atime`, `ctime`, the creation time bsdtar records (`pax.LIBARCHIVE.creationtime`), and `format` differences that come only from the PAX records carrying them",
         rootfs: true,
         semantic: true,
         matchers: file_timestamps,
@@ -226,7 +239,7 @@ pub static RULES: &[RuleSpec] = &[
     RuleSpec {
         flag: "ignore-tar-format",
         value: None,
-        hides: "how the tar is written: an entry's header `format` (ustar/gnu/pax, extension records), `duplicates`, `header` bytes and `padding`; the `trailer` after the last member of an input or a layer; the input's `format` (tar or directory; for images the form it is held in) and, for image archives, `archive` (the archive's own tar framing)",
+        hides: "how the tar is written: an entry's header `format` (ustar/gnu/pax, extension records), `duplicates`, `header` bytes and `padding`, the PAX records about the source file system, the header encoding and comments (`pax.SCHILY.dev`, `pax.SCHILY.ino`, `pax.SCHILY.nlink`, `pax.hdrcharset`, `pax.charset`, `pax.comment`); the `trailer` after the last member of an input or a layer; the input's `format` (tar or directory; for images the form it is held in) and, for image archives, `archive` (the archive as a tar: its members' headers and order, the data of its own files that are no blob, what follows the last member)",
         rootfs: true,
         semantic: true,
         matchers: |_| {
@@ -239,7 +252,14 @@ pub static RULES: &[RuleSpec] = &[
                 Field(S::INPUT, "trailer"),
                 Field(S::LAYER, "trailer"),
                 Field(S::INPUT, "archive"),
-            ])
+            ]
+            .into_iter()
+            .chain(
+                PAX_BOOKKEEPING
+                    .iter()
+                    .map(|k| FieldKey(S::ENTRY, "pax", key_glob(k))),
+            )
+            .collect())
         },
     },
     RuleSpec {
@@ -340,7 +360,7 @@ pub static RULES: &[RuleSpec] = &[
     RuleSpec {
         flag: "ignore-manifest-format",
         value: None,
-        hides: "Docker schema 2 vs OCI media types (`media_type.format`), an absent optional `mediaType`, a descriptor `platform` present on one side only, annotations a Docker manifest cannot carry (`manifest_format.*`), `index.json` present on one side only, and an `index.json` whose bytes differ where no compared field shows it (`index.bytes`: the same JSON spaced or ordered otherwise, or manifests left out by `--platform` / `--ignore-attestations`)",
+        hides: "Docker schema 2 vs OCI media types (`media_type.format`), an absent optional `mediaType`, a descriptor `platform` present on one side only, annotations a Docker manifest cannot carry (`manifest_format.*`), `index.json` present on one side only, the `oci-layout` file (`index.oci_layout`), and an index, manifest or config whose bytes spell the JSON otherwise (`bytes`: spacing, key order, escapes, a key written twice; for the index also the manifests left out by `--platform` / `--ignore-attestations`)",
         rootfs: false,
         semantic: true,
         matchers: |_| {
@@ -348,7 +368,8 @@ pub static RULES: &[RuleSpec] = &[
                 FieldKey(S::IMAGE, "media_type", key_glob("format")),
                 Field(S::IMAGE, "index"),
                 Field(S::IMAGE, "manifest_format"),
-                Field(S::INDEX, "bytes"),
+                Field(S::IMAGE, "bytes"),
+                Field(S::INDEX, "oci_layout"),
                 OneSideAbsent(S::IMAGE, "platform"),
             ])
         },
@@ -360,6 +381,19 @@ pub static RULES: &[RuleSpec] = &[
         rootfs: false,
         semantic: true,
         matchers: |_| Ok(vec![Field(S::INDEX, "order")]),
+    },
+    RuleSpec {
+        flag: "ignore-layer-split",
+        value: None,
+        hides: "how the filesystem is split into layers, where two images are compared as squashed filesystems (`--squash`, or layer counts that differ): the manifest's `layers` list and the config's `rootfs.diff_ids`",
+        rootfs: false,
+        semantic: true,
+        matchers: |_| {
+            Ok(vec![
+                Field(S::MANIFEST, "layers"),
+                FieldKey(S::CONFIG, "rootfs", key_glob("diff_ids")),
+            ])
+        },
     },
     RuleSpec {
         flag: "ignore-layer-compression",

@@ -4,6 +4,7 @@
 //! compared layer by layer, or squashed into the filesystem a container would see.
 
 pub mod meta;
+pub mod spelling;
 pub mod squash;
 pub mod store;
 pub mod walk;
@@ -668,6 +669,17 @@ pub fn compare_images(
         (Some(a), Some(b)) => {
             let mut f = meta::document(&a.json, &b.json);
             f.extend(index_order(l, r, &pairs));
+            // The manifests a filter left out count in the bytes of the index that
+            // lists them (the nested one, where both have one).
+            let extra = [left_out(l, &pairs, 0), left_out(r, &pairs, 1)];
+            let nested = l.indexes.len() > 1 && r.indexes.len() > 1;
+            let top_extra: [&[Vec<u8>]; 2] = if nested {
+                [&[], &[]]
+            } else {
+                [&extra[0], &extra[1]]
+            };
+            f.extend(bytes_field(a, b, top_extra));
+            f.extend(layout_field(l, r));
             diffs.extend(changed("index".into(), Scope::Index, f, policy));
             if l.indexes.len() != r.indexes.len() {
                 // One side's index.json points to an image index, the other's lists the
@@ -689,6 +701,7 @@ pub fn compare_images(
                 let mut f =
                     meta::descriptor(&a.json["manifests"][0], &b.json["manifests"][0], false);
                 f.extend(meta::document(&a2.json, &b2.json));
+                f.extend(bytes_field(a2, b2, [&extra[0], &extra[1]]));
                 diffs.extend(changed("index/nested".into(), Scope::Index, f, policy));
             }
         }
@@ -742,6 +755,16 @@ pub fn compare_images(
         let mut mf = meta::descriptor(&ma.descriptor, &mb.descriptor, false);
         if let (Some(da), Some(db)) = (&ma.doc, &mb.doc) {
             mf.extend(meta::document(&da.json, &db.json));
+            // A manifest rdiff made up for a docker-archive has no bytes of its own.
+            if !ma.synthesized && !mb.synthesized {
+                mf.extend(bytes_field(da, db, [&[], &[]]));
+            }
+        }
+        mf.extend(unread_document(l, a, r, b)?);
+        let job = jobs.iter().find(|j| j.pair == k);
+        let squash = job.is_some_and(|j| j.squash);
+        if squash {
+            mf.extend(layer_split(ma, mb));
         }
         if let (Some(ta), Some(tb)) = (&ma.repo_tags, &mb.repo_tags)
             && ta != tb
@@ -763,8 +786,6 @@ pub fn compare_images(
             mf,
             policy,
         ));
-        let job = jobs.iter().find(|j| j.pair == k);
-        let squash = job.is_some_and(|j| j.squash);
         if let (Some(ca), Some(cb)) = (&ma.config, &mb.config) {
             let mut cf = Vec::new();
             if let (Some(da), Some(db)) = (&ma.doc, &mb.doc) {
@@ -775,6 +796,17 @@ pub fn compare_images(
                 ));
             }
             cf.extend(meta::config(&ca.json, &cb.json, !squash));
+            cf.extend(bytes_field(ca, cb, [&[], &[]]));
+            if squash && ca.json["rootfs"]["diff_ids"] != cb.json["rootfs"]["diff_ids"] {
+                // Compared as one filesystem: the layers' split is a difference of its
+                // own (`--ignore-layer-split`), not of what they hold.
+                cf.push(FieldDiff::keyed(
+                    "rootfs",
+                    &b"diff_ids"[..],
+                    V::Json(ca.json["rootfs"]["diff_ids"].clone()),
+                    V::Json(cb.json["rootfs"]["diff_ids"].clone()),
+                ));
+            }
             diffs.extend(changed(
                 format!("{}config", p.prefix),
                 Scope::Config,
@@ -817,11 +849,13 @@ pub fn compare_images(
         } else {
             for i in 0..ma.layers.len() {
                 let (la, lb) = (&ma.layers[i], &mb.layers[i]);
+                let blob = unread_blob(l, la, r, lb, i)?;
                 // Each layer's entries are moved into its job, never copied.
                 let (owned_a, owned_b) = (layers.remove(&(0, a, i)), layers.remove(&(1, b, i)));
                 let (ra, rb) = (owned_a.as_ref(), owned_b.as_ref());
                 let same_content = matches!((ra, rb), (Some(x), Some(y)) if x.facts.diff_id.is_some() && x.facts.diff_id == y.facts.diff_id);
                 let mut lf = meta::descriptor(&la.descriptor, &lb.descriptor, same_content);
+                lf.extend(blob);
                 if let (Some(x), Some(y)) = (ra, rb) {
                     lf.extend(crate::compare::compression_fields(
                         (x.facts.compression, &x.facts.params),
@@ -939,9 +973,6 @@ pub fn compare_images(
             diffs.push(x);
         }
     }
-    if let Some(d) = index_bytes(l, r, &diffs, policy) {
-        diffs.push(d);
-    }
     // The inputs as wholes come first (outside in).
     if let Some(d) = input_difference(l, r, !diffs.is_empty(), policy) {
         diffs.insert(0, d);
@@ -1026,31 +1057,168 @@ fn index_order(l: &Image, r: &Image, pairs: &[Pair]) -> Option<FieldDiff> {
     Some(FieldDiff::new("order", list(0), list(1)))
 }
 
-/// `index.bytes`: the top-level index's bytes differ where no compared field shows it
-/// (the same JSON spaced or ordered otherwise, or manifests left out by `--platform` /
-/// `--ignore-attestations` that differ), so that "identical" always means identical
-/// index documents.
-fn index_bytes(l: &Image, r: &Image, diffs: &[Difference], policy: &Policy) -> Option<Difference> {
-    let (a, b) = (l.indexes.first()?, r.indexes.first()?);
-    let explained = diffs.iter().any(|d| {
-        d.status != Status::Changed
-            || d.fields
-                .iter()
-                .any(|f| matches!(f.scope, Scope::Index | Scope::Manifest))
-    });
-    if a.digest == b.digest || explained {
-        return None;
-    }
-    changed(
-        "index".into(),
-        Scope::Index,
-        vec![FieldDiff::new(
+/// `bytes`: a document's bytes spell its JSON otherwise (spacing, key order, escapes,
+/// a key written twice: see `spelling`), which no value difference shows.
+fn bytes_field(a: &walk::Doc, b: &walk::Doc, extra: [&[Vec<u8>]; 2]) -> Option<FieldDiff> {
+    let spell = |d: &walk::Doc, e: &[Vec<u8>]| {
+        if e.is_empty() {
+            d.spelling
+        } else {
+            let parts: Vec<&[u8]> = std::iter::once(&d.spelling[..])
+                .chain(e.iter().map(Vec::as_slice))
+                .collect();
+            spelling::json_spelling(b"null", &parts)
+        }
+    };
+    (spell(a, extra[0]) != spell(b, extra[1])).then(|| {
+        FieldDiff::new(
             "bytes",
             V::Text(a.digest.clone()),
             V::Text(b.digest.clone()),
-        )],
-        policy,
-    )
+        )
+    })
+}
+
+/// `layers`, when two manifests compared as squashed filesystems list other layers
+/// (hidden by `--ignore-layer-split`: what they hold is compared as one tree).
+fn layer_split(ma: &walk::Manifest, mb: &walk::Manifest) -> Option<FieldDiff> {
+    // By what the layers hold (diff_ids): another compression is no other split.
+    let list = |m: &walk::Manifest| {
+        m.layers
+            .iter()
+            .map(|x| {
+                x.diff_id
+                    .clone()
+                    .or_else(|| x.digest.clone())
+                    .unwrap_or_else(|| x.blob.clone())
+            })
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (list(ma), list(mb));
+    (a != b).then(|| {
+        let v = |l: &[String]| {
+            V::Text(format!(
+                "{} {}: {}",
+                l.len(),
+                crate::report::plural(l.len() as u64, "layer", "layers"),
+                l.join(", ")
+            ))
+        };
+        FieldDiff::new("layers", v(&a), v(&b))
+    })
+}
+
+/// Check a blob rdiff does not read as a tar (an attestation's in-toto statement, an
+/// artifact) against its descriptor, and say `blob` when the two differ: their bytes
+/// are what the descriptors point to, and no other field compares them.
+fn unread_blob(
+    l: &Image,
+    la: &Layer,
+    r: &Image,
+    lb: &Layer,
+    i: usize,
+) -> Result<Option<FieldDiff>> {
+    if la.is_tar() && lb.is_tar() {
+        return Ok(None);
+    }
+    let (da, db) = (verify_blob(l, la, i)?, verify_blob(r, lb, i)?);
+    Ok((da != db).then(|| FieldDiff::new("blob", V::Text(da), V::Text(db))))
+}
+
+/// The digest of a layer blob, read whole and checked against its descriptor.
+fn verify_blob(img: &Image, layer: &Layer, i: usize) -> Result<String> {
+    let mut r = img
+        .store
+        .open(&layer.blob)
+        .map_err(|m| layer_err(img, i, layer, m))?;
+    let (mut h, handle) = crate::source::hash::Hashing::new(&mut r, true);
+    let n = std::io::copy(&mut h, &mut std::io::sink()).map_err(|e| layer_err(img, i, layer, e))?;
+    let got = format!(
+        "sha256:{}",
+        crate::report::hex(&handle.finish().unwrap_or_default())
+    );
+    if let Some(want) = &layer.digest
+        && *want != got
+    {
+        return Err(layer_err(
+            img,
+            i,
+            layer,
+            format!("digest mismatch: expected {want}, found {got}"),
+        ));
+    }
+    if let Some(size) = layer.size
+        && size != n
+    {
+        return Err(layer_err(
+            img,
+            i,
+            layer,
+            format!("size mismatch: descriptor says {size}, blob has {n}"),
+        ));
+    }
+    Ok(got)
+}
+
+/// `document`, for manifests of a type rdiff does not walk into: their bytes, read and
+/// checked against their descriptors, which no other field compares.
+fn unread_document(l: &Image, a: usize, r: &Image, b: usize) -> Result<Option<FieldDiff>> {
+    let (ma, mb) = (&l.manifests[a], &r.manifests[b]);
+    if ma.kind != ManifestKind::Other && mb.kind != ManifestKind::Other {
+        return Ok(None);
+    }
+    let read = |img: &Image, m: &walk::Manifest| -> Result<Option<String>> {
+        if m.kind != ManifestKind::Other {
+            return Ok(m.doc.as_ref().map(|d| d.digest.clone()));
+        }
+        let layer = Layer {
+            descriptor: m.descriptor.clone(),
+            blob: match m.descriptor["digest"].as_str().map(walk::blob_path) {
+                Some(Ok(p)) => p,
+                _ => return Ok(None),
+            },
+            digest: m.descriptor["digest"].as_str().map(str::to_string),
+            size: m.descriptor["size"].as_u64(),
+            media_type: String::new(),
+            diff_id: None,
+        };
+        if !img.store.has(&layer.blob) {
+            return Ok(None);
+        }
+        verify_blob(img, &layer, 0).map(Some)
+    };
+    let (x, y) = (read(l, ma)?, read(r, mb)?);
+    Ok((x != y).then(|| {
+        let v = |d: Option<String>| d.map_or(V::Absent, V::Text);
+        FieldDiff::new("document", v(x), v(y))
+    }))
+}
+
+/// `oci_layout`, when the layouts' `oci-layout` files differ.
+fn layout_field(l: &Image, r: &Image) -> Option<FieldDiff> {
+    (l.layout_file != r.layout_file).then(|| {
+        let v = |f: &Option<Vec<u8>>| {
+            f.as_ref().map_or(V::Absent, |b| {
+                V::Text(String::from_utf8_lossy(b).into_owned())
+            })
+        };
+        FieldDiff::new("oci_layout", v(&l.layout_file), v(&r.layout_file))
+    })
+}
+
+/// The descriptors of the manifests a filter (`--platform`, `--ignore-attestations`)
+/// left out of the comparison: their values count in the index's `bytes`.
+fn left_out(img: &Image, pairs: &[Pair], side: usize) -> Vec<Vec<u8>> {
+    let paired: Vec<usize> = pairs
+        .iter()
+        .filter_map(|p| if side == 0 { p.left } else { p.right })
+        .collect();
+    (0..img.manifests.len())
+        .filter(|i| !paired.contains(i))
+        .map(|i| serde_json::to_vec(&img.manifests[i].descriptor).unwrap_or_default())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// The image inputs as wholes (the `input` part): their form (`format`), and for
@@ -1083,45 +1251,36 @@ pub fn input_difference(
             (a.compression, &a.params),
             (b.compression, &b.params),
         ));
-        if a.framing != b.framing {
-            let v = |x: &store::ArchiveFacts| {
+        // The archive as a tar, and the large members nothing read.
+        let whole = |img: &Image, x: &store::ArchiveFacts| {
+            let unread = img.store.unread_sha256().unwrap_or_default();
+            crate::source::hash::sha256(&[&x.framing[..], &unread].concat())
+        };
+        let (wa, wb) = (whole(l, a), whole(r, b));
+        if wa != wb {
+            let v = |x: &store::ArchiveFacts, w: &crate::entry::Digest| {
                 V::Text(format!(
-                    "{} members, framing sha256:{}",
+                    "{} members, sha256:{}",
                     crate::error::group(x.members),
-                    crate::report::hex(&x.framing)
+                    crate::report::hex(w)
                 ))
             };
-            f.push(FieldDiff::new("archive", v(a), v(b)));
+            f.push(FieldDiff::new("archive", v(a, &wa), v(b, &wb)));
         }
-        // Same codec and parameters, the same archive as a tar and the same blobs: only
-        // the compressed bytes differ.
+        // Same codec and parameters, the same archive as a tar and the same blobs: the
+        // decompressed archives say whether only the compressed bytes differ.
         let compressed = a.compression != crate::source::compress::Compression::None;
         if f.len() == 1 && f[0].field == "sha256" && compressed && !others_differ {
-            let v = |img: &Image| {
-                V::Text(format!(
-                    "{} compressed bytes",
-                    crate::error::group(img.bytes)
-                ))
-            };
-            f.push(FieldDiff::keyed(
-                "compression",
-                &b"encoding"[..],
-                v(l),
-                v(r),
+            let digests = l.store.decoded_sha256().zip(r.store.decoded_sha256());
+            f.extend(crate::compare::decoded_difference(
+                digests.map(|(x, y)| [x, y]),
+                l.bytes,
+                r.bytes,
             ));
         }
     }
-
-    let mut d = changed(
-        crate::compare::INPUT.into(),
-        Scope::Input,
-        f,
-        &Policy::strict(),
-    )?;
-    for x in &mut d.fields {
-        x.ignored_by = policy.field_rule(x).map(|i| policy.rules[i].name.clone());
-    }
-    Some(d)
+    let f: Vec<FieldDiff> = f.into_iter().map(|x| x.in_scope(Scope::Input)).collect();
+    crate::compare::input_part(f, policy)
 }
 
 /// Kinds of entries that are whiteout markers (for the text of tricky cases).

@@ -39,6 +39,8 @@ pub enum Store {
         members: BTreeMap<String, Member>,
         /// What the archive's own bytes are.
         facts: ArchiveFacts,
+        /// Offsets of the members read (the blobs the walk compares).
+        opened: std::sync::Mutex<std::collections::BTreeSet<u64>>,
         /// Keeps a spooled temporary file alive (and deletes it at the end).
         _spool: Option<tempfile::NamedTempFile>,
     },
@@ -136,6 +138,7 @@ impl Store {
             map,
             members,
             facts,
+            opened: Default::default(),
             _spool: spool,
         })
     }
@@ -149,6 +152,7 @@ impl Store {
             map,
             facts,
             members,
+            opened: Default::default(),
             _spool: spool,
         })
     }
@@ -178,8 +182,17 @@ impl Store {
                 let f = File::open(root.join(name)).map_err(|e| format!("{name}: {e}"))?;
                 Ok(Box::new(BufReader::with_capacity(256 << 10, f)))
             }
-            Store::Archive { map, members, .. } => {
+            Store::Archive {
+                map,
+                members,
+                opened,
+                ..
+            } => {
                 let m = resolve(members, name)?;
+                opened
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(m.offset);
                 Ok(Box::new(MmapReader::range(
                     map.clone(),
                     m.offset as usize,
@@ -205,6 +218,42 @@ impl Store {
             .read_to_end(&mut v)
             .map_err(|e| format!("{name}: {e}"))?;
         Ok(v)
+    }
+
+    /// SHA-256 of an archive's decompressed bytes (`None` for a layout directory).
+    pub fn decoded_sha256(&self) -> Option<crate::entry::Digest> {
+        match self {
+            Store::Layout { .. } => None,
+            Store::Archive { map, .. } => Some(crate::source::hash::sha256(map_bytes(map))),
+        }
+    }
+
+    /// SHA-256 over the data of an archive's members of over 1 MiB that were not read
+    /// (the smaller ones are in `ArchiveFacts::framing`): blobs nothing refers to.
+    pub fn unread_sha256(&self) -> Option<crate::entry::Digest> {
+        use sha2::Digest as _;
+        let Store::Archive {
+            map,
+            members,
+            opened,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let opened = opened.lock().unwrap_or_else(|e| e.into_inner());
+        let data = map_bytes(map);
+        let mut sha = sha2::Sha256::new();
+        for (name, m) in members {
+            if m.link.is_some() || m.size <= SMALL_MEMBER || opened.contains(&m.offset) {
+                continue;
+            }
+            sha.update((name.len() as u64).to_le_bytes());
+            sha.update(name.as_bytes());
+            let (a, b) = (m.offset as usize, (m.offset + m.size) as usize);
+            sha.update(data.get(a..b).unwrap_or_default());
+        }
+        Some(sha.finalize().into())
     }
 
     /// What an archive's own bytes are (`None` for a layout directory).
@@ -321,8 +370,10 @@ fn index(
             let mut h = crate::source::hash::ContentHasher::new(size, None);
             tr.read_data(&mut |b| h.update(b))?;
             entry.digest = Some(h.finish().sha);
-            entry.set_padding(tr.padding_sha());
+        } else {
+            tr.skip_data()?;
         }
+        entry.set_padding(tr.padding_sha());
         framing.update(entry.fingerprint());
         members.insert(name, Member { offset, size, link });
     }

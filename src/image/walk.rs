@@ -128,6 +128,8 @@ pub struct Doc {
     pub digest: String,
     pub size: u64,
     pub json: Value,
+    /// How the bytes spell the JSON, apart from its values (`spelling::json_spelling`).
+    pub spelling: crate::entry::Digest,
 }
 
 /// A layer descriptor and what the config says of it.
@@ -189,6 +191,8 @@ pub struct Image {
     pub store: Store,
     /// The top-level index (`index.json`), and a nested index it points to, if any.
     pub indexes: Vec<Doc>,
+    /// The `oci-layout` file's bytes (OCI layouts and archives).
+    pub layout_file: Option<Vec<u8>>,
     pub manifests: Vec<Manifest>,
 }
 
@@ -253,6 +257,7 @@ fn read_doc(input: &ImageInput, store: &Store, what: &str, desc: &Value) -> Resu
         digest: digest.to_string(),
         size: bytes.len() as u64,
         json,
+        spelling: super::spelling::json_spelling(&bytes, &[]),
     })
 }
 
@@ -333,6 +338,7 @@ pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64)
         bytes,
         store,
         indexes: Vec::new(),
+        layout_file: None,
         manifests: Vec::new(),
     };
     if use_docker {
@@ -419,6 +425,12 @@ fn open_cli(input: &ImageInput) -> Result<(Store, &'static str, u64)> {
 }
 
 fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
+    image.layout_file = Some(
+        image
+            .store
+            .read_small("oci-layout")
+            .map_err(|m| err(input, m))?,
+    );
     let bytes = image
         .store
         .read_small("index.json")
@@ -430,6 +442,7 @@ fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
         digest: sha256_hex(&bytes),
         size: bytes.len() as u64,
         json,
+        spelling: super::spelling::index_spelling(&bytes, &[]),
     };
     let mut entries: Vec<Value> = top.json["manifests"]
         .as_array()
@@ -451,7 +464,13 @@ fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
         let d = entries[0].clone();
         let media = str_field(&d, "mediaType").unwrap_or("");
         if is_index(media, None) {
-            let doc = read_doc(input, &image.store, "image index", &d)?;
+            let mut doc = read_doc(input, &image.store, "image index", &d)?;
+            // An index's manifests count as a set in its spelling.
+            if let Some(Ok(p)) = str_field(&d, "digest").map(blob_path)
+                && let Ok(bytes) = image.store.read_small(&p)
+            {
+                doc.spelling = super::spelling::index_spelling(&bytes, &[]);
+            }
             oci_spec::image::ImageIndex::from_reader(
                 serde_json::to_vec(&doc.json).unwrap_or_default().as_slice(),
             )
@@ -632,6 +651,7 @@ fn walk_docker(input: &ImageInput, image: &mut Image) -> Result<()> {
             size: cfg_bytes.len() as u64,
             json: parse_json(&cfg_bytes)
                 .map_err(|m| err(input, format!("config {cfg_path}: {m}")))?,
+            spelling: super::spelling::json_spelling(&cfg_bytes, &[]),
         };
         let diff_ids: Vec<String> = config.json["rootfs"]["diff_ids"]
             .as_array()
@@ -737,6 +757,7 @@ pub fn synthesize_manifest(m: &mut Manifest, layer_facts: &[(String, u64, &str)]
         digest: sha256_hex(&bytes),
         size: bytes.len() as u64,
         json,
+        spelling: super::spelling::json_spelling(&bytes, &[]),
     });
 }
 

@@ -294,6 +294,31 @@ pub fn with_tar_stream_progress(
     })
 }
 
+/// SHA-256 of an input's decompressed stream, read again whole (`None` for an input
+/// that cannot be read again: a stream, a directory).
+pub fn decoded_sha256(input: &Input, limits: &tar::Limits) -> Result<Option<crate::entry::Digest>> {
+    let Some(p) = input.path.as_ref().filter(|p| p.is_file()) else {
+        return Ok(None);
+    };
+    let f = File::open(p).map_err(|e| input.err(e))?;
+    let checks = Checks {
+        blob: false,
+        diff_id: true,
+    };
+    let facts = read_tar_from(
+        Box::new(BufReader::with_capacity(256 << 10, f)),
+        limits,
+        true,
+        Some(checks),
+        |tr| {
+            while tr.next_entry()?.is_some() {}
+            Ok(())
+        },
+    )
+    .map_err(|k| input.err(k))?;
+    Ok(facts.diff_id)
+}
+
 /// Counts bytes consumed from a raw input for the progress bar.
 pub struct ProgressReader<R> {
     pub inner: R,
@@ -494,6 +519,9 @@ pub fn entry_from_tar(t: TarEntry) -> Entry {
     for (name, value) in t.xattrs {
         add_xattr(&mut e, name, value);
     }
+    for (k, v) in t.other {
+        e.extra.get_mut().pax.insert(k.into(), v.into());
+    }
     e.order = Some(u32::try_from(t.index).unwrap_or(u32::MAX));
     e.format = t.format;
     e.header = Some(t.framing);
@@ -527,6 +555,10 @@ pub fn finish_set(mut entries: Vec<Entry>, mut info: InputInfo) -> EntrySet {
     // Stable sort keeps archive order among equal paths; then keep the last of each run
     // of equal paths, in place (no second vector: entries dominate memory).
     entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let ordered = entries.iter().any(|e| e.order.is_some());
+    if ordered {
+        resolve_hardlinks_in_order(&mut entries);
+    }
     let mut w = 0usize;
     for r in 0..entries.len() {
         if w > 0 && entries[w - 1].path == entries[r].path {
@@ -545,12 +577,41 @@ pub fn finish_set(mut entries: Vec<Entry>, mut info: InputInfo) -> EntrySet {
     entries.truncate(w);
     entries.shrink_to_fit();
     let mut out = entries;
-    resolve_hardlinks(&mut out);
+    if !ordered {
+        resolve_hardlinks(&mut out);
+    }
     info.entries = out.len() as u64;
     EntrySet { entries: out, info }
 }
 
-/// Give each hardlink its target's content digest (entries sorted by path).
+/// Give each hardlink of an archive the content its extraction gets: that of the last
+/// member of its target path *before* it (a later member of that path replaces the
+/// file, not what the link points to), links taken in archive order so that a link to
+/// a link follows. `entries` are sorted by path, archive order kept within a path.
+fn resolve_hardlinks_in_order(entries: &mut [Entry]) {
+    let mut links: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].kind == Kind::Hardlink)
+        .collect();
+    links.sort_by_key(|&i| entries[i].order);
+    for i in links {
+        let (order, Some(t)) = (entries[i].order, entries[i].hardlink_target.clone()) else {
+            continue;
+        };
+        let mut j = entries.partition_point(|x| *x.path < *t);
+        let mut found = None;
+        while j < entries.len() && *entries[j].path == *t {
+            if entries[j].order < order {
+                found = entries[j].digest;
+            }
+            j += 1;
+        }
+        entries[i].digest = found;
+    }
+}
+
+/// Give each hardlink without a digest its target's (entries sorted by path): for
+/// directories (whose hardlinks come from inode numbers) and squashed layers (a link
+/// to a file of a lower layer).
 pub fn resolve_hardlinks(entries: &mut [Entry]) {
     let ids: Vec<Option<crate::entry::Digest>> = entries
         .iter()
@@ -562,7 +623,7 @@ pub fn resolve_hardlinks(entries: &mut [Entry]) {
         })
         .collect();
     for (e, d) in entries.iter_mut().zip(ids) {
-        if d.is_some() {
+        if d.is_some() && e.digest.is_none() {
             e.digest = d;
         }
     }

@@ -76,9 +76,14 @@ impl Framing {
         }
     }
 
-    /// Stored data that is not content (a dumpdir's), in chunks.
-    pub fn data(&mut self, bytes: &[u8]) {
+    /// Stored data that is not content (a dumpdir's): `data_start` with its length,
+    /// then the bytes in chunks of any size.
+    pub fn data_start(&mut self, len: u64) {
         self.sha.update([tag::DATA]);
+        self.sha.update(len.to_le_bytes());
+    }
+
+    pub fn data(&mut self, bytes: &[u8]) {
         self.sha.update(bytes);
     }
 
@@ -177,11 +182,13 @@ impl Framing {
         let mut end = 0;
         for s in &spans {
             self.sha.update([tag::RECORD]);
+            // The length follows from the record, but not how many digits spell it
+            // (`9 uid=12` and `10 uid=12` are both right), nor leading zeros.
             let len = &data[s.len.clone()];
             if len.first() == Some(&b'0') {
                 self.raw(len);
             } else {
-                self.put(tag::SHAPE, &[]);
+                self.put(tag::SHAPE, &(len.len() as u64).to_le_bytes());
             }
             let (k, v) = (&data[s.key.clone()], &data[s.value.clone()]);
             self.raw(k);
@@ -245,9 +252,11 @@ pub struct Used {
     pub gnu_ctime: bool,
 }
 
-/// Each run of ASCII digits replaced by `#` and its length (one byte, runs are short).
+/// Each run of ASCII digits replaced by its length: tokens `[1, length as 8 bytes]`
+/// for a run of digits and `[0, byte]` for any other byte (so that no byte of the
+/// input can be taken for a run).
 pub fn digit_shape(b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(b.len());
+    let mut out = Vec::with_capacity(b.len() * 2);
     let mut i = 0;
     while i < b.len() {
         if b[i].is_ascii_digit() {
@@ -255,9 +264,10 @@ pub fn digit_shape(b: &[u8]) -> Vec<u8> {
             while i < b.len() && b[i].is_ascii_digit() {
                 i += 1;
             }
-            out.push(b'#');
-            out.push((i - start).min(255) as u8);
+            out.push(1);
+            out.extend_from_slice(&((i - start) as u64).to_le_bytes());
         } else {
+            out.push(0);
             out.push(b[i]);
             i += 1;
         }
@@ -350,12 +360,21 @@ pub fn shape_text(shape: &[u8]) -> String {
     let mut out = String::new();
     let mut i = 0;
     while i < shape.len() {
-        if shape[i] == b'#' && i + 1 < shape.len() {
-            out.push_str(&"#".repeat(usize::from(shape[i + 1])));
-            i += 2;
+        if shape[i] == 1 && i + 9 <= shape.len() {
+            let mut n = [0u8; 8];
+            n.copy_from_slice(&shape[i + 1..i + 9]);
+            let n = u64::from_le_bytes(n);
+            if n <= 64 {
+                out.push_str(&"#".repeat(n as usize));
+            } else {
+                out.push_str(&format!("#×{n}"));
+            }
+            i += 9;
         } else {
-            out.push_str(&crate::entry::display_bytes(&shape[i..=i]));
-            i += 1;
+            out.push_str(&crate::entry::display_bytes(
+                shape.get(i + 1..i + 2).unwrap_or(&[]),
+            ));
+            i += 2;
         }
     }
     out
@@ -372,10 +391,14 @@ mod tests {
 
     #[test]
     fn digit_shapes() {
-        assert_eq!(digit_shape(b"0000644\0"), b"#\x07\0");
-        assert_eq!(digit_shape(b"0000755\0"), b"#\x07\0");
-        assert_eq!(digit_shape(b"   644 \0"), b"   #\x03 \0");
-        assert_eq!(digit_shape(b"1.25"), b"#\x01.#\x02");
+        assert_eq!(digit_shape(b"0000644\0"), digit_shape(b"0000755\0"));
+        assert_ne!(digit_shape(b"0000644\0"), digit_shape(b"   644 \0"));
+        assert_ne!(digit_shape(b"1.25"), digit_shape(b"1.5"));
+        // A run's length is never cut: 300 digits and 280 are not one shape.
+        assert_ne!(digit_shape(&[b'0'; 300]), digit_shape(&[b'0'; 280]));
+        // No input byte reads as a run.
+        assert_ne!(digit_shape(b"\x01\x07"), digit_shape(b"0000000"));
+        assert_eq!(shape_text(&digit_shape(b"1700000000.0")), "##########.#");
     }
 
     #[test]

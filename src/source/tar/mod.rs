@@ -36,7 +36,9 @@ pub struct Limits {
     pub max_meta: u64,
     /// Largest number of sparse chunks in one member.
     pub max_sparse_chunks: usize,
-    /// Largest expanded size of a sparse member (its holes are hashed as zeros).
+    /// Largest expanded size of one sparse member (its holes are hashed as zeros).
+    /// Unbounded by default: the holes of every member count, with the stored bytes,
+    /// against `max_uncompressed`.
     pub max_sparse_size: u64,
     /// Largest uncompressed tar stream (a decompression bomb stops here).
     pub max_uncompressed: u64,
@@ -49,7 +51,7 @@ impl Default for Limits {
         Limits {
             max_meta: 16 << 20,
             max_sparse_chunks: 1 << 20,
-            max_sparse_size: 16 << 30,
+            max_sparse_size: u64::MAX,
             max_uncompressed: 64 << 30,
             max_entries: 10_000_000,
         }
@@ -76,6 +78,8 @@ pub struct TarEntry {
     pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
     /// Raw ACL text by kind: `access`, `default` (SCHILY.acl.*), `nfs4` (SCHILY.acl.ace).
     pub acls: Vec<(&'static str, Vec<u8>)>,
+    /// PAX records rdiff reads into no other field (`SCHILY.fflags`, ...), by keyword.
+    pub other: Vec<(Vec<u8>, Vec<u8>)>,
     pub format: Option<Format>,
     /// The member's framing digest (see [`framing`]).
     pub framing: crate::entry::Digest,
@@ -180,6 +184,8 @@ pub struct TarReader<R> {
     /// Blocks read while a member's header is parsed (GNU sparse extension blocks, a
     /// PAX 1.0 sparse map), for its framing digest.
     captured: Option<Vec<u8>>,
+    /// Zeros of sparse members' holes passed so far (they count against the size limit).
+    hole_bytes: u64,
 }
 
 static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
@@ -209,6 +215,7 @@ impl<R: BufRead> TarReader<R> {
             padding_sha: None,
             end_at: None,
             captured: None,
+            hole_bytes: 0,
         }
     }
 
@@ -293,8 +300,17 @@ impl<R: BufRead> TarReader<R> {
         Ok(())
     }
 
+    /// Pass `n` zeros of a sparse member's hole to `f`. Holes cost no reading but
+    /// hashing, so they count against `--max-uncompressed-size` like stored bytes.
+    fn holes(&mut self, n: u64, f: &mut dyn FnMut(&[u8])) -> Result<(), ErrorKind> {
+        self.hole_bytes = self.hole_bytes.saturating_add(n);
+        self.check_size()?;
+        zeros(n, f);
+        Ok(())
+    }
+
     fn check_size(&self) -> Result<(), ErrorKind> {
-        if self.pos > self.limits.max_uncompressed {
+        if self.pos.saturating_add(self.hole_bytes) > self.limits.max_uncompressed {
             return Err(ErrorKind::Limit(format!(
                 "the uncompressed stream is over {} bytes (--max-uncompressed-size)",
                 group(self.limits.max_uncompressed)
@@ -348,6 +364,15 @@ impl<R: BufRead> TarReader<R> {
         self.padding_sha
     }
 
+    /// Skip the current member's stored data, and read the padding after it (then
+    /// [`TarReader::padding_sha`] describes it).
+    pub fn skip_data(&mut self) -> Result<(), ErrorKind> {
+        let n = std::mem::take(&mut self.remaining);
+        self.sparse = None;
+        self.skip(n)?;
+        self.read_padding()
+    }
+
     /// Skip whatever the caller did not read of the current member.
     fn finish_member(&mut self) -> Result<(), ErrorKind> {
         let n = self.remaining;
@@ -374,6 +399,21 @@ impl<R: BufRead> TarReader<R> {
         };
         let mut sha = sha2::Sha256::new();
         let mut zeros = true;
+        // Headers that belong to no member (a global header or a volume label after the
+        // last member) come first.
+        let mut before = 0u64;
+        for piece in std::mem::take(&mut self.pending) {
+            let b = match piece {
+                Piece::Raw(b) => b,
+                Piece::Ext {
+                    block, data, pad, ..
+                } => [&block[..], &data, &pad].concat(),
+            };
+            before += b.len() as u64;
+            zeros = false;
+            sha.update((b.len() as u64).to_le_bytes());
+            sha.update(&b);
+        }
         // The marker block itself was consumed, and was zeros.
         sha.update([0u8; BLOCK]);
         let mut rest = 0u64;
@@ -399,6 +439,7 @@ impl<R: BufRead> TarReader<R> {
             }
         }
         self.pos += rest;
+        let at = at.saturating_sub(before);
         Ok(Some(Trailer {
             at,
             bytes: self.pos - at,
@@ -610,8 +651,12 @@ impl<R: BufRead> TarReader<R> {
             None => h.field(off::LINKNAME).to_vec(),
         };
         let kind = match tf {
+            // A regular file whose name ends in `/` is a directory where the type is
+            // the old `\0` (any format, as GNU tar, bsdtar, Go and Python read it) or
+            // in a v7 header.
             b'0' | 0 | b'7' | b'S' => {
-                if tf != b'S' && hfmt == HeaderFormat::V7 && e.path.ends_with(b"/") {
+                let v7_or_old = tf == 0 || (tf == b'0' && hfmt == HeaderFormat::V7);
+                if v7_or_old && e.path.ends_with(b"/") {
                     Kind::Dir
                 } else {
                     Kind::File
@@ -623,7 +668,9 @@ impl<R: BufRead> TarReader<R> {
             b'4' => Kind::BlockDevice,
             b'5' | b'D' => Kind::Dir,
             b'6' => Kind::Fifo,
-            c => Kind::Other(c),
+            // Unknown types: extracted as regular files by GNU tar, bsdtar and Python
+            // (the type byte itself is in the framing digest).
+            _ => Kind::File,
         };
         if matches!(kind, Kind::CharDevice | Kind::BlockDevice) && hfmt != HeaderFormat::V7 {
             e.device = Some((
@@ -720,11 +767,12 @@ impl<R: BufRead> TarReader<R> {
         fr.block(h.0, &main_used(h, hfmt, &e, kind));
         fr.raw(&captured);
         if tf == b'D' {
-            // A dumpdir's data is no content: it is framing.
+            // A dumpdir's data is no content: it is framing (one stream, whatever the
+            // reads' sizes).
             let n = std::mem::take(&mut self.remaining);
-            self.pass(n, &mut |b| fr.data(b))?;
             let p = std::mem::take(&mut self.padding);
-            self.pass(p, &mut |b| fr.data(b))?;
+            fr.data_start(n + p);
+            self.pass(n + p, &mut |b| fr.data(b))?;
         }
         e.framing = fr.finish();
         self.sparse = sparse;
@@ -869,7 +917,15 @@ impl<R: BufRead> TarReader<R> {
                         e.xattrs.push((name, val));
                     }
                     *bits |= ext::LIBARCHIVE_XATTR;
+                } else if k == b"RHT.security.selinux" {
+                    // GNU tar --selinux; libarchive reads it as this xattr.
+                    e.xattrs.push((b"security.selinux".to_vec(), v.to_vec()));
+                    *bits |= ext::OTHER;
                 } else {
+                    // Any other record (SCHILY.fflags, LIBARCHIVE.creationtime, a
+                    // vendor's keyword) is compared as `pax.KEYWORD`, not dropped.
+                    e.other.retain(|(ok, _)| ok.as_slice() != k);
+                    e.other.push((k.to_vec(), v.to_vec()));
                     *bits |= ext::OTHER;
                 }
             }
@@ -1021,13 +1077,13 @@ impl<R: BufRead> TarReader<R> {
             Some(mut s) => {
                 while s.next_chunk < s.chunks.len() {
                     let (o, n) = s.chunks[s.next_chunk];
-                    zeros(o - s.pos, f);
+                    self.holes(o - s.pos, f)?;
                     self.remaining -= n;
                     self.pass(n, f)?;
                     s.pos = o + n;
                     s.next_chunk += 1;
                 }
-                zeros(s.real_size - s.pos, f);
+                self.holes(s.real_size - s.pos, f)?;
             }
         }
         self.read_padding()
@@ -1115,8 +1171,12 @@ fn frame_piece(
                 None => pax_value_use(k, v, e, kind, plain_size),
             }
         }),
-        b'L' if header::cstr(data) == e.path.as_slice() => fr.string_rest(data),
+        b'L' if header::cstr(data) == e.path.as_slice() => {
+            fr.raw(&(data.len() as u64).to_le_bytes());
+            fr.string_rest(data)
+        }
         b'K' if header::cstr(data) == e.link.as_slice() && link_compared(kind, &e.link) => {
+            fr.raw(&(data.len() as u64).to_le_bytes());
             fr.string_rest(data)
         }
         _ => fr.raw(data),
@@ -1150,6 +1210,14 @@ fn pax_value_use(
         }
         b"SCHILY.devminor" => {
             masked(framing::has_device(kind) && e.device.is_some_and(|d| decimal_used(v, d.1)))
+        }
+        b"RHT.security.selinux" => masked(final_xattr(e, b"security.selinux") == Some(v)),
+        _ if e
+            .other
+            .iter()
+            .any(|(ok, ov)| ok.as_slice() == k && ov.as_slice() == v) =>
+        {
+            ValueUse::Masked
         }
         _ => match k.strip_prefix(b"SCHILY.xattr.") {
             // ACLs stored as xattrs are compared as canonical text: their bytes are
