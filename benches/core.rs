@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::io::Cursor;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use rdiff::compare::policy::Policy;
+use rdiff::compare::policy::{PathHits, Policy};
 use rdiff::compare::{ReportParts, build_report, compare_sets};
 use rdiff::entry::{Entry, Kind, Timestamp};
 use rdiff::report::{InputSummary, ReportLimits};
@@ -138,15 +138,22 @@ fn bench_compare(c: &mut Criterion) {
     let mut g = c.benchmark_group("compare");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
+    let hits = PathHits::new(&Policy::strict());
     g.bench_function("match+compare 1M entries (10% mtime differ)", |b| {
-        b.iter(|| black_box(compare_sets(&l, &r, &Policy::strict()).len()))
+        b.iter(|| black_box(compare_sets(&l, &r, &Policy::strict(), b"", &hits).len()))
     });
     g.finish();
 }
 
 fn bench_render(c: &mut Criterion) {
     let (l, r) = (entry_set(100_000, 0), entry_set(100_000, 7));
-    let diffs = compare_sets(&l, &r, &Policy::strict());
+    let diffs = compare_sets(
+        &l,
+        &r,
+        &Policy::strict(),
+        b"",
+        &PathHits::new(&Policy::strict()),
+    );
     let report = build_report(diffs, &Policy::strict(), parts());
     let mut g = c.benchmark_group("render");
     g.sample_size(10);

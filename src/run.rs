@@ -244,7 +244,8 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         (left, right, keeper.into_kept())
     };
 
-    let mut diffs = compare::compare_sets(&left, &right, &policy);
+    let hits = crate::compare::policy::PathHits::new(&policy);
+    let mut diffs = compare::compare_sets(&left, &right, &policy, b"", &hits);
     let copts = ContentOptions {
         keep_limit: args.output.max_text_size,
         max_diff_lines: args.output.max_diff_lines,
@@ -294,7 +295,7 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         diffs.insert(0, d);
     }
     let notes = compare::notes(&left, &right, args.rules.source_date_epoch, &policy);
-    let warnings = compare::unmatched_path_rules(&left, &right, &policy);
+    let warnings = hits.warnings(&policy);
     let report = build_report(
         diffs,
         &policy,

@@ -16,7 +16,7 @@ use crate::report::{
     SCHEMA_VERSION, Scope, Status, Summary, Value,
 };
 use crate::source::{Carries, EntrySet, InputInfo, SourceKind};
-use policy::Policy;
+use policy::{PathHits, Policy};
 
 fn opt_bytes(b: &Option<Bytes>) -> Value {
     match b {
@@ -185,8 +185,16 @@ enum Item {
 }
 
 /// All differences between two entry sets, sorted by path, each field (and each whole
-/// entry) tagged with the rule that hides it, if any.
-pub fn compare_sets(left: &EntrySet, right: &EntrySet, policy: &Policy) -> Vec<Difference> {
+/// entry) tagged with the rule that hides it, if any. Path rules are matched once per
+/// entry, against its path and against its location (`location` + path: `layers/1/`
+/// for images, empty for a rootfs), and what they match is marked in `hits`.
+pub fn compare_sets(
+    left: &EntrySet,
+    right: &EntrySet,
+    policy: &Policy,
+    location: &[u8],
+    hits: &PathHits,
+) -> Vec<Difference> {
     let (le, re) = (&left.entries, &right.entries);
     let (lc, rc) = (left.info.kind.carries(), right.info.kind.carries());
     let mut items = Vec::with_capacity(le.len().max(re.len()));
@@ -232,9 +240,19 @@ pub fn compare_sets(left: &EntrySet, right: &EntrySet, policy: &Policy) -> Vec<D
             }
         }
     }
+    let paths = policy.has_path_rules();
     items
         .par_iter()
         .filter_map(|it| {
+            let hidden_by = if paths {
+                let path = match *it {
+                    Item::Left(a) | Item::Both(a, _, _) => &le[a].path,
+                    Item::Right(b) => &re[b].path,
+                };
+                path_rule_at(policy, path, location, hits)
+            } else {
+                None
+            };
             let mut d = match *it {
                 Item::Left(a) => {
                     let e = &le[a];
@@ -270,15 +288,30 @@ pub fn compare_sets(left: &EntrySet, right: &EntrySet, policy: &Policy) -> Vec<D
                     d
                 }
             };
-            d.ignored_by = policy
-                .path_rule(&d.path)
-                .map(|r| policy.rules[r].name.clone());
+            d.ignored_by = hidden_by.map(|r| policy.rules[r].name.clone());
             for f in &mut d.fields {
                 f.ignored_by = policy.field_rule(f).map(|r| policy.rules[r].name.clone());
             }
             Some(d)
         })
         .collect()
+}
+
+/// The path rule that hides an entry at `path` in a set at `location`: one that
+/// matches the path, or else one that matches the location. Every rule that matches
+/// either is marked in `hits`.
+pub fn path_rule_at(
+    policy: &Policy,
+    path: &[u8],
+    location: &[u8],
+    hits: &PathHits,
+) -> Option<usize> {
+    let own = policy.path_rule_hits(path, hits);
+    if location.is_empty() {
+        return own;
+    }
+    let at = policy.path_rule_hits(&[location, path].concat(), hits);
+    own.or(at)
 }
 
 /// The path and part of the differences of the inputs as wholes.
@@ -555,23 +588,6 @@ pub fn notes(left: &EntrySet, right: &EntrySet, sde: Option<i64>, policy: &Polic
                 _ => parts.join("; "),
             },
         })
-        .collect()
-}
-
-/// Warnings for path rules that matched no entry on either side.
-pub fn unmatched_path_rules(left: &EntrySet, right: &EntrySet, policy: &Policy) -> Vec<String> {
-    let rules = policy.path_rules();
-    rules
-        .into_iter()
-        .filter(|&r| {
-            let one = policy.only(r);
-            !left
-                .entries
-                .par_iter()
-                .chain(right.entries.par_iter())
-                .any(|e| one.path_rule(&e.path).is_some())
-        })
-        .map(|r| format!("--{} matched no entry", policy.rules[r].name))
         .collect()
 }
 

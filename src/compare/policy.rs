@@ -12,7 +12,10 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-use globset::{Glob, GlobBuilder, GlobMatcher};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
 use crate::entry::ext;
 use crate::error::{Error, Result};
@@ -106,22 +109,6 @@ impl Matcher {
                 s.has(d.scope)
                     && d.field == *f
                     && (d.left == Value::Absent) != (d.right == Value::Absent)
-            }
-        }
-    }
-
-    fn hides_path(&self, path: &[u8]) -> bool {
-        let Matcher::Path(g) = self else {
-            return false;
-        };
-        let mut p = path;
-        loop {
-            if g.is_match(OsStr::from_bytes(p)) {
-                return true;
-            }
-            match p.iter().rposition(|&b| b == b'/') {
-                Some(i) => p = &p[..i],
-                None => return false,
             }
         }
     }
@@ -527,12 +514,16 @@ pub fn path_glob(pattern: &str) -> Result<GlobMatcher> {
     let p = pattern.trim_start_matches("./").trim_start_matches('/');
     let p = p.trim_end_matches('/');
     let p = if p.is_empty() { "." } else { p };
-    GlobBuilder::new(p)
-        .literal_separator(true)
-        .backslash_escape(true)
+    path_glob_builder(p)
         .build()
         .map(|g: Glob| g.compile_matcher())
         .map_err(|e| Error::usage(format!("--ignore-path {pattern:?}: {e}")))
+}
+
+fn path_glob_builder(pattern: &str) -> GlobBuilder<'_> {
+    let mut b = GlobBuilder::new(pattern);
+    b.literal_separator(true).backslash_escape(true);
+    b
 }
 
 /// The rules in force.
@@ -541,6 +532,100 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// The command, which says what `--semantic` means.
     pub command: Command,
+    /// The path rules compiled into one set, made when first asked for (`add` drops it).
+    paths: OnceLock<PathSet>,
+}
+
+/// Every path rule's glob in one `GlobSet`, so that a path is matched once against all
+/// of them. A rule hides a path when its glob matches the path or one of its parent
+/// directories: each glob `G` is in the set twice, as `G` and as `G/**` (which matches
+/// exactly the paths with a parent that `G` matches, `**` being a whole component).
+#[derive(Clone, Debug, Default)]
+struct PathSet {
+    set: GlobSet,
+    /// The rule of each glob in the set.
+    rule: Vec<usize>,
+}
+
+impl PathSet {
+    fn new(rules: &[Rule]) -> PathSet {
+        let mut b = GlobSetBuilder::new();
+        let mut rule = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            for m in &r.matchers {
+                if let Matcher::Path(g) = m {
+                    let glob = g.glob();
+                    let below = path_glob_builder(&format!("{}/**", glob.glob()))
+                        .build()
+                        .expect("a valid glob with /** after it");
+                    b.add(glob.clone());
+                    b.add(below);
+                    rule.extend([i, i]);
+                }
+            }
+        }
+        PathSet {
+            set: b.build().expect("globs that each compiled"),
+            rule,
+        }
+    }
+
+    /// The first rule (in policy order) whose glob matches `path` or a parent, and
+    /// every such rule marked in `hits`.
+    fn first(&self, path: &[u8], hits: Option<&PathHits>) -> Option<usize> {
+        if self.rule.is_empty() {
+            return None;
+        }
+        let candidate = globset::Candidate::new(OsStr::from_bytes(path));
+        if !self.set.is_match_candidate(&candidate) {
+            return None;
+        }
+        let mut first = None;
+        for g in self.set.matches_candidate(&candidate) {
+            let r = self.rule[g];
+            if let Some(h) = hits {
+                h.hit(r);
+            }
+            first = Some(first.map_or(r, |f: usize| f.min(r)));
+        }
+        first
+    }
+}
+
+/// Which path rules matched an entry or a location: filled while comparing, for the
+/// "matched nothing" warnings. Shared by every compared set of one report.
+#[derive(Debug)]
+pub struct PathHits(Vec<AtomicBool>);
+
+impl PathHits {
+    pub fn new(policy: &Policy) -> PathHits {
+        PathHits(
+            policy
+                .rules
+                .iter()
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+        )
+    }
+
+    fn hit(&self, rule: usize) {
+        if let Some(b) = self.0.get(rule)
+            && !b.load(Ordering::Relaxed)
+        {
+            b.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// `--RULE matched no entry`, for each path rule that matched nothing, in policy
+    /// order.
+    pub fn warnings(&self, policy: &Policy) -> Vec<String> {
+        policy
+            .path_rules()
+            .into_iter()
+            .filter(|&i| !self.0.get(i).is_some_and(|b| b.load(Ordering::Relaxed)))
+            .map(|i| format!("--{} matched no entry", policy.rules[i].name))
+            .collect()
+    }
 }
 
 impl Policy {
@@ -554,6 +639,7 @@ impl Policy {
         Policy {
             rules: Vec::new(),
             command: cmd,
+            paths: OnceLock::new(),
         }
     }
 
@@ -572,6 +658,7 @@ impl Policy {
                 })
                 .collect(),
             command: cmd,
+            paths: OnceLock::new(),
         }
     }
 
@@ -579,6 +666,7 @@ impl Policy {
     pub fn add(&mut self, rule: Rule) {
         if !self.rules.iter().any(|r| r.name == rule.name) {
             self.rules.push(rule);
+            self.paths = OnceLock::new();
         }
     }
 
@@ -605,11 +693,24 @@ impl Policy {
             .collect()
     }
 
-    /// The rule that hides a whole entry at this path.
+    /// The rule that hides a whole entry at this path (a path rule whose glob matches
+    /// it or a parent directory; the first in policy order).
     pub fn path_rule(&self, path: &[u8]) -> Option<usize> {
-        self.rules
-            .iter()
-            .position(|r| r.matchers.iter().any(|m| m.hides_path(path)))
+        self.path_set().first(path, None)
+    }
+
+    /// As [`Policy::path_rule`], marking in `hits` every path rule that matches.
+    pub fn path_rule_hits(&self, path: &[u8], hits: &PathHits) -> Option<usize> {
+        self.path_set().first(path, Some(hits))
+    }
+
+    /// Whether any rule hides whole entries (then paths are worth matching).
+    pub fn has_path_rules(&self) -> bool {
+        !self.path_set().rule.is_empty()
+    }
+
+    fn path_set(&self) -> &PathSet {
+        self.paths.get_or_init(|| PathSet::new(&self.rules))
     }
 
     /// The rule that hides this field difference.
@@ -617,14 +718,6 @@ impl Policy {
         self.rules
             .iter()
             .position(|r| r.matchers.iter().any(|m| m.hides_field(d)))
-    }
-
-    /// A policy of just rule `i` (to ask what that one rule matches).
-    pub fn only(&self, i: usize) -> Policy {
-        Policy {
-            rules: vec![self.rules[i].clone()],
-            command: self.command,
-        }
     }
 
     /// Index of the rule with this name (rule names are unique in a policy).
@@ -702,6 +795,98 @@ mod tests {
         assert!(p.field_rule(&times).is_some());
         let xattr = FieldDiff::new("format", f(ext::PATH), f(ext::PATH | ext::XATTR));
         assert!(p.field_rule(&xattr).is_none());
+    }
+
+    /// The one-set matching (`G` and `G/**`) against the definition: a glob matching
+    /// the path or one of its parents, rule by rule in order.
+    #[test]
+    fn path_set_matches_as_parent_by_parent() {
+        let patterns = [
+            "var/log",
+            "**/*.pyc",
+            "etc/*",
+            "*",
+            "usr/**/doc",
+            "layers/1/**",
+            "layers/0/.",
+            "a/{b,c}",
+            "x?z",
+            "[ab]/c",
+            "usr/share/d0005/**/*.txt",
+            ".",
+            "**",
+            "etc/\\*",
+        ];
+        let paths = [
+            ".",
+            "var",
+            "var/log",
+            "var/log/dpkg.log",
+            "var/logs",
+            "y.pyc",
+            "usr/lib/x/y.pyc",
+            "usr/lib/x.pyc/z",
+            "etc",
+            "etc/x",
+            "etc/x/y",
+            "etc/*",
+            "usr/share/doc",
+            "usr/doc/x",
+            "usr/a/b/doc/c",
+            "layers/1",
+            "layers/1/etc/x",
+            "layers/0/.",
+            "layers/0/etc",
+            "a/b",
+            "a/c/d",
+            "a/d",
+            "xyz/q",
+            "a/c",
+            "b/c/d",
+            "usr/share/d0005/f0005.txt",
+            "usr/share/d0005/x/f.txt",
+        ];
+        fn by_parents(g: &GlobMatcher, path: &[u8]) -> bool {
+            let mut p = path;
+            loop {
+                if g.is_match(OsStr::from_bytes(p)) {
+                    return true;
+                }
+                match p.iter().rposition(|&b| b == b'/') {
+                    Some(i) => p = &p[..i],
+                    None => return false,
+                }
+            }
+        }
+        let spec = spec("ignore-path").unwrap();
+        // Every pattern alone, and all of them in one policy (first rule wins).
+        let mut all = Policy::strict();
+        for pat in patterns {
+            let mut one = Policy::strict();
+            one.add(spec.rule(Some(pat), Origin::Flag).unwrap());
+            all.add(spec.rule(Some(pat), Origin::Flag).unwrap());
+            let g = path_glob(pat).unwrap();
+            for path in paths {
+                assert_eq!(
+                    one.path_rule(path.as_bytes()).is_some(),
+                    by_parents(&g, path.as_bytes()),
+                    "{pat} on {path}"
+                );
+            }
+        }
+        for path in paths {
+            let want = patterns
+                .iter()
+                .position(|pat| by_parents(&path_glob(pat).unwrap(), path.as_bytes()));
+            let hits = PathHits::new(&all);
+            assert_eq!(all.path_rule_hits(path.as_bytes(), &hits), want, "{path}");
+            let warned = hits.warnings(&all).len();
+            let matched = patterns
+                .iter()
+                .filter(|pat| by_parents(&path_glob(pat).unwrap(), path.as_bytes()))
+                .count();
+            assert_eq!(warned, patterns.len() - matched, "{path}");
+        }
     }
 
     #[test]

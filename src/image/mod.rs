@@ -15,7 +15,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::compare::content::{ContentOptions, content_diffs};
-use crate::compare::policy::Policy;
+use crate::compare::policy::{PathHits, Policy};
 use crate::compare::{compare_sets, notes as entry_notes};
 use crate::entry::{Bytes, Kind};
 use crate::error::{Error, ErrorKind, Result};
@@ -449,6 +449,7 @@ fn changed(
     scope: Scope,
     fields: Vec<FieldDiff>,
     policy: &Policy,
+    hits: &PathHits,
 ) -> Option<Difference> {
     if fields.is_empty() {
         return None;
@@ -458,7 +459,7 @@ fn changed(
     d.fields = fields.into_iter().map(|f| f.in_scope(scope)).collect();
     // --ignore-path also names metadata locations (`manifest`, `linux/arm64/config`).
     d.ignored_by = policy
-        .path_rule(&d.path)
+        .path_rule_hits(&d.path, hits)
         .map(|r| policy.rules[r].name.clone());
     for f in &mut d.fields {
         f.ignored_by = policy.field_rule(f).map(|r| policy.rules[r].name.clone());
@@ -494,6 +495,7 @@ pub fn compare_images(
         )));
     }
     let mut diffs: Vec<Difference> = Vec::new();
+    let hits = PathHits::new(policy);
 
     // Which layers to read, and with which keeper.
     struct Job {
@@ -680,7 +682,7 @@ pub fn compare_images(
             };
             f.extend(bytes_field(a, b, top_extra));
             f.extend(layout_field(l, r));
-            diffs.extend(changed("index".into(), Scope::Index, f, policy));
+            diffs.extend(changed("index".into(), Scope::Index, f, policy, &hits));
             if l.indexes.len() != r.indexes.len() {
                 // One side's index.json points to an image index, the other's lists the
                 // manifests itself: a matter of format (buildx/skopeo --all vs flat).
@@ -694,6 +696,7 @@ pub fn compare_images(
                     Scope::Index,
                     vec![FieldDiff::new("index", v(l), v(r))],
                     policy,
+                    &hits,
                 ));
             }
             if let (Some(a2), Some(b2)) = (l.indexes.get(1), r.indexes.get(1)) {
@@ -702,7 +705,13 @@ pub fn compare_images(
                     meta::descriptor(&a.json["manifests"][0], &b.json["manifests"][0], false);
                 f.extend(meta::document(&a2.json, &b2.json));
                 f.extend(bytes_field(a2, b2, [&extra[0], &extra[1]]));
-                diffs.extend(changed("index/nested".into(), Scope::Index, f, policy));
+                diffs.extend(changed(
+                    "index/nested".into(),
+                    Scope::Index,
+                    f,
+                    policy,
+                    &hits,
+                ));
             }
         }
         (a, b) if a.is_some() != b.is_some() => {
@@ -712,6 +721,7 @@ pub fn compare_images(
                 Scope::Index,
                 vec![FieldDiff::new("index", v(a), v(b))],
                 policy,
+                &hits,
             ));
         }
         _ => {}
@@ -747,6 +757,7 @@ pub fn compare_images(
                     .in_scope(Scope::Manifest),
                 ];
                 d.ignored_by = None;
+                policy.path_rule_hits(&d.path, &hits);
                 diffs.push(d);
                 continue;
             }
@@ -785,6 +796,7 @@ pub fn compare_images(
             Scope::Manifest,
             mf,
             policy,
+            &hits,
         ));
         if let (Some(ca), Some(cb)) = (&ma.config, &mb.config) {
             let mut cf = Vec::new();
@@ -812,6 +824,7 @@ pub fn compare_images(
                 Scope::Config,
                 cf,
                 policy,
+                &hits,
             ));
         }
         let Some(job) = job else { continue };
@@ -871,6 +884,7 @@ pub fn compare_images(
                     Scope::Layer,
                     lf,
                     policy,
+                    &hits,
                 ));
                 if let (Some(x), Some(y)) = (owned_a, owned_b) {
                     set_jobs.push(SetJob {
@@ -894,27 +908,11 @@ pub fn compare_images(
     let mut entries = [0u64; 2];
     let mut contents = Vec::new();
     let mut spent = 0u64;
-    let path_rules = policy.path_rules();
-    let mut matched = vec![false; policy.rules.len()];
-    for d in &diffs {
-        for &i in &path_rules {
-            let one = policy.only(i);
-            matched[i] |= one.path_rule(&d.path).is_some();
-        }
-    }
     for sj in set_jobs {
         entries[0] += sj.left.entries.len() as u64;
         entries[1] += sj.right.entries.len() as u64;
-        let mut d = compare_sets(&sj.left, &sj.right, policy);
-        // Path rules also match the location (`layers/1/**`): decide before the content
-        // stage, which leaves hidden entries alone.
-        for x in &mut d {
-            if x.ignored_by.is_none() {
-                x.ignored_by = policy
-                    .path_rule(&prefixed(&sj.prefix, &x.path))
-                    .map(|i| policy.rules[i].name.clone());
-            }
-        }
+        // Path rules also match the location (`layers/1/**`).
+        let mut d = compare_sets(&sj.left, &sj.right, policy, sj.prefix.as_bytes(), &hits);
         let p = &pairs[sj.pair];
         let fl = LayerFetcher {
             image: l,
@@ -945,16 +943,6 @@ pub fn compare_images(
                 contents.push((prefixed(&sj.prefix, &path), c));
             }
         }
-        // Which path rules match something here (an entry path, or its location).
-        for e in sj.left.entries.iter().chain(&sj.right.entries) {
-            for &i in &path_rules {
-                if !matched[i] {
-                    let one = policy.only(i);
-                    matched[i] = one.path_rule(&e.path).is_some()
-                        || one.path_rule(&prefixed(&sj.prefix, &e.path)).is_some();
-                }
-            }
-        }
         for n in entry_notes(&sj.left, &sj.right, opts.source_date_epoch, policy) {
             notes.push(Note {
                 path: prefixed(&sj.prefix, &n.path),
@@ -964,12 +952,6 @@ pub fn compare_images(
         for mut x in d {
             x.path = prefixed(&sj.prefix, &x.path);
             x.part = sj.prefix.trim_end_matches('/').to_string();
-            // Path rules also apply to the prefixed location.
-            if x.ignored_by.is_none() {
-                x.ignored_by = policy
-                    .path_rule(&x.path)
-                    .map(|i| policy.rules[i].name.clone());
-            }
             diffs.push(x);
         }
     }
@@ -1002,11 +984,7 @@ pub fn compare_images(
             }
         }
     }
-    let warnings = path_rules
-        .iter()
-        .filter(|&&i| !matched[i])
-        .map(|&i| format!("--{} matched no entry", policy.rules[i].name))
-        .collect();
+    let warnings = hits.warnings(policy);
     Ok(ImageDiff {
         differences: diffs,
         notes,
