@@ -77,8 +77,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Image(args) => {
             watchdog(args.limits.timeout);
-            crate::image::store::set_json_limit(args.limits.max_json_size);
-            crate::image::store::set_archive_limits(args.limits.tar_limits());
             let (report, held) = image_report_with_contents(&args)?;
             if let Some(dir) = &args.output.report_dir {
                 crate::report_dir::write(dir, &report, &held)?;
@@ -115,7 +113,14 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
     if stdin(&inputs[0]) && stdin(&inputs[1]) {
         return Err(Error::usage("only one side can be standard input (-)"));
     }
-    let (l, r) = rayon::join(|| walk::open(&inputs[0]), || walk::open(&inputs[1]));
+    let limits = crate::image::store::Limits {
+        json: args.limits.max_json_size,
+        tar: args.limits.tar_limits(),
+    };
+    let (l, r) = rayon::join(
+        || walk::open(&inputs[0], &limits),
+        || walk::open(&inputs[1], &limits),
+    );
     let (mut l, mut r) = (l?, r?);
     let progress = progress_for(&args.output);
     let _bars = progress

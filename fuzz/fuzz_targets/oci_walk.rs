@@ -44,7 +44,11 @@ fuzz_target!(|data: &[u8]| {
     );
     let Ok(archive) = b.into_inner() else { return };
     let input = rdiff::image::walk::ImageInput::parse(std::ffi::OsStr::new("fuzz.tar"));
-    let Ok(store) = rdiff::image::store::Store::from_reader("fuzz", Box::new(&archive[..])) else {
+    let Ok(store) = rdiff::image::store::Store::from_reader(
+        "fuzz",
+        Box::new(&archive[..]),
+        Default::default(),
+    ) else {
         return;
     };
     if let Ok(img) = rdiff::image::walk::walk_store(&input, store, "archive", 0) {

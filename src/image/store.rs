@@ -29,8 +29,14 @@ pub struct Member {
     link: Option<String>,
 }
 
-/// The blobs of one image input.
-pub enum Store {
+/// The blobs of one image input, and the limits they are read under.
+pub struct Store {
+    blobs: Blobs,
+    limits: Limits,
+}
+
+/// Where the blobs are.
+enum Blobs {
     /// An OCI image layout directory.
     Layout { root: PathBuf },
     /// A tar archive, indexed.
@@ -44,6 +50,25 @@ pub enum Store {
         /// Keeps a spooled temporary file alive (and deletes it at the end).
         _spool: Option<tempfile::NamedTempFile>,
     },
+}
+
+/// What a store reads at most.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest JSON document (index, manifest, config): `--max-json-size`.
+    pub json: u64,
+    /// An archive's limits as a tar: the largest decompressed archive spooled to disk
+    /// (`--max-uncompressed-size`), most members (`--max-entries`).
+    pub tar: crate::source::tar::Limits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            json: MAX_JSON,
+            tar: crate::source::tar::Limits::default(),
+        }
+    }
 }
 
 /// What an archive input is as bytes: its digest as given, its compression.
@@ -66,41 +91,18 @@ pub struct ArchiveFacts {
 /// Largest JSON document read from an image (index, manifest, config), by default.
 pub const MAX_JSON: u64 = 64 << 20;
 
-/// The JSON limit in force (`--max-json-size`).
-static JSON_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(MAX_JSON);
-
-/// Set the largest JSON document read from an image.
-pub fn set_json_limit(n: u64) {
-    JSON_LIMIT.store(n, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// The archive limits in force: largest decompressed archive spooled to disk
-/// (`--max-uncompressed-size`) and most members (`--max-entries`).
-static ARCHIVE_LIMITS: std::sync::Mutex<Option<crate::source::tar::Limits>> =
-    std::sync::Mutex::new(None);
-
-/// Set the limits for reading image archives.
-pub fn set_archive_limits(l: crate::source::tar::Limits) {
-    *ARCHIVE_LIMITS.lock().unwrap_or_else(|e| e.into_inner()) = Some(l);
-}
-
-fn archive_limits() -> crate::source::tar::Limits {
-    ARCHIVE_LIMITS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .unwrap_or_default()
-}
-
 impl Store {
-    pub fn layout(root: &Path) -> Store {
-        Store::Layout {
-            root: root.to_path_buf(),
+    pub fn layout(root: &Path, limits: Limits) -> Store {
+        Store {
+            blobs: Blobs::Layout {
+                root: root.to_path_buf(),
+            },
+            limits,
         }
     }
 
     /// Index an archive file (plain or compressed) or stream.
-    pub fn archive(name: &str, path: Option<&Path>) -> Result<Store> {
+    pub fn archive(name: &str, path: Option<&Path>, limits: Limits) -> Result<Store> {
         let err = |k: ErrorKind| Error::new(name.to_string(), k);
         let (map, spool, facts) = match path {
             Some(p) if p.is_file() => {
@@ -119,70 +121,84 @@ impl Store {
                     (map, None, facts)
                 } else {
                     let f = File::open(p).map_err(|e| err(e.into()))?;
-                    spool(Box::new(BufReader::with_capacity(256 << 10, f))).map_err(err)?
+                    spool(
+                        Box::new(BufReader::with_capacity(256 << 10, f)),
+                        &limits.tar,
+                    )
+                    .map_err(err)?
                 }
             }
             Some(p) => {
                 let f = File::open(p).map_err(|e| err(e.into()))?;
-                spool(Box::new(BufReader::with_capacity(256 << 10, f))).map_err(err)?
+                spool(
+                    Box::new(BufReader::with_capacity(256 << 10, f)),
+                    &limits.tar,
+                )
+                .map_err(err)?
             }
-            None => spool(Box::new(BufReader::with_capacity(
-                256 << 10,
-                io::stdin().lock(),
-            )))
+            None => spool(
+                Box::new(BufReader::with_capacity(256 << 10, io::stdin().lock())),
+                &limits.tar,
+            )
             .map_err(err)?,
         };
         let mut facts = facts;
-        let members = index(&map, &mut facts).map_err(err)?;
-        Ok(Store::Archive {
-            map,
-            members,
-            facts,
-            opened: Default::default(),
-            _spool: spool,
+        let members = index(&map, &mut facts, &limits.tar).map_err(err)?;
+        Ok(Store {
+            blobs: Blobs::Archive {
+                map,
+                members,
+                facts,
+                opened: Default::default(),
+                _spool: spool,
+            },
+            limits,
         })
     }
 
     /// An archive read from a command's standard output.
-    pub fn from_reader(name: &str, r: Box<dyn BufRead + '_>) -> Result<Store> {
+    pub fn from_reader(name: &str, r: Box<dyn BufRead + '_>, limits: Limits) -> Result<Store> {
         let err = |k: ErrorKind| Error::new(name.to_string(), k);
-        let (map, spool, mut facts) = spool(r).map_err(err)?;
-        let members = index(&map, &mut facts).map_err(err)?;
-        Ok(Store::Archive {
-            map,
-            facts,
-            members,
-            opened: Default::default(),
-            _spool: spool,
+        let (map, spool, mut facts) = spool(r, &limits.tar).map_err(err)?;
+        let members = index(&map, &mut facts, &limits.tar).map_err(err)?;
+        Ok(Store {
+            blobs: Blobs::Archive {
+                map,
+                facts,
+                members,
+                opened: Default::default(),
+                _spool: spool,
+            },
+            limits,
         })
     }
 
     /// Whether `name` (a path inside the layout or archive) exists.
     pub fn has(&self, name: &str) -> bool {
-        match self {
-            Store::Layout { root } => root.join(name).is_file(),
-            Store::Archive { members, .. } => resolve(members, name).is_ok(),
+        match &self.blobs {
+            Blobs::Layout { root } => root.join(name).is_file(),
+            Blobs::Archive { members, .. } => resolve(members, name).is_ok(),
         }
     }
 
     /// Size of a blob.
     pub fn size(&self, name: &str) -> std::result::Result<u64, String> {
-        match self {
-            Store::Layout { root } => std::fs::metadata(root.join(name))
+        match &self.blobs {
+            Blobs::Layout { root } => std::fs::metadata(root.join(name))
                 .map(|m| m.len())
                 .map_err(|e| format!("{name}: {e}")),
-            Store::Archive { members, .. } => resolve(members, name).map(|m| m.size),
+            Blobs::Archive { members, .. } => resolve(members, name).map(|m| m.size),
         }
     }
 
     /// Open a blob for streaming.
     pub fn open(&self, name: &str) -> std::result::Result<Box<dyn BufRead + Send + '_>, String> {
-        match self {
-            Store::Layout { root } => {
+        match &self.blobs {
+            Blobs::Layout { root } => {
                 let f = File::open(root.join(name)).map_err(|e| format!("{name}: {e}"))?;
                 Ok(Box::new(BufReader::with_capacity(256 << 10, f)))
             }
-            Store::Archive {
+            Blobs::Archive {
                 map,
                 members,
                 opened,
@@ -205,7 +221,7 @@ impl Store {
     /// Read a small blob (JSON) whole, refusing more than the JSON limit.
     pub fn read_small(&self, name: &str) -> std::result::Result<Vec<u8>, String> {
         let size = self.size(name)?;
-        let limit = JSON_LIMIT.load(std::sync::atomic::Ordering::Relaxed);
+        let limit = self.limits.json;
         if size > limit {
             return Err(format!(
                 "{name} is {} bytes, over the limit of {} bytes for a JSON document (--max-json-size)",
@@ -222,9 +238,9 @@ impl Store {
 
     /// SHA-256 of an archive's decompressed bytes (`None` for a layout directory).
     pub fn decoded_sha256(&self) -> Option<crate::entry::Digest> {
-        match self {
-            Store::Layout { .. } => None,
-            Store::Archive { map, .. } => Some(crate::source::hash::sha256(map_bytes(map))),
+        match &self.blobs {
+            Blobs::Layout { .. } => None,
+            Blobs::Archive { map, .. } => Some(crate::source::hash::sha256(map_bytes(map))),
         }
     }
 
@@ -232,12 +248,12 @@ impl Store {
     /// (the smaller ones are in `ArchiveFacts::framing`): blobs nothing refers to.
     pub fn unread_sha256(&self) -> Option<crate::entry::Digest> {
         use sha2::Digest as _;
-        let Store::Archive {
+        let Blobs::Archive {
             map,
             members,
             opened,
             ..
-        } = self
+        } = &self.blobs
         else {
             return None;
         };
@@ -258,17 +274,17 @@ impl Store {
 
     /// What an archive's own bytes are (`None` for a layout directory).
     pub fn facts(&self) -> Option<&ArchiveFacts> {
-        match self {
-            Store::Layout { .. } => None,
-            Store::Archive { facts, .. } => Some(facts),
+        match &self.blobs {
+            Blobs::Layout { .. } => None,
+            Blobs::Archive { facts, .. } => Some(facts),
         }
     }
 
     /// Member names (archives only), for error messages and shape detection.
     pub fn names(&self) -> Vec<String> {
-        match self {
-            Store::Layout { .. } => Vec::new(),
-            Store::Archive { members, .. } => members.keys().cloned().collect(),
+        match &self.blobs {
+            Blobs::Layout { .. } => Vec::new(),
+            Blobs::Archive { members, .. } => members.keys().cloned().collect(),
         }
     }
 }
@@ -296,7 +312,10 @@ fn map_bytes(map: &Mmap) -> &[u8] {
 type Spooled = (Arc<Mmap>, Option<tempfile::NamedTempFile>, ArchiveFacts);
 
 /// Decompress (by magic) a stream into a temporary file and map it.
-fn spool(r: Box<dyn BufRead + '_>) -> std::result::Result<Spooled, ErrorKind> {
+fn spool(
+    r: Box<dyn BufRead + '_>,
+    limits: &crate::source::tar::Limits,
+) -> std::result::Result<Spooled, ErrorKind> {
     let (mut r, sha) = crate::source::hash::Hashing::new(r, true);
     let mut head = Vec::with_capacity(6);
     (&mut r).take(6).read_to_end(&mut head)?;
@@ -306,7 +325,7 @@ fn spool(r: Box<dyn BufRead + '_>) -> std::result::Result<Spooled, ErrorKind> {
         compress::decode_with_params(c, counted, counters).map_err(ErrorKind::from_io)?;
     let mut tmp = tempfile::NamedTempFile::new()?;
     // A compressed archive or a stream is bounded like any tar stream.
-    let max = archive_limits().max_uncompressed;
+    let max = limits.max_uncompressed;
     let n = io::copy(&mut (&mut d).take(max.saturating_add(1)), tmp.as_file_mut())
         .map_err(ErrorKind::from_io)?;
     if n > max {
@@ -336,10 +355,11 @@ const SMALL_MEMBER: u64 = 1 << 20;
 fn index(
     map: &Arc<Mmap>,
     facts: &mut ArchiveFacts,
+    limits: &crate::source::tar::Limits,
 ) -> std::result::Result<BTreeMap<String, Member>, ErrorKind> {
     use sha2::Digest as _;
     let data = map_bytes(map);
-    let mut tr = TarReader::with_limits(data, archive_limits());
+    let mut tr = TarReader::with_limits(data, limits.clone());
     let mut members = BTreeMap::new();
     let mut framing = sha2::Sha256::new();
     let mut count = 0u64;
@@ -377,7 +397,7 @@ fn index(
         framing.update(entry.fingerprint());
         members.insert(name, Member { offset, size, link });
     }
-    let limit = archive_limits().max_uncompressed;
+    let limit = limits.max_uncompressed;
     if let Some(t) = tr.read_trailer(limit.saturating_sub(tr.position()))? {
         framing.update(t.bytes.to_le_bytes());
         framing.update(t.sha);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::store::Store;
+use super::store::{Limits, Store};
 use crate::error::{Error, Result};
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -293,15 +293,15 @@ fn is_manifest(media: &str) -> bool {
 }
 
 /// Open and walk an image.
-pub fn open(input: &ImageInput) -> Result<Image> {
+pub fn open(input: &ImageInput, limits: &Limits) -> Result<Image> {
     let (store, form_hint, bytes) = match input.transport {
-        Transport::Podman | Transport::Docker => open_cli(input)?,
+        Transport::Podman | Transport::Docker => open_cli(input, limits)?,
         _ => match &input.path {
             Some(p) if p.is_dir() => {
                 if input.transport != Transport::Auto && input.transport != Transport::Oci {
                     return Err(err(input, "is a directory, not an archive"));
                 }
-                (Store::layout(p), "oci-layout", dir_size(p))
+                (Store::layout(p, limits.clone()), "oci-layout", dir_size(p))
             }
             Some(p) => {
                 if input.transport == Transport::Oci {
@@ -310,9 +310,17 @@ pub fn open(input: &ImageInput) -> Result<Image> {
                 let size = std::fs::metadata(p)
                     .map_err(|e| Error::new(input.name.clone(), e))?
                     .len();
-                (Store::archive(&input.name, Some(p))?, "archive", size)
+                (
+                    Store::archive(&input.name, Some(p), limits.clone())?,
+                    "archive",
+                    size,
+                )
             }
-            None => (Store::archive(&input.name, None)?, "archive", 0),
+            None => (
+                Store::archive(&input.name, None, limits.clone())?,
+                "archive",
+                0,
+            ),
         },
     };
     walk_store(input, store, form_hint, bytes)
@@ -377,7 +385,7 @@ fn dir_size(p: &Path) -> u64 {
     n
 }
 
-fn open_cli(input: &ImageInput) -> Result<(Store, &'static str, u64)> {
+fn open_cli(input: &ImageInput, limits: &Limits) -> Result<(Store, &'static str, u64)> {
     let (cli, args): (&str, Vec<&str>) = match input.transport {
         Transport::Podman => ("podman", vec!["image", "save", "--format", "oci-archive"]),
         _ => ("docker", vec!["image", "save"]),
@@ -409,7 +417,11 @@ fn open_cli(input: &ImageInput) -> Result<(Store, &'static str, u64)> {
             s
         })
     });
-    let store = Store::from_reader(&input.name, Box::new(std::io::BufReader::new(stdout)));
+    let store = Store::from_reader(
+        &input.name,
+        Box::new(std::io::BufReader::new(stdout)),
+        limits.clone(),
+    );
     let stderr = err_thread.and_then(|t| t.join().ok()).unwrap_or_default();
     let status = child
         .wait()
