@@ -6,16 +6,19 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use crate::cli::{Cli, ColorChoice, Command, ImageArgs, OutputArgs, RootfsArgs};
-use crate::compare::content::HeldContent;
-use crate::compare::content::{ContentOptions, content_diffs};
+use crate::compare::content::{ContentOptions, HeldContent};
+use crate::compare::keeper::{Budgets, Side};
+use crate::compare::pair::{PairContext, Reading, SetPair, compare_pair, read_pair};
+use crate::compare::policy::PathHits;
 use crate::compare::{self, ReportParts, build_report};
 use crate::error::{Error, Result};
+use crate::image::read::LayerReading;
 use crate::image::walk::{self, ImageInput, Transport};
 use crate::image::{ImageOptions, compare_images};
 use crate::render::{self, Format};
 use crate::report::InputSummary;
 use crate::report::Report;
-use crate::source::{Input, InputFetcher, Keeper, ReadOptions, Side, read_input};
+use crate::source::{ContentSink, Input, InputFetcher, ReadOptions, read_input};
 
 /// Bytes one side may hold waiting for the other in the content keeper.
 const KEEPER_BUDGET: u64 = 64 << 20;
@@ -121,7 +124,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         || walk::open(&inputs[0], &limits),
         || walk::open(&inputs[1], &limits),
     );
-    let (mut l, mut r) = (l?, r?);
+    let (l, r) = (l?, r?);
     let progress = progress_for(&args.output);
     let _bars = progress
         .clone()
@@ -130,26 +133,20 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         squash: args.image_rules.squash,
         platforms: args.image_rules.platform.clone(),
         ignore_attestations: args.image_rules.ignore_attestations,
-        read: ReadOptions {
-            keep_limit: args.output.max_text_size,
+        reading: LayerReading {
+            read: ReadOptions {
+                tar_limits: args.limits.tar_limits(),
+                ..ReadOptions::default()
+            },
             progress,
-            tar_limits: args.limits.tar_limits(),
-            entries_hint: 0,
-        },
-        content: ContentOptions {
-            keep_limit: args.output.max_text_size,
-            max_diff_lines: args.output.max_diff_lines,
-            budget: CONTENT_BUDGET,
-            label_prefix: String::new(),
-            budget_total: CONTENT_BUDGET,
+            budgets: budgets(&args.output),
             sequential: one_at_a_time(&args.limits),
         },
+        content: content_options(&args.output, &args.limits),
         source_date_epoch: args.rules.source_date_epoch,
-        keeper_budget: KEEPER_BUDGET,
         keep_contents: args.output.report_dir.is_some(),
-        sequential: one_at_a_time(&args.limits),
     };
-    let result = compare_images(&mut l, &mut r, &policy, &opts)?;
+    let result = compare_images(&l, &r, &policy, &opts)?;
     let summary = |img: &crate::image::walk::Image, entries: u64| InputSummary {
         name: img.name.clone(),
         kind: img.form.clone(),
@@ -193,16 +190,9 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         && let (Some(a), Some(b)) = (&inputs[0].path, &inputs[1].path)
         && let Some((len, sha)) = byte_identical(a, b)?
     {
-        return Ok((
-            identical_report(
-                &policy,
-                "rootfs",
-                [&inputs[0].name, &inputs[1].name],
-                (len, sha),
-                &args.output,
-            ),
-            Vec::new(),
-        ));
+        let names = [&inputs[0].name, &inputs[1].name];
+        let report = identical_report(&policy, "rootfs", names, (len, sha), &args.output);
+        return Ok((report, Vec::new()));
     }
     let progress = progress_for(&args.output);
     if let Some(p) = &progress {
@@ -212,75 +202,61 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
             }
         }
     }
+    let names = [inputs[0].name.clone(), inputs[1].name.clone()];
     let _bars = progress
         .clone()
-        .and_then(|p| crate::progress::start(p, [inputs[0].name.clone(), inputs[1].name.clone()]));
+        .and_then(|p| crate::progress::start(p, names));
     let read = ReadOptions {
-        keep_limit: args.output.max_text_size,
-        progress,
         tar_limits: args.limits.tar_limits(),
-        entries_hint: 0,
-    };
-    let streams = [!can_read_again(&inputs[0]), !can_read_again(&inputs[1])];
-    let (left, right, kept) = if one_at_a_time(&args.limits) && !(streams[0] && streams[1]) {
-        read_one_after_the_other(&inputs, &read)?
-    } else {
-        // A side offers its empty contents too where the other side is a stream.
-        let mut keeper = Keeper::new(KEEPER_BUDGET, CONTENT_BUDGET);
-        for side in [Side::Left, Side::Right] {
-            if streams[side.other() as usize] {
-                keeper = keeper.offer_empty(side);
-            }
-        }
-        let read_side = |side: Side| read_input(&inputs[side as usize], side, &read, Some(&keeper));
-        let (l, r) = if streams[0] && streams[1] {
-            // Two streams are read at the same time whatever the thread count: one
-            // writer may feed both (tee), and one side read to its end first would
-            // block it.
-            std::thread::scope(|sc| {
-                let l = sc.spawn(|| read_side(Side::Left));
-                let r = read_side(Side::Right);
-                (l.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), r)
-            })
-        } else {
-            rayon::join(|| read_side(Side::Left), || read_side(Side::Right))
-        };
-        let (left, right) = (l?, r?);
-        (left, right, keeper.into_kept())
+        ..ReadOptions::default()
     };
 
-    let hits = crate::compare::policy::PathHits::new(&policy);
-    let mut diffs = compare::compare_sets(&left, &right, &policy, b"", &hits);
-    let copts = ContentOptions {
-        keep_limit: args.output.max_text_size,
-        max_diff_lines: args.output.max_diff_lines,
-        budget: CONTENT_BUDGET,
-        label_prefix: String::new(),
-        budget_total: CONTENT_BUDGET,
-        sequential: one_at_a_time(&args.limits),
+    // Read both inputs.
+    let streams = [!can_read_again(&inputs[0]), !can_read_again(&inputs[1])];
+    let reading = Reading::choose(one_at_a_time(&args.limits), streams);
+    let hint = std::sync::atomic::AtomicU64::new(0);
+    let read_side = |side: Side, sink: &dyn ContentSink| {
+        // The side read second is sized from the first (see `ReadOptions::entries_hint`).
+        let mut opts = read.for_side(progress.as_ref(), side as usize);
+        opts.entries_hint = hint.load(std::sync::atomic::Ordering::Relaxed);
+        let set = read_input(&inputs[side as usize], &opts, sink)?;
+        if matches!(reading, Reading::OneAfterTheOther { .. }) {
+            hint.store(
+                set.entries.len() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+        Ok(set)
     };
-    let fetchers = [
-        InputFetcher {
-            input: &inputs[0],
-            opts: &read,
-            rereadable: left.info.rereadable,
-        },
-        InputFetcher {
-            input: &inputs[1],
-            opts: &read,
-            rereadable: right.info.rereadable,
-        },
-    ];
-    let held = content_diffs(
-        &mut diffs,
-        [&left, &right],
-        [&fetchers[0], &fetchers[1]],
-        &kept,
-        &copts,
-    )?;
-    for d in &mut diffs {
-        d.part = "rootfs".into();
-    }
+    // A side offers its empty contents too where the other side is a stream.
+    let offer_empty = [streams[1], streams[0]];
+    let pair = read_pair(reading, budgets(&args.output), offer_empty, read_side)?;
+    let [left, right] = &pair.sides;
+
+    // Compare them, entries then contents.
+    let fetchers = [0, 1].map(|i| InputFetcher {
+        input: &inputs[i],
+        opts: &read,
+        rereadable: pair.sides[i].info.rereadable,
+    });
+    let hits = PathHits::new(&policy);
+    let content = content_options(&args.output, &args.limits);
+    let cx = PairContext {
+        policy: &policy,
+        hits: &hits,
+        content: &content,
+        source_date_epoch: args.rules.source_date_epoch,
+    };
+    let set_pair = SetPair {
+        location: String::new(),
+        part: "rootfs".into(),
+        sets: [left, right],
+        fetchers: [&fetchers[0], &fetchers[1]],
+        kept: pair.kept,
+    };
+    let outcome = compare_pair(set_pair, &cx, CONTENT_BUDGET)?;
+    let mut diffs = outcome.differences;
+
     // The inputs as wholes, outside in: their bytes, compression, trailer.
     let decoded = || {
         let limits = args.limits.tar_limits();
@@ -299,8 +275,6 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
     {
         diffs.insert(0, d);
     }
-    let notes = compare::notes(&left, &right, args.rules.source_date_epoch, &policy);
-    let warnings = hits.warnings(&policy);
     let report = build_report(
         diffs,
         &policy,
@@ -308,14 +282,35 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
             command: "rootfs".into(),
             left: compare::input_summary(&left.info),
             right: compare::input_summary(&right.info),
-            notes,
-            warnings,
+            notes: outcome.notes,
+            warnings: hits.warnings(&policy),
             show_ignored: args.output.show_ignored,
             limits: args.output.limits(),
             parts: vec![compare::INPUT.to_string(), "rootfs".to_string()],
         },
     );
-    Ok((report, held))
+    Ok((report, outcome.held))
+}
+
+/// What the keeper may hold while both sides are read.
+fn budgets(out: &OutputArgs) -> Budgets {
+    Budgets {
+        waiting: KEEPER_BUDGET,
+        kept: CONTENT_BUDGET,
+        keep_limit: out.max_text_size,
+    }
+}
+
+/// Settings of the content stage.
+fn content_options(out: &OutputArgs, limits: &crate::cli::LimitArgs) -> ContentOptions {
+    ContentOptions {
+        keep_limit: out.max_text_size,
+        max_diff_lines: out.max_diff_lines,
+        budget: CONTENT_BUDGET,
+        label_prefix: String::new(),
+        budget_total: CONTENT_BUDGET,
+        sequential: one_at_a_time(limits),
+    }
 }
 
 /// Whether an input can be read a second time (a file or a directory; not standard
@@ -329,90 +324,6 @@ fn can_read_again(i: &Input) -> bool {
 /// waiting contents a parallel read needs).
 fn one_at_a_time(limits: &crate::cli::LimitArgs) -> bool {
     limits.low_memory || rayon::current_num_threads() == 1
-}
-
-/// `--low-memory`: read one input completely, then the other, so that only one
-/// decompressor (and its window) lives at a time. The side read first keeps no
-/// contents and remembers nothing beyond its entries; the side read second keeps the
-/// small contents that differ from the first side's, and the first side's are then
-/// read again for the diff. So the side read first must be one that can be read
-/// again: standard input or a pipe goes second. (Two streams are never read one after
-/// the other: see the caller.)
-fn read_one_after_the_other(
-    inputs: &[Input; 2],
-    read: &ReadOptions,
-) -> Result<(
-    crate::source::EntrySet,
-    crate::source::EntrySet,
-    std::collections::HashMap<crate::entry::Bytes, crate::source::keeper::KeptPair>,
-)> {
-    let sides = if can_read_again(&inputs[0]) {
-        [Side::Left, Side::Right]
-    } else {
-        [Side::Right, Side::Left]
-    };
-    let (first, second) = (sides[0] as usize, sides[1] as usize);
-    // The first side offers nothing (there is nothing to compare with yet); the second
-    // side's offers are decided against the first side's entries.
-    let first_set = read_input(&inputs[first], sides[0], read, None)?;
-    let mut read = read.clone();
-    read.entries_hint = first_set.entries.len() as u64;
-    let keeper = Keeper::against(sides[1], first_set, CONTENT_BUDGET);
-    let second_set = read_input(&inputs[second], sides[1], &read, Some(&keeper))?;
-    let (mut kept, first_set) = keeper.into_parts();
-    let mut sets = [None, None];
-    sets[first] = first_set;
-    sets[second] = Some(second_set);
-    // The side read second kept its small contents that differ; read the first side's
-    // now, while little else is held (before the differences are built), so that the
-    // one decoder window of this second pass does not come on top of them.
-    let fs = sets[first].as_ref().expect("read");
-    let mut wanted = std::collections::BTreeMap::new();
-    let mut bytes = 0u64;
-    let mut paths: Vec<&crate::entry::Bytes> = kept.keys().collect();
-    paths.sort();
-    for path in paths {
-        let pair = &kept[path];
-        let Some(e) = fs.get(path) else { continue };
-        if pair[second].is_none()
-            || pair[first].is_some()
-            || e.digest.is_none()
-            || e.size > read.keep_limit
-            || bytes + e.size > CONTENT_BUDGET
-        {
-            continue;
-        }
-        bytes += e.size;
-        let want = crate::source::Want {
-            order: e.order,
-            layer: e.layer,
-            start: 0,
-            len: e.size,
-            expect: e.digest,
-        };
-        wanted.insert(path.clone(), want);
-    }
-    if !wanted.is_empty() && fs.info.rereadable {
-        // Each content is checked against its first digest as it is read again (a
-        // mismatch is an error: the input changed). Any other failure is not final:
-        // the content stage reads again what it misses and says what it could not get.
-        let got = match crate::source::fetch(&inputs[first], &wanted, &read) {
-            Err(e) if matches!(e.kind, crate::error::ErrorKind::Changed(_)) => return Err(e),
-            got => got.unwrap_or_default(),
-        };
-        for (path, f) in got {
-            let Some(e) = fs.get(&path) else { continue };
-            if f.bytes.len() as u64 == e.size
-                && let (Some(d), Some(pair)) = (e.digest, kept.get_mut(&path))
-            {
-                pair[first] = Some((d, std::sync::Arc::from(f.bytes)));
-            }
-        }
-    }
-    let [Some(left), Some(right)] = sets else {
-        unreachable!("both sides were read")
-    };
-    Ok((left, right, kept))
 }
 
 /// Whether two paths are regular files with the same bytes (read in 1 MiB chunks,

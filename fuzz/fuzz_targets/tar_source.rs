@@ -2,7 +2,7 @@
 //! allocate without bound; errors are fine.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rdiff::source::{Checks, Collector, ReadOptions, Side, finish_set, read_tar_from};
+use rdiff::source::{Checks, Collector, NoContent, ReadOptions, finish_set, read_tar_from};
 
 fuzz_target!(|data: &[u8]| {
     let opts = ReadOptions {
@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         },
         ..ReadOptions::default()
     };
-    let mut c = Collector::new(Side::Left, &opts, None);
+    let mut c = Collector::new(&opts, &NoContent);
     let res = read_tar_from(
         Box::new(data),
         &opts.tar_limits,

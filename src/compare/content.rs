@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use similar::TextDiff;
 
+use crate::compare::keeper::KeptPair;
 use crate::entry::{BLOCK_SIZE, Bytes, Entry, display_bytes};
 use crate::error::Result;
 use crate::report::{ContentDiff, Difference, Status};
-use crate::source::keeper::KeptPair;
 use crate::source::{EntrySet, Fetcher, Want};
 
 /// Contents read for a content diff: the entry path and both sides' bytes.
@@ -69,6 +69,73 @@ fn is_regular(e: &Entry) -> bool {
         e.kind,
         crate::entry::Kind::File | crate::entry::Kind::Other(_)
     )
+}
+
+/// Read the other side's bytes of the contents the keeper holds on one side only (a
+/// side read after the other, `--low-memory`, keeps just its own), so that the text
+/// diffs have both. Done first, before the differences are built, so that the decoder
+/// window of this read does not come on top of them. Within `opts.budget` in path
+/// order, as the diffs will be; a content that changed since it was first read is an
+/// error, any other failure is left to [`content_diffs`], which reads again what it
+/// misses and says what it could not get.
+pub fn complete_kept(
+    kept: &mut HashMap<Bytes, KeptPair>,
+    sets: [&EntrySet; 2],
+    fetchers: [&dyn Fetcher; 2],
+    opts: &ContentOptions,
+) -> Result<()> {
+    let mut wanted: [BTreeMap<Bytes, Want>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    let mut paths: Vec<&Bytes> = kept.keys().collect();
+    paths.sort();
+    let mut bytes = 0u64;
+    for path in paths {
+        let pair = &kept[path];
+        let Some(side) = (0..2).find(|&s| pair[s].is_none() && pair[1 - s].is_some()) else {
+            continue;
+        };
+        let Some(e) = sets[side].get(path) else {
+            continue;
+        };
+        let other = pair[1 - side].as_ref().map(|(d, b)| (*d, b.len() as u64));
+        if !is_regular(e)
+            || !fetchers[side].rereadable()
+            || e.digest.is_none()
+            || other.is_some_and(|(d, _)| Some(d) == e.digest)
+            || e.size > opts.keep_limit
+            || bytes + e.size + other.map_or(0, |(_, n)| n) > opts.budget
+        {
+            continue;
+        }
+        bytes += e.size + other.map_or(0, |(_, n)| n);
+        let want = Want {
+            order: e.order,
+            layer: e.layer,
+            start: 0,
+            len: e.size,
+            expect: e.digest,
+        };
+        wanted[side].insert(path.clone(), want);
+    }
+    for side in 0..2 {
+        if wanted[side].is_empty() {
+            continue;
+        }
+        let got = match fetchers[side].fetch(&wanted[side]) {
+            Err(e) if matches!(e.kind, crate::error::ErrorKind::Changed(_)) => return Err(e),
+            got => got.unwrap_or_default(),
+        };
+        for (path, f) in got {
+            let Some(e) = sets[side].get(&path) else {
+                continue;
+            };
+            if f.bytes.len() as u64 == e.size
+                && let (Some(d), Some(pair)) = (e.digest, kept.get_mut(&path))
+            {
+                pair[side] = Some((d, Arc::from(f.bytes)));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Fill `content` of changed regular files in `diffs`: a unified diff, or where the

@@ -3,7 +3,9 @@
 //! for bytes), prints nothing.
 
 pub mod content;
+pub mod keeper;
 pub mod order;
+pub mod pair;
 pub mod policy;
 
 use std::collections::BTreeMap;

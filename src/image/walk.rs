@@ -742,8 +742,10 @@ fn digest_in_name(p: &str) -> Option<String> {
     (cand.len() == 64 && cand.bytes().all(|b| b.is_ascii_hexdigit())).then(|| cand.to_string())
 }
 
-/// Fill a synthesized docker-archive manifest once its layers' digests are known.
-pub fn synthesize_manifest(m: &mut Manifest, layer_facts: &[(String, u64, &str)]) {
+/// A docker-archive's manifest made up once its layers' digests are known: `m` with
+/// its document, descriptor and layer descriptors filled in.
+pub fn synthesized_manifest(m: &Manifest, layer_facts: &[(String, u64, &str)]) -> Manifest {
+    let mut m = m.clone();
     let cfg = m.config.as_ref().expect("docker images have a config");
     let layers: Vec<Value> = layer_facts
         .iter()
@@ -771,6 +773,7 @@ pub fn synthesize_manifest(m: &mut Manifest, layer_facts: &[(String, u64, &str)]
         json,
         spelling: super::spelling::json_spelling(&bytes, &[]),
     });
+    m
 }
 
 #[cfg(test)]

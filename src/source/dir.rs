@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use super::{
-    EntrySet, Input, InputInfo, Keeper, ReadOptions, Side, SourceKind, add_xattr, finish_set, hash,
+    ContentSink, EntrySet, Input, InputInfo, ReadOptions, SourceKind, add_xattr, finish_set, hash,
 };
 use crate::entry::{Bytes, Entry, Kind, Timestamp};
 use crate::error::{Error, Result};
@@ -32,9 +32,8 @@ pub fn join(root: &Path, path: &[u8]) -> PathBuf {
 pub fn read_dir(
     input: &Input,
     root: &Path,
-    side: Side,
     opts: &ReadOptions,
-    keeper: Option<&Keeper>,
+    sink: &dyn ContentSink,
 ) -> Result<EntrySet> {
     let mut found: Vec<(Vec<u8>, Metadata)> = Vec::new();
     // The root is what the user named: follow it if it is a symlink to a directory.
@@ -115,14 +114,14 @@ pub fn read_dir(
         .map_init(Vec::new, |scratch, &i| {
             let e = &entries[i];
             let full = join(root, &e.path);
-            let keep = keeper.is_some_and(|k| k.wants(side, e.size, opts.keep_limit));
+            let keep = sink.wants(e.size);
             let r = hash_file(&full, e.size, keep.then_some(&mut *scratch))
                 .map_err(|err| path_err(input, &e.path, err))?;
-            if let (true, Some(k)) = (keep, keeper) {
-                k.offer(side, &e.path, r.sha, scratch);
+            if keep {
+                sink.content(&e.path, r.sha, scratch);
             }
-            if let Some(p) = &opts.progress {
-                p.add(side as usize, e.size);
+            if let Some((p, side)) = &opts.progress {
+                p.add(*side, e.size);
             }
             Ok(r)
         })

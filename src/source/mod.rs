@@ -1,12 +1,13 @@
 //! Sources: turn an input (a tarball in any compression, a directory, standard input)
 //! into a sorted set of normalized entries. Sources know formats and nothing about
-//! comparison.
+//! comparison: the contents of small files go to a [`ContentSink`] the caller gives
+//! (the comparison's keeper decides what to hold), and that is all a source hands out
+//! besides its entries.
 
 pub mod compress;
 pub mod compress_facts;
 pub mod dir;
 pub mod hash;
-pub mod keeper;
 pub mod mmap;
 pub mod tar;
 
@@ -19,7 +20,6 @@ use std::sync::atomic::Ordering;
 use crate::entry::{Bytes, Entry, Kind, normalize_path};
 use crate::error::{Error, ErrorKind, Result};
 use compress::{Compression, Counting};
-pub use keeper::{Keeper, Side};
 use tar::{TarEntry, TarReader};
 
 /// An input as the user named it.
@@ -153,64 +153,74 @@ impl EntrySet {
     }
 }
 
+impl AsRef<EntrySet> for EntrySet {
+    fn as_ref(&self) -> &EntrySet {
+        self
+    }
+}
+
 /// Options for reading.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ReadOptions {
-    /// Files up to this size are offered to the keeper for content diffs.
-    pub keep_limit: u64,
     pub tar_limits: tar::Limits,
-    /// Bytes read, for the progress bar.
-    pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
+    /// Bytes read, for the progress bar (the counter and the side it counts).
+    pub progress: Option<ProgressSide>,
     /// Entries the input is expected to have (0: unknown). With `--low-memory` the side
     /// read second is sized from the first, so its list does not double past the need.
     pub entries_hint: u64,
 }
 
-impl Default for ReadOptions {
-    fn default() -> Self {
+impl ReadOptions {
+    /// These options with the progress counted for side `i` (0 left, 1 right).
+    pub fn for_side(
+        &self,
+        progress: Option<&std::sync::Arc<crate::progress::Progress>>,
+        i: usize,
+    ) -> ReadOptions {
         ReadOptions {
-            keep_limit: 1 << 20,
-            tar_limits: tar::Limits::default(),
-            progress: None,
-            entries_hint: 0,
+            progress: progress.map(|p| (p.clone(), i)),
+            ..self.clone()
         }
     }
 }
 
-/// Read one input completely.
-pub fn read_input(
-    input: &Input,
-    side: Side,
-    opts: &ReadOptions,
-    keeper: Option<&Keeper>,
-) -> Result<EntrySet> {
-    let res = read_input_inner(input, side, opts, keeper);
-    if let Some(k) = keeper {
-        k.finish(side);
-    }
-    res
+/// Where a source hands the contents of regular files it reads, besides hashing them:
+/// asked before the data is read (`wants`, by size), given the bytes and their SHA-256
+/// after. The comparison's keeper is one; [`NoContent`] wants nothing.
+pub trait ContentSink: Sync {
+    /// Whether the content of a regular file of `size` bytes is wanted.
+    fn wants(&self, size: u64) -> bool;
+    /// A wanted content, whole, with its SHA-256.
+    fn content(&self, path: &[u8], digest: crate::entry::Digest, bytes: &[u8]);
 }
 
-fn read_input_inner(
-    input: &Input,
-    side: Side,
-    opts: &ReadOptions,
-    keeper: Option<&Keeper>,
-) -> Result<EntrySet> {
+/// A sink that wants no content.
+pub struct NoContent;
+
+impl ContentSink for NoContent {
+    fn wants(&self, _: u64) -> bool {
+        false
+    }
+    fn content(&self, _: &[u8], _: crate::entry::Digest, _: &[u8]) {}
+}
+
+/// Read one input completely: its entries, each regular file's content offered to
+/// `sink`.
+pub fn read_input(input: &Input, opts: &ReadOptions, sink: &dyn ContentSink) -> Result<EntrySet> {
     if let Some(p) = &input.path {
         let meta = std::fs::metadata(p).map_err(|e| input.err(e))?;
         if meta.is_dir() {
-            return dir::read_dir(input, p, side, opts, keeper);
+            return dir::read_dir(input, p, opts, sink);
         }
     }
-    let mut collector = Collector::new(side, opts, keeper);
-    let progress = opts.progress.as_ref().map(|p| (p.clone(), side as usize));
-    let info = with_tar_stream_progress(input, &opts.tar_limits, true, progress, |tr| {
-        while let Some(t) = tr.next_entry()? {
-            collector.member(tr, t)?;
-        }
-        Ok(())
-    })?;
+    let mut collector = Collector::new(opts, sink);
+    let info =
+        with_tar_stream_progress(input, &opts.tar_limits, true, opts.progress.clone(), |tr| {
+            while let Some(t) = tr.next_entry()? {
+                collector.member(tr, t)?;
+            }
+            Ok(())
+        })?;
     Ok(finish_set(collector.entries, info))
 }
 
@@ -437,9 +447,7 @@ fn read_head(mut f: &File, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Turns tar members into entries, hashing content as it streams.
 pub struct Collector<'a> {
-    side: Side,
-    opts: &'a ReadOptions,
-    keeper: Option<&'a Keeper>,
+    sink: &'a dyn ContentSink,
     scratch: Vec<u8>,
     /// Layer index given to every entry (images).
     pub layer: u32,
@@ -447,11 +455,9 @@ pub struct Collector<'a> {
 }
 
 impl<'a> Collector<'a> {
-    pub fn new(side: Side, opts: &'a ReadOptions, keeper: Option<&'a Keeper>) -> Self {
+    pub fn new(opts: &ReadOptions, sink: &'a dyn ContentSink) -> Self {
         Collector {
-            side,
-            opts,
-            keeper,
+            sink,
             scratch: Vec::new(),
             layer: 0,
             // A little room over the hint: two builds of one tree differ in a few entries.
@@ -461,7 +467,8 @@ impl<'a> Collector<'a> {
         }
     }
 
-    /// Turn one tar member into an entry, hashing its content.
+    /// Turn one tar member into an entry, hashing its content (and handing it to the
+    /// sink, if wanted).
     pub fn member<R: BufRead>(
         &mut self,
         tr: &mut TarReader<R>,
@@ -470,19 +477,15 @@ impl<'a> Collector<'a> {
         let mut e = entry_from_tar(t);
         e.layer = self.layer;
         if matches!(e.kind, Kind::File | Kind::Other(_)) {
-            // Empty contents are known to the content stage; they are offered only
-            // where the other side is a stream (see `Keeper::wants`).
-            let keep = self
-                .keeper
-                .is_some_and(|k| k.wants(self.side, e.size, self.opts.keep_limit));
+            let keep = self.sink.wants(e.size);
             let mut h = hash::ContentHasher::new(e.size, keep.then_some(&mut self.scratch));
             tr.read_data(&mut |b| h.update(b))?;
             let hashed = h.finish();
             e.digest = Some(hashed.sha);
             e.set_blocks(hashed.blocks);
             e.set_padding(tr.padding_sha());
-            if keep && let Some(k) = self.keeper {
-                k.offer(self.side, &e.path, hashed.sha, &self.scratch);
+            if keep {
+                self.sink.content(&e.path, hashed.sha, &self.scratch);
             }
         }
         self.entries.push(e);

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use rdiff::cli::{Cli, Command};
 use rdiff::entry::{Entry, display_bytes};
 use rdiff::report::{Report, Status};
-use rdiff::source::{EntrySet, Input, ReadOptions, Side, read_input};
+use rdiff::source::{EntrySet, Input, NoContent, ReadOptions, read_input};
 
 use clap::Parser;
 
@@ -28,13 +28,8 @@ pub fn testdata(rel: &str) -> String {
 
 /// Read one input (tar in any compression, or a directory) through the library.
 pub fn read_path(path: &str) -> EntrySet {
-    read_input(
-        &Input::from_arg(path),
-        Side::Left,
-        &ReadOptions::default(),
-        None,
-    )
-    .unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    read_input(&Input::from_arg(path), &ReadOptions::default(), &NoContent)
+        .unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
 /// Read `testdata/<rel>`.

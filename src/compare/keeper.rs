@@ -1,6 +1,6 @@
 //! Keeping the content of small files that turn out to differ, without keeping all
-//! small files. Both sides are read at the same time; when one side has hashed a small
-//! file it offers the content here. If the other side has already seen that path, the
+//! small files: the comparison's [`ContentSink`] for the sources. Both sides are read at
+//! the same time; when one side has hashed a small file it offers the content here. If the other side has already seen that path, the
 //! digests decide at once: equal, the bytes are dropped; different, both sides' bytes
 //! are kept for the content diff. If not, the bytes wait (bounded by a byte budget per
 //! side) until the other side gets there. Archives written in the same order (the usual
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::entry::{Bytes, Digest};
-use crate::source::EntrySet;
+use crate::source::{ContentSink, EntrySet};
 
 /// Left or right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -51,29 +51,36 @@ struct State {
     kept: HashMap<Bytes, KeptPair>,
 }
 
+/// What a keeper may hold.
+#[derive(Clone, Copy, Debug)]
+pub struct Budgets {
+    /// Bytes one side may hold waiting for the other.
+    pub waiting: u64,
+    /// Bytes of contents that differ kept in all (past it they are fetched again later,
+    /// if the content diff wants them).
+    pub kept: u64,
+    /// Largest content offered (`--max-text-size`: larger files get no text diff).
+    pub keep_limit: u64,
+}
+
 /// Shared between the two sides while they are read.
-pub struct Keeper {
+pub struct Keeper<'a> {
     state: Mutex<State>,
-    budget: u64,
-    kept_budget: u64,
+    budgets: Budgets,
     /// One side read completely already (`--low-memory`): the other side's offers are
     /// decided against its entries, and nothing else is remembered.
-    reference: Option<(Side, EntrySet)>,
+    reference: Option<(Side, &'a EntrySet)>,
     /// Per side: offer empty contents too. Needed where the *other* side is a stream
     /// (it cannot be read again, so its differing bytes must be kept while it is read,
     /// and an empty content on this side is a difference like any other).
     empty_too: [bool; 2],
 }
 
-impl Keeper {
-    /// `budget`: bytes one side may hold waiting for the other. Contents that differ
-    /// are kept up to `kept_budget` bytes in all; past it they are fetched again later
-    /// if the content diff wants them.
-    pub fn new(budget: u64, kept_budget: u64) -> Self {
+impl<'a> Keeper<'a> {
+    pub fn new(budgets: Budgets) -> Self {
         Keeper {
             state: Mutex::new(State::default()),
-            budget,
-            kept_budget,
+            budgets,
             reference: None,
             empty_too: [false; 2],
         }
@@ -86,29 +93,27 @@ impl Keeper {
         self
     }
 
-    /// Whether `side` offers a content of `size` bytes, at most `keep_limit`.
-    pub fn wants(&self, side: Side, size: u64, keep_limit: u64) -> bool {
-        size <= keep_limit && (size > 0 || self.empty_too[side as usize])
+    /// Whether `side` offers a content of `size` bytes.
+    pub fn wants(&self, side: Side, size: u64) -> bool {
+        size <= self.budgets.keep_limit && (size > 0 || self.empty_too[side as usize])
     }
 
     /// For a side read after `set` (the other side) was read completely: an offered
-    /// content is kept when `set` has the path with another SHA-256, up to
-    /// `kept_budget` bytes in all. No path is remembered. `into_parts` gives `set` back.
-    pub fn against(side_read: Side, set: EntrySet, kept_budget: u64) -> Self {
+    /// content is kept when `set` has the path with another SHA-256, up to the kept
+    /// budget. No path is remembered.
+    pub fn against(side_read: Side, set: &'a EntrySet, budgets: Budgets) -> Self {
         Keeper {
             reference: Some((side_read, set)),
-            ..Keeper::new(0, kept_budget)
+            ..Keeper::new(Budgets {
+                waiting: 0,
+                ..budgets
+            })
         }
     }
 
-    /// The contents kept because they differ, and the set given to [`Keeper::against`].
-    pub fn into_parts(self) -> (HashMap<Bytes, KeptPair>, Option<EntrySet>) {
-        let kept = self
-            .state
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .kept;
-        (kept, self.reference.map(|(_, set)| set))
+    /// The sink through which `side`'s source offers its contents.
+    pub fn sink(&self, side: Side) -> SideSink<'_, 'a> {
+        SideSink { keeper: self, side }
     }
 
     /// One side has hashed a small file.
@@ -123,7 +128,7 @@ impl Keeper {
             if *read == side
                 && let Some(e) = set.get(path)
                 && e.digest.is_some_and(|f| f != digest)
-                && st.kept_bytes + content.len() as u64 + e.size <= self.kept_budget
+                && st.kept_bytes + content.len() as u64 + e.size <= self.budgets.kept
             {
                 st.kept_bytes += content.len() as u64 + e.size;
                 st.kept.entry(Box::from(path)).or_default()[s] = Some((digest, Arc::from(content)));
@@ -139,7 +144,7 @@ impl Keeper {
                 if *other_digest != digest {
                     let add =
                         content.len() as u64 + other.as_ref().map_or(0, |(_, b)| b.len() as u64);
-                    if st.kept_bytes + add <= self.kept_budget {
+                    if st.kept_bytes + add <= self.budgets.kept {
                         st.kept_bytes += add;
                         let slot = st.kept.entry(Box::from(path)).or_default();
                         if let Some(other) = other {
@@ -149,7 +154,9 @@ impl Keeper {
                     }
                 }
             }
-            None if !st.done[o] && st.pending_bytes[s] + content.len() as u64 <= self.budget => {
+            None if !st.done[o]
+                && st.pending_bytes[s] + content.len() as u64 <= self.budgets.waiting =>
+            {
                 if let Some((_, old)) =
                     st.pending[s].insert(Box::from(path), (digest, Arc::from(content)))
                 {
@@ -181,6 +188,21 @@ impl Keeper {
     }
 }
 
+/// One side's view of a keeper: the sink its source offers contents to.
+pub struct SideSink<'k, 'a> {
+    keeper: &'k Keeper<'a>,
+    side: Side,
+}
+
+impl ContentSink for SideSink<'_, '_> {
+    fn wants(&self, size: u64) -> bool {
+        self.keeper.wants(self.side, size)
+    }
+    fn content(&self, path: &[u8], digest: Digest, bytes: &[u8]) {
+        self.keeper.offer(self.side, path, digest, bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,9 +211,17 @@ mod tests {
         [n; 32]
     }
 
+    fn budgets(n: u64) -> Budgets {
+        Budgets {
+            waiting: n,
+            kept: 1 << 20,
+            keep_limit: 1 << 20,
+        }
+    }
+
     #[test]
     fn keeps_only_what_differs() {
-        let k = Keeper::new(1 << 20, 1 << 20);
+        let k = Keeper::new(budgets(1 << 20));
         k.offer(Side::Left, b"a", d(1), b"same");
         k.offer(Side::Left, b"b", d(2), b"left b");
         k.offer(Side::Right, b"a", d(1), b"same");
@@ -234,14 +264,20 @@ mod tests {
                 compression_params: Vec::new(),
             },
         );
-        let k = Keeper::against(Side::Right, set, 12);
+        let k = Keeper::against(
+            Side::Right,
+            &set,
+            Budgets {
+                kept: 12,
+                ..budgets(0)
+            },
+        );
         k.offer(Side::Right, b"a", d(1), b"same");
         k.offer(Side::Right, b"b", d(9), b"right b");
         k.offer(Side::Right, b"new", d(4), b"only right");
         k.offer(Side::Right, b"big", d(7), b"over the budget");
         k.finish(Side::Right);
-        let (kept, set) = k.into_parts();
-        assert_eq!(set.unwrap().entries.len(), 3, "the set comes back");
+        let kept = k.into_kept();
         assert_eq!(kept.len(), 1, "{:?}", kept.keys());
         let b = &kept[&b"b"[..]];
         assert!(b[0].is_none());
@@ -250,7 +286,10 @@ mod tests {
 
     #[test]
     fn budget_bounds_waiting_bytes() {
-        let k = Keeper::new(4, 1 << 20);
+        let k = Keeper::new(Budgets {
+            waiting: 4,
+            ..budgets(1 << 20)
+        });
         k.offer(Side::Left, b"a", d(1), b"12345"); // over budget: not held
         k.offer(Side::Right, b"a", d(2), b"abcde");
         let kept = k.into_kept();

@@ -1,0 +1,351 @@
+//! Reading the layers a plan compares: every layer blob through the same tar source as
+//! a rootfs, verified as it streams (blob digest and size, diff_id), each pair of sets
+//! read with [`read_pair`] so that small contents that differ are kept on the way.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
+
+use crate::compare::keeper::{Budgets, Side};
+use crate::compare::pair::{Kept, ReadPair, Reading, read_pair};
+use crate::entry::{Bytes, Digest};
+use crate::error::{Error, ErrorKind, Result};
+use crate::source::compress::Compression;
+use crate::source::{
+    Checks, Collector, ContentSink, EntrySet, Fetched, Fetcher, InputInfo, ReadOptions, SourceKind,
+    StreamFacts, Want, fetch_members, finish_set, read_tar_from,
+};
+
+use super::plan::{Plan, Sets};
+use super::walk::{self, Image, Layer, Manifest};
+
+/// How the layers are read.
+#[derive(Clone, Debug)]
+pub struct LayerReading {
+    pub read: ReadOptions,
+    pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
+    pub budgets: Budgets,
+    /// One layer at a time, each pair one side after the other (`--low-memory`).
+    pub sequential: bool,
+}
+
+/// One pair of entry sets read: a layer pair, or a pair's squashed filesystems.
+pub struct ReadSet {
+    /// The plan's pair the sets belong to.
+    pub pair: usize,
+    /// `layers/0/`, `linux/arm64/rootfs/`.
+    pub location: String,
+    pub sides: [EntrySet; 2],
+    pub kept: Kept,
+}
+
+/// What reading the layers gave.
+pub struct Layers {
+    /// In plan order, layer by layer within a pair.
+    pub sets: Vec<ReadSet>,
+    /// What each layer's stream said, by (side, manifest, layer).
+    pub facts: HashMap<(usize, usize, usize), StreamFacts>,
+}
+
+/// One side of a set pair as read: its entries, and each layer's stream facts.
+struct SideRead {
+    set: EntrySet,
+    facts: Vec<(usize, StreamFacts)>,
+}
+
+impl AsRef<EntrySet> for SideRead {
+    fn as_ref(&self) -> &EntrySet {
+        &self.set
+    }
+}
+
+/// One set pair to read: a plan pair's layer `Some(i)` or its squashed trees (`None`).
+struct Job {
+    pair: usize,
+    manifests: [usize; 2],
+    layer: Option<usize>,
+    location: String,
+}
+
+/// Read every set pair the plan compares: in parallel, or one after the other.
+pub fn read_layers(plan: &Plan, imgs: [&Image; 2], how: &LayerReading) -> Result<Layers> {
+    let jobs = jobs(plan, imgs);
+    if let Some(p) = &how.progress {
+        for j in &jobs {
+            for (side, (img, m)) in imgs.iter().zip(j.manifests).enumerate() {
+                for i in layers_of(img, m, j.layer) {
+                    p.add_total(side, img.manifests[m].layers[i].size.unwrap_or(0));
+                }
+            }
+        }
+    }
+    let read_job = |j: &Job| read_job(j, imgs, how);
+    let results: Vec<Result<ReadPair<SideRead>>> = if how.sequential {
+        jobs.iter().map(read_job).collect()
+    } else {
+        jobs.par_iter().map(read_job).collect()
+    };
+    let mut out = Layers {
+        sets: Vec::new(),
+        facts: HashMap::new(),
+    };
+    for (j, res) in jobs.into_iter().zip(results) {
+        let ReadPair { sides, kept } = res?;
+        let [l, r] = sides;
+        for (side, s) in [(0, &l), (1, &r)] {
+            for (i, f) in &s.facts {
+                out.facts.insert((side, j.manifests[side], *i), f.clone());
+            }
+        }
+        out.sets.push(ReadSet {
+            pair: j.pair,
+            location: j.location,
+            sides: [l.set, r.set],
+            kept,
+        });
+    }
+    Ok(out)
+}
+
+/// The set pairs of a plan, in plan order: each layer pair whose blobs are both tars,
+/// or the squashed trees.
+fn jobs(plan: &Plan, imgs: [&Image; 2]) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for (k, p) in plan.pairs.iter().enumerate() {
+        let Some((a, b)) = p.both() else { continue };
+        let job = |layer: Option<usize>, location: String| Job {
+            pair: k,
+            manifests: [a, b],
+            layer,
+            location,
+        };
+        match p.sets {
+            Sets::None => {}
+            Sets::Squash => jobs.push(job(None, format!("{}rootfs/", p.prefix))),
+            Sets::Layers => {
+                let (la, lb) = (&imgs[0].manifests[a].layers, &imgs[1].manifests[b].layers);
+                for i in 0..la.len() {
+                    if la[i].is_tar() && lb[i].is_tar() {
+                        jobs.push(job(Some(i), format!("{}layers/{i}/", p.prefix)));
+                    }
+                }
+            }
+        }
+    }
+    jobs
+}
+
+/// The layers one side of a job reads: layer `i`, or every tar layer (squashed).
+fn layers_of(img: &Image, manifest: usize, layer: Option<usize>) -> Vec<usize> {
+    match layer {
+        Some(i) => vec![i],
+        None => (0..img.manifests[manifest].layers.len())
+            .filter(|&i| img.manifests[manifest].layers[i].is_tar())
+            .collect(),
+    }
+}
+
+fn read_job(j: &Job, imgs: [&Image; 2], how: &LayerReading) -> Result<ReadPair<SideRead>> {
+    let reading = if how.sequential {
+        Reading::OneAfterTheOther { first: Side::Left }
+    } else {
+        Reading::Together
+    };
+    read_pair(reading, how.budgets, [false, false], |side, sink| {
+        let s = side as usize;
+        let img = imgs[s];
+        let opts = how.read.for_side(how.progress.as_ref(), s);
+        let layers = layers_of(img, j.manifests[s], j.layer);
+        let read_one = |&i: &usize| {
+            let layer = &img.manifests[j.manifests[s]].layers[i];
+            read_layer(img, layer, i, sink, &opts).map(|x| (i, x))
+        };
+        let read: Vec<Result<(usize, ReadLayer)>> = if how.sequential {
+            layers.iter().map(read_one).collect()
+        } else {
+            layers.par_iter().map(read_one).collect()
+        };
+        let read = read.into_iter().collect::<Result<Vec<_>>>()?;
+        if j.layer.is_some() {
+            let (i, x) = read.into_iter().next().expect("one layer");
+            return Ok(SideRead {
+                set: x.set,
+                facts: vec![(i, x.facts)],
+            });
+        }
+        let sets: Vec<&EntrySet> = read.iter().map(|(_, x)| &x.set).collect();
+        let entries =
+            super::squash::squash(&sets).map_err(|m| Error::other(img.name.clone(), m))?;
+        let mut info = InputInfo::new(img.name.clone(), SourceKind::Squashed);
+        info.entries = entries.len() as u64;
+        Ok(SideRead {
+            set: EntrySet { info, entries },
+            facts: read.into_iter().map(|(i, x)| (i, x.facts)).collect(),
+        })
+    })
+}
+
+/// A layer read: its entries and what the stream said.
+struct ReadLayer {
+    set: EntrySet,
+    facts: StreamFacts,
+}
+
+pub fn layer_err(img: &Image, i: usize, layer: &Layer, msg: impl std::fmt::Display) -> Error {
+    Error::other(
+        img.name.clone(),
+        format!(
+            "layer {i} ({}): {msg}",
+            layer.digest.as_deref().unwrap_or(&layer.blob)
+        ),
+    )
+}
+
+/// Read one layer blob into entries, verifying its digest, size and diff_id.
+fn read_layer(
+    img: &Image,
+    layer: &Layer,
+    index: usize,
+    sink: &dyn ContentSink,
+    read: &ReadOptions,
+) -> Result<ReadLayer> {
+    if let (Some(want), Ok(have)) = (layer.size, img.store.size(&layer.blob))
+        && want != have
+    {
+        let msg = format!("size mismatch: descriptor says {want}, blob has {have}");
+        return Err(layer_err(img, index, layer, msg));
+    }
+    let r = img
+        .store
+        .open(&layer.blob)
+        .map_err(|m| layer_err(img, index, layer, m))?;
+    let r: Box<dyn std::io::BufRead + '_> = match &read.progress {
+        Some(p) => Box::new(crate::source::ProgressReader {
+            inner: r,
+            p: p.clone(),
+        }),
+        None => r,
+    };
+    let mut collector = Collector::new(read, sink);
+    collector.layer = index as u32;
+    let checks = Checks {
+        blob: true,
+        diff_id: true,
+    };
+    let facts = read_tar_from(r, &read.tar_limits, true, Some(checks), |tr| {
+        while let Some(t) = tr.next_entry()? {
+            collector.member(tr, t)?;
+        }
+        Ok(())
+    })
+    .map_err(|k: ErrorKind| layer_err(img, index, layer, k))?;
+    verify_layer(img, layer, index, &facts)?;
+    let mut info = InputInfo::new(img.name.clone(), SourceKind::Tar);
+    info.compression = Some(facts.compression);
+    info.bytes = facts.raw_bytes;
+    info.tar_bytes = facts.tar_bytes;
+    info.sha256 = facts.blob_digest;
+    info.trailer = facts.trailer.clone();
+    info.compression_params = facts.params.clone();
+    Ok(ReadLayer {
+        set: finish_set(collector.entries, info),
+        facts,
+    })
+}
+
+/// Check what a layer's stream was against its descriptor and the config's diff_id.
+fn verify_layer(img: &Image, layer: &Layer, index: usize, facts: &StreamFacts) -> Result<()> {
+    let hex = |d: Option<Digest>| d.map(|d| format!("sha256:{}", crate::report::hex(&d)));
+    let err = |msg: String| Err(layer_err(img, index, layer, msg));
+    if let (Some(want), Some(got)) = (&layer.digest, hex(facts.blob_digest))
+        && *want != got
+    {
+        return err(format!("digest mismatch: expected {want}, found {got}"));
+    }
+    if let Some(size) = layer.size
+        && size != facts.raw_bytes
+    {
+        let got = facts.raw_bytes;
+        return err(format!(
+            "size mismatch: descriptor says {size}, blob has {got}"
+        ));
+    }
+    if let (Some(want), Some(got)) = (&layer.diff_id, hex(facts.diff_id))
+        && *want != got
+    {
+        return err(format!(
+            "diff_id mismatch: config says {want}, layer is {got}"
+        ));
+    }
+    Ok(())
+}
+
+/// The manifests as compared: a docker-archive has no manifest of its own, so rdiff
+/// makes one from what reading its layers found (digests, sizes, compression); the
+/// others are the walk's.
+pub fn manifests_as_read<'a>(
+    img: &'a Image,
+    side: usize,
+    layers: &Layers,
+) -> Vec<Cow<'a, Manifest>> {
+    img.manifests
+        .iter()
+        .enumerate()
+        .map(|(mi, m)| {
+            if !m.synthesized {
+                return Cow::Borrowed(m);
+            }
+            let facts: Vec<(String, u64, &str)> = (0..m.layers.len())
+                .filter_map(|i| {
+                    let f = layers.facts.get(&(side, mi, i))?;
+                    let media = match f.compression {
+                        Compression::Gzip => "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                        Compression::Zstd => "application/vnd.docker.image.rootfs.diff.tar.zstd",
+                        _ => "application/vnd.docker.image.rootfs.diff.tar",
+                    };
+                    let digest = format!("sha256:{}", crate::report::hex(&f.blob_digest?));
+                    Some((digest, f.raw_bytes, media))
+                })
+                .collect();
+            if facts.len() == m.layers.len() {
+                Cow::Owned(walk::synthesized_manifest(m, &facts))
+            } else {
+                Cow::Borrowed(m)
+            }
+        })
+        .collect()
+}
+
+/// Reads content again from layer blobs.
+pub struct LayerFetcher<'a> {
+    pub image: &'a Image,
+    pub layers: &'a [Layer],
+    pub read: &'a ReadOptions,
+}
+
+impl Fetcher for LayerFetcher<'_> {
+    fn rereadable(&self) -> bool {
+        true
+    }
+
+    fn fetch(&self, wanted: &BTreeMap<Bytes, Want>) -> Result<BTreeMap<Bytes, Fetched>> {
+        let mut by_layer: BTreeMap<u32, BTreeMap<Bytes, Want>> = BTreeMap::new();
+        for (p, w) in wanted {
+            by_layer.entry(w.layer).or_default().insert(p.clone(), *w);
+        }
+        let mut out = BTreeMap::new();
+        for (l, want) in by_layer {
+            let Some(layer) = self.layers.get(l as usize) else {
+                continue;
+            };
+            let err = |m| layer_err(self.image, l as usize, layer, m);
+            let r = self.image.store.open(&layer.blob).map_err(err)?;
+            read_tar_from(r, &self.read.tar_limits, false, None, |tr| {
+                fetch_members(tr, &want, &mut out)
+            })
+            .map_err(|k| layer_err(self.image, l as usize, layer, k))?;
+        }
+        Ok(out)
+    }
+}
