@@ -54,6 +54,11 @@ impl fmt::Display for Value {
         match self {
             Value::Absent => f.write_str("(none)"),
             Value::Uint(n) => write!(f, "{n}"),
+            // Text can come from an input (a platform, an `oci-layout` file): control
+            // characters are escaped, never sent to a terminal.
+            Value::Text(s) if s.chars().any(char::is_control) => {
+                f.write_str(&display_bytes(s.as_bytes()))
+            }
             Value::Text(s) => f.write_str(s),
             Value::Bytes(b) => f.write_str(&display_bytes(b)),
             Value::Mode(m) => write!(f, "{m:04o}"),

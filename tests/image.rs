@@ -3147,6 +3147,42 @@ fn a_rootfs_tarball_is_not_an_image() {
     assert_bad(p.to_str().unwrap(), &["not an image"]);
 }
 
+/// An archive member is read by offset and size: a sparse one (GNU tar `--sparse`, in
+/// both its GNU and PAX forms) would be read past its stored data into the next header.
+#[test]
+fn sparse_members_in_an_archive_are_refused() {
+    let t = tmp();
+    for format in ["gnu", "posix"] {
+        let dir = t.path().join(format!("layout-{format}"));
+        copy_dir(Path::new(&img("oci/base")), &dir);
+        // The same oci-layout text, then a hole: GNU tar stores it sparse.
+        let f = dir.join("oci-layout");
+        let text = std::fs::read(&f).unwrap();
+        std::fs::write(&f, &text).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let archive = t.path().join(format!("sparse-{format}.tar"));
+        let out = Command::new("tar")
+            .arg(format!("--format={format}"))
+            .args(["--sparse", "-cf"])
+            .arg(&archive)
+            .arg("-C")
+            .arg(&dir)
+            .args(["oci-layout", "index.json", "blobs"])
+            .output()
+            .expect("GNU tar");
+        assert!(out.status.success(), "{out:?}");
+        assert_bad(
+            archive.to_str().unwrap(),
+            &["member oci-layout is a sparse file"],
+        );
+    }
+}
+
 #[test]
 fn truncated_archives() {
     let t = tmp();

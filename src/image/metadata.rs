@@ -457,11 +457,7 @@ fn unread_document(
 /// `oci_layout`, when the layouts' `oci-layout` files differ.
 fn layout_field(l: &Image, r: &Image) -> Option<FieldDiff> {
     (l.layout_file != r.layout_file).then(|| {
-        let v = |f: &Option<Vec<u8>>| {
-            f.as_ref().map_or(V::Absent, |b| {
-                V::Text(String::from_utf8_lossy(b).into_owned())
-            })
-        };
+        let v = |f: &Option<Vec<u8>>| f.as_ref().map_or(V::Absent, |b| V::Bytes(b[..].into()));
         FieldDiff::new("oci_layout", v(&l.layout_file), v(&r.layout_file))
     })
 }

@@ -367,6 +367,14 @@ fn index(
         count += 1;
         let offset = tr.position();
         let name = String::from_utf8_lossy(&normalize_path(&e.path)).into_owned();
+        // A member is read by offset and size from the map: a sparse member's data is
+        // not its content there. No image tool writes one; refuse it.
+        let sparse = crate::entry::ext::SPARSE | crate::entry::ext::GNU_SPARSE;
+        if e.format.is_some_and(|f| f.ext & sparse != 0) {
+            return Err(ErrorKind::Other(format!(
+                "member {name} is a sparse file (an image archive holds its files whole)"
+            )));
+        }
         let link = match e.kind() {
             Kind::Symlink => {
                 let parent = crate::entry::parent(name.as_bytes());
