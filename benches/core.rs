@@ -104,6 +104,7 @@ fn entry_set(n: usize, salt: u64) -> EntrySet {
             sha256: None,
             trailer: None,
             compression_params: Vec::new(),
+            decoded_sha256: None,
         },
     }
 }

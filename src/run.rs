@@ -152,7 +152,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         kind: img.form.clone(),
         compression: img.store.facts().map(|f| f.compression.name().to_string()),
         entries: Some(entries),
-        bytes: img.bytes,
+        bytes: img.store.facts().map_or(img.bytes, |f| f.bytes),
         sha256: img.store.facts().map(|f| crate::report::hex(&f.sha256)),
     };
     let left = summary(&l, result.entries[0]);
@@ -261,8 +261,8 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
     let decoded = || {
         let limits = args.limits.tar_limits();
         let (a, b) = rayon::join(
-            || crate::source::decoded_sha256(&inputs[0], &limits),
-            || crate::source::decoded_sha256(&inputs[1], &limits),
+            || crate::source::decoded_sha256(&inputs[0], &left.info, &limits),
+            || crate::source::decoded_sha256(&inputs[1], &right.info, &limits),
         );
         Ok(match (a?, b?) {
             (Some(a), Some(b)) => Some([a, b]),

@@ -653,6 +653,21 @@ fn same_decompressed_stream_other_compressed_bytes_is_said() {
         rep["differences"]
     );
     assert_eq!(run(&["rootfs", "--ignore-compression", s(&a), s(&b)]).0, 0);
+    // The same from standard input, which cannot be read again: its decompressed
+    // stream is hashed while it is read. And a stream whose decompressed bytes differ
+    // with no field to show it is never called equal.
+    for (l, r, stdin) in [("-", s(&b), &a), (s(&a), "-", &b)] {
+        let (code, rep) = run_stdin(&["rootfs", l, r], Some(stdin));
+        assert_eq!(code, 1);
+        assert_eq!(
+            visible(&rep),
+            set(&[("input", "sha256"), ("input", "compression.encoding")]),
+            "{}",
+            rep["differences"]
+        );
+        let (code, _) = run_stdin(&["rootfs", "--semantic", l, r], Some(stdin));
+        assert_eq!(code, 0);
+    }
 }
 
 #[test]

@@ -262,6 +262,7 @@ mod tests {
                 sha256: None,
                 trailer: None,
                 compression_params: Vec::new(),
+                decoded_sha256: None,
             },
         );
         let k = Keeper::against(

@@ -205,8 +205,8 @@ pub fn input_difference(
             let digests = l.store.decoded_sha256().zip(r.store.decoded_sha256());
             f.extend(crate::compare::decoded_difference(
                 digests.map(|(x, y)| [x, y]),
-                l.bytes,
-                r.bytes,
+                a.bytes,
+                b.bytes,
             ));
         }
     }

@@ -137,6 +137,7 @@ mod tests {
                 sha256: None,
                 trailer: None,
                 compression_params: Vec::new(),
+                decoded_sha256: None,
             },
         }
     }

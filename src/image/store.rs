@@ -86,6 +86,8 @@ pub struct ArchiveFacts {
     pub framing: crate::entry::Digest,
     /// Members of the archive.
     pub members: u64,
+    /// The archive's bytes as given (the file, or what the stream delivered).
+    pub bytes: u64,
 }
 
 /// Largest JSON document read from an image (index, manifest, config), by default.
@@ -117,6 +119,7 @@ impl Store {
                         params: Vec::new(),
                         framing: [0; 32],
                         members: 0,
+                        bytes: map_bytes(&map).len() as u64,
                     };
                     (map, None, facts)
                 } else {
@@ -321,6 +324,7 @@ fn spool(
     (&mut r).take(6).read_to_end(&mut head)?;
     let c = Compression::detect(&head);
     let (counted, counters) = Counting::with_counters(io::Cursor::new(head).chain(r));
+    let raw_bytes = counters.consumed.clone();
     let (mut d, params) =
         compress::decode_with_params(c, counted, counters).map_err(ErrorKind::from_io)?;
     let mut tmp = tempfile::NamedTempFile::new()?;
@@ -344,6 +348,7 @@ fn spool(
         params: params.get(),
         framing: [0; 32],
         members: 0,
+        bytes: raw_bytes.load(std::sync::atomic::Ordering::Relaxed),
     };
     Ok((map, Some(tmp), facts))
 }

@@ -142,6 +142,7 @@ pub fn read_dir(
         sha256: None,
         trailer: None,
         compression_params: Vec::new(),
+        decoded_sha256: None,
     };
     Ok(finish_set(entries, info))
 }

@@ -117,6 +117,10 @@ pub struct InputInfo {
     pub trailer: Option<tar::Trailer>,
     /// The parameters its compression's headers carry (see `compress_facts`).
     pub compression_params: Vec<compress_facts::Param>,
+    /// SHA-256 of the decompressed stream, where it was taken while reading: for a
+    /// stream (standard input, a FIFO), which cannot be decompressed a second time to
+    /// say whether only its compressed bytes differ (see [`decoded_sha256`]).
+    pub decoded_sha256: Option<crate::entry::Digest>,
 }
 
 impl InputInfo {
@@ -133,6 +137,7 @@ impl InputInfo {
             sha256: None,
             trailer: None,
             compression_params: Vec::new(),
+            decoded_sha256: None,
         }
     }
 }
@@ -287,7 +292,7 @@ pub fn with_tar_stream_progress(
     };
     let checks = Checks {
         blob: drain,
-        diff_id: false,
+        diff_id: drain && file_len.is_none(),
     };
     let facts = read_tar_from(raw, limits, drain, Some(checks), f).map_err(|k| input.err(k))?;
     Ok(InputInfo {
@@ -301,12 +306,20 @@ pub fn with_tar_stream_progress(
         sha256: facts.blob_digest,
         trailer: facts.trailer,
         compression_params: facts.params,
+        decoded_sha256: facts.diff_id,
     })
 }
 
-/// SHA-256 of an input's decompressed stream, read again whole (`None` for an input
-/// that cannot be read again: a stream, a directory).
-pub fn decoded_sha256(input: &Input, limits: &tar::Limits) -> Result<Option<crate::entry::Digest>> {
+/// SHA-256 of an input's decompressed stream: taken while it was read, for a stream;
+/// read again whole, for a file; `None` for a directory.
+pub fn decoded_sha256(
+    input: &Input,
+    info: &InputInfo,
+    limits: &tar::Limits,
+) -> Result<Option<crate::entry::Digest>> {
+    if info.decoded_sha256.is_some() {
+        return Ok(info.decoded_sha256);
+    }
     let Some(p) = input.path.as_ref().filter(|p| p.is_file()) else {
         return Ok(None);
     };
