@@ -541,6 +541,30 @@ fn h14_pax_records_that_extraction_applies() {
             (&["--semantic"], fflags),
         ],
     );
+    // A directory has no PAX records: `pax.*` is compared between archives only, as
+    // `format` is (the directory GNU tar extracts `a` to shows none).
+    let t = tempfile::tempdir().unwrap();
+    let (archive, dir) = (t.path().join("a.tar"), t.path().join("x"));
+    std::fs::write(&archive, &a).unwrap();
+    std::fs::create_dir(&dir).unwrap();
+    let out = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let (_, rep) = run("rootfs", &[], s(&dir), s(&archive));
+    let names: Vec<String> = rep["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["fields"].as_array().unwrap().clone())
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!names.iter().any(|n| n.starts_with("pax.")), "{names:?}");
+    assert!(names.iter().any(|n| n == "format"), "{names:?}");
 
     let (a, b) = pair(
         "RHT.security.selinux",

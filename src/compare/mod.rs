@@ -133,8 +133,13 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
             ));
         }
     }
-    // PAX records rdiff reads into no other field, keyword by keyword.
-    let keys: std::collections::BTreeSet<&Bytes> = l.pax().keys().chain(r.pax().keys()).collect();
+    // PAX records rdiff reads into no other field, keyword by keyword (a tar's: a
+    // directory has none to compare).
+    let keys: std::collections::BTreeSet<&Bytes> = if lc.format && rc.format {
+        l.pax().keys().chain(r.pax().keys()).collect()
+    } else {
+        Default::default()
+    };
     for k in keys {
         let (a, b) = (l.pax().get(k), r.pax().get(k));
         if a != b {
