@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(img) = rdiff::image::walk::walk_store(&input, store, "archive", 0) {
         for m in &img.manifests {
-            let _ = rdiff::image::meta::descriptor(&m.descriptor, &m.descriptor, false);
+            let _ = rdiff::image::meta::descriptor(&m.descriptor.raw, &m.descriptor.raw, false);
             if let (Some(d), Some(c)) = (&m.doc, &m.config) {
                 let _ = rdiff::image::meta::document(&d.json, &c.json);
                 let _ = rdiff::image::meta::config(&c.json, &d.json, true);

@@ -160,7 +160,7 @@ fn manifest_fields(
     (r, mb): (&Image, &Manifest),
     sets: Sets,
 ) -> Result<Vec<FieldDiff>> {
-    let mut mf = meta::descriptor(&ma.descriptor, &mb.descriptor, false);
+    let mut mf = meta::descriptor(&ma.descriptor.raw, &mb.descriptor.raw, false);
     if let (Some(da), Some(db)) = (&ma.doc, &mb.doc) {
         mf.extend(meta::document(&da.json, &db.json));
         // A manifest rdiff made up for a docker-archive has no bytes of its own.
@@ -183,8 +183,8 @@ fn manifest_fields(
     }
     meta::annotations_lost_to_format(
         &mut mf,
-        meta::is_docker_manifest(&ma.descriptor, ma.doc.as_ref().map(|d| &d.json)),
-        meta::is_docker_manifest(&mb.descriptor, mb.doc.as_ref().map(|d| &d.json)),
+        meta::is_docker_manifest(&ma.descriptor.raw, ma.doc.as_ref().map(|d| &d.json)),
+        meta::is_docker_manifest(&mb.descriptor.raw, mb.doc.as_ref().map(|d| &d.json)),
     );
     Ok(mf)
 }
@@ -236,7 +236,7 @@ fn layer_fields(
     let (fa, fb) = (layers.facts.get(&(0, a, i)), layers.facts.get(&(1, b, i)));
     let same_content =
         matches!((fa, fb), (Some(x), Some(y)) if x.diff_id.is_some() && x.diff_id == y.diff_id);
-    let mut lf = meta::descriptor(&la.descriptor, &lb.descriptor, same_content);
+    let mut lf = meta::descriptor(&la.descriptor.raw, &lb.descriptor.raw, same_content);
     lf.extend(blob);
     if let (Some(x), Some(y)) = (fa, fb) {
         lf.extend(crate::compare::compression_fields(
@@ -290,10 +290,11 @@ fn index_order(l: &Image, r: &Image, pairs: &[Pair]) -> Option<FieldDiff> {
     let label = |img: &Image, i: usize, prefix: &str| {
         let p = prefix.trim_end_matches('/');
         if p.is_empty() {
-            img.manifests[i].descriptor["digest"]
-                .as_str()
-                .unwrap_or("?")
-                .to_string()
+            img.manifests[i]
+                .descriptor
+                .digest
+                .clone()
+                .unwrap_or_else(|| "?".into())
         } else {
             p.to_string()
         }
@@ -347,7 +348,7 @@ fn layer_split(ma: &Manifest, mb: &Manifest) -> Option<FieldDiff> {
             .map(|x| {
                 x.diff_id
                     .clone()
-                    .or_else(|| x.digest.clone())
+                    .or_else(|| x.descriptor.digest.clone())
                     .unwrap_or_else(|| x.blob.clone())
             })
             .collect::<Vec<_>>()
@@ -395,7 +396,7 @@ pub fn verify_blob(img: &Image, layer: &Layer, i: usize) -> Result<String> {
         "sha256:{}",
         crate::report::hex(&handle.finish().unwrap_or_default())
     );
-    if let Some(want) = &layer.digest
+    if let Some(want) = layer.digest()
         && *want != got
     {
         return Err(layer_err(
@@ -405,7 +406,7 @@ pub fn verify_blob(img: &Image, layer: &Layer, i: usize) -> Result<String> {
             format!("digest mismatch: expected {want}, found {got}"),
         ));
     }
-    if let Some(size) = layer.size
+    if let Some(size) = layer.size()
         && size != n
     {
         return Err(layer_err(
@@ -433,13 +434,10 @@ fn unread_document(
         }
         let layer = Layer {
             descriptor: m.descriptor.clone(),
-            blob: match m.descriptor["digest"].as_str().map(walk::blob_path) {
+            blob: match m.descriptor.digest.as_deref().map(walk::blob_path) {
                 Some(Ok(p)) => p,
                 _ => return Ok(None),
             },
-            digest: m.descriptor["digest"].as_str().map(str::to_string),
-            size: m.descriptor["size"].as_u64(),
-            media_type: String::new(),
             diff_id: None,
         };
         if !img.store.has(&layer.blob) {
@@ -471,7 +469,7 @@ fn left_out(img: &Image, pairs: &[Pair], side: usize) -> Vec<Vec<u8>> {
         .collect();
     (0..img.manifests.len())
         .filter(|i| !paired.contains(i))
-        .map(|i| serde_json::to_vec(&img.manifests[i].descriptor).unwrap_or_default())
+        .map(|i| serde_json::to_vec(&img.manifests[i].descriptor.raw).unwrap_or_default())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect()

@@ -120,16 +120,13 @@ fn match_key(img: &Image, i: usize) -> Key {
                 .and_then(|d| {
                     img.manifests
                         .iter()
-                        .find(|x| x.descriptor["digest"].as_str() == Some(d))
+                        .find(|x| x.descriptor.digest.as_ref() == Some(d))
                 })
                 .and_then(|x| x.platform.clone())
                 .unwrap_or_default();
             (1, sp)
         }
-        ManifestKind::Other => (
-            2,
-            m.descriptor["mediaType"].as_str().unwrap_or("").to_string(),
-        ),
+        ManifestKind::Other => (2, m.descriptor.media_type.clone()),
     }
 }
 

@@ -75,7 +75,7 @@ pub fn read_layers(plan: &Plan, imgs: [&Image; 2], how: &LayerReading) -> Result
         for j in &jobs {
             for (side, (img, m)) in imgs.iter().zip(j.manifests).enumerate() {
                 for i in layers_of(img, m, j.layer) {
-                    p.add_total(side, img.manifests[m].layers[i].size.unwrap_or(0));
+                    p.add_total(side, img.manifests[m].layers[i].size().unwrap_or(0));
                 }
             }
         }
@@ -197,7 +197,7 @@ pub fn layer_err(img: &Image, i: usize, layer: &Layer, msg: impl std::fmt::Displ
         img.name.clone(),
         format!(
             "layer {i} ({}): {msg}",
-            layer.digest.as_deref().unwrap_or(&layer.blob)
+            layer.digest().unwrap_or(&layer.blob)
         ),
     )
 }
@@ -210,7 +210,7 @@ fn read_layer(
     sink: &dyn ContentSink,
     read: &ReadOptions,
 ) -> Result<ReadLayer> {
-    if let (Some(want), Ok(have)) = (layer.size, img.store.size(&layer.blob))
+    if let (Some(want), Ok(have)) = (layer.size(), img.store.size(&layer.blob))
         && want != have
     {
         let msg = format!("size mismatch: descriptor says {want}, blob has {have}");
@@ -258,12 +258,12 @@ fn read_layer(
 fn verify_layer(img: &Image, layer: &Layer, index: usize, facts: &StreamFacts) -> Result<()> {
     let hex = |d: Option<Digest>| d.map(|d| format!("sha256:{}", crate::report::hex(&d)));
     let err = |msg: String| Err(layer_err(img, index, layer, msg));
-    if let (Some(want), Some(got)) = (&layer.digest, hex(facts.blob_digest))
+    if let (Some(want), Some(got)) = (layer.digest(), hex(facts.blob_digest))
         && *want != got
     {
         return err(format!("digest mismatch: expected {want}, found {got}"));
     }
-    if let Some(size) = layer.size
+    if let Some(size) = layer.size()
         && size != facts.raw_bytes
     {
         let got = facts.raw_bytes;

@@ -132,16 +132,48 @@ pub struct Doc {
     pub spelling: crate::entry::Digest,
 }
 
-/// A layer descriptor and what the config says of it.
-#[derive(Clone, Debug)]
-pub struct Layer {
-    pub descriptor: Value,
-    /// Where the blob is in the store.
-    pub blob: String,
-    /// Expected digest and size (from the descriptor), when known.
+/// A content descriptor as the walk uses it, in the spirit of go-containerregistry's
+/// `v1.Descriptor`: the fields the walk and the plan need, read once, typed; and the
+/// JSON as written (`raw`) for the metadata diff, which compares every key, known or
+/// not (a typed model would drop the keys it does not know). The documents holding
+/// descriptors were checked for shape by oci-spec before these are read.
+#[derive(Clone, Debug, Default)]
+pub struct Descriptor {
+    /// `mediaType` (empty when absent).
+    pub media_type: String,
+    /// `digest` (`sha256:HEX`), as written.
     pub digest: Option<String>,
     pub size: Option<u64>,
-    pub media_type: String,
+    /// `os/arch[/variant]` of `platform`.
+    pub platform: Option<String>,
+    pub raw: Value,
+}
+
+impl Descriptor {
+    pub fn new(raw: Value) -> Descriptor {
+        Descriptor {
+            media_type: str_field(&raw, "mediaType").unwrap_or("").to_string(),
+            digest: str_field(&raw, "digest").map(str::to_string),
+            size: raw.get("size").and_then(Value::as_u64),
+            platform: raw.get("platform").and_then(platform_of),
+            raw,
+        }
+    }
+
+    /// An annotation's value.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.raw["annotations"][key].as_str()
+    }
+}
+
+/// A layer: its descriptor, where its blob is, and what the config says of it.
+#[derive(Clone, Debug)]
+pub struct Layer {
+    /// For a docker-archive (which has none) the digest its file name gives, if any,
+    /// and the file's size; `raw` is null.
+    pub descriptor: Descriptor,
+    /// Where the blob is in the store.
+    pub blob: String,
     /// `rootfs.diff_ids[i]` of the config.
     pub diff_id: Option<String>,
 }
@@ -149,8 +181,18 @@ pub struct Layer {
 impl Layer {
     /// Whether the blob is a filesystem layer (a tar), not an artifact.
     pub fn is_tar(&self) -> bool {
-        let m = &self.media_type;
+        let m = &self.descriptor.media_type;
         m.is_empty() || m.contains(".tar") || m.contains("rootfs.diff")
+    }
+
+    /// The digest the blob must have, when known.
+    pub fn digest(&self) -> Option<&str> {
+        self.descriptor.digest.as_deref()
+    }
+
+    /// The size the blob must have, when known.
+    pub fn size(&self) -> Option<u64> {
+        self.descriptor.size
     }
 }
 
@@ -167,8 +209,8 @@ pub enum ManifestKind {
 
 #[derive(Clone, Debug)]
 pub struct Manifest {
-    /// The descriptor that points to it (index entry); synthesized for docker-archive.
-    pub descriptor: Value,
+    /// The descriptor that points to it (index entry); made up for a docker-archive.
+    pub descriptor: Descriptor,
     pub doc: Option<Doc>,
     pub kind: ManifestKind,
     /// `os/arch[/variant]`, from the descriptor's platform or else the config.
@@ -456,13 +498,10 @@ fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
         json,
         spelling: super::spelling::index_spelling(&bytes, &[]),
     };
-    let mut entries: Vec<Value> = top.json["manifests"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let mut entries = descriptors(&top.json["manifests"]);
     image.indexes.push(top);
     if let Some(r) = input.reference.as_ref().filter(|_| picks_by_ref(input)) {
-        entries.retain(|d| d["annotations"][REF_NAME].as_str() == Some(r.as_str()));
+        entries.retain(|d| d.annotation(REF_NAME) == Some(r.as_str()));
         if entries.is_empty() {
             return Err(err(
                 input,
@@ -472,32 +511,10 @@ fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
     }
     // One nested index (a layout whose index.json points to an image index, as buildx
     // and skopeo write multi-platform images): walk into it.
-    if entries.len() == 1 {
-        let d = entries[0].clone();
-        let media = str_field(&d, "mediaType").unwrap_or("");
-        if is_index(media, None) {
-            let mut doc = read_doc(input, &image.store, "image index", &d)?;
-            // An index's manifests count as a set in its spelling.
-            if let Some(Ok(p)) = str_field(&d, "digest").map(blob_path)
-                && let Ok(bytes) = image.store.read_small(&p)
-            {
-                doc.spelling = super::spelling::index_spelling(&bytes, &[]);
-            }
-            oci_spec::image::ImageIndex::from_reader(
-                serde_json::to_vec(&doc.json).unwrap_or_default().as_slice(),
-            )
-            .map_err(|e| {
-                err(
-                    input,
-                    format!("image index {}: malformed index: {e}", doc.digest),
-                )
-            })?;
-            entries = doc.json["manifests"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            image.indexes.push(doc);
-        }
+    if entries.len() == 1 && is_index(&entries[0].media_type, None) {
+        let (doc, nested) = read_index(input, &image.store, &entries[0])?;
+        entries = nested;
+        image.indexes.push(doc);
     }
     for d in entries {
         let m = walk_manifest(input, &image.store, d, 0)?;
@@ -506,43 +523,68 @@ fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
     Ok(())
 }
 
+/// The descriptors of a `manifests` or `layers` array.
+fn descriptors(list: &Value) -> Vec<Descriptor> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| Descriptor::new(d.clone()))
+        .collect()
+}
+
+/// Read an image index a descriptor points to: the document, checked for shape, and
+/// the descriptors of its manifests.
+fn read_index(
+    input: &ImageInput,
+    store: &Store,
+    desc: &Descriptor,
+) -> Result<(Doc, Vec<Descriptor>)> {
+    let mut doc = read_doc(input, store, "image index", &desc.raw)?;
+    // An index's manifests count as a set in its spelling.
+    if let Some(Ok(p)) = desc.digest.as_deref().map(blob_path)
+        && let Ok(bytes) = store.read_small(&p)
+    {
+        doc.spelling = super::spelling::index_spelling(&bytes, &[]);
+    }
+    oci_spec::image::ImageIndex::from_reader(
+        serde_json::to_vec(&doc.json).unwrap_or_default().as_slice(),
+    )
+    .map_err(|e| {
+        let what = format!("image index {}: malformed index: {e}", doc.digest);
+        err(input, what)
+    })?;
+    let manifests = descriptors(&doc.json["manifests"]);
+    Ok((doc, manifests))
+}
+
+/// The manifests a descriptor leads to: itself, or those of the index it points to
+/// (indexes nested at most 4 deep).
 fn walk_manifest(
     input: &ImageInput,
     store: &Store,
-    desc: Value,
+    desc: Descriptor,
     depth: u32,
 ) -> Result<Vec<Manifest>> {
-    let media = str_field(&desc, "mediaType").unwrap_or("").to_string();
-    let digest = str_field(&desc, "digest").unwrap_or("?").to_string();
-    let ref_name = desc["annotations"][REF_NAME].as_str().map(str::to_string);
-    let what = format!("manifest {digest}");
-    if is_index(&media, None) {
+    let digest = desc.digest.clone().unwrap_or_else(|| "?".into());
+    if is_index(&desc.media_type, None) {
         if depth >= 4 {
-            return Err(err(
-                input,
-                format!("{what}: image indexes nested too deep (a loop?)"),
-            ));
+            let what = format!("manifest {digest}: image indexes nested too deep (a loop?)");
+            return Err(err(input, what));
         }
-        let doc = read_doc(input, store, "image index", &desc)?;
+        let (_, manifests) = read_index(input, store, &desc)?;
         let mut out = Vec::new();
-        for d in doc.json["manifests"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
-            if str_field(&d, "digest") == Some(&digest) {
+        for d in manifests {
+            if d.digest.as_deref() == Some(digest.as_str()) {
                 return Err(err(input, format!("image index {digest} refers to itself")));
             }
             out.extend(walk_manifest(input, store, d, depth + 1)?);
         }
         return Ok(out);
     }
-    let annotations = desc["annotations"].clone();
-    let attestation =
-        annotations["vnd.docker.reference.type"].as_str() == Some("attestation-manifest");
-    if !is_manifest(&media) && !media.is_empty() {
+    let ref_name = desc.annotation(REF_NAME).map(str::to_string);
+    if !is_manifest(&desc.media_type) && !desc.media_type.is_empty() {
         return Ok(vec![Manifest {
-            platform: desc.get("platform").and_then(platform_of),
+            platform: desc.platform.clone(),
             descriptor: desc,
             doc: None,
             kind: ManifestKind::Other,
@@ -553,22 +595,51 @@ fn walk_manifest(
             repo_tags: None,
         }]);
     }
-    let doc = read_doc(input, store, "manifest", &desc)?;
+    let (doc, config) = read_manifest(input, store, &desc, &digest)?;
+    let layers = layers(input, &doc, &config, &digest)?;
+    let kind = if desc.annotation("vnd.docker.reference.type") == Some("attestation-manifest") {
+        let subject = desc.annotation("vnd.docker.reference.digest");
+        ManifestKind::Attestation(subject.map(str::to_string))
+    } else {
+        ManifestKind::Image
+    };
+    let platform = desc.platform.clone().or_else(|| platform_of(&config.json));
+    Ok(vec![Manifest {
+        descriptor: desc,
+        doc: Some(doc),
+        kind,
+        platform,
+        ref_name,
+        config: Some(config),
+        layers,
+        synthesized: false,
+        repo_tags: None,
+    }])
+}
+
+/// Read an image manifest and its config, checked against their descriptors and for
+/// shape, and refusing a manifest that points to itself.
+fn read_manifest(
+    input: &ImageInput,
+    store: &Store,
+    desc: &Descriptor,
+    digest: &str,
+) -> Result<(Doc, Doc)> {
+    let what = format!("manifest {digest}");
+    let doc = read_doc(input, store, "manifest", &desc.raw)?;
     if doc.json.get("manifests").is_some() {
-        return Err(err(
-            input,
-            format!("{what}: descriptor says manifest, blob is an index"),
-        ));
+        let msg = format!("{what}: descriptor says manifest, blob is an index");
+        return Err(err(input, msg));
     }
     oci_spec::image::ImageManifest::from_reader(
         serde_json::to_vec(&doc.json).unwrap_or_default().as_slice(),
     )
     .map_err(|e| err(input, format!("{what}: malformed manifest: {e}")))?;
-    if doc.json["config"]["digest"].as_str() == Some(digest.as_str())
-        || doc.json["layers"].as_array().is_some_and(|l| {
-            l.iter()
-                .any(|x| x["digest"].as_str() == Some(digest.as_str()))
-        })
+    let points_here = |v: &Value| v["digest"].as_str() == Some(digest);
+    if points_here(&doc.json["config"])
+        || doc.json["layers"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(points_here))
     {
         return Err(err(input, format!("{what}: the manifest refers to itself")));
     }
@@ -578,26 +649,31 @@ fn walk_manifest(
         &format!("config of {what}"),
         &doc.json["config"],
     )?;
-    let diff_ids: Vec<String> = config.json["rootfs"]["diff_ids"]
+    Ok((doc, config))
+}
+
+/// `rootfs.diff_ids` of a config.
+fn diff_ids(config: &Value) -> Vec<String> {
+    config["rootfs"]["diff_ids"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// A manifest's layers, each tar layer given its diff_id (artifact layers have none).
+fn layers(input: &ImageInput, manifest: &Doc, config: &Doc, digest: &str) -> Result<Vec<Layer>> {
+    let diff_ids = diff_ids(&config.json);
     let mut layers = Vec::new();
     let mut tar_index = 0;
-    for l in doc.json["layers"].as_array().cloned().unwrap_or_default() {
-        let ld = str_field(&l, "digest").unwrap_or("").to_string();
-        let blob = blob_path(&ld).map_err(|m| err(input, format!("{what}: layer: {m}")))?;
-        let media_type = str_field(&l, "mediaType").unwrap_or("").to_string();
+    for descriptor in descriptors(&manifest.json["layers"]) {
+        let ld = descriptor.digest.as_deref().unwrap_or("");
+        let blob =
+            blob_path(ld).map_err(|m| err(input, format!("manifest {digest}: layer: {m}")))?;
         let mut layer = Layer {
-            size: l.get("size").and_then(Value::as_u64),
-            descriptor: l,
+            descriptor,
             blob,
-            digest: Some(ld),
-            media_type,
             diff_id: None,
         };
         if layer.is_tar() {
@@ -606,29 +682,7 @@ fn walk_manifest(
         }
         layers.push(layer);
     }
-    let platform = desc
-        .get("platform")
-        .and_then(platform_of)
-        .or_else(|| platform_of(&config.json));
-    Ok(vec![Manifest {
-        descriptor: desc,
-        doc: Some(doc),
-        kind: if attestation {
-            ManifestKind::Attestation(
-                annotations["vnd.docker.reference.digest"]
-                    .as_str()
-                    .map(str::to_string),
-            )
-        } else {
-            ManifestKind::Image
-        },
-        platform,
-        ref_name,
-        config: Some(config),
-        layers,
-        synthesized: false,
-        repo_tags: None,
-    }])
+    Ok(layers)
 }
 
 /// A docker-archive: `manifest.json` lists, per image, a config and layer paths.
@@ -643,80 +697,20 @@ fn walk_docker(input: &ImageInput, image: &mut Image) -> Result<()> {
         .as_array()
         .ok_or_else(|| err(input, "manifest.json: not a list"))?;
     for (n, item) in list.iter().enumerate() {
-        let cfg_path = str_field(item, "Config")
-            .ok_or_else(|| err(input, format!("manifest.json entry {n}: no Config")))?;
-        let cfg_bytes = image
-            .store
-            .read_small(cfg_path)
-            .map_err(|m| err(input, format!("manifest.json entry {n}: {m}")))?;
-        let cfg_digest = sha256_hex(&cfg_bytes);
-        if let Some(hex) = digest_in_name(cfg_path)
-            && cfg_digest != format!("sha256:{hex}")
-        {
-            return Err(err(
-                input,
-                format!("config {cfg_path}: digest mismatch: found {cfg_digest}"),
-            ));
-        }
-        let config = Doc {
-            digest: cfg_digest.clone(),
-            size: cfg_bytes.len() as u64,
-            json: parse_json(&cfg_bytes)
-                .map_err(|m| err(input, format!("config {cfg_path}: {m}")))?,
-            spelling: super::spelling::json_spelling(&cfg_bytes, &[]),
-        };
-        let diff_ids: Vec<String> = config.json["rootfs"]["diff_ids"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut layers = Vec::new();
-        for (i, l) in item["Layers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            let p = l.as_str().ok_or_else(|| {
-                err(
-                    input,
-                    format!("manifest.json entry {n}: a layer is not a path"),
-                )
-            })?;
-            if !image.store.has(p) {
-                return Err(err(
-                    input,
-                    format!(
-                        "layer {p}: {}",
-                        image.store.size(p).err().unwrap_or_default()
-                    ),
-                ));
-            }
-            layers.push(Layer {
-                descriptor: Value::Null,
-                blob: p.to_string(),
-                digest: digest_in_name(p).map(|h| format!("sha256:{h}")),
-                size: image.store.size(p).ok(),
-                media_type: String::new(),
-                diff_id: diff_ids.get(i).cloned(),
-            });
-        }
         let ref_name = item["RepoTags"]
             .as_array()
             .and_then(|t| t.first())
             .and_then(Value::as_str)
             .map(str::to_string);
+        let config = docker_config(input, &image.store, item, n)?;
+        let layers = docker_layers(input, &image.store, item, n, &diff_ids(&config.json))?;
         if let Some(r) = input.reference.as_ref().filter(|_| picks_by_ref(input))
             && ref_name.as_deref() != Some(r)
         {
             continue;
         }
         image.manifests.push(Manifest {
-            descriptor: Value::Null,
+            descriptor: Descriptor::default(),
             doc: None,
             kind: ManifestKind::Image,
             platform: platform_of(&config.json),
@@ -728,6 +722,65 @@ fn walk_docker(input: &ImageInput, image: &mut Image) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The config of entry `n` of a docker-archive's `manifest.json`, checked against the
+/// digest its file name gives.
+fn docker_config(input: &ImageInput, store: &Store, item: &Value, n: usize) -> Result<Doc> {
+    let cfg_path = str_field(item, "Config")
+        .ok_or_else(|| err(input, format!("manifest.json entry {n}: no Config")))?;
+    let cfg_bytes = store
+        .read_small(cfg_path)
+        .map_err(|m| err(input, format!("manifest.json entry {n}: {m}")))?;
+    let cfg_digest = sha256_hex(&cfg_bytes);
+    if let Some(hex) = digest_in_name(cfg_path)
+        && cfg_digest != format!("sha256:{hex}")
+    {
+        let msg = format!("config {cfg_path}: digest mismatch: found {cfg_digest}");
+        return Err(err(input, msg));
+    }
+    let json = parse_json(&cfg_bytes).map_err(|m| err(input, format!("config {cfg_path}: {m}")))?;
+    Ok(Doc {
+        digest: cfg_digest,
+        size: cfg_bytes.len() as u64,
+        json,
+        spelling: super::spelling::json_spelling(&cfg_bytes, &[]),
+    })
+}
+
+/// The layers of entry `n` of a docker-archive's `manifest.json`: each a file of the
+/// archive, with the digest its name gives (if any) and the config's diff_id.
+fn docker_layers(
+    input: &ImageInput,
+    store: &Store,
+    item: &Value,
+    n: usize,
+    diff_ids: &[String],
+) -> Result<Vec<Layer>> {
+    let mut layers = Vec::new();
+    for (i, l) in item["Layers"].as_array().into_iter().flatten().enumerate() {
+        let p = l.as_str().ok_or_else(|| {
+            err(
+                input,
+                format!("manifest.json entry {n}: a layer is not a path"),
+            )
+        })?;
+        if !store.has(p) {
+            let why = store.size(p).err().unwrap_or_default();
+            return Err(err(input, format!("layer {p}: {why}")));
+        }
+        let descriptor = Descriptor {
+            digest: digest_in_name(p).map(|h| format!("sha256:{h}")),
+            size: store.size(p).ok(),
+            ..Descriptor::default()
+        };
+        layers.push(Layer {
+            descriptor,
+            blob: p.to_string(),
+            diff_id: diff_ids.get(i).cloned(),
+        });
+    }
+    Ok(layers)
 }
 
 /// `blobs/sha256/HEX`, `HEX.tar`, `HEX.json`, `HEX/layer.tar`: the hex digest a docker
@@ -758,14 +811,14 @@ pub fn synthesized_manifest(m: &Manifest, layer_facts: &[(String, u64, &str)]) -
         "layers": layers,
     });
     let bytes = serde_json::to_vec(&json).unwrap_or_default();
-    m.descriptor = serde_json::json!({
+    m.descriptor = Descriptor::new(serde_json::json!({
         "mediaType": DOCKER_MANIFEST,
         "digest": sha256_hex(&bytes),
         "size": bytes.len(),
-    });
+    }));
     for (l, (d, s, media)) in m.layers.iter_mut().zip(layer_facts) {
-        l.descriptor = serde_json::json!({"mediaType": media, "size": s, "digest": d});
-        l.media_type = media.to_string();
+        l.descriptor =
+            Descriptor::new(serde_json::json!({"mediaType": media, "size": s, "digest": d}));
     }
     m.doc = Some(Doc {
         digest: sha256_hex(&bytes),
