@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::cli::{Cli, ColorChoice, Command, ImageArgs, OutputArgs, RootfsArgs};
 use crate::compare::content::{ContentOptions, HeldContent};
 use crate::compare::keeper::{Budgets, Side};
-use crate::compare::pair::{PairContext, Reading, SetPair, compare_pair, read_pair};
+use crate::compare::pair::{PairContext, ReadPair, Reading, SetPair, compare_pair, read_pair};
 use crate::compare::policy::PathHits;
 use crate::compare::{self, ReportParts, build_report};
 use crate::error::{Error, Result};
@@ -195,42 +195,12 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         return Ok((report, Vec::new()));
     }
     let progress = progress_for(&args.output);
-    if let Some(p) = &progress {
-        for (i, input) in inputs.iter().enumerate() {
-            if let Some(m) = input.path.as_ref().and_then(|p| std::fs::metadata(p).ok()) {
-                p.add_total(i, if m.is_file() { m.len() } else { 0 });
-            }
-        }
-    }
-    let names = [inputs[0].name.clone(), inputs[1].name.clone()];
-    let _bars = progress
-        .clone()
-        .and_then(|p| crate::progress::start(p, names));
+    let _bars = rootfs_progress(progress.as_ref(), &inputs);
     let read = ReadOptions {
         tar_limits: args.limits.tar_limits(),
         ..ReadOptions::default()
     };
-
-    // Read both inputs.
-    let streams = [!can_read_again(&inputs[0]), !can_read_again(&inputs[1])];
-    let reading = Reading::choose(one_at_a_time(&args.limits), streams);
-    let hint = std::sync::atomic::AtomicU64::new(0);
-    let read_side = |side: Side, sink: &dyn ContentSink| {
-        // The side read second is sized from the first (see `ReadOptions::entries_hint`).
-        let mut opts = read.for_side(progress.as_ref(), side as usize);
-        opts.entries_hint = hint.load(std::sync::atomic::Ordering::Relaxed);
-        let set = read_input(&inputs[side as usize], &opts, sink)?;
-        if matches!(reading, Reading::OneAfterTheOther { .. }) {
-            hint.store(
-                set.entries.len() as u64,
-                std::sync::atomic::Ordering::Relaxed,
-            );
-        }
-        Ok(set)
-    };
-    // A side offers its empty contents too where the other side is a stream.
-    let offer_empty = [streams[1], streams[0]];
-    let pair = read_pair(reading, budgets(&args.output), offer_empty, read_side)?;
+    let pair = read_rootfs(&inputs, &read, progress.as_ref(), args)?;
     let [left, right] = &pair.sides;
 
     // Compare them, entries then contents.
@@ -258,20 +228,8 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
     let mut diffs = outcome.differences;
 
     // The inputs as wholes, outside in: their bytes, compression, trailer.
-    let decoded = || {
-        let limits = args.limits.tar_limits();
-        let (a, b) = rayon::join(
-            || crate::source::decoded_sha256(&inputs[0], &left.info, &limits),
-            || crate::source::decoded_sha256(&inputs[1], &right.info, &limits),
-        );
-        Ok(match (a?, b?) {
-            (Some(a), Some(b)) => Some([a, b]),
-            _ => None,
-        })
-    };
     let entries_differ = !diffs.is_empty();
-    if let Some(d) =
-        compare::input_difference(&left.info, &right.info, entries_differ, &policy, &decoded)?
+    if let Some(d) = rootfs_input_difference(&inputs, [left, right], entries_differ, &policy, args)?
     {
         diffs.insert(0, d);
     }
@@ -290,6 +248,71 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         },
     );
     Ok((report, outcome.held))
+}
+
+/// The progress bars of a rootfs run, sized by the input files.
+fn rootfs_progress(
+    progress: Option<&std::sync::Arc<crate::progress::Progress>>,
+    inputs: &[Input; 2],
+) -> Option<crate::progress::Bars> {
+    let p = progress?;
+    for (i, input) in inputs.iter().enumerate() {
+        if let Some(m) = input.path.as_ref().and_then(|p| std::fs::metadata(p).ok()) {
+            p.add_total(i, if m.is_file() { m.len() } else { 0 });
+        }
+    }
+    crate::progress::start(p.clone(), [inputs[0].name.clone(), inputs[1].name.clone()])
+}
+
+/// Read both rootfs inputs, in the way `Reading::choose` picks for them.
+fn read_rootfs(
+    inputs: &[Input; 2],
+    read: &ReadOptions,
+    progress: Option<&std::sync::Arc<crate::progress::Progress>>,
+    args: &RootfsArgs,
+) -> Result<ReadPair<crate::source::EntrySet>> {
+    let streams = [!can_read_again(&inputs[0]), !can_read_again(&inputs[1])];
+    let reading = Reading::choose(one_at_a_time(&args.limits), streams);
+    let hint = std::sync::atomic::AtomicU64::new(0);
+    let read_side = |side: Side, sink: &dyn ContentSink| {
+        // The side read second is sized from the first (see `ReadOptions::entries_hint`).
+        let mut opts = read.for_side(progress, side as usize);
+        opts.entries_hint = hint.load(std::sync::atomic::Ordering::Relaxed);
+        let set = read_input(&inputs[side as usize], &opts, sink)?;
+        if matches!(reading, Reading::OneAfterTheOther { .. }) {
+            hint.store(
+                set.entries.len() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+        Ok(set)
+    };
+    // A side offers its empty contents too where the other side is a stream.
+    let offer_empty = [streams[1], streams[0]];
+    read_pair(reading, budgets(&args.output), offer_empty, read_side)
+}
+
+/// The rootfs inputs as wholes (the `input` part): their bytes, compression, trailer;
+/// whether only the compressed bytes differ is asked of the decompressed streams.
+fn rootfs_input_difference(
+    inputs: &[Input; 2],
+    [left, right]: [&crate::source::EntrySet; 2],
+    entries_differ: bool,
+    policy: &crate::compare::policy::Policy,
+    args: &RootfsArgs,
+) -> Result<Option<crate::report::Difference>> {
+    let decoded = || {
+        let limits = args.limits.tar_limits();
+        let (a, b) = rayon::join(
+            || crate::source::decoded_sha256(&inputs[0], &left.info, &limits),
+            || crate::source::decoded_sha256(&inputs[1], &right.info, &limits),
+        );
+        Ok(match (a?, b?) {
+            (Some(a), Some(b)) => Some([a, b]),
+            _ => None,
+        })
+    };
+    compare::input_difference(&left.info, &right.info, entries_differ, policy, &decoded)
 }
 
 /// What the keeper may hold while both sides are read.

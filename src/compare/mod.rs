@@ -73,69 +73,64 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
         opt_bytes(&l.link_target),
         opt_bytes(&r.link_target),
     );
-    push(
-        "hardlink_target",
-        opt_bytes(&l.hardlink_target),
-        opt_bytes(&r.hardlink_target),
-    );
-    push(
-        "device",
-        l.device()
-            .map_or(Value::Absent, |(a, b)| Value::Device(a, b)),
-        r.device()
-            .map_or(Value::Absent, |(a, b)| Value::Device(a, b)),
-    );
+    let hardlink = |e: &Entry| opt_bytes(&e.hardlink_target);
+    push("hardlink_target", hardlink(l), hardlink(r));
+    let device = |e: &Entry| {
+        e.device()
+            .map_or(Value::Absent, |(a, b)| Value::Device(a, b))
+    };
+    push("device", device(l), device(r));
     // Contents are equal exactly when their SHA-256 digests are (computed while
     // streaming, for every regular file of both sides).
     let content = |e: &Entry| e.digest.map_or(Value::Absent, Value::Digest);
     push("content", content(l), content(r));
-    if lc.format && rc.format {
-        push(
-            "format",
-            l.format.map_or(Value::Absent, Value::Format),
-            r.format.map_or(Value::Absent, Value::Format),
-        );
-        push(
-            "duplicates",
-            Value::Uint(u64::from(l.occurrences)),
-            Value::Uint(u64::from(r.occurrences)),
-        );
-        // The bytes of the member's headers no other field explains, and of the padding
-        // after its data (see `source::tar::framing`).
-        let (lh, rh) = (
-            l.header.map_or(Value::Absent, Value::Digest),
-            r.header.map_or(Value::Absent, Value::Digest),
-        );
-        match time_spelling_difference(l, r) {
-            Some((a, b)) if lh == rh => push("header", a, b),
-            _ => push("header", lh, rh),
-        }
-        let pad = |e: &Entry| {
-            e.padding()
-                .map_or(Value::Text("zeros".into()), |d| Value::Digest(*d))
-        };
-        push("padding", pad(l), pad(r));
+    // How the tar wrote the member (a directory has none of it).
+    let tar = lc.format && rc.format;
+    if tar {
+        tar_fields(l, r, &mut push);
     }
     if lc.spelling && rc.spelling {
         push("path_spelling", spelling_value(l), spelling_value(r));
     }
-    // xattrs and ACLs, key by key (both maps are sorted).
+    keyed_fields(l, r, tar, &mut out);
+    out
+}
+
+/// The fields of how a tar wrote a member: header format, duplicates, the header bytes
+/// no other field explains, the padding after the data (see `source::tar::framing`).
+fn tar_fields(l: &Entry, r: &Entry, push: &mut impl FnMut(&'static str, Value, Value)) {
+    let format = |e: &Entry| e.format.map_or(Value::Absent, Value::Format);
+    push("format", format(l), format(r));
+    let dups = |e: &Entry| Value::Uint(u64::from(e.occurrences));
+    push("duplicates", dups(l), dups(r));
+    let header = |e: &Entry| e.header.map_or(Value::Absent, Value::Digest);
+    let (lh, rh) = (header(l), header(r));
+    match time_spelling_difference(l, r) {
+        Some((a, b)) if lh == rh => push("header", a, b),
+        _ => push("header", lh, rh),
+    }
+    let pad = |e: &Entry| {
+        e.padding()
+            .map_or(Value::Text("zeros".into()), |d| Value::Digest(*d))
+    };
+    push("padding", pad(l), pad(r));
+}
+
+/// xattrs, PAX records (between tar sources: `tar`) and ACLs, key by key (each map is
+/// sorted).
+fn keyed_fields(l: &Entry, r: &Entry, tar: bool, out: &mut Vec<FieldDiff>) {
     let keys: std::collections::BTreeSet<&Bytes> =
         l.xattrs().keys().chain(r.xattrs().keys()).collect();
     for k in keys {
         let (a, b) = (l.xattrs().get(k), r.xattrs().get(k));
         if a != b {
-            out.push(FieldDiff::keyed(
-                "xattrs",
-                k.clone(),
-                xattr_value(k, a),
-                xattr_value(k, b),
-            ));
+            let (a, b) = (xattr_value(k, a), xattr_value(k, b));
+            out.push(FieldDiff::keyed("xattrs", k.clone(), a, b));
         }
     }
     // PAX records rdiff reads into no other field, keyword by keyword (a tar's: a
     // directory has none to compare).
-    let keys: std::collections::BTreeSet<&Bytes> = if lc.format && rc.format {
+    let keys: std::collections::BTreeSet<&Bytes> = if tar {
         l.pax().keys().chain(r.pax().keys()).collect()
     } else {
         Default::default()
@@ -143,12 +138,8 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
     for k in keys {
         let (a, b) = (l.pax().get(k), r.pax().get(k));
         if a != b {
-            out.push(FieldDiff::keyed(
-                "pax",
-                k.clone(),
-                opt_bytes(&a.cloned()),
-                opt_bytes(&b.cloned()),
-            ));
+            let (a, b) = (opt_bytes(&a.cloned()), opt_bytes(&b.cloned()));
+            out.push(FieldDiff::keyed("pax", k.clone(), a, b));
         }
     }
     let kinds: std::collections::BTreeSet<&&str> = l.acl().keys().chain(r.acl().keys()).collect();
@@ -159,7 +150,6 @@ pub fn compare_fields(l: &Entry, r: &Entry, lc: Carries, rc: Carries) -> Vec<Fie
             out.push(FieldDiff::keyed("acl", k.as_bytes(), v(a), v(b)));
         }
     }
-    out
 }
 
 /// Where a time is the same on both sides but its PAX record is spelled otherwise
@@ -204,6 +194,35 @@ pub fn compare_sets(
 ) -> Vec<Difference> {
     let (le, re) = (&left.entries, &right.entries);
     let (lc, rc) = (left.info.kind.carries(), right.info.kind.carries());
+    let mut items = merge(le, re);
+    if lc.order && rc.order {
+        mark_moved(&mut items, le, re);
+    }
+    let paths = policy.has_path_rules();
+    items
+        .par_iter()
+        .filter_map(|it| {
+            let hidden_by = if paths {
+                let path = match *it {
+                    Item::Left(a) | Item::Both(a, _, _) => &le[a].path,
+                    Item::Right(b) => &re[b].path,
+                };
+                path_rule_at(policy, path, location, hits)
+            } else {
+                None
+            };
+            let mut d = difference(it, le, re, (lc, rc))?;
+            d.ignored_by = hidden_by.map(|r| policy.rules[r].name.clone());
+            for f in &mut d.fields {
+                f.ignored_by = policy.field_rule(f).map(|r| policy.rules[r].name.clone());
+            }
+            Some(d)
+        })
+        .collect()
+}
+
+/// Both sorted entry lists merged by path.
+fn merge(le: &[Entry], re: &[Entry]) -> Vec<Item> {
     let mut items = Vec::with_capacity(le.len().max(re.len()));
     let (mut i, mut j) = (0, 0);
     while i < le.len() || j < re.len() {
@@ -227,81 +246,66 @@ pub fn compare_sets(
             }
         }
     }
-    // Order: common entries outside the longest in-order run have moved.
-    if lc.order && rc.order {
-        let mut common: Vec<(u64, u64, usize)> = items
-            .iter()
-            .enumerate()
-            .filter_map(|(k, it)| match it {
-                Item::Both(a, b, _) => {
-                    Some((u64::from(le[*a].order?), u64::from(re[*b].order?), k))
-                }
-                _ => None,
-            })
-            .collect();
-        common.sort_unstable();
-        let positions: Vec<u64> = common.iter().map(|c| c.1).collect();
-        for (m, c) in order::moved(&positions).into_iter().zip(&common) {
-            if m && let Item::Both(_, _, moved) = &mut items[c.2] {
-                *moved = true;
-            }
+    items
+}
+
+/// Mark the common entries that moved: those outside the longest run that keeps its
+/// order on both sides.
+fn mark_moved(items: &mut [Item], le: &[Entry], re: &[Entry]) {
+    let mut common: Vec<(u64, u64, usize)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(k, it)| match it {
+            Item::Both(a, b, _) => Some((u64::from(le[*a].order?), u64::from(re[*b].order?), k)),
+            _ => None,
+        })
+        .collect();
+    common.sort_unstable();
+    let positions: Vec<u64> = common.iter().map(|c| c.1).collect();
+    for (m, c) in order::moved(&positions).into_iter().zip(&common) {
+        if m && let Item::Both(_, _, moved) = &mut items[c.2] {
+            *moved = true;
         }
     }
-    let paths = policy.has_path_rules();
-    items
-        .par_iter()
-        .filter_map(|it| {
-            let hidden_by = if paths {
-                let path = match *it {
-                    Item::Left(a) | Item::Both(a, _, _) => &le[a].path,
-                    Item::Right(b) => &re[b].path,
-                };
-                path_rule_at(policy, path, location, hits)
-            } else {
-                None
-            };
-            let mut d = match *it {
-                Item::Left(a) => {
-                    let e = &le[a];
-                    let mut d = Difference::new(e.path.clone(), Status::Removed);
-                    d.left_kind = Some(e.kind);
-                    d.size = Some(e.size);
-                    d
-                }
-                Item::Right(b) => {
-                    let e = &re[b];
-                    let mut d = Difference::new(e.path.clone(), Status::Added);
-                    d.right_kind = Some(e.kind);
-                    d.size = Some(e.size);
-                    d
-                }
-                Item::Both(a, b, moved) => {
-                    let (l, r) = (&le[a], &re[b]);
-                    let mut fields = compare_fields(l, r, lc, rc);
-                    if moved {
-                        fields.push(FieldDiff::new(
-                            "order",
-                            l.order.map_or(Value::Absent, |o| Value::Uint(o.into())),
-                            r.order.map_or(Value::Absent, |o| Value::Uint(o.into())),
-                        ));
-                    }
-                    if fields.is_empty() {
-                        return None;
-                    }
-                    let mut d = Difference::new(l.path.clone(), Status::Changed);
-                    d.left_kind = Some(l.kind);
-                    d.right_kind = Some(r.kind);
-                    d.fields = fields;
-                    d
-                }
-            };
-            d.ignored_by = hidden_by.map(|r| policy.rules[r].name.clone());
-            for f in &mut d.fields {
-                f.ignored_by = policy.field_rule(f).map(|r| policy.rules[r].name.clone());
+}
+
+/// The difference one merged item makes, if any (before any rule is asked).
+fn difference(
+    it: &Item,
+    le: &[Entry],
+    re: &[Entry],
+    (lc, rc): (Carries, Carries),
+) -> Option<Difference> {
+    let one_side = |e: &Entry, status: Status| {
+        let mut d = Difference::new(e.path.clone(), status);
+        if status == Status::Removed {
+            d.left_kind = Some(e.kind);
+        } else {
+            d.right_kind = Some(e.kind);
+        }
+        d.size = Some(e.size);
+        d
+    };
+    match *it {
+        Item::Left(a) => Some(one_side(&le[a], Status::Removed)),
+        Item::Right(b) => Some(one_side(&re[b], Status::Added)),
+        Item::Both(a, b, moved) => {
+            let (l, r) = (&le[a], &re[b]);
+            let mut fields = compare_fields(l, r, lc, rc);
+            if moved {
+                let order = |e: &Entry| e.order.map_or(Value::Absent, |o| Value::Uint(o.into()));
+                fields.push(FieldDiff::new("order", order(l), order(r)));
             }
+            if fields.is_empty() {
+                return None;
+            }
+            let mut d = Difference::new(l.path.clone(), Status::Changed);
+            d.left_kind = Some(l.kind);
+            d.right_kind = Some(r.kind);
+            d.fields = fields;
             Some(d)
-        })
-        .collect()
+        }
+    }
 }
 
 /// The path rule that hides an entry at `path` in a set at `location`: one that
@@ -632,77 +636,22 @@ pub fn build_report(mut all: Vec<Difference>, policy: &Policy, parts: ReportPart
     let identical = all.is_empty();
     let semantically_equal = all_hidden(&all, &policy.with_semantic());
     tag_input_digests(&mut all);
-    let mut summary = Summary::default();
-    let mut counts: BTreeMap<(usize, String), u64> = BTreeMap::new();
-    let mut shown = Vec::new();
-    let mut hidden = Vec::new();
+    let mut tally = Tally {
+        policy,
+        show_ignored: parts.show_ignored,
+        summary: Summary::default(),
+        counts: BTreeMap::new(),
+        shown: Vec::new(),
+        hidden: Vec::new(),
+    };
     for mut d in all {
         if d.part.is_empty() {
             d.part = parts.parts.first().cloned().unwrap_or_default();
         }
-        if let Some(name) = &d.ignored_by {
-            *counts
-                .entry((policy.index_of(name), "entry".to_string()))
-                .or_default() += 1;
-            summary.ignored_entries += 1;
-            for f in &d.fields {
-                summary
-                    .fields
-                    .entry(f.field.to_string())
-                    .or_default()
-                    .ignored += 1;
-            }
-            if parts.show_ignored {
-                hidden.push(d);
-            }
-            continue;
-        }
-        let (vis, hid): (Vec<FieldDiff>, Vec<FieldDiff>) =
-            d.fields.drain(..).partition(|f| f.ignored_by.is_none());
-        for f in &hid {
-            *counts
-                .entry((
-                    policy.index_of(f.ignored_by.as_deref().expect("hidden")),
-                    f.field.to_string(),
-                ))
-                .or_default() += 1;
-            summary
-                .fields
-                .entry(f.field.to_string())
-                .or_default()
-                .ignored += 1;
-        }
-        for f in &vis {
-            let c: &mut FieldCount = summary.fields.entry(f.field.to_string()).or_default();
-            c.differences += 1;
-        }
-        let content_visible = vis.iter().any(|f| f.field == "content");
-        if !hid.is_empty() && parts.show_ignored {
-            let mut h = d.clone();
-            h.fields = hid;
-            if content_visible {
-                h.content = None;
-            }
-            hidden.push(h);
-        }
-        // The inputs as wholes are no entry: their fields count, not the part.
-        let entry = d.part != INPUT;
-        if d.status == Status::Changed && vis.is_empty() {
-            summary.ignored_entries += u64::from(entry);
-            continue;
-        }
-        match d.status {
-            Status::Added => summary.added += 1,
-            Status::Removed => summary.removed += 1,
-            Status::Changed => summary.changed += u64::from(entry),
-        }
-        if !content_visible {
-            d.content = None;
-        }
-        d.fields = vis;
-        shown.push(d);
+        tally.add(d);
     }
-    let ignored = counts
+    let ignored = tally
+        .counts
         .into_iter()
         .map(|((r, field), count)| IgnoredCount {
             rule: policy.rules[r].name.clone(),
@@ -715,21 +664,93 @@ pub fn build_report(mut all: Vec<Difference>, policy: &Policy, parts: ReportPart
         schema_version: SCHEMA_VERSION,
         command: parts.command,
         mode: policy.mode().to_string(),
-        equal: shown.is_empty(),
+        equal: tally.shown.is_empty(),
         identical,
         semantically_equal,
         left: parts.left,
         right: parts.right,
         rules: policy.infos(),
-        summary,
-        differences: shown,
+        summary: tally.summary,
+        differences: tally.shown,
         ignored,
-        ignored_differences: parts.show_ignored.then_some(hidden),
+        ignored_differences: parts.show_ignored.then_some(tally.hidden),
         notes: parts.notes,
         warnings: parts.warnings,
         parts: parts.parts,
         cut: None,
         verdict_before_cut: None,
         limits: parts.limits,
+    }
+}
+
+/// The differences sorted into shown and hidden, and counted.
+struct Tally<'a> {
+    policy: &'a Policy,
+    show_ignored: bool,
+    summary: Summary,
+    /// Hidden differences by (rule, field; `entry` for whole entries).
+    counts: BTreeMap<(usize, String), u64>,
+    shown: Vec<Difference>,
+    hidden: Vec<Difference>,
+}
+
+impl Tally<'_> {
+    fn add(&mut self, mut d: Difference) {
+        if let Some(name) = &d.ignored_by {
+            self.count(self.policy.index_of(name), "entry");
+            self.summary.ignored_entries += 1;
+            for f in &d.fields {
+                self.field(f.field).ignored += 1;
+            }
+            if self.show_ignored {
+                self.hidden.push(d);
+            }
+            return;
+        }
+        let (vis, hid): (Vec<FieldDiff>, Vec<FieldDiff>) =
+            d.fields.drain(..).partition(|f| f.ignored_by.is_none());
+        for f in &hid {
+            let rule = self
+                .policy
+                .index_of(f.ignored_by.as_deref().expect("hidden"));
+            self.count(rule, f.field);
+            self.field(f.field).ignored += 1;
+        }
+        for f in &vis {
+            self.field(f.field).differences += 1;
+        }
+        let content_visible = vis.iter().any(|f| f.field == "content");
+        if !hid.is_empty() && self.show_ignored {
+            let mut h = d.clone();
+            h.fields = hid;
+            if content_visible {
+                h.content = None;
+            }
+            self.hidden.push(h);
+        }
+        // The inputs as wholes are no entry: their fields count, not the part.
+        let entry = u64::from(d.part != INPUT);
+        if d.status == Status::Changed && vis.is_empty() {
+            self.summary.ignored_entries += entry;
+            return;
+        }
+        match d.status {
+            Status::Added => self.summary.added += 1,
+            Status::Removed => self.summary.removed += 1,
+            Status::Changed => self.summary.changed += entry,
+        }
+        if !content_visible {
+            d.content = None;
+        }
+        d.fields = vis;
+        self.shown.push(d);
+    }
+
+    fn count(&mut self, rule: usize, field: &str) {
+        *self.counts.entry((rule, field.to_string())).or_default() += 1;
+    }
+
+    fn field(&mut self, field: &str) -> &mut FieldCount {
+        self.summary.fields.entry(field.to_string()).or_default()
     }
 }

@@ -29,6 +29,8 @@ pub fn join(root: &Path, path: &[u8]) -> PathBuf {
     }
 }
 
+/// Read a directory tree: its entries, every regular file hashed (in parallel) and
+/// offered to `sink`.
 pub fn read_dir(
     input: &Input,
     root: &Path,
@@ -45,70 +47,90 @@ pub fn read_dir(
     let mut entries: Vec<Entry> = Vec::with_capacity(found.len());
     let mut files: Vec<usize> = Vec::new();
     for (rel, meta) in &found {
-        let ft = meta.file_type();
-        let kind = if ft.is_dir() {
-            Kind::Dir
-        } else if ft.is_symlink() {
-            Kind::Symlink
-        } else if ft.is_file() {
-            Kind::File
-        } else if ft.is_char_device() {
-            Kind::CharDevice
-        } else if ft.is_block_device() {
-            Kind::BlockDevice
-        } else if ft.is_fifo() {
-            Kind::Fifo
-        } else {
-            Kind::Socket
-        };
-        let mut e = Entry::new(rel.clone().into_boxed_slice(), kind);
-        let full = join(root, rel);
-        e.mode = meta.mode() & 0o7777;
-        e.uid = u64::from(meta.uid());
-        e.gid = u64::from(meta.gid());
-        e.uname = user_name(meta.uid());
-        e.gname = group_name(meta.gid());
-        e.mtime = Some(Timestamp {
-            secs: meta.mtime(),
-            nanos: meta.mtime_nsec().clamp(0, 999_999_999) as u32,
-        });
-        match kind {
-            Kind::Symlink => {
-                let t = fs::read_link(&full).map_err(|err| path_err(input, rel, err))?;
-                e.link_target = Some(t.as_os_str().as_bytes().into());
+        let mut e = entry(input, root, rel, meta)?;
+        if e.kind == Kind::File && meta.nlink() > 1 {
+            // The first path of an inode is the file, the others link to it.
+            let key = (meta.dev(), meta.ino());
+            if let Some(&first) = links.get(&key) {
+                e.kind = Kind::Hardlink;
+                e.size = 0;
+                e.hardlink_target = Some(entries[first].path.clone());
+            } else {
+                links.insert(key, entries.len());
             }
-            Kind::CharDevice | Kind::BlockDevice => {
-                let d = meta.rdev();
-                let major = ((d >> 32) & 0xffff_f000) | ((d >> 8) & 0xfff);
-                let minor = ((d >> 12) & 0xffff_ff00) | (d & 0xff);
-                e.set_device(Some((major, minor)));
-            }
-            Kind::File => {
-                if meta.nlink() > 1 {
-                    let key = (meta.dev(), meta.ino());
-                    if let Some(&first) = links.get(&key) {
-                        e.kind = Kind::Hardlink;
-                        e.hardlink_target = Some(entries[first].path.clone());
-                    } else {
-                        links.insert(key, entries.len());
-                    }
-                }
-                if e.kind == Kind::File {
-                    e.size = meta.len();
-                    files.push(entries.len());
-                }
-            }
-            _ => {}
+        }
+        if e.kind == Kind::File {
+            files.push(entries.len());
         }
         // Hardlink members carry no xattrs in tar (the file they link to does). The root
         // is what the user named: follow it if it is a symlink.
         if !matches!(e.kind, Kind::Socket | Kind::Hardlink) {
+            let full = join(root, rel);
             read_xattrs(&full, &mut e, rel == b".").map_err(|err| path_err(input, rel, err))?;
         }
         entries.push(e);
     }
+    hash_files(input, root, &mut entries, &files, opts, sink)?;
+    let mut info = InputInfo::new(input.name.clone(), SourceKind::Directory);
+    info.bytes = entries.iter().map(|e| e.size).sum();
+    Ok(finish_set(entries, info))
+}
 
-    // Hash regular files in parallel.
+/// An entry from what `lstat` says of a path (a symlink read, a device split).
+fn entry(input: &Input, root: &Path, rel: &[u8], meta: &Metadata) -> Result<Entry> {
+    let ft = meta.file_type();
+    let kind = if ft.is_dir() {
+        Kind::Dir
+    } else if ft.is_symlink() {
+        Kind::Symlink
+    } else if ft.is_file() {
+        Kind::File
+    } else if ft.is_char_device() {
+        Kind::CharDevice
+    } else if ft.is_block_device() {
+        Kind::BlockDevice
+    } else if ft.is_fifo() {
+        Kind::Fifo
+    } else {
+        Kind::Socket
+    };
+    let mut e = Entry::new(rel.to_vec().into_boxed_slice(), kind);
+    e.mode = meta.mode() & 0o7777;
+    e.uid = u64::from(meta.uid());
+    e.gid = u64::from(meta.gid());
+    e.uname = user_name(meta.uid());
+    e.gname = group_name(meta.gid());
+    e.mtime = Some(Timestamp {
+        secs: meta.mtime(),
+        nanos: meta.mtime_nsec().clamp(0, 999_999_999) as u32,
+    });
+    match kind {
+        Kind::Symlink => {
+            let t = fs::read_link(join(root, rel)).map_err(|err| path_err(input, rel, err))?;
+            e.link_target = Some(t.as_os_str().as_bytes().into());
+        }
+        Kind::CharDevice | Kind::BlockDevice => {
+            let d = meta.rdev();
+            let major = ((d >> 32) & 0xffff_f000) | ((d >> 8) & 0xfff);
+            let minor = ((d >> 12) & 0xffff_ff00) | (d & 0xff);
+            e.set_device(Some((major, minor)));
+        }
+        Kind::File => e.size = meta.len(),
+        _ => {}
+    }
+    Ok(e)
+}
+
+/// Hash the regular files `files` (indices into `entries`) in parallel, offering their
+/// contents to `sink`.
+fn hash_files(
+    input: &Input,
+    root: &Path,
+    entries: &mut [Entry],
+    files: &[usize],
+    opts: &ReadOptions,
+    sink: &dyn ContentSink,
+) -> Result<()> {
     let results: Vec<Result<Hashed>> = files
         .par_iter()
         .map_init(Vec::new, |scratch, &i| {
@@ -131,20 +153,7 @@ pub fn read_dir(
         entries[i].digest = Some(h.sha);
         entries[i].set_blocks(h.blocks);
     }
-    let info = InputInfo {
-        name: input.name.clone(),
-        kind: SourceKind::Directory,
-        compression: None,
-        entries: 0,
-        bytes: entries.iter().map(|e| e.size).sum(),
-        tar_bytes: 0,
-        rereadable: true,
-        sha256: None,
-        trailer: None,
-        compression_params: Vec::new(),
-        decoded_sha256: None,
-    };
-    Ok(finish_set(entries, info))
+    Ok(())
 }
 
 /// The SHA-256 digest and block hashes of a file.
