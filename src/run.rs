@@ -443,6 +443,7 @@ fn watchdog(seconds: Option<u64>) {
         std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_secs(s));
             eprintln!("rdiff: timed out after {s} seconds (--timeout)");
+            crate::image::save::end_all();
             std::process::exit(2);
         });
     }

@@ -32,7 +32,7 @@ pub fn differences(
     let mut diffs = index_differences(plan, sides, policy, hits);
     for (k, p) in plan.pairs.iter().enumerate() {
         let Some((a, b)) = p.both() else {
-            diffs.push(one_side(p, sides, policy, hits));
+            diffs.push(one_side(p, sides, policy, hits)?);
             continue;
         };
         let (ma, mb) = (&*sides[0].manifests[a], &*sides[1].manifests[b]);
@@ -133,13 +133,22 @@ fn index_differences(
     diffs
 }
 
-/// A manifest on one side only: added or removed, with its platform.
-fn one_side(p: &Pair, sides: [Side<'_>; 2], policy: &Policy, hits: &PathHits) -> Difference {
+/// A manifest on one side only: added or removed, with its platform. Its layers are
+/// not compared, but read and checked against their descriptors all the same.
+fn one_side(
+    p: &Pair,
+    sides: [Side<'_>; 2],
+    policy: &Policy,
+    hits: &PathHits,
+) -> Result<Difference> {
     let (side, i, status) = match (p.left, p.right) {
         (Some(a), _) => (0, a, Status::Removed),
         (None, b) => (1, b.expect("one side"), Status::Added),
     };
     let m = &sides[side].manifests[i];
+    for (n, layer) in m.layers.iter().enumerate() {
+        verify_blob(sides[side].image, layer, n)?;
+    }
     let platform = || V::Text(m.platform.clone().unwrap_or_default());
     let (l, r) = if status == Status::Removed {
         (platform(), V::Absent)
@@ -151,7 +160,7 @@ fn one_side(p: &Pair, sides: [Side<'_>; 2], policy: &Policy, hits: &PathHits) ->
     d.fields = vec![FieldDiff::new("platform", l, r).in_scope(Scope::Manifest)];
     // No rule hides a whole manifest, but a path rule naming it has matched something.
     policy.path_rule_hits(&d.path, hits);
-    d
+    Ok(d)
 }
 
 /// A manifest's descriptor and document.

@@ -72,7 +72,7 @@ pub fn plan(l: &Image, r: &Image, opts: &ImageOptions) -> Result<Plan> {
             ),
         });
     }
-    let mut raw = pair_by_key(l, r, &li, &ri);
+    let mut raw = pair_by_key(l, r, &li, &ri, &mut notes);
     pair_variants(&mut raw);
     pair_lone(&mut raw);
     let mut pairs = prefixes(l, r, raw);
@@ -153,8 +153,15 @@ fn kept(img: &Image, opts: &ImageOptions) -> Vec<usize> {
 /// Manifests paired so far, with the key they were paired by.
 type Paired = (Option<usize>, Option<usize>, Key);
 
-/// Group by key; pair within a group by ref name, then one to one in index order.
-fn pair_by_key(l: &Image, r: &Image, li: &[usize], ri: &[usize]) -> Vec<Paired> {
+/// Group by key; pair within a group by ref name, then by content (the same config),
+/// then one to one in index order (with a note where that was a choice among several).
+fn pair_by_key(
+    l: &Image,
+    r: &Image,
+    li: &[usize],
+    ri: &[usize],
+    notes: &mut Vec<Note>,
+) -> Vec<Paired> {
     let mut groups: BTreeMap<Key, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
     for &i in li {
         groups.entry(match_key(l, i)).or_default().0.push(i);
@@ -177,8 +184,26 @@ fn pair_by_key(l: &Image, r: &Image, li: &[usize], ri: &[usize]) -> Vec<Paired> 
                 true
             }
         });
+        fn config(img: &Image, i: usize) -> Option<&String> {
+            img.manifests[i].config.as_ref().map(|c| &c.digest)
+        }
+        a.retain(|&x| {
+            let c = config(l, x);
+            match b.iter().position(|&y| c.is_some() && config(r, y) == c) {
+                Some(pos) => {
+                    paired.push((Some(x), Some(b.remove(pos))));
+                    false
+                }
+                None => true,
+            }
+        });
+        let chosen = a.len() > 1 || b.len() > 1;
         while !a.is_empty() && !b.is_empty() {
-            paired.push((Some(a.remove(0)), Some(b.remove(0))));
+            let (x, y) = (a.remove(0), b.remove(0));
+            if chosen {
+                notes.push(position_note(l, x, r, y));
+            }
+            paired.push((Some(x), Some(y)));
         }
         paired.extend(a.into_iter().map(|x| (Some(x), None)));
         paired.extend(b.into_iter().map(|y| (None, Some(y))));
@@ -187,6 +212,29 @@ fn pair_by_key(l: &Image, r: &Image, li: &[usize], ri: &[usize]) -> Vec<Paired> 
         }
     }
     raw
+}
+
+/// Which images were paired by their place in the list, where names and configs left a
+/// choice.
+fn position_note(l: &Image, x: usize, r: &Image, y: usize) -> Note {
+    let name = |img: &Image, i: usize| {
+        let m = &img.manifests[i];
+        m.ref_name.clone().unwrap_or_else(|| {
+            let digest = m.descriptor.digest.as_deref();
+            let config = m.config.as_ref().map(|c| c.digest.as_str());
+            format!("image {}", digest.or(config).unwrap_or("?"))
+        })
+    };
+    Note {
+        path: b"index".as_slice().into(),
+        kind: "paired",
+        message: format!(
+            "{} (left) paired with {} (right) by their place in the list: no name or config \
+             tells the images apart (name one with FILE:REF)",
+            name(l, x),
+            name(r, y)
+        ),
+    }
 }
 
 /// An image whose config names no variant against an index entry `os/arch/variant`

@@ -3,7 +3,6 @@
 //! descriptor that points to it. Documents are kept as raw `serde_json::Value` (nothing
 //! dropped) and checked for shape with oci-spec at the edge.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -46,11 +45,7 @@ impl ImageInput {
         let name = crate::entry::display_bytes(std::os::unix::ffi::OsStrExt::as_bytes(arg));
         let s = arg.to_string_lossy().into_owned();
         let with = |t: Transport, rest: &str| {
-            let (path, reference) = if t == Transport::Oci {
-                split_ref(rest)
-            } else {
-                (PathBuf::from(rest), None)
-            };
+            let (path, reference) = split_ref(rest);
             ImageInput {
                 name: name.clone(),
                 transport: t,
@@ -107,16 +102,20 @@ impl ImageInput {
 /// than naming the image a CLI saved (`podman://NAME`: the save holds that one image,
 /// under whatever name the CLI resolved it to).
 fn picks_by_ref(input: &ImageInput) -> bool {
-    matches!(input.transport, Transport::Oci | Transport::Auto)
+    !matches!(input.transport, Transport::Podman | Transport::Docker)
 }
 
-/// `DIR:REF` where DIR exists; otherwise the whole string is the directory.
+/// `PATH:REF` where PATH exists (a layout directory or an archive), split at the first
+/// colon after it (as skopeo does: a REF such as `localhost/repro:1`, which podman's
+/// oci-dir writes, has colons of its own); otherwise the whole string is the path.
 fn split_ref(rest: &str) -> (PathBuf, Option<String>) {
-    if !Path::new(rest).exists()
-        && let Some((d, r)) = rest.rsplit_once(':')
-        && Path::new(d).is_dir()
-    {
-        return (PathBuf::from(d), Some(r.to_string()));
+    if !Path::new(rest).exists() {
+        for (i, _) in rest.match_indices(':') {
+            let d = &rest[..i];
+            if !d.is_empty() && Path::new(d).exists() {
+                return (PathBuf::from(d), Some(rest[i + 1..].to_string()));
+            }
+        }
     }
     (PathBuf::from(rest), None)
 }
@@ -428,52 +427,38 @@ fn dir_size(p: &Path) -> u64 {
 }
 
 fn open_cli(input: &ImageInput, limits: &Limits) -> Result<(Store, &'static str, u64)> {
-    let (cli, args): (&str, Vec<&str>) = match input.transport {
-        Transport::Podman => ("podman", vec!["image", "save", "--format", "oci-archive"]),
-        _ => ("docker", vec!["image", "save"]),
+    let (cli, args): (&str, &[&str]) = match input.transport {
+        Transport::Podman => ("podman", &["image", "save", "--format", "oci-archive"]),
+        _ => ("docker", &["image", "save"]),
     };
     let name = input.reference.as_deref().unwrap_or("");
-    let mut child = std::process::Command::new(cli)
-        .args(&args)
-        .arg(name)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            err(
-                input,
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    format!("{cli} is not installed (needed for {cli}://)")
-                } else {
-                    format!("cannot run {cli}: {e}")
-                },
-            )
-        })?;
-    let stdout = child.stdout.take().expect("piped");
-    // Read standard error on its own thread, so a chatty CLI cannot block on a full pipe.
-    let err_thread = child.stderr.take().map(|mut e| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = e.read_to_string(&mut s);
-            s
-        })
-    });
+    let shown = format!("{cli} {} {name}", args.join(" "));
+    let mut child = super::save::Child::spawn(cli, args, name).map_err(|e| {
+        err(
+            input,
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!("{cli} is not installed (needed for {cli}://)")
+            } else {
+                format!("cannot run {cli}: {e}")
+            },
+        )
+    })?;
+    let stdout = child.stdout();
     let store = Store::from_reader(
         &input.name,
         Box::new(std::io::BufReader::new(stdout)),
         limits.clone(),
     );
-    let stderr = err_thread.and_then(|t| t.join().ok()).unwrap_or_default();
-    let status = child
+    if store.is_err() {
+        // Nothing reads the rest: end the save now, and wait for it to clean up.
+        child.terminate();
+    }
+    let (status, stderr) = child
         .wait()
         .map_err(|e| err(input, format!("{cli}: {e}")))?;
-    if !status.success() {
+    if store.is_ok() && !status.success() {
         let msg = stderr.lines().last().unwrap_or("").trim().to_string();
-        return Err(err(
-            input,
-            format!("`{cli} image save {name}` failed ({status}): {msg}"),
-        ));
+        return Err(err(input, format!("`{shown}` failed ({status}): {msg}")));
     }
     Ok((store?, "archive", 0))
 }
@@ -704,8 +689,9 @@ fn walk_docker(input: &ImageInput, image: &mut Image) -> Result<()> {
             .map(str::to_string);
         let config = docker_config(input, &image.store, item, n)?;
         let layers = docker_layers(input, &image.store, item, n, &diff_ids(&config.json))?;
+        let tags = || item["RepoTags"].as_array().into_iter().flatten();
         if let Some(r) = input.reference.as_ref().filter(|_| picks_by_ref(input))
-            && ref_name.as_deref() != Some(r)
+            && !tags().any(|t| t.as_str() == Some(r))
         {
             continue;
         }
@@ -720,6 +706,17 @@ fn walk_docker(input: &ImageInput, image: &mut Image) -> Result<()> {
             synthesized: true,
             repo_tags: item.get("RepoTags").cloned(),
         });
+    }
+    if let Some(r) = input.reference.as_ref().filter(|_| picks_by_ref(input))
+        && image.manifests.is_empty()
+    {
+        let names: Vec<&str> = list
+            .iter()
+            .flat_map(|i| i["RepoTags"].as_array().into_iter().flatten())
+            .filter_map(Value::as_str)
+            .collect();
+        let msg = format!("no image named {r:?} in manifest.json (it has {names:?})");
+        return Err(err(input, msg));
     }
     Ok(())
 }
@@ -832,6 +829,23 @@ pub fn synthesized_manifest(m: &Manifest, layer_facts: &[(String, u64, &str)]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reference_with_colons_splits_after_the_directory() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().to_str().unwrap();
+        let (p, r) = split_ref(&format!("{dir}:localhost/repro:1"));
+        assert_eq!(
+            (p.as_path(), r.as_deref()),
+            (t.path(), Some("localhost/repro:1"))
+        );
+        let (p, r) = split_ref(&format!("{dir}:latest"));
+        assert_eq!((p.as_path(), r.as_deref()), (t.path(), Some("latest")));
+        let (p, r) = split_ref(dir);
+        assert_eq!((p.as_path(), r), (t.path(), None));
+        let o = ImageInput::parse(std::ffi::OsStr::new(&format!("oci:{dir}:localhost/a:b")));
+        assert_eq!(o.reference.as_deref(), Some("localhost/a:b"));
+    }
 
     #[test]
     fn transports() {
