@@ -1027,7 +1027,7 @@ fn index_manifests_are_matched_by_platform_never_by_position() {
     assert_eq!(code, 1);
     assert_eq!(
         visible(&r),
-        fl(&[("index", "bytes"), ("index/nested", "index")])
+        fl(&[("index", "bytes"), ("index/nested", "nesting")])
     );
     assert_eq!(r["semantically_equal"], true);
     let (code, r) = report(&[
@@ -1039,7 +1039,7 @@ fn index_manifests_are_matched_by_platform_never_by_position() {
     let (code, r) = report(&[img("oci/multi-reordered"), img("oci/multi-nested:v1")]);
     assert_eq!(code, 1);
     let mut want = fl(MULTI_ARM64_DIFFS);
-    want.push(("index/nested".to_string(), "index".to_string()));
+    want.push(("index/nested".to_string(), "nesting".to_string()));
     want.push(("index".to_string(), "order".to_string()));
     // (And the index.json documents' `bytes`, as above.)
     want.push(("index".to_string(), "bytes".to_string()));
@@ -1748,7 +1748,7 @@ fn each_image_rule_alone_hides_exactly_its_fields() {
         b,
         &docker,
         &[
-            ("index", "index"),
+            ("index", "file"),
             (
                 "manifest",
                 "manifest_format.annotations.org.opencontainers.image.ref.name",
@@ -1767,7 +1767,7 @@ fn each_image_rule_alone_hides_exactly_its_fields() {
             // bytes say nothing about the input.
         ],
         &[
-            ("ignore-manifest-format", "index", 1),
+            ("ignore-manifest-format", "file", 1),
             ("ignore-manifest-format", "manifest_format", 3),
             ("ignore-manifest-format", "media_type", 5),
         ],
@@ -1804,6 +1804,7 @@ fn modes_strict_semantic_custom() {
             "ignore-history",
             "ignore-image-timestamps",
             "ignore-image-name",
+            "ignore-build-annotations",
             "ignore-manifest-format",
             "ignore-index-order",
             "ignore-layer-split",
@@ -1897,7 +1898,7 @@ fn strict_verdict_names_what_breaks_identity_and_says_semantically_equal() {
     let v = verdict(&r);
     // The form comes first: the input part is compared from the outside in.
     assert!(
-        v.starts_with("not bit-for-bit identical (20 differences: input format, index index, ")
+        v.starts_with("not bit-for-bit identical (20 differences: input format, index file, ")
             && v.ends_with("; semantically equal"),
         "{v}"
     );
@@ -1942,7 +1943,7 @@ fn strict_verdict_names_what_breaks_identity_and_says_semantically_equal() {
 fn form_differences(form: &str) -> Fields {
     let docker = || {
         let mut v = vec![
-            ("index", "index"),
+            ("index", "file"),
             (
                 "manifest",
                 "manifest_format.annotations.org.opencontainers.image.ref.name",

@@ -1000,6 +1000,16 @@ fn rule_cases(dir: &Path) -> Vec<Case> {
             annotated("name-b", "io.containerd.image.name", "b:1"),
         ),
     ));
+    // buildah's base.digest names an intermediate image of each build.
+    let base_digest = "org.opencontainers.image.base.digest";
+    v.push(case(
+        "ignore-build-annotations",
+        "image",
+        (
+            annotated("base-a", base_digest, &format!("sha256:{}", "a".repeat(64))),
+            annotated("base-b", base_digest, &format!("sha256:{}", "b".repeat(64))),
+        ),
+    ));
     let created = (
         annotated(
             "created-a",

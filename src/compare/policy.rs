@@ -333,6 +333,24 @@ pub static RULES: &[RuleSpec] = &[
         },
     },
     RuleSpec {
+        flag: "ignore-build-annotations",
+        value: None,
+        hides: "annotations a build tool records about its own run rather than the image: `org.opencontainers.image.base.digest` (buildah writes the digest of an intermediate image, which carries build timestamps, so two otherwise equal rebuilds differ there); the base image's name (`org.opencontainers.image.base.name`) stays compared",
+        rootfs: false,
+        semantic: true,
+        matchers: |_| {
+            let key = "org.opencontainers.image.base.digest";
+            Ok(vec![
+                FieldKey(S::IMAGE, "annotations", key_glob(key)),
+                FieldKey(
+                    S::IMAGE,
+                    "manifest_format",
+                    key_glob(&format!("annotations.{key}")),
+                ),
+            ])
+        },
+    },
+    RuleSpec {
         flag: "ignore-timestamps",
         value: None,
         hides: "image and file timestamps (`--ignore-image-timestamps` and `--ignore-file-timestamps`, as diffoci)",
@@ -347,13 +365,14 @@ pub static RULES: &[RuleSpec] = &[
     RuleSpec {
         flag: "ignore-manifest-format",
         value: None,
-        hides: "Docker schema 2 vs OCI media types (`media_type.format`), an absent optional `mediaType`, a descriptor `platform` present on one side only, annotations a Docker manifest cannot carry (`manifest_format.*`), `index.json` present on one side only, the `oci-layout` file (`index.oci_layout`), and an index, manifest or config whose bytes spell the JSON otherwise (`bytes`: spacing, key order, escapes, a key written twice; for the index also the manifests left out by `--platform` / `--ignore-attestations`)",
+        hides: "Docker schema 2 vs OCI media types (`media_type.format`), an absent optional `mediaType`, a descriptor `platform` present on one side only, annotations a Docker manifest cannot carry (`manifest_format.*`), `index.json` present on one side only (`index.file`), an index.json that points to a nested image index against one that lists the manifests itself (`index/nested.nesting`), the `oci-layout` file (`index.oci_layout`), and an index, manifest or config whose bytes spell the JSON otherwise (`bytes`: spacing, key order, escapes, a key written twice; for the index also the manifests left out by `--platform` / `--ignore-attestations`)",
         rootfs: false,
         semantic: true,
         matchers: |_| {
             Ok(vec![
                 FieldKey(S::IMAGE, "media_type", key_glob("format")),
-                Field(S::IMAGE, "index"),
+                Field(S::INDEX, "file"),
+                Field(S::INDEX, "nesting"),
                 Field(S::IMAGE, "manifest_format"),
                 Field(S::IMAGE, "bytes"),
                 Field(S::INDEX, "oci_layout"),

@@ -99,7 +99,7 @@ fn index_differences(
                         .get(1)
                         .map_or(V::Absent, |d| V::Text(format!("image index {}", d.digest)))
                 };
-                let f = vec![FieldDiff::new("index", v(l), v(r))];
+                let f = vec![FieldDiff::new("nesting", v(l), v(r))];
                 diffs.extend(changed(
                     "index/nested".into(),
                     Scope::Index,
@@ -125,7 +125,7 @@ fn index_differences(
         }
         (a, b) if a.is_some() != b.is_some() => {
             let v = |x: Option<&walk::Doc>| x.map_or(V::Absent, |_| V::Text("index.json".into()));
-            let f = vec![FieldDiff::new("index", v(a), v(b))];
+            let f = vec![FieldDiff::new("file", v(a), v(b))];
             diffs.extend(changed("index".into(), Scope::Index, f, policy, hits));
         }
         _ => {}
