@@ -780,8 +780,11 @@ impl<R: BufRead> TarReader<R> {
         Ok(e)
     }
 
+    /// Apply one PAX record to a member. Each keyword is one family's: the header's
+    /// own fields, ACLs and device numbers, the GNU sparse records, and the rest
+    /// (xattrs, and any other record, kept as `pax.KEYWORD`).
     fn apply_pax(
-        &mut self,
+        &self,
         e: &mut TarEntry,
         bits: &mut u32,
         sp: &mut PaxSparse,
@@ -789,13 +792,36 @@ impl<R: BufRead> TarReader<R> {
         k: &[u8],
         v: &[u8],
     ) -> Result<(), ErrorKind> {
-        let bad = |s: &Self, what: &str| {
-            s.err(format!(
-                "PAX record {} has a bad value {:?}",
-                what,
-                String::from_utf8_lossy(&v[..v.len().min(40)])
-            ))
-        };
+        if self.apply_header_record(e, bits, sp, stored, k, v)?
+            || self.apply_acl_or_device_record(e, bits, k, v)?
+            || self.apply_sparse_record(bits, sp, k, v)?
+        {
+            return Ok(());
+        }
+        self.apply_other_record(e, bits, k, v)
+    }
+
+    /// The error for a PAX record `what` whose value `v` cannot be read.
+    fn bad_pax_value(&self, what: &str, v: &[u8]) -> ErrorKind {
+        self.err(format!(
+            "PAX record {} has a bad value {:?}",
+            what,
+            String::from_utf8_lossy(&v[..v.len().min(40)])
+        ))
+    }
+
+    /// A record that takes the place of a header field (`path`, `size`, `mtime`, ...,
+    /// and `atime` and `ctime`). `Ok(false)` for any other keyword.
+    fn apply_header_record(
+        &self,
+        e: &mut TarEntry,
+        bits: &mut u32,
+        sp: &mut PaxSparse,
+        stored: &mut u64,
+        k: &[u8],
+        v: &[u8],
+    ) -> Result<bool, ErrorKind> {
+        let bad = |what: &str| self.bad_pax_value(what, v);
         match k {
             b"path" => {
                 e.path = v.to_vec();
@@ -806,16 +832,16 @@ impl<R: BufRead> TarReader<R> {
                 *bits |= ext::LINKPATH;
             }
             b"size" => {
-                *stored = pax::parse_u64(v).ok_or_else(|| bad(self, "size"))?;
+                *stored = pax::parse_u64(v).ok_or_else(|| bad("size"))?;
                 sp.stored_total = *stored;
                 *bits |= ext::SIZE;
             }
             b"uid" => {
-                e.uid = pax::parse_u64(v).ok_or_else(|| bad(self, "uid"))?;
+                e.uid = pax::parse_u64(v).ok_or_else(|| bad("uid"))?;
                 *bits |= ext::UID;
             }
             b"gid" => {
-                e.gid = pax::parse_u64(v).ok_or_else(|| bad(self, "gid"))?;
+                e.gid = pax::parse_u64(v).ok_or_else(|| bad("gid"))?;
                 *bits |= ext::GID;
             }
             b"uname" => {
@@ -827,17 +853,32 @@ impl<R: BufRead> TarReader<R> {
                 *bits |= ext::GNAME;
             }
             b"mtime" => {
-                e.mtime = Timestamp::parse_pax(v).ok_or_else(|| bad(self, "mtime"))?;
+                e.mtime = Timestamp::parse_pax(v).ok_or_else(|| bad("mtime"))?;
                 *bits |= ext::MTIME;
             }
             b"atime" => {
-                e.atime = Some(Timestamp::parse_pax(v).ok_or_else(|| bad(self, "atime"))?);
+                e.atime = Some(Timestamp::parse_pax(v).ok_or_else(|| bad("atime"))?);
                 *bits |= ext::ATIME;
             }
             b"ctime" => {
-                e.ctime = Some(Timestamp::parse_pax(v).ok_or_else(|| bad(self, "ctime"))?);
+                e.ctime = Some(Timestamp::parse_pax(v).ok_or_else(|| bad("ctime"))?);
                 *bits |= ext::CTIME;
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// A star ACL (`SCHILY.acl.*`) or device number (`SCHILY.devmajor`,
+    /// `SCHILY.devminor`) record. `Ok(false)` for any other keyword.
+    fn apply_acl_or_device_record(
+        &self,
+        e: &mut TarEntry,
+        bits: &mut u32,
+        k: &[u8],
+        v: &[u8],
+    ) -> Result<bool, ErrorKind> {
+        match k {
             b"SCHILY.acl.access" => {
                 e.acls.push(("access", v.to_vec()));
                 *bits |= ext::ACL;
@@ -851,7 +892,7 @@ impl<R: BufRead> TarReader<R> {
                 *bits |= ext::ACL;
             }
             b"SCHILY.devmajor" | b"SCHILY.devminor" => {
-                let n = pax::parse_u64(v).ok_or_else(|| bad(self, "SCHILY.dev*"))?;
+                let n = pax::parse_u64(v).ok_or_else(|| self.bad_pax_value("SCHILY.dev*", v))?;
                 let d = e.device.get_or_insert((0, 0));
                 if k == b"SCHILY.devmajor" {
                     d.0 = n;
@@ -860,6 +901,23 @@ impl<R: BufRead> TarReader<R> {
                 }
                 *bits |= ext::OTHER;
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// A GNU sparse record (PAX sparse 0.0, 0.1 and 1.0), gathered in `sp` until all of
+    /// the member's records are read. `Ok(false)` for any other keyword (an unknown
+    /// `GNU.sparse.*` one too).
+    fn apply_sparse_record(
+        &self,
+        bits: &mut u32,
+        sp: &mut PaxSparse,
+        k: &[u8],
+        v: &[u8],
+    ) -> Result<bool, ErrorKind> {
+        let bad = |what: &str| self.bad_pax_value(what, v);
+        match k {
             b"GNU.sparse.major" => {
                 sp.major = pax::parse_u64(v);
                 *bits |= ext::SPARSE;
@@ -872,22 +930,22 @@ impl<R: BufRead> TarReader<R> {
                 *bits |= ext::SPARSE;
             }
             b"GNU.sparse.realsize" | b"GNU.sparse.size" => {
-                sp.real_size = Some(pax::parse_u64(v).ok_or_else(|| bad(self, "GNU.sparse.size"))?);
+                sp.real_size = Some(pax::parse_u64(v).ok_or_else(|| bad("GNU.sparse.size"))?);
                 *bits |= ext::SPARSE;
             }
             b"GNU.sparse.numblocks" => {
                 *bits |= ext::SPARSE;
             }
             b"GNU.sparse.offset" => {
-                let o = pax::parse_u64(v).ok_or_else(|| bad(self, "GNU.sparse.offset"))?;
+                let o = pax::parse_u64(v).ok_or_else(|| bad("GNU.sparse.offset"))?;
                 sp.pending_offset = Some(o);
             }
             b"GNU.sparse.numbytes" => {
-                let n = pax::parse_u64(v).ok_or_else(|| bad(self, "GNU.sparse.numbytes"))?;
+                let n = pax::parse_u64(v).ok_or_else(|| bad("GNU.sparse.numbytes"))?;
                 let o = sp
                     .pending_offset
                     .take()
-                    .ok_or_else(|| bad(self, "GNU.sparse.numbytes"))?;
+                    .ok_or_else(|| bad("GNU.sparse.numbytes"))?;
                 if sp.chunks.len() >= self.limits.max_sparse_chunks {
                     return Err(self.err("too many sparse chunks"));
                 }
@@ -899,36 +957,48 @@ impl<R: BufRead> TarReader<R> {
                 } else {
                     v.split(|&b| b == b',').map(pax::parse_u64).collect()
                 };
-                let nums = nums.ok_or_else(|| bad(self, "GNU.sparse.map"))?;
+                let nums = nums.ok_or_else(|| bad("GNU.sparse.map"))?;
                 if nums.len() % 2 != 0 || nums.len() / 2 > self.limits.max_sparse_chunks {
-                    return Err(bad(self, "GNU.sparse.map"));
+                    return Err(bad("GNU.sparse.map"));
                 }
                 sp.chunks = nums.chunks(2).map(|c| (c[0], c[1])).collect();
             }
-            _ => {
-                if let Some(name) = k.strip_prefix(b"SCHILY.xattr.") {
-                    e.xattrs.push((name.to_vec(), v.to_vec()));
-                    *bits |= ext::XATTR;
-                } else if let Some(name) = k.strip_prefix(b"LIBARCHIVE.xattr.") {
-                    let val = pax::base64_decode(v).ok_or_else(|| bad(self, "LIBARCHIVE.xattr"))?;
-                    let name = pax::url_decode(name);
-                    // bsdtar writes both forms for the same attribute; one is enough.
-                    if !e.xattrs.iter().any(|(n, _)| *n == name) {
-                        e.xattrs.push((name, val));
-                    }
-                    *bits |= ext::LIBARCHIVE_XATTR;
-                } else if k == b"RHT.security.selinux" {
-                    // GNU tar --selinux; libarchive reads it as this xattr.
-                    e.xattrs.push((b"security.selinux".to_vec(), v.to_vec()));
-                    *bits |= ext::OTHER;
-                } else {
-                    // Any other record (SCHILY.fflags, LIBARCHIVE.creationtime, a
-                    // vendor's keyword) is compared as `pax.KEYWORD`, not dropped.
-                    e.other.retain(|(ok, _)| ok.as_slice() != k);
-                    e.other.push((k.to_vec(), v.to_vec()));
-                    *bits |= ext::OTHER;
-                }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Any other record: an xattr (`SCHILY.xattr.*`, `LIBARCHIVE.xattr.*`, GNU tar's
+    /// `RHT.security.selinux`), or a record compared as `pax.KEYWORD`.
+    fn apply_other_record(
+        &self,
+        e: &mut TarEntry,
+        bits: &mut u32,
+        k: &[u8],
+        v: &[u8],
+    ) -> Result<(), ErrorKind> {
+        if let Some(name) = k.strip_prefix(b"SCHILY.xattr.") {
+            e.xattrs.push((name.to_vec(), v.to_vec()));
+            *bits |= ext::XATTR;
+        } else if let Some(name) = k.strip_prefix(b"LIBARCHIVE.xattr.") {
+            let val =
+                pax::base64_decode(v).ok_or_else(|| self.bad_pax_value("LIBARCHIVE.xattr", v))?;
+            let name = pax::url_decode(name);
+            // bsdtar writes both forms for the same attribute; one is enough.
+            if !e.xattrs.iter().any(|(n, _)| *n == name) {
+                e.xattrs.push((name, val));
             }
+            *bits |= ext::LIBARCHIVE_XATTR;
+        } else if k == b"RHT.security.selinux" {
+            // GNU tar --selinux; libarchive reads it as this xattr.
+            e.xattrs.push((b"security.selinux".to_vec(), v.to_vec()));
+            *bits |= ext::OTHER;
+        } else {
+            // Any other record (SCHILY.fflags, LIBARCHIVE.creationtime, a vendor's
+            // keyword) is compared as `pax.KEYWORD`, not dropped.
+            e.other.retain(|(ok, _)| ok.as_slice() != k);
+            e.other.push((k.to_vec(), v.to_vec()));
+            *bits |= ext::OTHER;
         }
         Ok(())
     }
