@@ -468,104 +468,28 @@ impl<R: BufRead> TarReader<R> {
             return Ok(None);
         }
         self.current = None;
-        let mut locals: Vec<pax::Record> = Vec::new();
-        let mut had_local = false;
-        let mut longname: Option<Vec<u8>> = None;
-        let mut longlink: Option<Vec<u8>> = None;
-        let mut first_offset: Option<u64> = None;
+        let mut exts = Extensions::default();
         let mut block = [0u8; BLOCK];
         loop {
             let header_offset = self.pos;
-            if !self.read_block(&mut block)? {
-                if self.pos == 0 {
-                    // An empty stream is an empty archive.
-                    self.finished = true;
-                    return Ok(None);
-                }
-                return Err(self.err(format!(
-                    "truncated: archive ends after {} {} without an end-of-archive marker",
-                    self.members,
-                    crate::report::plural(self.members, "member", "members")
-                )));
-            }
-            let h = Header(&block);
-            if h.is_zero() {
-                if first_offset.is_some() {
-                    return Err(self.err("extension header not followed by a member"));
-                }
-                // End of archive: a second zero block normally follows; what comes after
-                // the marker (record padding, garbage) is no member, as for tar, and is
-                // described by `read_trailer`.
-                self.finished = true;
-                self.end_at = Some(header_offset);
+            if !self.read_header(&mut block, header_offset, exts.first_offset.is_some())? {
                 return Ok(None);
             }
-            if !h.checksum_ok() {
-                return Err(ErrorKind::Tar(TarError {
-                    offset: header_offset,
-                    member: self.current.clone(),
-                    problem: format!(
-                        "bad header checksum (not a tar archive, or corrupt after {} members)",
-                        self.members
-                    ),
-                }));
-            }
-            first_offset.get_or_insert(header_offset);
+            let h = Header(&block);
+            exts.first_offset.get_or_insert(header_offset);
             let size = self.num(&h, off::SIZE, "size")?;
             let size =
                 u64::try_from(size).map_err(|_| self.err(format!("negative size {size}")))?;
             match h.typeflag() {
-                b'x' | b'X' => {
-                    let (data, pad) = self.read_meta(size, "PAX header")?;
-                    let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
-                    locals.extend(recs);
-                    had_local = true;
-                    self.pending.push(Piece::Ext {
-                        typeflag: b'x',
-                        block: Box::new(block),
-                        data,
-                        pad,
-                    });
-                }
-                b'g' => {
-                    let (data, pad) = self.read_meta(size, "PAX global header")?;
-                    let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
-                    for (k, v) in recs {
-                        self.globals.retain(|(gk, _)| *gk != k);
-                        if !v.is_empty() {
-                            self.globals.push((k, v));
-                        }
-                    }
-                    first_offset = None;
-                    self.pending
-                        .push(Piece::Raw([&block[..], &data, &pad].concat()));
-                }
-                b'L' | b'K' => {
-                    let what = if h.typeflag() == b'L' {
-                        "GNU long name"
-                    } else {
-                        "GNU long link name"
-                    };
-                    let (data, pad) = self.read_meta(size, what)?;
-                    let name = header::cstr(&data).to_vec();
-                    if h.typeflag() == b'L' {
-                        longname = Some(name);
-                    } else {
-                        longlink = Some(name);
-                    }
-                    self.pending.push(Piece::Ext {
-                        typeflag: h.typeflag(),
-                        block: Box::new(block),
-                        data,
-                        pad,
-                    });
-                }
+                b'x' | b'X' => self.read_pax_local(&h, size, &mut exts)?,
+                b'g' => self.read_pax_global(&h, size, &mut exts)?,
+                b'L' | b'K' => self.read_gnu_long_name(&h, size, &mut exts)?,
                 b'V' => {
                     // Volume label: not a member.
                     let (data, pad) = self.read_meta(size, "volume label")?;
-                    first_offset = None;
+                    exts.first_offset = None;
                     self.pending
-                        .push(Piece::Raw([&block[..], &data, &pad].concat()));
+                        .push(Piece::Raw([&h.0[..], &data, &pad].concat()));
                 }
                 b'M' => return Err(self.err("multi-volume continuation members are not supported")),
                 _ if self.members >= self.limits.max_entries => {
@@ -575,26 +499,145 @@ impl<R: BufRead> TarReader<R> {
                     )));
                 }
                 _ => {
-                    let offset = first_offset.unwrap_or(header_offset);
-                    return self
-                        .member(&h, size, offset, locals, had_local, longname, longlink)
-                        .map(Some);
+                    let offset = exts.first_offset.unwrap_or(header_offset);
+                    return self.member(&h, size, offset, exts).map(Some);
                 }
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Read the header block at `header_offset` into `block` and check it. `Ok(false)`
+    /// at the end of the archive: an empty stream, or the end-of-archive marker (where
+    /// `read_trailer` takes over). `in_member`: extension headers were read, so the
+    /// stream must not end here.
+    fn read_header(
+        &mut self,
+        block: &mut [u8; BLOCK],
+        header_offset: u64,
+        in_member: bool,
+    ) -> Result<bool, ErrorKind> {
+        if !self.read_block(block)? {
+            if self.pos == 0 {
+                // An empty stream is an empty archive.
+                self.finished = true;
+                return Ok(false);
+            }
+            return Err(self.err(format!(
+                "truncated: archive ends after {} {} without an end-of-archive marker",
+                self.members,
+                crate::report::plural(self.members, "member", "members")
+            )));
+        }
+        let h = Header(block);
+        if h.is_zero() {
+            if in_member {
+                return Err(self.err("extension header not followed by a member"));
+            }
+            // End of archive: a second zero block normally follows; what comes after
+            // the marker (record padding, garbage) is no member, as for tar, and is
+            // described by `read_trailer`.
+            self.finished = true;
+            self.end_at = Some(header_offset);
+            return Ok(false);
+        }
+        if !h.checksum_ok() {
+            return Err(ErrorKind::Tar(TarError {
+                offset: header_offset,
+                member: self.current.clone(),
+                problem: format!(
+                    "bad header checksum (not a tar archive, or corrupt after {} members)",
+                    self.members
+                ),
+            }));
+        }
+        Ok(true)
+    }
+
+    /// A PAX local header (`x`, or Solaris `X`): its records apply to the next member.
+    fn read_pax_local(
+        &mut self,
+        h: &Header,
+        size: u64,
+        exts: &mut Extensions,
+    ) -> Result<(), ErrorKind> {
+        let (data, pad) = self.read_meta(size, "PAX header")?;
+        let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
+        exts.locals.extend(recs);
+        exts.had_local = true;
+        self.pending.push(Piece::Ext {
+            typeflag: b'x',
+            block: Box::new(*h.0),
+            data,
+            pad,
+        });
+        Ok(())
+    }
+
+    /// A PAX global header: its records apply to every member after it (a record with
+    /// an empty value deletes the global of that keyword). It is no member's extension
+    /// header, so the member's first header comes after it.
+    fn read_pax_global(
+        &mut self,
+        h: &Header,
+        size: u64,
+        exts: &mut Extensions,
+    ) -> Result<(), ErrorKind> {
+        let (data, pad) = self.read_meta(size, "PAX global header")?;
+        let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
+        for (k, v) in recs {
+            self.globals.retain(|(gk, _)| *gk != k);
+            if !v.is_empty() {
+                self.globals.push((k, v));
+            }
+        }
+        exts.first_offset = None;
+        self.pending
+            .push(Piece::Raw([&h.0[..], &data, &pad].concat()));
+        Ok(())
+    }
+
+    /// A GNU long name (`L`) or long link name (`K`) for the next member.
+    fn read_gnu_long_name(
+        &mut self,
+        h: &Header,
+        size: u64,
+        exts: &mut Extensions,
+    ) -> Result<(), ErrorKind> {
+        let what = if h.typeflag() == b'L' {
+            "GNU long name"
+        } else {
+            "GNU long link name"
+        };
+        let (data, pad) = self.read_meta(size, what)?;
+        let name = header::cstr(&data).to_vec();
+        if h.typeflag() == b'L' {
+            exts.longname = Some(name);
+        } else {
+            exts.longlink = Some(name);
+        }
+        self.pending.push(Piece::Ext {
+            typeflag: h.typeflag(),
+            block: Box::new(*h.0),
+            data,
+            pad,
+        });
+        Ok(())
+    }
+
     fn member(
         &mut self,
         h: &Header,
         stored: u64,
         offset: u64,
-        locals: Vec<pax::Record>,
-        had_local: bool,
-        longname: Option<Vec<u8>>,
-        longlink: Option<Vec<u8>>,
+        exts: Extensions,
     ) -> Result<TarEntry, ErrorKind> {
+        let Extensions {
+            locals,
+            had_local,
+            longname,
+            longlink,
+            ..
+        } = exts;
         let hfmt = h.format();
         self.captured = Some(Vec::new());
         let mut e = TarEntry {
@@ -1362,6 +1405,22 @@ fn zeros(mut n: u64, f: &mut dyn FnMut(&[u8])) {
         f(&ZEROS[..k]);
         n -= k as u64;
     }
+}
+
+/// What the extension headers before a member said about it.
+#[derive(Default)]
+struct Extensions {
+    /// PAX local records, in order.
+    locals: Vec<pax::Record>,
+    /// Whether a PAX local header was read (even one without records).
+    had_local: bool,
+    /// GNU long name (`L`).
+    longname: Option<Vec<u8>>,
+    /// GNU long link name (`K`).
+    longlink: Option<Vec<u8>>,
+    /// Offset of the member's first header: its first extension header, if any (a
+    /// global header or a volume label before it is not the member's).
+    first_offset: Option<u64>,
 }
 
 #[derive(Default)]
