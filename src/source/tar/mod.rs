@@ -624,6 +624,10 @@ impl<R: BufRead> TarReader<R> {
         Ok(())
     }
 
+    /// Build the member whose own header is `h`, from it and the extension headers
+    /// before it (`stored`: the header's size field), in stages: the header's fields,
+    /// the kind, an old GNU sparse map, the PAX records, a PAX sparse map, then the
+    /// framing digest. Leaves the reader at the start of the member's data.
     fn member(
         &mut self,
         h: &Header,
@@ -631,97 +635,13 @@ impl<R: BufRead> TarReader<R> {
         offset: u64,
         exts: Extensions,
     ) -> Result<TarEntry, ErrorKind> {
-        let Extensions {
-            locals,
-            had_local,
-            longname,
-            longlink,
-            ..
-        } = exts;
         let hfmt = h.format();
         self.captured = Some(Vec::new());
-        let mut e = TarEntry {
-            offset,
-            index: self.members,
-            ..TarEntry::default()
-        };
         let mut bits = 0u32;
-        let (path, used_prefix) = h.path(hfmt);
-        if used_prefix {
-            bits |= ext::PREFIX;
-        }
-        e.path = match longname {
-            Some(n) => {
-                bits |= ext::GNU_LONGNAME;
-                n
-            }
-            None => path,
-        };
-        self.current = Some(crate::entry::display_bytes(&e.path));
+        let mut e = self.header_fields(h, hfmt, exts.longname, exts.longlink, &mut bits)?;
+        e.offset = offset;
         let tf = h.typeflag();
-        let mode = self.unum(h, off::MODE, "mode")?;
-        e.mode = u32::try_from(mode).map_err(|_| self.err("header field mode is out of range"))?;
-        e.uid = self.unum(h, off::UID, "uid")?;
-        e.gid = self.unum(h, off::GID, "gid")?;
-        e.mtime = Timestamp::from_secs(self.num(h, off::MTIME, "mtime")?);
-        if hfmt != HeaderFormat::V7 {
-            e.uname = h.field(off::UNAME).to_vec();
-            e.gname = h.field(off::GNAME).to_vec();
-        }
-        if hfmt == HeaderFormat::Gnu {
-            if h.0[off::GNU_ATIME.start] != 0 {
-                e.atime = Some(Timestamp::from_secs(self.num(
-                    h,
-                    off::GNU_ATIME,
-                    "atime",
-                )?));
-                bits |= ext::GNU_TIMES;
-            }
-            if h.0[off::GNU_CTIME.start] != 0 {
-                e.ctime = Some(Timestamp::from_secs(self.num(
-                    h,
-                    off::GNU_CTIME,
-                    "ctime",
-                )?));
-                bits |= ext::GNU_TIMES;
-            }
-        }
-        e.link = match longlink {
-            Some(l) => {
-                bits |= ext::GNU_LONGLINK;
-                l
-            }
-            None => h.field(off::LINKNAME).to_vec(),
-        };
-        let kind = match tf {
-            // A regular file whose name ends in `/` is a directory where the type is
-            // the old `\0` (any format, as GNU tar, bsdtar, Go and Python read it) or
-            // in a v7 header.
-            b'0' | 0 | b'7' | b'S' => {
-                let v7_or_old = tf == 0 || (tf == b'0' && hfmt == HeaderFormat::V7);
-                if v7_or_old && e.path.ends_with(b"/") {
-                    Kind::Dir
-                } else {
-                    Kind::File
-                }
-            }
-            b'1' => Kind::Hardlink,
-            b'2' => Kind::Symlink,
-            b'3' => Kind::CharDevice,
-            b'4' => Kind::BlockDevice,
-            b'5' | b'D' => Kind::Dir,
-            b'6' => Kind::Fifo,
-            // Unknown types: extracted as regular files by GNU tar, bsdtar and Python
-            // (the type byte itself is in the framing digest).
-            _ => Kind::File,
-        };
-        if matches!(kind, Kind::CharDevice | Kind::BlockDevice) && hfmt != HeaderFormat::V7 {
-            e.device = Some((
-                self.unum(h, off::DEVMAJOR, "devmajor")?,
-                self.unum(h, off::DEVMINOR, "devminor")?,
-            ));
-        }
-        e.kind = Some(kind);
+        let kind = self.kind_and_device(h, hfmt, &mut e)?;
         // Header-only types carry no data, whatever their size field says (as Go and
         // Python read them); a GNU dumpdir's data is skipped.
         let has_data = matches!(kind, Kind::File | Kind::Other(_)) || tf == b'D';
@@ -734,52 +654,16 @@ impl<R: BufRead> TarReader<R> {
             sparse = Some(self.gnu_sparse(h, stored)?);
         }
 
-        // PAX records: globals first (unless a local record overrides or deletes them),
-        // then locals, in order.
-        let mut pax_sparse = PaxSparse {
-            stored_total: stored,
-            ..PaxSparse::default()
-        };
-        if !self.globals.is_empty() {
-            bits |= ext::GLOBAL;
-        }
-        let globals = std::mem::take(&mut self.globals);
-        let applied: Vec<&pax::Record> = globals
-            .iter()
-            .filter(|(k, _)| !locals.iter().any(|(lk, _)| lk == k))
-            .chain(
-                locals
-                    .iter()
-                    .filter(|(k, v)| !v.is_empty() || is_xattr_key(k)),
-            )
-            .collect();
-        let res = (|| {
-            for (k, v) in &applied {
-                self.apply_pax(&mut e, &mut bits, &mut pax_sparse, &mut stored, k, v)?;
-            }
-            Ok::<(), ErrorKind>(())
-        })();
-        self.globals = globals;
-        res?;
+        // PAX records (globals, then locals), then a PAX sparse map they describe.
+        let mut pax_sparse = self.apply_records(&mut e, &mut bits, &mut stored, &exts.locals)?;
         if !has_data {
             stored = 0;
         }
         if let Some(real) = pax_sparse.real_size.filter(|_| has_data) {
             bits |= ext::SPARSE;
-            let chunks = if pax_sparse.major == Some(1) {
-                self.remaining = stored;
-                let (chunks, used) = self.pax1_sparse_map()?;
-                stored -= used.min(stored);
-                chunks
-            } else {
-                pax_sparse.chunks
-            };
-            if let Some(name) = pax_sparse.name {
-                e.path = name;
-            }
-            sparse = Some(self.check_sparse(chunks, real, stored)?);
+            sparse = Some(self.pax_sparse(&mut e, &mut pax_sparse, real, &mut stored)?);
         }
-        let header = if had_local || bits & ext::GLOBAL != 0 {
+        let header = if exts.had_local || bits & ext::GLOBAL != 0 {
             HeaderFormat::Pax
         } else {
             hfmt
@@ -798,18 +682,180 @@ impl<R: BufRead> TarReader<R> {
         if pax_sparse.major == Some(1) && pax_sparse.real_size.is_some() && has_data {
             self.padding = pad(pax_sparse.stored_total);
         }
+        self.frame_member(h, hfmt, &mut e, sparse.is_none() && has_data)?;
+        self.sparse = sparse;
+        self.members += 1;
+        Ok(e)
+    }
+
+    /// A member's values from its own header block, a GNU long name and long link name
+    /// taking the place of the `name` and `linkname` fields. Sets `self.current` (the
+    /// member error messages name) as soon as the path is known.
+    fn header_fields(
+        &mut self,
+        h: &Header,
+        hfmt: HeaderFormat,
+        longname: Option<Vec<u8>>,
+        longlink: Option<Vec<u8>>,
+        bits: &mut u32,
+    ) -> Result<TarEntry, ErrorKind> {
+        let mut e = TarEntry {
+            index: self.members,
+            ..TarEntry::default()
+        };
+        let (path, used_prefix) = h.path(hfmt);
+        if used_prefix {
+            *bits |= ext::PREFIX;
+        }
+        e.path = match longname {
+            Some(n) => {
+                *bits |= ext::GNU_LONGNAME;
+                n
+            }
+            None => path,
+        };
+        self.current = Some(crate::entry::display_bytes(&e.path));
+        let mode = self.unum(h, off::MODE, "mode")?;
+        e.mode = u32::try_from(mode).map_err(|_| self.err("header field mode is out of range"))?;
+        e.uid = self.unum(h, off::UID, "uid")?;
+        e.gid = self.unum(h, off::GID, "gid")?;
+        e.mtime = Timestamp::from_secs(self.num(h, off::MTIME, "mtime")?);
+        if hfmt != HeaderFormat::V7 {
+            e.uname = h.field(off::UNAME).to_vec();
+            e.gname = h.field(off::GNAME).to_vec();
+        }
+        if hfmt == HeaderFormat::Gnu {
+            if h.0[off::GNU_ATIME.start] != 0 {
+                e.atime = Some(Timestamp::from_secs(self.num(
+                    h,
+                    off::GNU_ATIME,
+                    "atime",
+                )?));
+                *bits |= ext::GNU_TIMES;
+            }
+            if h.0[off::GNU_CTIME.start] != 0 {
+                e.ctime = Some(Timestamp::from_secs(self.num(
+                    h,
+                    off::GNU_CTIME,
+                    "ctime",
+                )?));
+                *bits |= ext::GNU_TIMES;
+            }
+        }
+        e.link = match longlink {
+            Some(l) => {
+                *bits |= ext::GNU_LONGLINK;
+                l
+            }
+            None => h.field(off::LINKNAME).to_vec(),
+        };
+        Ok(e)
+    }
+
+    /// The member's kind from its type byte; for a device, its numbers from the header
+    /// (a v7 header has none; PAX records may give them later).
+    fn kind_and_device(
+        &self,
+        h: &Header,
+        hfmt: HeaderFormat,
+        e: &mut TarEntry,
+    ) -> Result<Kind, ErrorKind> {
+        let kind = member_kind(h.typeflag(), hfmt, &e.path);
+        if matches!(kind, Kind::CharDevice | Kind::BlockDevice) && hfmt != HeaderFormat::V7 {
+            e.device = Some((
+                self.unum(h, off::DEVMAJOR, "devmajor")?,
+                self.unum(h, off::DEVMINOR, "devminor")?,
+            ));
+        }
+        e.kind = Some(kind);
+        Ok(kind)
+    }
+
+    /// Apply the PAX records to a member: the globals first (unless a local record
+    /// overrides or deletes them), then the locals, in order. The globals stay in force
+    /// for the members after it, whatever happens. Returns what the GNU sparse records
+    /// said (`stored`: the stored size so far, which a `size` record replaces).
+    fn apply_records(
+        &mut self,
+        e: &mut TarEntry,
+        bits: &mut u32,
+        stored: &mut u64,
+        locals: &[pax::Record],
+    ) -> Result<PaxSparse, ErrorKind> {
+        let mut pax_sparse = PaxSparse {
+            stored_total: *stored,
+            ..PaxSparse::default()
+        };
+        if !self.globals.is_empty() {
+            *bits |= ext::GLOBAL;
+        }
+        let globals = std::mem::take(&mut self.globals);
+        let applied: Vec<&pax::Record> = globals
+            .iter()
+            .filter(|(k, _)| !locals.iter().any(|(lk, _)| lk == k))
+            .chain(
+                locals
+                    .iter()
+                    .filter(|(k, v)| !v.is_empty() || is_xattr_key(k)),
+            )
+            .collect();
+        let res = (|| {
+            for (k, v) in &applied {
+                self.apply_pax(e, bits, &mut pax_sparse, stored, k, v)?;
+            }
+            Ok::<(), ErrorKind>(())
+        })();
+        self.globals = globals;
+        res.map(|()| pax_sparse)
+    }
+
+    /// The sparse map of a PAX sparse member (`real`: its expanded size): from the
+    /// `GNU.sparse.*` records (0.0, 0.1), or read from the start of its data (1.0, whose
+    /// map blocks then no longer count as stored content). `GNU.sparse.name` is the
+    /// member's path.
+    fn pax_sparse(
+        &mut self,
+        e: &mut TarEntry,
+        pax_sparse: &mut PaxSparse,
+        real: u64,
+        stored: &mut u64,
+    ) -> Result<Sparse, ErrorKind> {
+        let chunks = if pax_sparse.major == Some(1) {
+            self.remaining = *stored;
+            let (chunks, used) = self.pax1_sparse_map()?;
+            *stored -= used.min(*stored);
+            chunks
+        } else {
+            std::mem::take(&mut pax_sparse.chunks)
+        };
+        if let Some(name) = pax_sparse.name.take() {
+            e.path = name;
+        }
+        self.check_sparse(chunks, real, *stored)
+    }
+
+    /// The member's framing digest (see [`framing`]): its extension headers, its own
+    /// header block, the blocks read while its header was parsed (sparse maps), and a
+    /// GNU dumpdir's data, which is passed here. `plain_size`: not sparse, has data.
+    fn frame_member(
+        &mut self,
+        h: &Header,
+        hfmt: HeaderFormat,
+        e: &mut TarEntry,
+        plain_size: bool,
+    ) -> Result<(), ErrorKind> {
+        let kind = e.kind();
         let pieces = std::mem::take(&mut self.pending);
         let captured = self.captured.take().unwrap_or_default();
         let mut fr = framing::Framing::default();
         let mut spellings: [Option<Vec<u8>>; 3] = Default::default();
         for piece in &pieces {
-            let plain = sparse.is_none() && has_data;
-            frame_piece(&mut fr, piece, &e, kind, plain, &mut spellings);
+            frame_piece(&mut fr, piece, e, kind, plain_size, &mut spellings);
         }
         e.time_spellings = spellings;
-        fr.block(h.0, &main_used(h, hfmt, &e, kind));
+        fr.block(h.0, &main_used(h, hfmt, e, kind));
         fr.raw(&captured);
-        if tf == b'D' {
+        if h.typeflag() == b'D' {
             // A dumpdir's data is no content: it is framing (one stream, whatever the
             // reads' sizes).
             let n = std::mem::take(&mut self.remaining);
@@ -818,9 +864,7 @@ impl<R: BufRead> TarReader<R> {
             self.pass(n + p, &mut |b| fr.data(b))?;
         }
         e.framing = fr.finish();
-        self.sparse = sparse;
-        self.members += 1;
-        Ok(e)
+        Ok(())
     }
 
     /// Apply one PAX record to a member. Each keyword is one family's: the header's
@@ -1200,6 +1244,32 @@ impl<R: BufRead> TarReader<R> {
             }
         }
         self.read_padding()
+    }
+}
+
+/// A member's kind from its type byte.
+fn member_kind(tf: u8, hfmt: HeaderFormat, path: &[u8]) -> Kind {
+    match tf {
+        // A regular file whose name ends in `/` is a directory where the type is
+        // the old `\0` (any format, as GNU tar, bsdtar, Go and Python read it) or
+        // in a v7 header.
+        b'0' | 0 | b'7' | b'S' => {
+            let v7_or_old = tf == 0 || (tf == b'0' && hfmt == HeaderFormat::V7);
+            if v7_or_old && path.ends_with(b"/") {
+                Kind::Dir
+            } else {
+                Kind::File
+            }
+        }
+        b'1' => Kind::Hardlink,
+        b'2' => Kind::Symlink,
+        b'3' => Kind::CharDevice,
+        b'4' => Kind::BlockDevice,
+        b'5' | b'D' => Kind::Dir,
+        b'6' => Kind::Fifo,
+        // Unknown types: extracted as regular files by GNU tar, bsdtar and Python
+        // (the type byte itself is in the framing digest).
+        _ => Kind::File,
     }
 }
 
