@@ -632,6 +632,14 @@ pub fn parent(path: &[u8]) -> &[u8] {
     }
 }
 
+/// The last component of a path (the whole path when it has no `/`).
+pub fn base_name(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
+}
+
 /// Lossy display of bytes: valid UTF-8 as is, other bytes as `\xNN`.
 pub fn display_bytes(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len());

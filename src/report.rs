@@ -301,6 +301,15 @@ impl Difference {
             _ => None,
         }
     }
+
+    /// The entry's kind as text (`file`, `dir`, ...): the left side's, else the right
+    /// side's; empty for a metadata location.
+    pub fn kind_name(&self) -> String {
+        self.left_kind
+            .or(self.right_kind)
+            .map(|k| k.to_string())
+            .unwrap_or_default()
+    }
 }
 
 impl Serialize for Difference {
@@ -434,6 +443,17 @@ pub struct Summary {
     pub fields: BTreeMap<String, FieldCount>,
 }
 
+impl Summary {
+    /// The summary table's rows for whole entries: label, differences, ignored.
+    pub fn entry_rows(&self) -> [(&'static str, u64, u64); 3] {
+        [
+            ("entries added", self.added, 0),
+            ("entries removed", self.removed, 0),
+            ("entries changed", self.changed, self.ignored_entries),
+        ]
+    }
+}
+
 /// A remark about an entry that is not a difference (duplicates, SOURCE_DATE_EPOCH).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Note {
@@ -552,6 +572,11 @@ pub struct ReportLimits {
 }
 
 impl Report {
+    /// The rules in force, as the flags that name them: `--ignore-file-order`, ...
+    pub fn rule_flags(&self) -> Vec<String> {
+        self.rules.iter().map(|x| format!("--{}", x.name)).collect()
+    }
+
     /// The one-line verdict, e.g. `different: 3 entries differ (1 added, 2 changed)`.
     pub fn verdict(&self) -> String {
         if let Some(v) = &self.verdict_before_cut {

@@ -88,7 +88,8 @@ apply();document.body.dataset.ready='1';
 })();
 "#;
 
-pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+/// The document head, the title and the verdict.
+fn write_head(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     let title = format!("rdiff {}: {} vs {}", r.command, r.left.name, r.right.name);
     writeln!(
         w,
@@ -109,7 +110,12 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         w,
         "<div id=\"verdict\" class=\"verdict {class}\">{}</div>",
         esc(&r.verdict())
-    )?;
+    )
+}
+
+/// The inputs table (name, kind, compression, entries, SHA-256) with the mode, then
+/// any warnings.
+fn write_inputs(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     writeln!(w, "<table id=\"inputs\">")?;
     for (label, i) in [("left", &r.left), ("right", &r.right)] {
         writeln!(
@@ -132,7 +138,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
-    let rules: Vec<String> = r.rules.iter().map(|x| format!("--{}", x.name)).collect();
+    let rules = r.rule_flags();
     writeln!(
         w,
         "<tr><th>mode</th><td colspan=\"3\">{}{}</td></tr></table>",
@@ -146,16 +152,17 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     for warn in &r.warnings {
         writeln!(w, "<p class=\"warning\">warning: {}</p>", esc(warn))?;
     }
+    Ok(())
+}
+
+/// The counts table, then what the policy ignored.
+fn write_summary(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     writeln!(
         w,
         "<table id=\"summary\"><tr><th></th><th>differences</th><th>ignored</th></tr>"
     )?;
     let s = &r.summary;
-    for (label, n, ign) in [
-        ("entries added", s.added, 0),
-        ("entries removed", s.removed, 0),
-        ("entries changed", s.changed, s.ignored_entries),
-    ] {
+    for (label, n, ign) in s.entry_rows() {
         writeln!(
             w,
             "<tr><th>{label}</th><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
@@ -186,6 +193,12 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(w, "</ul>")?;
     }
+    Ok(())
+}
+
+/// What a limit cut, and the places the script draws the differences in: the filter
+/// controls, the tree, the filter's results.
+fn write_differences(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     if let Some(c) = &r.cut {
         writeln!(
             w,
@@ -208,23 +221,31 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     writeln!(
         w,
         "<div id=\"tree\"></div><div id=\"results\"></div><button id=\"more\" class=\"more hidden\" type=\"button\"></button>"
+    )
+}
+
+fn write_notes(w: &mut dyn Write, r: &Report) -> io::Result<()> {
+    if r.notes.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "<details id=\"notes\"><summary>Notes ({})</summary><ul>",
+        r.notes.len()
     )?;
-    if !r.notes.is_empty() {
+    for n in &r.notes {
         writeln!(
             w,
-            "<details id=\"notes\"><summary>Notes ({})</summary><ul>",
-            r.notes.len()
+            "<li><code>{}</code>: {}</li>",
+            esc(&display_bytes(&n.path)),
+            esc(&n.message)
         )?;
-        for n in &r.notes {
-            writeln!(
-                w,
-                "<li><code>{}</code>: {}</li>",
-                esc(&display_bytes(&n.path)),
-                esc(&n.message)
-            )?;
-        }
-        writeln!(w, "</ul></details>")?;
     }
+    writeln!(w, "</ul></details>")
+}
+
+/// The differences as JSON for the script, and the script.
+fn write_data(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     // Paths as shown everywhere else (`\xNN` for bytes that are not UTF-8), next to the
     // differences themselves.
     let paths: Vec<String> = r
@@ -241,7 +262,16 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         w,
         "<script id=\"rdiff-data\" type=\"application/json\">{json}</script>"
     )?;
-    writeln!(w, "<script>{JS}</script>")?;
+    writeln!(w, "<script>{JS}</script>")
+}
+
+pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    write_head(w, r)?;
+    write_inputs(w, r)?;
+    write_summary(w, r)?;
+    write_differences(w, r)?;
+    write_notes(w, r)?;
+    write_data(w, r)?;
     writeln!(
         w,
         "<footer class=\"count\">rdiff {} · report schema {}</footer></body></html>",

@@ -3,11 +3,10 @@
 //! content diffs in ```diff fences, what was ignored. Values go in `<code>` with HTML
 //! escaping, so `|` and backticks in paths cannot break the tables.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::{cut_note, escape_xml};
-use crate::entry::{display_bytes, parent};
+use super::{content_diffs, cut_note, escape_xml, group_by_directory};
+use crate::entry::{base_name, display_bytes};
 use crate::error::group;
 use crate::report::{ContentDiff, Difference, Report, Status, plural};
 
@@ -41,6 +40,8 @@ fn fence(diff: &str) -> String {
     "`".repeat(n)
 }
 
+/// One group of differences as a table (folded in `<details>` when long): a row per
+/// field, the entry's mark and name on its first row.
 fn write_group(w: &mut dyn Write, title: &str, ds: &[&Difference]) -> io::Result<()> {
     let fold = ds.len() > FOLD;
     if fold {
@@ -57,38 +58,7 @@ fn write_group(w: &mut dyn Write, title: &str, ds: &[&Difference]) -> io::Result
     writeln!(w, "| | entry | field | left | right |")?;
     writeln!(w, "|---|---|---|---|---|")?;
     for d in ds {
-        let name = match d.path.iter().rposition(|&b| b == b'/') {
-            Some(i) => display_bytes(&d.path[i + 1..]),
-            None => display_bytes(&d.path),
-        };
-        if d.fields.is_empty() {
-            let kind = d
-                .left_kind
-                .or(d.right_kind)
-                .map(|k| k.to_string())
-                .unwrap_or_default();
-            writeln!(
-                w,
-                "| {} | {} | {} | | |",
-                mark(d.status),
-                code(&name),
-                escape_xml(&kind)
-            )?;
-        }
-        for (i, f) in d.fields.iter().enumerate() {
-            let (m, n) = if i == 0 {
-                (mark(d.status), code(&name))
-            } else {
-                ("", String::new())
-            };
-            writeln!(
-                w,
-                "| {m} | {n} | {} | {} | {} |",
-                code(&f.name()),
-                code(&f.left.to_string()),
-                code(&f.right.to_string())
-            )?;
-        }
+        write_rows(w, d)?;
     }
     writeln!(w)?;
     if fold {
@@ -97,7 +67,39 @@ fn write_group(w: &mut dyn Write, title: &str, ds: &[&Difference]) -> io::Result
     Ok(())
 }
 
-pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+/// One entry's rows in its group's table: one per differing field, or one with its
+/// kind when no field differs (an added or removed entry).
+fn write_rows(w: &mut dyn Write, d: &Difference) -> io::Result<()> {
+    let name = display_bytes(base_name(&d.path));
+    if d.fields.is_empty() {
+        writeln!(
+            w,
+            "| {} | {} | {} | | |",
+            mark(d.status),
+            code(&name),
+            escape_xml(&d.kind_name())
+        )?;
+    }
+    for (i, f) in d.fields.iter().enumerate() {
+        let (m, n) = if i == 0 {
+            (mark(d.status), code(&name))
+        } else {
+            ("", String::new())
+        };
+        writeln!(
+            w,
+            "| {m} | {n} | {} | {} | {} |",
+            code(&f.name()),
+            code(&f.left.to_string()),
+            code(&f.right.to_string())
+        )?;
+    }
+    Ok(())
+}
+
+/// The verdict as the title, the inputs and the mode, their SHA-256 in a fence, any
+/// warnings.
+fn write_header(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     let icon = if r.equal { "✅" } else { "❌" };
     writeln!(
         w,
@@ -105,6 +107,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         r.command,
         escape_xml(&r.verdict())
     )?;
+    let rules = r.rule_flags();
     writeln!(
         w,
         "Left {} ({}, {}) · right {} ({}, {}) · mode **{}**{}\n",
@@ -115,16 +118,12 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         r.right.kind,
         r.right.entries_text(),
         r.mode,
-        if r.rules.is_empty() {
+        if rules.is_empty() {
             String::new()
         } else {
             format!(
                 " ({})",
-                r.rules
-                    .iter()
-                    .map(|x| code(&format!("--{}", x.name)))
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                rules.iter().map(|x| code(x)).collect::<Vec<_>>().join(" ")
             )
         }
     )?;
@@ -140,16 +139,16 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     for warn in &r.warnings {
         writeln!(w, "> **warning:** {}\n", escape_xml(warn))?;
     }
+    Ok(())
+}
+
+/// The counts table, then what a limit cut.
+fn write_summary(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     writeln!(w, "| | differences | ignored |\n|---|---:|---:|")?;
     let s = &r.summary;
-    writeln!(w, "| entries added | {} | 0 |", group(s.added))?;
-    writeln!(w, "| entries removed | {} | 0 |", group(s.removed))?;
-    writeln!(
-        w,
-        "| entries changed | {} | {} |",
-        group(s.changed),
-        group(s.ignored_entries)
-    )?;
+    for (label, n, ign) in s.entry_rows() {
+        writeln!(w, "| {label} | {} | {} |", group(n), group(ign))?;
+    }
     for (field, c) in &s.fields {
         writeln!(
             w,
@@ -163,70 +162,68 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     if let Some(c) = &r.cut {
         writeln!(w, "> **{}**\n", escape_xml(&cut_note(c)))?;
     }
-    if !r.differences.is_empty() {
-        writeln!(w, "### Differences\n")?;
-        // The inputs as wholes first, in a group of their own (not under `./`, where an
-        // entry named `input` would look the same), then the entries by directory.
-        let (inputs, entries): (Vec<&Difference>, Vec<&Difference>) = r
-            .differences
-            .iter()
-            .partition(|d| d.part == crate::compare::INPUT);
-        if !inputs.is_empty() {
-            write_group(w, crate::compare::INPUT, &inputs)?;
-        }
-        let mut groups: BTreeMap<&[u8], Vec<&Difference>> = BTreeMap::new();
-        for d in entries {
-            groups.entry(parent(&d.path)).or_default().push(d);
-        }
-        for (dir, ds) in groups {
-            let title = if dir == b"." {
-                "./".to_string()
-            } else {
-                format!("{}/", display_bytes(dir))
-            };
-            write_group(w, &title, &ds)?;
-        }
-        let contents: Vec<&Difference> = r
-            .differences
-            .iter()
-            .filter(|d| d.content.is_some())
-            .collect();
-        if !contents.is_empty() {
-            writeln!(w, "### Content differences\n")?;
-            for d in contents {
-                let p = display_bytes(&d.path);
-                match d.content.as_ref().expect("filtered") {
-                    ContentDiff::Text {
-                        unified,
-                        lines,
-                        lines_shown,
-                    } => {
-                        writeln!(w, "<details><summary>{}</summary>\n", code(&p))?;
-                        let f = fence(unified);
-                        writeln!(w, "{f}diff\n{}{f}\n", unified)?;
-                        if lines_shown < lines {
-                            writeln!(
-                                w,
-                                "_diff cut: {} of {} lines shown (--max-diff-lines)_\n",
-                                group(*lines_shown),
-                                group(*lines)
-                            )?;
-                        }
-                        writeln!(w, "</details>\n")?;
-                    }
-                    other => {
-                        writeln!(
-                            w,
-                            "- {}: {}\n",
-                            code(&p),
-                            escape_xml(&other.sentence().unwrap_or_default())
-                        )?;
-                    }
+    Ok(())
+}
+
+/// The differences by group (the inputs, then each directory), then the content diffs.
+fn write_differences(w: &mut dyn Write, r: &Report) -> io::Result<()> {
+    if r.differences.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "### Differences\n")?;
+    let groups = group_by_directory(&r.differences);
+    if !groups.inputs.is_empty() {
+        write_group(w, crate::compare::INPUT, &groups.inputs)?;
+    }
+    for (title, ds) in groups.directories {
+        write_group(w, &title, &ds)?;
+    }
+    write_content_diffs(w, r)
+}
+
+/// Each content diff folded in `<details>` as a ```diff fence, or its sentence.
+fn write_content_diffs(w: &mut dyn Write, r: &Report) -> io::Result<()> {
+    let contents = content_diffs(&r.differences);
+    if contents.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "### Content differences\n")?;
+    for (d, content) in contents {
+        let p = display_bytes(&d.path);
+        match content {
+            ContentDiff::Text {
+                unified,
+                lines,
+                lines_shown,
+            } => {
+                writeln!(w, "<details><summary>{}</summary>\n", code(&p))?;
+                let f = fence(unified);
+                writeln!(w, "{f}diff\n{}{f}\n", unified)?;
+                if lines_shown < lines {
+                    writeln!(
+                        w,
+                        "_diff cut: {} of {} lines shown (--max-diff-lines)_\n",
+                        group(*lines_shown),
+                        group(*lines)
+                    )?;
                 }
+                writeln!(w, "</details>\n")?;
             }
-            writeln!(w)?;
+            other => {
+                writeln!(
+                    w,
+                    "- {}: {}\n",
+                    code(&p),
+                    escape_xml(&other.sentence().unwrap_or_default())
+                )?;
+            }
         }
     }
+    writeln!(w)
+}
+
+/// The notes (folded) and what the policy ignored.
+fn write_notes_and_ignored(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     if !r.notes.is_empty() {
         writeln!(w, "<details><summary>Notes ({})</summary>\n", r.notes.len())?;
         for n in &r.notes {
@@ -252,6 +249,14 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(w)?;
     }
+    Ok(())
+}
+
+pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    write_header(w, r)?;
+    write_summary(w, r)?;
+    write_differences(w, r)?;
+    write_notes_and_ignored(w, r)?;
     writeln!(
         w,
         "<sub>rdiff {} · report schema {}</sub>",

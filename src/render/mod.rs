@@ -11,9 +11,11 @@ pub mod markdown;
 pub mod text;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::report::{Cut, Report};
+use crate::entry::{display_bytes, parent};
+use crate::report::{ContentDiff, Cut, Difference, Report};
 
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -156,4 +158,47 @@ pub fn cut_note(c: &Cut) -> String {
         crate::error::group(c.differences_total),
         c.by
     )
+}
+
+/// Differences grouped as the text and Markdown reports list them.
+pub struct Groups<'a> {
+    /// The inputs as wholes (their bytes, compression, trailer), in a group of their
+    /// own: not under `./`, where an entry named `input` would look the same.
+    pub inputs: Vec<&'a Difference>,
+    /// The entries by parent directory, titled `./` or `usr/bin/`, directories in byte
+    /// order and entries in report order within each.
+    pub directories: Vec<(String, Vec<&'a Difference>)>,
+}
+
+/// Split differences into the inputs' and the entries' by parent directory.
+pub fn group_by_directory(diffs: &[Difference]) -> Groups<'_> {
+    let (inputs, entries): (Vec<&Difference>, Vec<&Difference>) =
+        diffs.iter().partition(|d| d.part == crate::compare::INPUT);
+    let mut groups: BTreeMap<&[u8], Vec<&Difference>> = BTreeMap::new();
+    for d in entries {
+        groups.entry(parent(&d.path)).or_default().push(d);
+    }
+    let directories = groups
+        .into_iter()
+        .map(|(dir, ds)| {
+            let title = if dir == b"." {
+                "./".to_string()
+            } else {
+                format!("{}/", display_bytes(dir))
+            };
+            (title, ds)
+        })
+        .collect();
+    Groups {
+        inputs,
+        directories,
+    }
+}
+
+/// The differences that have something to say about content, with it, in report order.
+pub fn content_diffs(diffs: &[Difference]) -> Vec<(&Difference, &ContentDiff)> {
+    diffs
+        .iter()
+        .filter_map(|d| d.content.as_ref().map(|c| (d, c)))
+        .collect()
 }

@@ -1,12 +1,12 @@
 //! The human report: header, summary table, differences grouped by directory, content
 //! diffs, notes, what was ignored, and the verdict last.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
-use crate::entry::{display_bytes, parent};
+use super::{content_diffs, cut_note, group_by_directory};
+use crate::entry::{base_name, display_bytes};
 use crate::error::group;
 use crate::report::{ContentDiff, Difference, Report, Status, plural};
 
@@ -63,11 +63,7 @@ fn summary_table(r: &Report) -> Table {
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(vec!["", "differences", "ignored"]);
     let s = &r.summary;
-    for (label, n, ign) in [
-        ("entries added", s.added, 0),
-        ("entries removed", s.removed, 0),
-        ("entries changed", s.changed, s.ignored_entries),
-    ] {
+    for (label, n, ign) in s.entry_rows() {
         t.add_row(vec![label.to_string(), group(n), group(ign)]);
     }
     for (field, c) in &s.fields {
@@ -85,12 +81,9 @@ fn summary_table(r: &Report) -> Table {
     t
 }
 
+/// `(file, 1 234 bytes)` or `(symlink)` after an added or removed entry's name.
 fn entry_label(d: &Difference) -> String {
-    let kind = d
-        .left_kind
-        .or(d.right_kind)
-        .map(|k| k.to_string())
-        .unwrap_or_default();
+    let kind = d.kind_name();
     match (d.status, d.size) {
         (Status::Added | Status::Removed, Some(sz)) if kind == "file" => {
             format!("({kind}, {} {})", group(sz), plural(sz, "byte", "bytes"))
@@ -100,59 +93,43 @@ fn entry_label(d: &Difference) -> String {
     }
 }
 
-fn base_name(path: &[u8]) -> &[u8] {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(i) => &path[i + 1..],
-        None => path,
-    }
-}
-
+/// The inputs as wholes first (their bytes, compression, trailer), then the entries by
+/// directory, each with its differing fields.
 fn write_differences(w: &mut dyn Write, diffs: &[Difference], st: &Style) -> io::Result<()> {
-    // The inputs as wholes first (their bytes, compression, trailer), then the entries
-    // by directory.
-    let (inputs, entries): (Vec<&Difference>, Vec<&Difference>) =
-        diffs.iter().partition(|d| d.part == crate::compare::INPUT);
-    for d in inputs {
+    let groups = group_by_directory(diffs);
+    for d in groups.inputs {
         writeln!(w, "{}", st.bold("input"))?;
         write_fields(w, d, st)?;
     }
-    let mut groups: BTreeMap<&[u8], Vec<&Difference>> = BTreeMap::new();
-    for d in entries {
-        groups.entry(parent(&d.path)).or_default().push(d);
-    }
-    for (dir, ds) in groups {
-        let header = if dir == b"." {
-            "./".to_string()
-        } else {
-            format!("{}/", display_bytes(dir))
-        };
+    for (header, ds) in groups.directories {
         writeln!(w, "{}", st.bold(&header))?;
         for d in ds {
-            let name = if &*d.path == b"." {
-                ".".to_string()
-            } else {
-                display_bytes(base_name(&d.path))
-            };
-            let name = match d.status {
-                Status::Added => st.green(&format!("+ {name}")),
-                Status::Removed => st.red(&format!("- {name}")),
-                Status::Changed => st.yellow(&format!("~ {name}")),
-            };
-            let label = entry_label(d);
-            let ignored = d
-                .ignored_by
-                .as_ref()
-                .map(|r| format!(" [ignored by --{r}]"))
-                .unwrap_or_default();
-            if label.is_empty() && ignored.is_empty() {
-                writeln!(w, "  {name}")?;
-            } else {
-                writeln!(w, "  {name}  {}{}", st.dim(&label), st.dim(&ignored))?;
-            }
-            write_fields(w, d, st)?;
+            write_entry(w, d, st)?;
         }
     }
     Ok(())
+}
+
+/// One entry under its directory: `+ name  (file, 3 bytes)`, then its fields.
+fn write_entry(w: &mut dyn Write, d: &Difference, st: &Style) -> io::Result<()> {
+    let name = display_bytes(base_name(&d.path));
+    let name = match d.status {
+        Status::Added => st.green(&format!("+ {name}")),
+        Status::Removed => st.red(&format!("- {name}")),
+        Status::Changed => st.yellow(&format!("~ {name}")),
+    };
+    let label = entry_label(d);
+    let ignored = d
+        .ignored_by
+        .as_ref()
+        .map(|r| format!(" [ignored by --{r}]"))
+        .unwrap_or_default();
+    if label.is_empty() && ignored.is_empty() {
+        writeln!(w, "  {name}")?;
+    } else {
+        writeln!(w, "  {name}  {}{}", st.dim(&label), st.dim(&ignored))?;
+    }
+    write_fields(w, d, st)
 }
 
 fn write_fields(w: &mut dyn Write, d: &Difference, st: &Style) -> io::Result<()> {
@@ -174,8 +151,9 @@ fn write_fields(w: &mut dyn Write, d: &Difference, st: &Style) -> io::Result<()>
     Ok(())
 }
 
-pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
-    let st = Style { on: color };
+/// The command, the inputs, the mode and any warnings, then the summary table (and
+/// what a limit cut).
+fn write_header(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<()> {
     writeln!(w, "{}", st.bold(&format!("rdiff {}", r.command)))?;
     writeln!(w, "{}", input_line("left", &r.left))?;
     writeln!(w, "{}", input_line("right", &r.right))?;
@@ -185,7 +163,7 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
     {
         writeln!(w, "{l}")?;
     }
-    let rules: Vec<String> = r.rules.iter().map(|x| format!("--{}", x.name)).collect();
+    let rules = r.rule_flags();
     if rules.is_empty() {
         writeln!(w, "mode   {}", r.mode)?;
     } else {
@@ -197,64 +175,112 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w)?;
     writeln!(w, "{}", summary_table(r))?;
     if let Some(c) = &r.cut {
-        writeln!(w, "{}", st.yellow(&format!("[{}]", super::cut_note(c))))?;
+        writeln!(w, "{}", st.yellow(&format!("[{}]", cut_note(c))))?;
     }
+    Ok(())
+}
 
+/// The content diffs: unified diffs coloured by line, a sentence for the others.
+fn write_content_diffs(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<()> {
+    let contents = content_diffs(&r.differences);
+    if contents.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", st.bold("content differences:"))?;
+    for (d, content) in contents {
+        writeln!(w)?;
+        match content {
+            ContentDiff::Text {
+                unified,
+                lines,
+                lines_shown,
+            } => {
+                for line in unified.lines() {
+                    writeln!(w, "{}", paint_diff_line(line, st))?;
+                }
+                if lines_shown < lines {
+                    writeln!(
+                        w,
+                        "{}",
+                        st.dim(&format!(
+                            "[diff cut: {} of {} lines shown; raise --max-diff-lines to see more]",
+                            group(*lines_shown),
+                            group(*lines)
+                        ))
+                    )?;
+                }
+            }
+            other => {
+                let p = display_bytes(&d.path);
+                writeln!(w, "{p}: {}", other.sentence().unwrap_or_default())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One line of a unified diff: headers bold, additions green, removals red, hunks cyan.
+fn paint_diff_line(line: &str, st: &Style) -> String {
+    if line.starts_with("+++") || line.starts_with("---") {
+        st.bold(line)
+    } else if line.starts_with('+') {
+        st.green(line)
+    } else if line.starts_with('-') {
+        st.red(line)
+    } else if line.starts_with("@@") {
+        st.cyan(line)
+    } else {
+        line.to_string()
+    }
+}
+
+fn write_notes(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<()> {
+    if r.notes.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", st.bold("notes:"))?;
+    for n in &r.notes {
+        writeln!(w, "  {}: {}", display_bytes(&n.path), n.message)?;
+    }
+    Ok(())
+}
+
+/// What the policy hid, one line per rule: `--ignore-file-timestamps (semantic): 3 mtime
+/// differences, 1 ctime difference ignored`.
+fn write_ignored(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<()> {
+    if r.ignored.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", st.bold("ignored:"))?;
+    let mut by_rule: Vec<(String, Vec<String>)> = Vec::new();
+    for i in &r.ignored {
+        let key = format!("--{}{}", i.rule, i.origin_label());
+        let what = i.what();
+        match by_rule.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(what),
+            None => by_rule.push((key, vec![what])),
+        }
+    }
+    for (k, v) in by_rule {
+        writeln!(w, "  {k}: {} ignored", v.join(", "))?;
+    }
+    if r.ignored_differences.is_none() {
+        writeln!(w, "  {}", st.dim("(--show-ignored lists them)"))?;
+    }
+    Ok(())
+}
+
+pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
+    let st = Style { on: color };
+    write_header(w, r, &st)?;
     if !r.differences.is_empty() {
         writeln!(w)?;
         write_differences(w, &r.differences, &st)?;
     }
-
-    let contents: Vec<&Difference> = r
-        .differences
-        .iter()
-        .filter(|d| d.content.is_some())
-        .collect();
-    if !contents.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "{}", st.bold("content differences:"))?;
-        for d in contents {
-            writeln!(w)?;
-            let p = display_bytes(&d.path);
-            match d.content.as_ref().expect("filtered") {
-                ContentDiff::Text {
-                    unified,
-                    lines,
-                    lines_shown,
-                } => {
-                    for line in unified.lines() {
-                        let painted = if line.starts_with("+++") || line.starts_with("---") {
-                            st.bold(line)
-                        } else if line.starts_with('+') {
-                            st.green(line)
-                        } else if line.starts_with('-') {
-                            st.red(line)
-                        } else if line.starts_with("@@") {
-                            st.cyan(line)
-                        } else {
-                            line.to_string()
-                        };
-                        writeln!(w, "{painted}")?;
-                    }
-                    if lines_shown < lines {
-                        writeln!(
-                            w,
-                            "{}",
-                            st.dim(&format!(
-                                "[diff cut: {} of {} lines shown; raise --max-diff-lines to see more]",
-                                group(*lines_shown),
-                                group(*lines)
-                            ))
-                        )?;
-                    }
-                }
-                other => {
-                    writeln!(w, "{p}: {}", other.sentence().unwrap_or_default())?;
-                }
-            }
-        }
-    }
-
+    write_content_diffs(w, r, &st)?;
     if let Some(hidden) = &r.ignored_differences
         && !hidden.is_empty()
     {
@@ -262,35 +288,8 @@ pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "{}", st.bold("ignored differences:"))?;
         write_differences(w, hidden, &st)?;
     }
-
-    if !r.notes.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "{}", st.bold("notes:"))?;
-        for n in &r.notes {
-            writeln!(w, "  {}: {}", display_bytes(&n.path), n.message)?;
-        }
-    }
-
-    if !r.ignored.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "{}", st.bold("ignored:"))?;
-        let mut by_rule: Vec<(String, Vec<String>)> = Vec::new();
-        for i in &r.ignored {
-            let key = format!("--{}{}", i.rule, i.origin_label());
-            let what = i.what();
-            match by_rule.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, v)) => v.push(what),
-                None => by_rule.push((key, vec![what])),
-            }
-        }
-        for (k, v) in by_rule {
-            writeln!(w, "  {k}: {} ignored", v.join(", "))?;
-        }
-        if r.ignored_differences.is_none() {
-            writeln!(w, "  {}", st.dim("(--show-ignored lists them)"))?;
-        }
-    }
-
+    write_notes(w, r, &st)?;
+    write_ignored(w, r, &st)?;
     writeln!(w)?;
     let verdict = r.verdict();
     let painted = if r.equal {

@@ -468,104 +468,28 @@ impl<R: BufRead> TarReader<R> {
             return Ok(None);
         }
         self.current = None;
-        let mut locals: Vec<pax::Record> = Vec::new();
-        let mut had_local = false;
-        let mut longname: Option<Vec<u8>> = None;
-        let mut longlink: Option<Vec<u8>> = None;
-        let mut first_offset: Option<u64> = None;
+        let mut exts = Extensions::default();
         let mut block = [0u8; BLOCK];
         loop {
             let header_offset = self.pos;
-            if !self.read_block(&mut block)? {
-                if self.pos == 0 {
-                    // An empty stream is an empty archive.
-                    self.finished = true;
-                    return Ok(None);
-                }
-                return Err(self.err(format!(
-                    "truncated: archive ends after {} {} without an end-of-archive marker",
-                    self.members,
-                    crate::report::plural(self.members, "member", "members")
-                )));
-            }
-            let h = Header(&block);
-            if h.is_zero() {
-                if first_offset.is_some() {
-                    return Err(self.err("extension header not followed by a member"));
-                }
-                // End of archive: a second zero block normally follows; what comes after
-                // the marker (record padding, garbage) is no member, as for tar, and is
-                // described by `read_trailer`.
-                self.finished = true;
-                self.end_at = Some(header_offset);
+            if !self.read_header(&mut block, header_offset, exts.first_offset.is_some())? {
                 return Ok(None);
             }
-            if !h.checksum_ok() {
-                return Err(ErrorKind::Tar(TarError {
-                    offset: header_offset,
-                    member: self.current.clone(),
-                    problem: format!(
-                        "bad header checksum (not a tar archive, or corrupt after {} members)",
-                        self.members
-                    ),
-                }));
-            }
-            first_offset.get_or_insert(header_offset);
+            let h = Header(&block);
+            exts.first_offset.get_or_insert(header_offset);
             let size = self.num(&h, off::SIZE, "size")?;
             let size =
                 u64::try_from(size).map_err(|_| self.err(format!("negative size {size}")))?;
             match h.typeflag() {
-                b'x' | b'X' => {
-                    let (data, pad) = self.read_meta(size, "PAX header")?;
-                    let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
-                    locals.extend(recs);
-                    had_local = true;
-                    self.pending.push(Piece::Ext {
-                        typeflag: b'x',
-                        block: Box::new(block),
-                        data,
-                        pad,
-                    });
-                }
-                b'g' => {
-                    let (data, pad) = self.read_meta(size, "PAX global header")?;
-                    let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
-                    for (k, v) in recs {
-                        self.globals.retain(|(gk, _)| *gk != k);
-                        if !v.is_empty() {
-                            self.globals.push((k, v));
-                        }
-                    }
-                    first_offset = None;
-                    self.pending
-                        .push(Piece::Raw([&block[..], &data, &pad].concat()));
-                }
-                b'L' | b'K' => {
-                    let what = if h.typeflag() == b'L' {
-                        "GNU long name"
-                    } else {
-                        "GNU long link name"
-                    };
-                    let (data, pad) = self.read_meta(size, what)?;
-                    let name = header::cstr(&data).to_vec();
-                    if h.typeflag() == b'L' {
-                        longname = Some(name);
-                    } else {
-                        longlink = Some(name);
-                    }
-                    self.pending.push(Piece::Ext {
-                        typeflag: h.typeflag(),
-                        block: Box::new(block),
-                        data,
-                        pad,
-                    });
-                }
+                b'x' | b'X' => self.read_pax_local(&h, size, &mut exts)?,
+                b'g' => self.read_pax_global(&h, size, &mut exts)?,
+                b'L' | b'K' => self.read_gnu_long_name(&h, size, &mut exts)?,
                 b'V' => {
                     // Volume label: not a member.
                     let (data, pad) = self.read_meta(size, "volume label")?;
-                    first_offset = None;
+                    exts.first_offset = None;
                     self.pending
-                        .push(Piece::Raw([&block[..], &data, &pad].concat()));
+                        .push(Piece::Raw([&h.0[..], &data, &pad].concat()));
                 }
                 b'M' => return Err(self.err("multi-volume continuation members are not supported")),
                 _ if self.members >= self.limits.max_entries => {
@@ -575,110 +499,149 @@ impl<R: BufRead> TarReader<R> {
                     )));
                 }
                 _ => {
-                    let offset = first_offset.unwrap_or(header_offset);
-                    return self
-                        .member(&h, size, offset, locals, had_local, longname, longlink)
-                        .map(Some);
+                    let offset = exts.first_offset.unwrap_or(header_offset);
+                    return self.member(&h, size, offset, exts).map(Some);
                 }
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Read the header block at `header_offset` into `block` and check it. `Ok(false)`
+    /// at the end of the archive: an empty stream, or the end-of-archive marker (where
+    /// `read_trailer` takes over). `in_member`: extension headers were read, so the
+    /// stream must not end here.
+    fn read_header(
+        &mut self,
+        block: &mut [u8; BLOCK],
+        header_offset: u64,
+        in_member: bool,
+    ) -> Result<bool, ErrorKind> {
+        if !self.read_block(block)? {
+            if self.pos == 0 {
+                // An empty stream is an empty archive.
+                self.finished = true;
+                return Ok(false);
+            }
+            return Err(self.err(format!(
+                "truncated: archive ends after {} {} without an end-of-archive marker",
+                self.members,
+                crate::report::plural(self.members, "member", "members")
+            )));
+        }
+        let h = Header(block);
+        if h.is_zero() {
+            if in_member {
+                return Err(self.err("extension header not followed by a member"));
+            }
+            // End of archive: a second zero block normally follows; what comes after
+            // the marker (record padding, garbage) is no member, as for tar, and is
+            // described by `read_trailer`.
+            self.finished = true;
+            self.end_at = Some(header_offset);
+            return Ok(false);
+        }
+        if !h.checksum_ok() {
+            return Err(ErrorKind::Tar(TarError {
+                offset: header_offset,
+                member: self.current.clone(),
+                problem: format!(
+                    "bad header checksum (not a tar archive, or corrupt after {} members)",
+                    self.members
+                ),
+            }));
+        }
+        Ok(true)
+    }
+
+    /// A PAX local header (`x`, or Solaris `X`): its records apply to the next member.
+    fn read_pax_local(
+        &mut self,
+        h: &Header,
+        size: u64,
+        exts: &mut Extensions,
+    ) -> Result<(), ErrorKind> {
+        let (data, pad) = self.read_meta(size, "PAX header")?;
+        let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
+        exts.locals.extend(recs);
+        exts.had_local = true;
+        self.pending.push(Piece::Ext {
+            typeflag: b'x',
+            block: Box::new(*h.0),
+            data,
+            pad,
+        });
+        Ok(())
+    }
+
+    /// A PAX global header: its records apply to every member after it (a record with
+    /// an empty value deletes the global of that keyword). It is no member's extension
+    /// header, so the member's first header comes after it.
+    fn read_pax_global(
+        &mut self,
+        h: &Header,
+        size: u64,
+        exts: &mut Extensions,
+    ) -> Result<(), ErrorKind> {
+        let (data, pad) = self.read_meta(size, "PAX global header")?;
+        let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
+        for (k, v) in recs {
+            self.globals.retain(|(gk, _)| *gk != k);
+            if !v.is_empty() {
+                self.globals.push((k, v));
+            }
+        }
+        exts.first_offset = None;
+        self.pending
+            .push(Piece::Raw([&h.0[..], &data, &pad].concat()));
+        Ok(())
+    }
+
+    /// A GNU long name (`L`) or long link name (`K`) for the next member.
+    fn read_gnu_long_name(
+        &mut self,
+        h: &Header,
+        size: u64,
+        exts: &mut Extensions,
+    ) -> Result<(), ErrorKind> {
+        let what = if h.typeflag() == b'L' {
+            "GNU long name"
+        } else {
+            "GNU long link name"
+        };
+        let (data, pad) = self.read_meta(size, what)?;
+        let name = header::cstr(&data).to_vec();
+        if h.typeflag() == b'L' {
+            exts.longname = Some(name);
+        } else {
+            exts.longlink = Some(name);
+        }
+        self.pending.push(Piece::Ext {
+            typeflag: h.typeflag(),
+            block: Box::new(*h.0),
+            data,
+            pad,
+        });
+        Ok(())
+    }
+
+    /// Build the member whose own header is `h`, from it and the extension headers
+    /// before it (`stored`: the header's size field), in stages: the header's fields,
+    /// the kind, an old GNU sparse map, the PAX records, a PAX sparse map, then the
+    /// framing digest. Leaves the reader at the start of the member's data.
     fn member(
         &mut self,
         h: &Header,
         stored: u64,
         offset: u64,
-        locals: Vec<pax::Record>,
-        had_local: bool,
-        longname: Option<Vec<u8>>,
-        longlink: Option<Vec<u8>>,
+        exts: Extensions,
     ) -> Result<TarEntry, ErrorKind> {
         let hfmt = h.format();
         self.captured = Some(Vec::new());
-        let mut e = TarEntry {
-            offset,
-            index: self.members,
-            ..TarEntry::default()
-        };
         let mut bits = 0u32;
-        let (path, used_prefix) = h.path(hfmt);
-        if used_prefix {
-            bits |= ext::PREFIX;
-        }
-        e.path = match longname {
-            Some(n) => {
-                bits |= ext::GNU_LONGNAME;
-                n
-            }
-            None => path,
-        };
-        self.current = Some(crate::entry::display_bytes(&e.path));
+        let mut e = self.header_fields(h, hfmt, exts.longname, exts.longlink, &mut bits)?;
+        e.offset = offset;
         let tf = h.typeflag();
-        let mode = self.unum(h, off::MODE, "mode")?;
-        e.mode = u32::try_from(mode).map_err(|_| self.err("header field mode is out of range"))?;
-        e.uid = self.unum(h, off::UID, "uid")?;
-        e.gid = self.unum(h, off::GID, "gid")?;
-        e.mtime = Timestamp::from_secs(self.num(h, off::MTIME, "mtime")?);
-        if hfmt != HeaderFormat::V7 {
-            e.uname = h.field(off::UNAME).to_vec();
-            e.gname = h.field(off::GNAME).to_vec();
-        }
-        if hfmt == HeaderFormat::Gnu {
-            if h.0[off::GNU_ATIME.start] != 0 {
-                e.atime = Some(Timestamp::from_secs(self.num(
-                    h,
-                    off::GNU_ATIME,
-                    "atime",
-                )?));
-                bits |= ext::GNU_TIMES;
-            }
-            if h.0[off::GNU_CTIME.start] != 0 {
-                e.ctime = Some(Timestamp::from_secs(self.num(
-                    h,
-                    off::GNU_CTIME,
-                    "ctime",
-                )?));
-                bits |= ext::GNU_TIMES;
-            }
-        }
-        e.link = match longlink {
-            Some(l) => {
-                bits |= ext::GNU_LONGLINK;
-                l
-            }
-            None => h.field(off::LINKNAME).to_vec(),
-        };
-        let kind = match tf {
-            // A regular file whose name ends in `/` is a directory where the type is
-            // the old `\0` (any format, as GNU tar, bsdtar, Go and Python read it) or
-            // in a v7 header.
-            b'0' | 0 | b'7' | b'S' => {
-                let v7_or_old = tf == 0 || (tf == b'0' && hfmt == HeaderFormat::V7);
-                if v7_or_old && e.path.ends_with(b"/") {
-                    Kind::Dir
-                } else {
-                    Kind::File
-                }
-            }
-            b'1' => Kind::Hardlink,
-            b'2' => Kind::Symlink,
-            b'3' => Kind::CharDevice,
-            b'4' => Kind::BlockDevice,
-            b'5' | b'D' => Kind::Dir,
-            b'6' => Kind::Fifo,
-            // Unknown types: extracted as regular files by GNU tar, bsdtar and Python
-            // (the type byte itself is in the framing digest).
-            _ => Kind::File,
-        };
-        if matches!(kind, Kind::CharDevice | Kind::BlockDevice) && hfmt != HeaderFormat::V7 {
-            e.device = Some((
-                self.unum(h, off::DEVMAJOR, "devmajor")?,
-                self.unum(h, off::DEVMINOR, "devminor")?,
-            ));
-        }
-        e.kind = Some(kind);
+        let kind = self.kind_and_device(h, hfmt, &mut e)?;
         // Header-only types carry no data, whatever their size field says (as Go and
         // Python read them); a GNU dumpdir's data is skipped.
         let has_data = matches!(kind, Kind::File | Kind::Other(_)) || tf == b'D';
@@ -691,52 +654,16 @@ impl<R: BufRead> TarReader<R> {
             sparse = Some(self.gnu_sparse(h, stored)?);
         }
 
-        // PAX records: globals first (unless a local record overrides or deletes them),
-        // then locals, in order.
-        let mut pax_sparse = PaxSparse {
-            stored_total: stored,
-            ..PaxSparse::default()
-        };
-        if !self.globals.is_empty() {
-            bits |= ext::GLOBAL;
-        }
-        let globals = std::mem::take(&mut self.globals);
-        let applied: Vec<&pax::Record> = globals
-            .iter()
-            .filter(|(k, _)| !locals.iter().any(|(lk, _)| lk == k))
-            .chain(
-                locals
-                    .iter()
-                    .filter(|(k, v)| !v.is_empty() || is_xattr_key(k)),
-            )
-            .collect();
-        let res = (|| {
-            for (k, v) in &applied {
-                self.apply_pax(&mut e, &mut bits, &mut pax_sparse, &mut stored, k, v)?;
-            }
-            Ok::<(), ErrorKind>(())
-        })();
-        self.globals = globals;
-        res?;
+        // PAX records (globals, then locals), then a PAX sparse map they describe.
+        let mut pax_sparse = self.apply_records(&mut e, &mut bits, &mut stored, &exts.locals)?;
         if !has_data {
             stored = 0;
         }
         if let Some(real) = pax_sparse.real_size.filter(|_| has_data) {
             bits |= ext::SPARSE;
-            let chunks = if pax_sparse.major == Some(1) {
-                self.remaining = stored;
-                let (chunks, used) = self.pax1_sparse_map()?;
-                stored -= used.min(stored);
-                chunks
-            } else {
-                pax_sparse.chunks
-            };
-            if let Some(name) = pax_sparse.name {
-                e.path = name;
-            }
-            sparse = Some(self.check_sparse(chunks, real, stored)?);
+            sparse = Some(self.pax_sparse(&mut e, &mut pax_sparse, real, &mut stored)?);
         }
-        let header = if had_local || bits & ext::GLOBAL != 0 {
+        let header = if exts.had_local || bits & ext::GLOBAL != 0 {
             HeaderFormat::Pax
         } else {
             hfmt
@@ -755,18 +682,180 @@ impl<R: BufRead> TarReader<R> {
         if pax_sparse.major == Some(1) && pax_sparse.real_size.is_some() && has_data {
             self.padding = pad(pax_sparse.stored_total);
         }
+        self.frame_member(h, hfmt, &mut e, sparse.is_none() && has_data)?;
+        self.sparse = sparse;
+        self.members += 1;
+        Ok(e)
+    }
+
+    /// A member's values from its own header block, a GNU long name and long link name
+    /// taking the place of the `name` and `linkname` fields. Sets `self.current` (the
+    /// member error messages name) as soon as the path is known.
+    fn header_fields(
+        &mut self,
+        h: &Header,
+        hfmt: HeaderFormat,
+        longname: Option<Vec<u8>>,
+        longlink: Option<Vec<u8>>,
+        bits: &mut u32,
+    ) -> Result<TarEntry, ErrorKind> {
+        let mut e = TarEntry {
+            index: self.members,
+            ..TarEntry::default()
+        };
+        let (path, used_prefix) = h.path(hfmt);
+        if used_prefix {
+            *bits |= ext::PREFIX;
+        }
+        e.path = match longname {
+            Some(n) => {
+                *bits |= ext::GNU_LONGNAME;
+                n
+            }
+            None => path,
+        };
+        self.current = Some(crate::entry::display_bytes(&e.path));
+        let mode = self.unum(h, off::MODE, "mode")?;
+        e.mode = u32::try_from(mode).map_err(|_| self.err("header field mode is out of range"))?;
+        e.uid = self.unum(h, off::UID, "uid")?;
+        e.gid = self.unum(h, off::GID, "gid")?;
+        e.mtime = Timestamp::from_secs(self.num(h, off::MTIME, "mtime")?);
+        if hfmt != HeaderFormat::V7 {
+            e.uname = h.field(off::UNAME).to_vec();
+            e.gname = h.field(off::GNAME).to_vec();
+        }
+        if hfmt == HeaderFormat::Gnu {
+            if h.0[off::GNU_ATIME.start] != 0 {
+                e.atime = Some(Timestamp::from_secs(self.num(
+                    h,
+                    off::GNU_ATIME,
+                    "atime",
+                )?));
+                *bits |= ext::GNU_TIMES;
+            }
+            if h.0[off::GNU_CTIME.start] != 0 {
+                e.ctime = Some(Timestamp::from_secs(self.num(
+                    h,
+                    off::GNU_CTIME,
+                    "ctime",
+                )?));
+                *bits |= ext::GNU_TIMES;
+            }
+        }
+        e.link = match longlink {
+            Some(l) => {
+                *bits |= ext::GNU_LONGLINK;
+                l
+            }
+            None => h.field(off::LINKNAME).to_vec(),
+        };
+        Ok(e)
+    }
+
+    /// The member's kind from its type byte; for a device, its numbers from the header
+    /// (a v7 header has none; PAX records may give them later).
+    fn kind_and_device(
+        &self,
+        h: &Header,
+        hfmt: HeaderFormat,
+        e: &mut TarEntry,
+    ) -> Result<Kind, ErrorKind> {
+        let kind = member_kind(h.typeflag(), hfmt, &e.path);
+        if matches!(kind, Kind::CharDevice | Kind::BlockDevice) && hfmt != HeaderFormat::V7 {
+            e.device = Some((
+                self.unum(h, off::DEVMAJOR, "devmajor")?,
+                self.unum(h, off::DEVMINOR, "devminor")?,
+            ));
+        }
+        e.kind = Some(kind);
+        Ok(kind)
+    }
+
+    /// Apply the PAX records to a member: the globals first (unless a local record
+    /// overrides or deletes them), then the locals, in order. The globals stay in force
+    /// for the members after it, whatever happens. Returns what the GNU sparse records
+    /// said (`stored`: the stored size so far, which a `size` record replaces).
+    fn apply_records(
+        &mut self,
+        e: &mut TarEntry,
+        bits: &mut u32,
+        stored: &mut u64,
+        locals: &[pax::Record],
+    ) -> Result<PaxSparse, ErrorKind> {
+        let mut pax_sparse = PaxSparse {
+            stored_total: *stored,
+            ..PaxSparse::default()
+        };
+        if !self.globals.is_empty() {
+            *bits |= ext::GLOBAL;
+        }
+        let globals = std::mem::take(&mut self.globals);
+        let applied: Vec<&pax::Record> = globals
+            .iter()
+            .filter(|(k, _)| !locals.iter().any(|(lk, _)| lk == k))
+            .chain(
+                locals
+                    .iter()
+                    .filter(|(k, v)| !v.is_empty() || is_xattr_key(k)),
+            )
+            .collect();
+        let res = (|| {
+            for (k, v) in &applied {
+                self.apply_pax(e, bits, &mut pax_sparse, stored, k, v)?;
+            }
+            Ok::<(), ErrorKind>(())
+        })();
+        self.globals = globals;
+        res.map(|()| pax_sparse)
+    }
+
+    /// The sparse map of a PAX sparse member (`real`: its expanded size): from the
+    /// `GNU.sparse.*` records (0.0, 0.1), or read from the start of its data (1.0, whose
+    /// map blocks then no longer count as stored content). `GNU.sparse.name` is the
+    /// member's path.
+    fn pax_sparse(
+        &mut self,
+        e: &mut TarEntry,
+        pax_sparse: &mut PaxSparse,
+        real: u64,
+        stored: &mut u64,
+    ) -> Result<Sparse, ErrorKind> {
+        let chunks = if pax_sparse.major == Some(1) {
+            self.remaining = *stored;
+            let (chunks, used) = self.pax1_sparse_map()?;
+            *stored -= used.min(*stored);
+            chunks
+        } else {
+            std::mem::take(&mut pax_sparse.chunks)
+        };
+        if let Some(name) = pax_sparse.name.take() {
+            e.path = name;
+        }
+        self.check_sparse(chunks, real, *stored)
+    }
+
+    /// The member's framing digest (see [`framing`]): its extension headers, its own
+    /// header block, the blocks read while its header was parsed (sparse maps), and a
+    /// GNU dumpdir's data, which is passed here. `plain_size`: not sparse, has data.
+    fn frame_member(
+        &mut self,
+        h: &Header,
+        hfmt: HeaderFormat,
+        e: &mut TarEntry,
+        plain_size: bool,
+    ) -> Result<(), ErrorKind> {
+        let kind = e.kind();
         let pieces = std::mem::take(&mut self.pending);
         let captured = self.captured.take().unwrap_or_default();
         let mut fr = framing::Framing::default();
         let mut spellings: [Option<Vec<u8>>; 3] = Default::default();
         for piece in &pieces {
-            let plain = sparse.is_none() && has_data;
-            frame_piece(&mut fr, piece, &e, kind, plain, &mut spellings);
+            frame_piece(&mut fr, piece, e, kind, plain_size, &mut spellings);
         }
         e.time_spellings = spellings;
-        fr.block(h.0, &main_used(h, hfmt, &e, kind));
+        fr.block(h.0, &main_used(h, hfmt, e, kind));
         fr.raw(&captured);
-        if tf == b'D' {
+        if h.typeflag() == b'D' {
             // A dumpdir's data is no content: it is framing (one stream, whatever the
             // reads' sizes).
             let n = std::mem::take(&mut self.remaining);
@@ -775,13 +864,14 @@ impl<R: BufRead> TarReader<R> {
             self.pass(n + p, &mut |b| fr.data(b))?;
         }
         e.framing = fr.finish();
-        self.sparse = sparse;
-        self.members += 1;
-        Ok(e)
+        Ok(())
     }
 
+    /// Apply one PAX record to a member. Each keyword is one family's: the header's
+    /// own fields, ACLs and device numbers, the GNU sparse records, and the rest
+    /// (xattrs, and any other record, kept as `pax.KEYWORD`).
     fn apply_pax(
-        &mut self,
+        &self,
         e: &mut TarEntry,
         bits: &mut u32,
         sp: &mut PaxSparse,
@@ -789,13 +879,36 @@ impl<R: BufRead> TarReader<R> {
         k: &[u8],
         v: &[u8],
     ) -> Result<(), ErrorKind> {
-        let bad = |s: &Self, what: &str| {
-            s.err(format!(
-                "PAX record {} has a bad value {:?}",
-                what,
-                String::from_utf8_lossy(&v[..v.len().min(40)])
-            ))
-        };
+        if self.apply_header_record(e, bits, sp, stored, k, v)?
+            || self.apply_acl_or_device_record(e, bits, k, v)?
+            || self.apply_sparse_record(bits, sp, k, v)?
+        {
+            return Ok(());
+        }
+        self.apply_other_record(e, bits, k, v)
+    }
+
+    /// The error for a PAX record `what` whose value `v` cannot be read.
+    fn bad_pax_value(&self, what: &str, v: &[u8]) -> ErrorKind {
+        self.err(format!(
+            "PAX record {} has a bad value {:?}",
+            what,
+            String::from_utf8_lossy(&v[..v.len().min(40)])
+        ))
+    }
+
+    /// A record that takes the place of a header field (`path`, `size`, `mtime`, ...,
+    /// and `atime` and `ctime`). `Ok(false)` for any other keyword.
+    fn apply_header_record(
+        &self,
+        e: &mut TarEntry,
+        bits: &mut u32,
+        sp: &mut PaxSparse,
+        stored: &mut u64,
+        k: &[u8],
+        v: &[u8],
+    ) -> Result<bool, ErrorKind> {
+        let bad = |what: &str| self.bad_pax_value(what, v);
         match k {
             b"path" => {
                 e.path = v.to_vec();
@@ -806,16 +919,16 @@ impl<R: BufRead> TarReader<R> {
                 *bits |= ext::LINKPATH;
             }
             b"size" => {
-                *stored = pax::parse_u64(v).ok_or_else(|| bad(self, "size"))?;
+                *stored = pax::parse_u64(v).ok_or_else(|| bad("size"))?;
                 sp.stored_total = *stored;
                 *bits |= ext::SIZE;
             }
             b"uid" => {
-                e.uid = pax::parse_u64(v).ok_or_else(|| bad(self, "uid"))?;
+                e.uid = pax::parse_u64(v).ok_or_else(|| bad("uid"))?;
                 *bits |= ext::UID;
             }
             b"gid" => {
-                e.gid = pax::parse_u64(v).ok_or_else(|| bad(self, "gid"))?;
+                e.gid = pax::parse_u64(v).ok_or_else(|| bad("gid"))?;
                 *bits |= ext::GID;
             }
             b"uname" => {
@@ -827,17 +940,32 @@ impl<R: BufRead> TarReader<R> {
                 *bits |= ext::GNAME;
             }
             b"mtime" => {
-                e.mtime = Timestamp::parse_pax(v).ok_or_else(|| bad(self, "mtime"))?;
+                e.mtime = Timestamp::parse_pax(v).ok_or_else(|| bad("mtime"))?;
                 *bits |= ext::MTIME;
             }
             b"atime" => {
-                e.atime = Some(Timestamp::parse_pax(v).ok_or_else(|| bad(self, "atime"))?);
+                e.atime = Some(Timestamp::parse_pax(v).ok_or_else(|| bad("atime"))?);
                 *bits |= ext::ATIME;
             }
             b"ctime" => {
-                e.ctime = Some(Timestamp::parse_pax(v).ok_or_else(|| bad(self, "ctime"))?);
+                e.ctime = Some(Timestamp::parse_pax(v).ok_or_else(|| bad("ctime"))?);
                 *bits |= ext::CTIME;
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// A star ACL (`SCHILY.acl.*`) or device number (`SCHILY.devmajor`,
+    /// `SCHILY.devminor`) record. `Ok(false)` for any other keyword.
+    fn apply_acl_or_device_record(
+        &self,
+        e: &mut TarEntry,
+        bits: &mut u32,
+        k: &[u8],
+        v: &[u8],
+    ) -> Result<bool, ErrorKind> {
+        match k {
             b"SCHILY.acl.access" => {
                 e.acls.push(("access", v.to_vec()));
                 *bits |= ext::ACL;
@@ -851,7 +979,7 @@ impl<R: BufRead> TarReader<R> {
                 *bits |= ext::ACL;
             }
             b"SCHILY.devmajor" | b"SCHILY.devminor" => {
-                let n = pax::parse_u64(v).ok_or_else(|| bad(self, "SCHILY.dev*"))?;
+                let n = pax::parse_u64(v).ok_or_else(|| self.bad_pax_value("SCHILY.dev*", v))?;
                 let d = e.device.get_or_insert((0, 0));
                 if k == b"SCHILY.devmajor" {
                     d.0 = n;
@@ -860,6 +988,23 @@ impl<R: BufRead> TarReader<R> {
                 }
                 *bits |= ext::OTHER;
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// A GNU sparse record (PAX sparse 0.0, 0.1 and 1.0), gathered in `sp` until all of
+    /// the member's records are read. `Ok(false)` for any other keyword (an unknown
+    /// `GNU.sparse.*` one too).
+    fn apply_sparse_record(
+        &self,
+        bits: &mut u32,
+        sp: &mut PaxSparse,
+        k: &[u8],
+        v: &[u8],
+    ) -> Result<bool, ErrorKind> {
+        let bad = |what: &str| self.bad_pax_value(what, v);
+        match k {
             b"GNU.sparse.major" => {
                 sp.major = pax::parse_u64(v);
                 *bits |= ext::SPARSE;
@@ -872,22 +1017,22 @@ impl<R: BufRead> TarReader<R> {
                 *bits |= ext::SPARSE;
             }
             b"GNU.sparse.realsize" | b"GNU.sparse.size" => {
-                sp.real_size = Some(pax::parse_u64(v).ok_or_else(|| bad(self, "GNU.sparse.size"))?);
+                sp.real_size = Some(pax::parse_u64(v).ok_or_else(|| bad("GNU.sparse.size"))?);
                 *bits |= ext::SPARSE;
             }
             b"GNU.sparse.numblocks" => {
                 *bits |= ext::SPARSE;
             }
             b"GNU.sparse.offset" => {
-                let o = pax::parse_u64(v).ok_or_else(|| bad(self, "GNU.sparse.offset"))?;
+                let o = pax::parse_u64(v).ok_or_else(|| bad("GNU.sparse.offset"))?;
                 sp.pending_offset = Some(o);
             }
             b"GNU.sparse.numbytes" => {
-                let n = pax::parse_u64(v).ok_or_else(|| bad(self, "GNU.sparse.numbytes"))?;
+                let n = pax::parse_u64(v).ok_or_else(|| bad("GNU.sparse.numbytes"))?;
                 let o = sp
                     .pending_offset
                     .take()
-                    .ok_or_else(|| bad(self, "GNU.sparse.numbytes"))?;
+                    .ok_or_else(|| bad("GNU.sparse.numbytes"))?;
                 if sp.chunks.len() >= self.limits.max_sparse_chunks {
                     return Err(self.err("too many sparse chunks"));
                 }
@@ -899,36 +1044,48 @@ impl<R: BufRead> TarReader<R> {
                 } else {
                     v.split(|&b| b == b',').map(pax::parse_u64).collect()
                 };
-                let nums = nums.ok_or_else(|| bad(self, "GNU.sparse.map"))?;
+                let nums = nums.ok_or_else(|| bad("GNU.sparse.map"))?;
                 if nums.len() % 2 != 0 || nums.len() / 2 > self.limits.max_sparse_chunks {
-                    return Err(bad(self, "GNU.sparse.map"));
+                    return Err(bad("GNU.sparse.map"));
                 }
                 sp.chunks = nums.chunks(2).map(|c| (c[0], c[1])).collect();
             }
-            _ => {
-                if let Some(name) = k.strip_prefix(b"SCHILY.xattr.") {
-                    e.xattrs.push((name.to_vec(), v.to_vec()));
-                    *bits |= ext::XATTR;
-                } else if let Some(name) = k.strip_prefix(b"LIBARCHIVE.xattr.") {
-                    let val = pax::base64_decode(v).ok_or_else(|| bad(self, "LIBARCHIVE.xattr"))?;
-                    let name = pax::url_decode(name);
-                    // bsdtar writes both forms for the same attribute; one is enough.
-                    if !e.xattrs.iter().any(|(n, _)| *n == name) {
-                        e.xattrs.push((name, val));
-                    }
-                    *bits |= ext::LIBARCHIVE_XATTR;
-                } else if k == b"RHT.security.selinux" {
-                    // GNU tar --selinux; libarchive reads it as this xattr.
-                    e.xattrs.push((b"security.selinux".to_vec(), v.to_vec()));
-                    *bits |= ext::OTHER;
-                } else {
-                    // Any other record (SCHILY.fflags, LIBARCHIVE.creationtime, a
-                    // vendor's keyword) is compared as `pax.KEYWORD`, not dropped.
-                    e.other.retain(|(ok, _)| ok.as_slice() != k);
-                    e.other.push((k.to_vec(), v.to_vec()));
-                    *bits |= ext::OTHER;
-                }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Any other record: an xattr (`SCHILY.xattr.*`, `LIBARCHIVE.xattr.*`, GNU tar's
+    /// `RHT.security.selinux`), or a record compared as `pax.KEYWORD`.
+    fn apply_other_record(
+        &self,
+        e: &mut TarEntry,
+        bits: &mut u32,
+        k: &[u8],
+        v: &[u8],
+    ) -> Result<(), ErrorKind> {
+        if let Some(name) = k.strip_prefix(b"SCHILY.xattr.") {
+            e.xattrs.push((name.to_vec(), v.to_vec()));
+            *bits |= ext::XATTR;
+        } else if let Some(name) = k.strip_prefix(b"LIBARCHIVE.xattr.") {
+            let val =
+                pax::base64_decode(v).ok_or_else(|| self.bad_pax_value("LIBARCHIVE.xattr", v))?;
+            let name = pax::url_decode(name);
+            // bsdtar writes both forms for the same attribute; one is enough.
+            if !e.xattrs.iter().any(|(n, _)| *n == name) {
+                e.xattrs.push((name, val));
             }
+            *bits |= ext::LIBARCHIVE_XATTR;
+        } else if k == b"RHT.security.selinux" {
+            // GNU tar --selinux; libarchive reads it as this xattr.
+            e.xattrs.push((b"security.selinux".to_vec(), v.to_vec()));
+            *bits |= ext::OTHER;
+        } else {
+            // Any other record (SCHILY.fflags, LIBARCHIVE.creationtime, a vendor's
+            // keyword) is compared as `pax.KEYWORD`, not dropped.
+            e.other.retain(|(ok, _)| ok.as_slice() != k);
+            e.other.push((k.to_vec(), v.to_vec()));
+            *bits |= ext::OTHER;
         }
         Ok(())
     }
@@ -1087,6 +1244,32 @@ impl<R: BufRead> TarReader<R> {
             }
         }
         self.read_padding()
+    }
+}
+
+/// A member's kind from its type byte.
+fn member_kind(tf: u8, hfmt: HeaderFormat, path: &[u8]) -> Kind {
+    match tf {
+        // A regular file whose name ends in `/` is a directory where the type is
+        // the old `\0` (any format, as GNU tar, bsdtar, Go and Python read it) or
+        // in a v7 header.
+        b'0' | 0 | b'7' | b'S' => {
+            let v7_or_old = tf == 0 || (tf == b'0' && hfmt == HeaderFormat::V7);
+            if v7_or_old && path.ends_with(b"/") {
+                Kind::Dir
+            } else {
+                Kind::File
+            }
+        }
+        b'1' => Kind::Hardlink,
+        b'2' => Kind::Symlink,
+        b'3' => Kind::CharDevice,
+        b'4' => Kind::BlockDevice,
+        b'5' | b'D' => Kind::Dir,
+        b'6' => Kind::Fifo,
+        // Unknown types: extracted as regular files by GNU tar, bsdtar and Python
+        // (the type byte itself is in the framing digest).
+        _ => Kind::File,
     }
 }
 
@@ -1292,6 +1475,22 @@ fn zeros(mut n: u64, f: &mut dyn FnMut(&[u8])) {
         f(&ZEROS[..k]);
         n -= k as u64;
     }
+}
+
+/// What the extension headers before a member said about it.
+#[derive(Default)]
+struct Extensions {
+    /// PAX local records, in order.
+    locals: Vec<pax::Record>,
+    /// Whether a PAX local header was read (even one without records).
+    had_local: bool,
+    /// GNU long name (`L`).
+    longname: Option<Vec<u8>>,
+    /// GNU long link name (`K`).
+    longlink: Option<Vec<u8>>,
+    /// Offset of the member's first header: its first extension header, if any (a
+    /// global header or a volume label before it is not the member's).
+    first_offset: Option<u64>,
 }
 
 #[derive(Default)]
