@@ -659,6 +659,18 @@ impl<R: BufRead> TarReader<R> {
         if !has_data {
             stored = 0;
         }
+        // A PAX `size` record may change the stored size the old GNU map was checked
+        // against: the map must still describe exactly what is stored.
+        if let Some(s) = &sparse {
+            let total: u64 = s.chunks.iter().map(|c| c.1).sum();
+            if total != stored {
+                return Err(self.err(format!(
+                    "sparse map describes {} bytes but the member stores {}",
+                    group(total),
+                    group(stored)
+                )));
+            }
+        }
         if let Some(real) = pax_sparse.real_size.filter(|_| has_data) {
             bits |= ext::SPARSE;
             sparse = Some(self.pax_sparse(&mut e, &mut pax_sparse, real, &mut stored)?);
@@ -1235,7 +1247,10 @@ impl<R: BufRead> TarReader<R> {
                 while s.next_chunk < s.chunks.len() {
                     let (o, n) = s.chunks[s.next_chunk];
                     self.holes(o - s.pos, f)?;
-                    self.remaining -= n;
+                    self.remaining = self
+                        .remaining
+                        .checked_sub(n)
+                        .ok_or_else(|| self.err("sparse map describes more than is stored"))?;
                     self.pass(n, f)?;
                     s.pos = o + n;
                     s.next_chunk += 1;
