@@ -37,8 +37,10 @@ pub struct Store {
 
 /// Where the blobs are.
 enum Blobs {
-    /// An OCI image layout directory.
-    Layout { root: PathBuf },
+    /// An OCI image layout directory; or, with `flat`, a skopeo `dir:` directory
+    /// (`podman save --format docker-dir`), whose blobs are files named by their hex
+    /// digest beside `manifest.json`.
+    Layout { root: PathBuf, flat: Option<Flat> },
     /// A tar archive, indexed.
     Archive {
         map: Arc<Mmap>,
@@ -50,6 +52,12 @@ enum Blobs {
         /// Keeps a spooled temporary file alive (and deletes it at the end).
         _spool: Option<tempfile::NamedTempFile>,
     },
+}
+
+/// A `dir:` directory's manifest, which is no file of its digest.
+struct Flat {
+    /// Hex SHA-256 of `manifest.json`.
+    manifest: String,
 }
 
 /// What a store reads at most.
@@ -98,8 +106,32 @@ impl Store {
         Store {
             blobs: Blobs::Layout {
                 root: root.to_path_buf(),
+                flat: None,
             },
             limits,
+        }
+    }
+
+    /// A skopeo `dir:` directory: `manifest.json`, and each blob in a file named by
+    /// its hex digest. The manifest is found by its digest too.
+    pub fn dir(root: &Path, limits: Limits) -> std::io::Result<Store> {
+        let manifest = std::fs::read(root.join("manifest.json"))?;
+        let hex = crate::report::hex(&crate::source::hash::sha256(&manifest));
+        Ok(Store {
+            blobs: Blobs::Layout {
+                root: root.to_path_buf(),
+                flat: Some(Flat { manifest: hex }),
+            },
+            limits,
+        })
+    }
+
+    /// Where a blob name is on disk: `blobs/sha256/HEX` is `HEX` in a `dir:` directory.
+    fn file(root: &Path, flat: &Option<Flat>, name: &str) -> PathBuf {
+        match (flat, name.strip_prefix("blobs/sha256/")) {
+            (Some(f), Some(hex)) if hex == f.manifest => root.join("manifest.json"),
+            (Some(_), Some(hex)) => root.join(hex),
+            _ => root.join(name),
         }
     }
 
@@ -179,7 +211,7 @@ impl Store {
     /// Whether `name` (a path inside the layout or archive) exists.
     pub fn has(&self, name: &str) -> bool {
         match &self.blobs {
-            Blobs::Layout { root } => root.join(name).is_file(),
+            Blobs::Layout { root, flat } => Store::file(root, flat, name).is_file(),
             Blobs::Archive { members, .. } => resolve(members, name).is_ok(),
         }
     }
@@ -187,7 +219,7 @@ impl Store {
     /// Size of a blob.
     pub fn size(&self, name: &str) -> std::result::Result<u64, String> {
         match &self.blobs {
-            Blobs::Layout { root } => std::fs::metadata(root.join(name))
+            Blobs::Layout { root, flat } => std::fs::metadata(Store::file(root, flat, name))
                 .map(|m| m.len())
                 .map_err(|e| format!("{name}: {e}")),
             Blobs::Archive { members, .. } => resolve(members, name).map(|m| m.size),
@@ -197,8 +229,9 @@ impl Store {
     /// Open a blob for streaming.
     pub fn open(&self, name: &str) -> std::result::Result<Box<dyn BufRead + Send + '_>, String> {
         match &self.blobs {
-            Blobs::Layout { root } => {
-                let f = File::open(root.join(name)).map_err(|e| format!("{name}: {e}"))?;
+            Blobs::Layout { root, flat } => {
+                let f = File::open(Store::file(root, flat, name))
+                    .map_err(|e| format!("{name}: {e}"))?;
                 Ok(Box::new(BufReader::with_capacity(256 << 10, f)))
             }
             Blobs::Archive {

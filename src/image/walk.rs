@@ -27,6 +27,8 @@ pub enum Transport {
     DockerArchive,
     Podman,
     Docker,
+    /// skopeo's `dir:` (what `podman save --format docker-dir` writes).
+    Dir,
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +61,28 @@ impl ImageInput {
             with(Transport::DockerArchive, rest)
         } else if let Some(rest) = s.strip_prefix("oci:") {
             with(Transport::Oci, rest)
+        } else if let Some(rest) = s.strip_prefix("dir:") {
+            ImageInput {
+                name: name.clone(),
+                transport: Transport::Dir,
+                path: Some(PathBuf::from(rest)),
+                reference: None,
+            }
+        } else if let Some(rest) = s
+            .strip_prefix("containers-storage:")
+            .map(|r| (Transport::Podman, r))
+            .or_else(|| {
+                s.strip_prefix("docker-daemon:")
+                    .map(|r| (Transport::Docker, r))
+            })
+        {
+            // skopeo's names for the local stores: podman's and the Docker daemon's.
+            ImageInput {
+                name: name.clone(),
+                transport: rest.0,
+                path: None,
+                reference: Some(rest.1.to_string()),
+            }
         } else if let Some(rest) = s.strip_prefix("podman://") {
             ImageInput {
                 name: name.clone(),
@@ -339,10 +363,28 @@ pub fn open(input: &ImageInput, limits: &Limits) -> Result<Image> {
         Transport::Podman | Transport::Docker => open_cli(input, limits)?,
         _ => match &input.path {
             Some(p) if p.is_dir() => {
-                if input.transport != Transport::Auto && input.transport != Transport::Oci {
-                    return Err(err(input, "is a directory, not an archive"));
+                // A directory is an OCI layout, or a skopeo `dir:` copy (a manifest.json
+                // and no oci-layout file).
+                let flat = p.join("manifest.json").is_file() && !p.join("oci-layout").exists();
+                match input.transport {
+                    Transport::Dir | Transport::Auto => {}
+                    Transport::Oci if !flat => {}
+                    Transport::Oci => {
+                        let msg = "not an OCI image layout: no oci-layout file (a skopeo dir: copy? use dir:)";
+                        return Err(err(input, msg));
+                    }
+                    _ => return Err(err(input, "is a directory, not an archive")),
                 }
-                (Store::layout(p, limits.clone()), "oci-layout", dir_size(p))
+                if input.transport == Transport::Dir || flat {
+                    let store = Store::dir(p, limits.clone())
+                        .map_err(|e| err(input, format!("manifest.json: {e}")))?;
+                    (store, "dir", dir_size(p))
+                } else {
+                    (Store::layout(p, limits.clone()), "oci-layout", dir_size(p))
+                }
+            }
+            Some(_) if input.transport == Transport::Dir => {
+                return Err(err(input, "dir: needs a directory"));
             }
             Some(p) => {
                 if input.transport == Transport::Oci {
@@ -369,11 +411,24 @@ pub fn open(input: &ImageInput, limits: &Limits) -> Result<Image> {
 
 /// Walk an image whose blobs are in `store` (`form_hint`: `oci-layout` or `archive`).
 pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64) -> Result<Image> {
+    if form_hint == "dir" {
+        let mut image = Image {
+            name: input.name.clone(),
+            form: "dir".into(),
+            bytes,
+            store,
+            indexes: Vec::new(),
+            layout_file: None,
+            manifests: Vec::new(),
+        };
+        walk_dir(input, &mut image)?;
+        return Ok(image);
+    }
     let has_layout = store.has("oci-layout") && store.has("index.json");
     let has_docker = store.has("manifest.json");
     let use_docker = match input.transport {
         Transport::DockerArchive | Transport::Docker => true,
-        Transport::Oci | Transport::OciArchive | Transport::Podman => false,
+        Transport::Oci | Transport::OciArchive | Transport::Podman | Transport::Dir => false,
         Transport::Auto => !has_layout && has_docker,
     };
     let form = match (form_hint, use_docker) {
@@ -416,9 +471,17 @@ pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64)
     Ok(image)
 }
 
+/// The bytes of an image directory's blobs (`blobs/sha256/` of a layout; the files of
+/// a `dir:` copy).
 fn dir_size(p: &Path) -> u64 {
+    let blobs = p.join("blobs/sha256");
+    let p = if blobs.is_dir() {
+        blobs
+    } else {
+        p.to_path_buf()
+    };
     let mut n = 0;
-    if let Ok(rd) = std::fs::read_dir(p.join("blobs/sha256")) {
+    if let Ok(rd) = std::fs::read_dir(p) {
         for e in rd.flatten() {
             n += e.metadata().map(|m| m.len()).unwrap_or(0);
         }
@@ -668,6 +731,31 @@ fn layers(input: &ImageInput, manifest: &Doc, config: &Doc, digest: &str) -> Res
         layers.push(layer);
     }
     Ok(layers)
+}
+
+/// A skopeo `dir:` directory: `manifest.json` is the image's manifest itself (as a
+/// registry serves it), its digest that of the file; config and layers are files
+/// named by their hex digest.
+fn walk_dir(input: &ImageInput, image: &mut Image) -> Result<()> {
+    let bytes = image
+        .store
+        .read_small("manifest.json")
+        .map_err(|m| err(input, m))?;
+    let json = parse_json(&bytes).map_err(|m| err(input, format!("manifest.json: {m}")))?;
+    let media = str_field(&json, "mediaType").unwrap_or("");
+    if is_index(media, Some(&json)) {
+        return Err(err(
+            input,
+            "manifest.json is an image index (skopeo copy --all): a dir: copy of one \
+             image is read; copy one platform, or copy to oci:",
+        ));
+    }
+    let mut raw = serde_json::json!({"digest": sha256_hex(&bytes), "size": bytes.len()});
+    if !media.is_empty() {
+        raw["mediaType"] = Value::String(media.to_string());
+    }
+    image.manifests = walk_manifest(input, &image.store, Descriptor::new(raw), 0)?;
+    Ok(())
 }
 
 /// A docker-archive: `manifest.json` lists, per image, a config and layer paths.

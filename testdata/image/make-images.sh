@@ -44,8 +44,8 @@ trap 'rm -rf "$WORK"' EXIT
 FS=$WORK/fs            # final-filesystem dumps for README
 mkdir -p "$FS"
 
-rm -rf "$OUT/oci" "$OUT/archives"
-mkdir -p "$OUT/oci" "$OUT/archives"
+rm -rf "$OUT/oci" "$OUT/archives" "$OUT/dir"
+mkdir -p "$OUT/oci" "$OUT/archives" "$OUT/dir"
 cd "$OUT"
 
 # ---------------------------------------------------------------- helpers
@@ -262,6 +262,10 @@ $TOOL nest oci/multi oci/multi-nested v1
 skopeo copy -q oci:oci/base:v1 oci-archive:archives/base.oci-archive.tar:v1
 skopeo copy -q oci:oci/base:v1 docker-archive:archives/base.docker-archive.tar:example/base:v1
 skopeo copy -q --dest-compress-format zstd oci:oci/base:v1 oci:oci/base-zstd:v1
+# skopeo's dir: transport (what `podman save --format docker-dir` writes), as OCI and
+# as Docker schema 2.
+skopeo copy -q oci:oci/base:v1 dir:dir/base
+skopeo copy -q --format v2s2 oci:oci/base:v1 dir:dir/base-v2s2
 gzip -n -9 -c archives/base.oci-archive.tar > archives/base.oci-archive.tar.gz
 
 # ================================================================ 5. docker save shapes
