@@ -365,8 +365,10 @@ fn byte_identical(a: &Path, b: &Path) -> Result<Option<(u64, crate::entry::Diges
     let (mut bx, mut by) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
     let mut sha = sha2::Sha256::new();
     loop {
-        let n = read_full(&mut x, &mut bx).map_err(|e| Error::new(a.display().to_string(), e))?;
-        let m = read_full(&mut y, &mut by).map_err(|e| Error::new(b.display().to_string(), e))?;
+        let n = crate::source::read_full(&mut x, &mut bx)
+            .map_err(|e| Error::new(a.display().to_string(), e))?;
+        let m = crate::source::read_full(&mut y, &mut by)
+            .map_err(|e| Error::new(b.display().to_string(), e))?;
         if n != m || bx[..n] != by[..m] {
             return Ok(None);
         }
@@ -375,21 +377,6 @@ fn byte_identical(a: &Path, b: &Path) -> Result<Option<(u64, crate::entry::Diges
         }
         sha.update(&bx[..n]);
     }
-}
-
-/// Fill `buf` as far as the file goes.
-fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    use std::io::Read;
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// The report for two byte-identical input files, which were not read further.

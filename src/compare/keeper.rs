@@ -251,19 +251,7 @@ mod tests {
         };
         let set = crate::source::finish_set(
             vec![file("a", 1), file("b", 2), file("big", 3)],
-            crate::source::InputInfo {
-                name: "left".into(),
-                kind: crate::source::SourceKind::Tar,
-                compression: None,
-                entries: 0,
-                bytes: 0,
-                tar_bytes: 0,
-                rereadable: true,
-                sha256: None,
-                trailer: None,
-                compression_params: Vec::new(),
-                decoded_sha256: None,
-            },
+            crate::source::InputInfo::new("left", crate::source::SourceKind::Tar),
         );
         let k = Keeper::against(
             Side::Right,

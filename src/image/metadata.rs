@@ -30,7 +30,7 @@ pub fn differences(
     hits: &PathHits,
 ) -> Result<Vec<Difference>> {
     let mut diffs = index_differences(plan, sides, policy, hits);
-    for (k, p) in plan.pairs.iter().enumerate() {
+    for p in &plan.pairs {
         let Some((a, b)) = p.both() else {
             diffs.push(one_side(p, sides, policy, hits)?);
             continue;
@@ -61,7 +61,6 @@ pub fn differences(
                 diffs.extend(changed(at, Scope::Layer, f, policy, hits));
             }
         }
-        let _ = k;
     }
     Ok(diffs)
 }

@@ -443,18 +443,25 @@ pub fn read_tar_from<'a>(
     })
 }
 
+/// The first bytes of a file, which is then rewound.
 fn read_head(mut f: &File, buf: &mut [u8]) -> io::Result<usize> {
+    let n = read_full(&mut f, buf)?;
+    use std::io::Seek;
+    f.seek(io::SeekFrom::Start(0))?;
+    Ok(n)
+}
+
+/// Fill `buf` as far as the reader goes (a short read is not its end).
+pub fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
-        match f.read(&mut buf[n..]) {
+        match r.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    use std::io::Seek;
-    f.seek(io::SeekFrom::Start(0))?;
     Ok(n)
 }
 
