@@ -130,6 +130,7 @@ fn parts() -> ReportParts {
             ..ReportLimits::default()
         },
         parts: vec!["rootfs".into()],
+        matched: Vec::new(),
     }
 }
 

@@ -347,6 +347,10 @@ pub enum Origin {
 pub struct RuleInfo {
     pub name: String,
     pub origin: Origin,
+    /// For a path rule: how many entries and locations it matched (whether or not they
+    /// differ), so that a glob that matches less than meant shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<u64>,
 }
 
 /// How many differences of one field a rule hid.
@@ -574,7 +578,13 @@ pub struct ReportLimits {
 impl Report {
     /// The rules in force, as the flags that name them: `--ignore-file-order`, ...
     pub fn rule_flags(&self) -> Vec<String> {
-        self.rules.iter().map(|x| format!("--{}", x.name)).collect()
+        self.rules
+            .iter()
+            .map(|x| match x.matched {
+                Some(n) => format!("--{} ({} matched)", x.name, crate::error::group(n)),
+                None => format!("--{}", x.name),
+            })
+            .collect()
     }
 
     /// The one-line verdict, e.g. `different: 3 entries differ (1 added, 2 changed)`.

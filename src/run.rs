@@ -75,6 +75,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             if let Some(dir) = &args.output.report_dir {
                 crate::report_dir::write(dir, &report, &held)?;
             }
+            warn(&report);
             write_outputs(&report, &args.output)?;
             Ok(if report.equal { 0 } else { 1 })
         }
@@ -84,9 +85,18 @@ pub fn run(cli: Cli) -> Result<i32> {
             if let Some(dir) = &args.output.report_dir {
                 crate::report_dir::write(dir, &report, &held)?;
             }
+            warn(&report);
             write_outputs(&report, &args.output)?;
             Ok(if report.equal { 0 } else { 1 })
         }
+    }
+}
+
+/// The report's warnings on standard error too, one line each, so that they reach the
+/// terminal whatever the report goes to.
+fn warn(report: &Report) {
+    for w in &report.warnings {
+        eprintln!("rdiff: warning: {w}");
     }
 }
 
@@ -170,6 +180,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
             show_ignored: args.output.show_ignored,
             limits: args.output.limits(),
             parts: result.parts,
+            matched: result.matched,
         },
     );
     Ok((report, result.contents))
@@ -245,6 +256,7 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
             show_ignored: args.output.show_ignored,
             limits: args.output.limits(),
             parts: vec![compare::INPUT.to_string(), "rootfs".to_string()],
+            matched: hits.matched(&policy),
         },
     );
     Ok((report, outcome.held))
@@ -413,6 +425,7 @@ fn identical_report(
             show_ignored: out.show_ignored,
             limits: out.limits(),
             parts: vec![command.to_string()],
+            matched: Vec::new(),
         },
     );
     report.parts = if command == "rootfs" {

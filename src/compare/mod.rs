@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::entry::{Bytes, Entry, Timestamp};
 use crate::report::{
     Difference, FieldCount, FieldDiff, IgnoredCount, InputSummary, Note, Report, ReportLimits,
-    SCHEMA_VERSION, Scope, Status, Summary, Value,
+    RuleInfo, SCHEMA_VERSION, Scope, Status, Summary, Value,
 };
 use crate::source::{Carries, EntrySet, InputInfo, SourceKind};
 use policy::{PathHits, Policy};
@@ -207,7 +207,7 @@ pub fn compare_sets(
                     Item::Left(a) | Item::Both(a, _, _) => &le[a].path,
                     Item::Right(b) => &re[b].path,
                 };
-                path_rule_at(policy, path, location, hits)
+                policy.path_rule_at(path, location, hits)
             } else {
                 None
             };
@@ -306,23 +306,6 @@ fn difference(
             Some(d)
         }
     }
-}
-
-/// The path rule that hides an entry at `path` in a set at `location`: one that
-/// matches the path, or else one that matches the location. Every rule that matches
-/// either is marked in `hits`.
-pub fn path_rule_at(
-    policy: &Policy,
-    path: &[u8],
-    location: &[u8],
-    hits: &PathHits,
-) -> Option<usize> {
-    let own = policy.path_rule_hits(path, hits);
-    if location.is_empty() {
-        return own;
-    }
-    let at = policy.path_rule_hits(&[location, path].concat(), hits);
-    own.or(at)
 }
 
 /// The path and part of the differences of the inputs as wholes.
@@ -628,6 +611,9 @@ pub struct ReportParts {
     pub limits: ReportLimits,
     /// Every part compared, and the part of differences that name none.
     pub parts: Vec<String>,
+    /// Per rule, for path rules, the entries and locations it matched
+    /// (`PathHits::matched`; empty when nothing was compared).
+    pub matched: Vec<Option<u64>>,
 }
 
 /// Split differences into what the policy shows and what it hides, count the hidden by
@@ -669,7 +655,12 @@ pub fn build_report(mut all: Vec<Difference>, policy: &Policy, parts: ReportPart
         semantically_equal,
         left: parts.left,
         right: parts.right,
-        rules: policy.infos(),
+        rules: policy
+            .infos()
+            .into_iter()
+            .zip(parts.matched.iter().copied().chain(std::iter::repeat(None)))
+            .map(|(info, matched)| RuleInfo { matched, ..info })
+            .collect(),
         summary: tally.summary,
         differences: tally.shown,
         ignored,

@@ -13,7 +13,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
@@ -527,12 +527,23 @@ pub fn builtin_rule(name: &str, origin: Origin) -> Option<Rule> {
         .and_then(|s| s.rule(None, origin).ok())
 }
 
-/// Compile a path glob: `*` stays within one path component, `**` crosses them; a
-/// leading `/` or `./` is dropped, as paths are compared in normalized form.
+/// Compile a path glob as gitignore reads one: `*` stays within one path component,
+/// `**` crosses them; a pattern with no `/` but at its end (`*.pyc`, `__pycache__/`)
+/// matches at any depth, one with a `/` at its start or inside (`/etc`, `var/log`) is
+/// anchored at the root (a leading `/` or `./` is dropped, as paths are compared in
+/// normalized form).
 pub fn path_glob(pattern: &str) -> Result<GlobMatcher> {
-    let p = pattern.trim_start_matches("./").trim_start_matches('/');
-    let p = p.trim_end_matches('/');
+    let trimmed = pattern.trim_end_matches('/');
+    let anchored = trimmed.contains('/');
+    let p = trimmed.trim_start_matches("./").trim_start_matches('/');
     let p = if p.is_empty() { "." } else { p };
+    let any_depth;
+    let p = if anchored || p == "." || p.starts_with("**") {
+        p
+    } else {
+        any_depth = format!("**/{p}");
+        &any_depth
+    };
     path_glob_builder(p)
         .build()
         .map(|g: Glob| g.compile_matcher())
@@ -589,60 +600,67 @@ impl PathSet {
         }
     }
 
-    /// The first rule (in policy order) whose glob matches `path` or a parent, and
-    /// every such rule marked in `hits`.
-    fn first(&self, path: &[u8], hits: Option<&PathHits>) -> Option<usize> {
+    /// The rules (in policy order, each once) whose glob matches `path` or a parent.
+    fn matching(&self, path: &[u8]) -> Vec<usize> {
         if self.rule.is_empty() {
-            return None;
+            return Vec::new();
         }
         let candidate = globset::Candidate::new(OsStr::from_bytes(path));
         if !self.set.is_match_candidate(&candidate) {
-            return None;
+            return Vec::new();
         }
-        let mut first = None;
-        for g in self.set.matches_candidate(&candidate) {
-            let r = self.rule[g];
-            if let Some(h) = hits {
-                h.hit(r);
-            }
-            first = Some(first.map_or(r, |f: usize| f.min(r)));
-        }
-        first
+        let mut rules: Vec<usize> = self
+            .set
+            .matches_candidate(&candidate)
+            .into_iter()
+            .map(|g| self.rule[g])
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        rules
     }
 }
 
-/// Which path rules matched an entry or a location: filled while comparing, for the
-/// "matched nothing" warnings. Shared by every compared set of one report.
+/// How many entries or locations each path rule matched: counted while comparing, for
+/// the report (`RuleInfo.matched`) and the "matched nothing" warnings. Shared by every
+/// compared set of one report.
 #[derive(Debug)]
-pub struct PathHits(Vec<AtomicBool>);
+pub struct PathHits(Vec<AtomicU64>);
 
 impl PathHits {
     pub fn new(policy: &Policy) -> PathHits {
-        PathHits(
-            policy
-                .rules
-                .iter()
-                .map(|_| AtomicBool::new(false))
-                .collect(),
-        )
+        PathHits(policy.rules.iter().map(|_| AtomicU64::new(0)).collect())
     }
 
-    fn hit(&self, rule: usize) {
-        if let Some(b) = self.0.get(rule)
-            && !b.load(Ordering::Relaxed)
-        {
-            b.store(true, Ordering::Relaxed);
+    /// One entry (or location) matched by these rules.
+    fn count(&self, rules: &[usize]) {
+        for &r in rules {
+            if let Some(n) = self.0.get(r) {
+                n.fetch_add(1, Ordering::Relaxed);
+            }
         }
+    }
+
+    /// Entries and locations each rule matched (`None` for a rule that hides no path).
+    pub fn matched(&self, policy: &Policy) -> Vec<Option<u64>> {
+        let paths = policy.path_rules();
+        (0..policy.rules.len())
+            .map(|i| {
+                paths
+                    .contains(&i)
+                    .then(|| self.0.get(i).map_or(0, |n| n.load(Ordering::Relaxed)))
+            })
+            .collect()
     }
 
     /// `--RULE matched no entry`, for each path rule that matched nothing, in policy
     /// order.
     pub fn warnings(&self, policy: &Policy) -> Vec<String> {
-        policy
-            .path_rules()
-            .into_iter()
-            .filter(|&i| !self.0.get(i).is_some_and(|b| b.load(Ordering::Relaxed)))
-            .map(|i| format!("--{} matched no entry", policy.rules[i].name))
+        self.matched(policy)
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| **m == Some(0))
+            .map(|(i, _)| format!("--{} matched no entry", policy.rules[i].name))
             .collect()
     }
 }
@@ -708,6 +726,7 @@ impl Policy {
             .map(|r| RuleInfo {
                 name: r.name.clone(),
                 origin: r.origin,
+                matched: None,
             })
             .collect()
     }
@@ -715,12 +734,29 @@ impl Policy {
     /// The rule that hides a whole entry at this path (a path rule whose glob matches
     /// it or a parent directory; the first in policy order).
     pub fn path_rule(&self, path: &[u8]) -> Option<usize> {
-        self.path_set().first(path, None)
+        self.path_set().matching(path).first().copied()
     }
 
-    /// As [`Policy::path_rule`], marking in `hits` every path rule that matches.
+    /// As [`Policy::path_rule`], counting the entry in `hits` for every path rule that
+    /// matches it.
     pub fn path_rule_hits(&self, path: &[u8], hits: &PathHits) -> Option<usize> {
-        self.path_set().first(path, Some(hits))
+        self.path_rule_at(path, b"", hits)
+    }
+
+    /// The path rule that hides an entry at `path` in a set at `location` (`layers/1/`,
+    /// empty for a rootfs): one that matches the path, or else one that matches the
+    /// location and path. The entry counts once for each rule matching either.
+    pub fn path_rule_at(&self, path: &[u8], location: &[u8], hits: &PathHits) -> Option<usize> {
+        let set = self.path_set();
+        let own = set.matching(path);
+        let mut all = own.clone();
+        if !location.is_empty() {
+            all.extend(set.matching(&[location, path].concat()));
+            all.sort_unstable();
+            all.dedup();
+        }
+        hits.count(&all);
+        own.first().or(all.first()).copied()
     }
 
     /// Whether any rule hides whole entries (then paths are worth matching).

@@ -49,6 +49,8 @@ pub struct ImageDiff {
     pub parts: Vec<String>,
     /// Path rules that matched no entry or location.
     pub warnings: Vec<String>,
+    /// Per rule, the entries and locations a path rule matched (`PathHits::matched`).
+    pub matched: Vec<Option<u64>>,
 }
 
 /// Compare two walked images: plan (pair the manifests), read (every compared layer),
@@ -122,6 +124,7 @@ pub fn compare_images(
         contents,
         parts: parts(&plan, l, r),
         warnings: hits.warnings(policy),
+        matched: hits.matched(policy),
     })
 }
 
