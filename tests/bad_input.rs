@@ -920,13 +920,31 @@ fn zero_threads() {
 // ---------------------------------------------------------------------------------
 // Inputs that are not errors
 
+/// A 0-byte file or standard input is a failed download, not an archive (GNU tar and
+/// Python refuse it); zero blocks are an empty archive.
 #[test]
-fn empty_file_and_zero_blocks_are_empty_archives() {
+fn empty_file_is_an_error_and_zero_blocks_an_empty_archive() {
     let dir = tmp();
+    let nothing = dir.path().join("nothing.tar");
     let empty = dir.path().join("empty.tar");
     let zeros = dir.path().join("zeros.tar");
-    std::fs::write(&empty, b"").unwrap();
+    std::fs::write(&nothing, b"").unwrap();
+    std::fs::write(&empty, vec![0u8; 1024]).unwrap();
     std::fs::write(&zeros, vec![0u8; 10 * 1024]).unwrap();
+    for (l, r) in [(&nothing, &nothing), (&nothing, &zeros), (&zeros, &nothing)] {
+        let line = assert_one_error_line(&rootfs(l, r));
+        let want = format!("rdiff: {}: empty file: not an archive", nothing.display());
+        assert_eq!(line, want);
+    }
+    let out = Command::new(RDIFF)
+        .args(["rootfs", "-"])
+        .arg(&zeros)
+        .write_stdin(Vec::new())
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    let line = assert_one_error_line(&out);
+    assert_eq!(line, "rdiff: -: empty file: not an archive");
     for (l, r) in [(&empty, &empty), (&zeros, &zeros)] {
         let out = rootfs(l, r);
         assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
@@ -938,12 +956,12 @@ fn empty_file_and_zero_blocks_are_empty_archives() {
         (
             &empty,
             &zeros,
-            ["0 bytes: 0 zero blocks", "10 240 bytes: 20 zero blocks"],
+            ["1 024 bytes: 2 zero blocks", "10 240 bytes: 20 zero blocks"],
         ),
         (
             &zeros,
             &empty,
-            ["10 240 bytes: 20 zero blocks", "0 bytes: 0 zero blocks"],
+            ["10 240 bytes: 20 zero blocks", "1 024 bytes: 2 zero blocks"],
         ),
     ] {
         let out = rootfs_json(&[], l, r);

@@ -409,6 +409,11 @@ pub fn read_tar_from<'a>(
     let (mut raw, blob_hash) = hash::Hashing::new(raw, checks.blob);
     let mut head = Vec::with_capacity(6);
     (&mut raw).take(6).read_to_end(&mut head)?;
+    if head.is_empty() {
+        // GNU tar and Python refuse it too: a failed download is not an empty archive
+        // (which still has its 1 024-byte end-of-archive marker).
+        return Err(ErrorKind::Other("empty file: not an archive".into()));
+    }
     let compression = Compression::detect(&head);
     let (counted, counters) = Counting::with_counters(io::Cursor::new(head).chain(raw));
     let count = counters.consumed.clone();
