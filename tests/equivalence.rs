@@ -542,6 +542,45 @@ fn same_tree_as_dir_tar_gz_zst_is_identical() {
     assert_eq!(js["left"]["sha256"], zst_sha.as_str());
 }
 
+/// A directory against a tar archive leaves out, in strict mode, the fields a
+/// directory does not carry; the report says which, on the side that is the directory.
+/// Between two forms that carry the same fields there is no such note.
+#[test]
+fn directory_against_tar_names_the_fields_left_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tree");
+    fs::create_dir(&dir).unwrap();
+    build_tree(&dir, Variant::Left);
+    let p = pack(&dir, tmp.path(), "t");
+    let left_out = |j: &Json| -> Vec<String> {
+        j["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "fields-left-out")
+            .map(|n| {
+                format!(
+                    "{}: {}",
+                    n["path"].as_str().unwrap(),
+                    n["message"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let fields = "atime, ctime, order, format, duplicates, header, padding, pax.*, path_spelling";
+    for (l, r, side) in [(&p.dir, &p.zst, "left"), (&p.tar, &p.dir, "right")] {
+        let (_, j) = rdiff_json(&[s(l), s(r)], None);
+        let want = format!(
+            ".: {side} is a directory: {fields} are not compared (a directory does not carry them)"
+        );
+        assert_eq!(left_out(&j), [want], "{l:?} {r:?}");
+    }
+    for (l, r) in [(&p.dir, &p.dir), (&p.tar, &p.zst)] {
+        let (_, j) = rdiff_json(&[s(l), s(r)], None);
+        assert!(left_out(&j).is_empty(), "{l:?} {r:?}: {:?}", left_out(&j));
+    }
+}
+
 /// Field names of a JSON `differences` array as (path, field or +/-) pairs.
 fn json_set(diffs: &Json) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();

@@ -569,20 +569,57 @@ pub fn notes(left: &EntrySet, right: &EntrySet, sde: Option<i64>, policy: &Polic
             }
         }
     }
-    out.into_iter()
-        .map(|((path, kind), parts)| Note {
-            path,
-            kind,
-            message: match kind {
-                "source-date-epoch" => format!(
-                    "newer than SOURCE_DATE_EPOCH ({}): not clamped ({})",
-                    Timestamp::from_secs(sde.unwrap_or(0)),
-                    parts.join(", ")
-                ),
-                _ => parts.join("; "),
-            },
-        })
-        .collect()
+    let mut notes: Vec<Note> = left_out_note(left, right).into_iter().collect();
+    notes.extend(out.into_iter().map(|((path, kind), parts)| Note {
+        path,
+        kind,
+        message: match kind {
+            "source-date-epoch" => format!(
+                "newer than SOURCE_DATE_EPOCH ({}): not clamped ({})",
+                Timestamp::from_secs(sde.unwrap_or(0)),
+                parts.join(", ")
+            ),
+            _ => parts.join("; "),
+        },
+    }));
+    notes
+}
+
+/// The fields one side cannot carry (a directory against a tar archive: no member
+/// order, header format, path spelling, atime or ctime), said rather than silently left
+/// out of a strict comparison.
+fn left_out_note(left: &EntrySet, right: &EntrySet) -> Option<Note> {
+    let (l, r) = (left.info.kind.carries(), right.info.kind.carries());
+    let fields: Vec<&str> = [
+        (l.atime_ctime, r.atime_ctime, "atime, ctime"),
+        (l.order, r.order, "order"),
+        (
+            l.format,
+            r.format,
+            "format, duplicates, header, padding, pax.*",
+        ),
+        (l.spelling, r.spelling, "path_spelling"),
+    ]
+    .into_iter()
+    .filter(|(a, b, _)| a != b)
+    .map(|(_, _, f)| f)
+    .collect();
+    if fields.is_empty() {
+        return None;
+    }
+    let sides = [(l, "left"), (r, "right")];
+    let dir = sides
+        .iter()
+        .find(|(c, _)| !c.format)
+        .map_or("one side", |s| s.1);
+    Some(Note {
+        path: b".".as_slice().into(),
+        kind: "fields-left-out",
+        message: format!(
+            "{dir} is a directory: {} are not compared (a directory does not carry them)",
+            fields.join(", ")
+        ),
+    })
 }
 
 pub fn input_summary(info: &InputInfo) -> InputSummary {
