@@ -125,9 +125,10 @@ impl fmt::Display for Timestamp {
             rem % 3600 / 60,
             rem % 60
         )?;
+        // Nanoseconds at a fixed width, so that times line up in a column and sort as
+        // text.
         if self.nanos != 0 {
-            let frac = format!("{:09}", self.nanos);
-            write!(f, ".{}", frac.trim_end_matches('0'))?;
+            write!(f, ".{:09}", self.nanos)?;
         }
         f.write_str("Z")
     }
@@ -739,7 +740,7 @@ mod tests {
                 nanos: 500_000_000
             }
             .to_string(),
-            "1969-12-31T23:59:58.5Z"
+            "1969-12-31T23:59:58.500000000Z"
         );
         assert_eq!(
             Timestamp::from_secs(951_782_400).to_string(),

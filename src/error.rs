@@ -21,10 +21,10 @@ pub enum ErrorKind {
     #[error("{0}")]
     Io(#[from] io::Error),
     /// The compressed stream ended before its last frame/member was complete.
-    #[error("truncated {format} stream after {} bytes", group(*.offset))]
+    #[error("truncated {format} stream after {offset} bytes")]
     TruncatedCompressed { format: &'static str, offset: u64 },
     /// The decompressor rejected the data.
-    #[error("corrupt {format} stream near byte {}: {message}", group(*.offset))]
+    #[error("corrupt {format} stream near byte {offset}: {message}")]
     CorruptCompressed {
         format: &'static str,
         offset: u64,
@@ -104,30 +104,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Group the digits of a number in threes with spaces: `1234567` -> `1 234 567`.
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn groups_digits() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1000), "1 000");
-        assert_eq!(group(1234567), "1 234 567");
-    }
 
     #[test]
     fn our_kinds_survive_io_roundtrip() {
@@ -139,7 +118,7 @@ mod tests {
         let e = Error::from_io("b.tar.zst", io);
         assert_eq!(
             e.to_string(),
-            "b.tar.zst: truncated zstd stream after 1 234 567 bytes"
+            "b.tar.zst: truncated zstd stream after 1234567 bytes"
         );
     }
 }

@@ -366,7 +366,7 @@ pub struct IgnoredCount {
 impl IgnoredCount {
     /// `3 mtime differences`, or `2 entries` for a path rule.
     pub fn what(&self) -> String {
-        let n = crate::error::group(self.count);
+        let n = self.count.to_string();
         if self.field == "entry" {
             format!("{n} {}", plural(self.count, "entry", "entries"))
         } else {
@@ -398,15 +398,15 @@ impl ContentDiff {
                 ..
             } => Some(format!(
                 "binary content differs; first difference at byte {} (0x{o:x})",
-                crate::error::group(*o)
+                (*o)
             )),
             ContentDiff::Binary {
                 first_difference_within: Some((a, b)),
                 ..
             } => Some(format!(
                 "binary content differs; first difference between bytes {} and {}",
-                crate::error::group(*a),
-                crate::error::group(*b)
+                (*a),
+                (*b)
             )),
             ContentDiff::Binary { .. } => Some("binary content differs".into()),
             ContentDiff::Unavailable { reason } => {
@@ -422,8 +422,8 @@ impl ContentDiff {
                 lines, lines_shown, ..
             } if lines_shown < lines => Some(format!(
                 "diff cut: {} of {} lines shown (--max-diff-lines)",
-                crate::error::group(*lines_shown),
-                crate::error::group(*lines)
+                (*lines_shown),
+                (*lines)
             )),
             _ => None,
         }
@@ -502,11 +502,7 @@ impl InputSummary {
     /// `28 entries`, or `not read` for an input that was not read.
     pub fn entries_text(&self) -> String {
         match self.entries {
-            Some(n) => format!(
-                "{} {}",
-                crate::error::group(n),
-                plural(n, "entry", "entries")
-            ),
+            Some(n) => format!("{} {}", n, plural(n, "entry", "entries")),
             None => "not read".to_string(),
         }
     }
@@ -581,7 +577,7 @@ impl Report {
         self.rules
             .iter()
             .map(|x| match x.matched {
-                Some(n) => format!("--{} ({} matched)", x.name, crate::error::group(n)),
+                Some(n) => format!("--{} ({} matched)", x.name, n),
                 None => format!("--{}", x.name),
             })
             .collect()
@@ -602,7 +598,7 @@ impl Report {
             return format!(
                 "equal under the {} policy; not bit-for-bit identical ({} {} ignored)",
                 self.mode,
-                crate::error::group(hidden),
+                hidden,
                 plural(hidden, "difference", "differences"),
             );
         }
@@ -613,7 +609,7 @@ impl Report {
             (s.changed, "changed"),
         ] {
             if k > 0 {
-                parts.push(format!("{} {label}", crate::error::group(k)));
+                parts.push(format!("{} {label}", k));
             }
         }
         if self.mode == "strict" && self.semantically_equal {
@@ -634,7 +630,7 @@ impl Report {
             let more = if what.len() > shown { ", ..." } else { "" };
             return format!(
                 "not bit-for-bit identical ({} {}: {}{more}); semantically equal",
-                crate::error::group(count),
+                count,
                 plural(count, "difference", "differences"),
                 what[..shown].join(", ")
             );
@@ -651,7 +647,7 @@ impl Report {
         } else {
             format!(
                 "different: {} {} ({})",
-                crate::error::group(n),
+                n,
                 plural(n, "entry differs", "entries differ"),
                 parts.join(", ")
             )

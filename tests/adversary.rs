@@ -830,7 +830,7 @@ fn d2_sparse_holes_add_up_to_the_size_limit() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("the uncompressed stream is over 10 000 000 bytes (--max-uncompressed-size)"),
+        err.contains("the uncompressed stream is over 10000000 bytes (--max-uncompressed-size)"),
         "{err}"
     );
 

@@ -549,10 +549,7 @@ fn check_tail(codec: support::Codec, garbage: &[u8], want: Tail) {
         );
         assert_eq!(
             field(&j, "input", "compression.encoding")["right"],
-            format!(
-                "{} compressed bytes",
-                rdiff::error::group(bytes.len() as u64)
-            )
+            format!("{} compressed bytes", (bytes.len() as u64))
         );
         let r = run(&["rootfs", "--format", "json", "--semantic", &c, &name]);
         assert_report(&r, 0);
@@ -588,7 +585,7 @@ fn check_tail(codec: support::Codec, garbage: &[u8], want: Tail) {
                 &format!(
                     "rdiff: {name}: truncated {} stream after {} bytes",
                     codec.name(),
-                    rdiff::error::group(bytes.len() as u64)
+                    (bytes.len() as u64)
                 ),
             ),
             Tail::Corrupt(msg) => {
@@ -714,7 +711,7 @@ fn decompression_bombs_stop_at_max_uncompressed_size() {
         assert_error(
             &r,
             &format!(
-                "rdiff: {}: the uncompressed stream is over 100 000 000 bytes (--max-uncompressed-size)",
+                "rdiff: {}: the uncompressed stream is over 100000000 bytes (--max-uncompressed-size)",
                 s(&p)
             ),
         );
@@ -809,7 +806,7 @@ fn pax_size_disagreeing_with_the_header() {
     assert_error(
         &r,
         &format!(
-            "rdiff: {}: bad header checksum (not a tar archive, or corrupt after 1 members) (tar byte 3 072)",
+            "rdiff: {}: bad header checksum (not a tar archive, or corrupt after 1 members) (tar byte 3072)",
             s(&p)
         ),
     );
@@ -819,12 +816,12 @@ fn pax_size_disagreeing_with_the_header() {
     assert_error(
         &r,
         &format!(
-            "rdiff: {}: truncated: stream ends with 996 928 bytes of the member still to come (tar byte 4 608, member f)",
+            "rdiff: {}: truncated: stream ends with 996928 bytes of the member still to come (tar byte 4608, member f)",
             s(&p)
         ),
     );
     // Smaller: the next header is read from inside f's data.
-    for (size, at) in [(0u64, "1 536"), (100, "2 048")] {
+    for (size, at) in [(0u64, "1536"), (100, "2048")] {
         let p = write(t.path(), &format!("smaller-{size}.tar"), &make(size, &f600));
         let r = run(&["rootfs", &s(&p), &s(&plain)]);
         assert_error(
@@ -862,13 +859,13 @@ fn pax_size_disagreeing_with_the_header() {
     assert_eq!(
         field(&j, "input", "trailer")["left"],
         format!(
-            "3 072 bytes, not all zeros (sha256:{})",
+            "3072 bytes, not all zeros (sha256:{})",
             sha256_hex(&zeros[1536..])
         )
     );
     assert_eq!(
         field(&j, "input", "trailer")["right"],
-        "1 024 bytes: 2 zero blocks"
+        "1024 bytes: 2 zero blocks"
     );
 }
 
@@ -935,7 +932,7 @@ fn gnu_long_name_over_a_mebibyte() {
     assert_error(
         &r,
         &format!(
-            "rdiff: {}: GNU long name of 17 825 792 bytes is over the limit of 16 777 216 bytes (tar byte 512)",
+            "rdiff: {}: GNU long name of 17825792 bytes is over the limit of 16777216 bytes (tar byte 512)",
             s(&p)
         ),
     );
@@ -1020,7 +1017,7 @@ fn a_million_empty_entries() {
     let r = run(&["rootfs", "--max-entries", "1000", &big_s, &small_s]);
     assert_error(
         &r,
-        &format!("rdiff: {big_s}: more than 1 000 entries (--max-entries)"),
+        &format!("rdiff: {big_s}: more than 1000 entries (--max-entries)"),
     );
     assert!(r.elapsed < QUICK, "{}", r.describe());
     // The limit is on members: exactly 1000 is fine.
@@ -1743,8 +1740,8 @@ fn hundred_megabyte_json_config() {
         assert_error(
             &r,
             &format!(
-                "rdiff: {}: config of manifest {md}: blobs/sha256/{hex} is 100 000 000 bytes, \
-                 over the limit of 67 108 864 bytes for a JSON document (--max-json-size)",
+                "rdiff: {}: config of manifest {md}: blobs/sha256/{hex} is 100000000 bytes, \
+                 over the limit of 67108864 bytes for a JSON document (--max-json-size)",
                 big.path()
             ),
         );
@@ -1844,7 +1841,7 @@ fn layer_bomb_stops_at_max_uncompressed_size() {
     assert_error(
         &r,
         &format!(
-            "rdiff: {}: layer 1 ({d}): the uncompressed stream is over 100 000 000 bytes (--max-uncompressed-size)",
+            "rdiff: {}: layer 1 ({d}): the uncompressed stream is over 100000000 bytes (--max-uncompressed-size)",
             l.path()
         ),
     );

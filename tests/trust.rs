@@ -538,8 +538,8 @@ fn more_trailing_zero_blocks_are_a_trailer_difference() {
     assert_framing(&p, &[("input", "trailer")], "ignore-tar-format");
     let (_, rep) = run(&["rootfs", s(&p.left), s(&p.right)]);
     let f = field(&rep, "input", "trailer");
-    assert_eq!(f["left"], "5 120 bytes: 10 zero blocks");
-    assert_eq!(f["right"], "15 360 bytes: 30 zero blocks");
+    assert_eq!(f["left"], "5120 bytes: 10 zero blocks");
+    assert_eq!(f["right"], "15360 bytes: 30 zero blocks");
 }
 
 #[test]
@@ -1417,7 +1417,7 @@ fn sparse_holes_count_against_the_size_limit() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("the uncompressed stream is over 100 000 000 bytes (--max-uncompressed-size)"),
+        err.contains("the uncompressed stream is over 100000000 bytes (--max-uncompressed-size)"),
         "{err}"
     );
     let (code, rep) = run(&["rootfs", "--read-identical", s(&tar), s(&tar)]);

@@ -321,12 +321,9 @@ fn kind_name(k: SourceKind) -> &'static str {
 
 /// How the bytes after the last member read in a report.
 fn trailer_value(t: &crate::source::tar::Trailer) -> Value {
-    let n = crate::error::group(t.bytes);
+    let n = t.bytes.to_string();
     Value::Text(if t.zeros && t.bytes.is_multiple_of(512) {
-        format!(
-            "{n} bytes: {} zero blocks",
-            crate::error::group(t.bytes / 512)
-        )
+        format!("{n} bytes: {} zero blocks", (t.bytes / 512))
     } else if t.zeros {
         format!("{n} bytes of zeros")
     } else {
@@ -453,7 +450,7 @@ pub fn decoded_difference(
 ) -> Option<FieldDiff> {
     let [a, b] = digests?;
     let f = if a == b {
-        let size = |n: u64| Value::Text(format!("{} compressed bytes", crate::error::group(n)));
+        let size = |n: u64| Value::Text(format!("{} compressed bytes", n));
         FieldDiff::keyed(
             "compression",
             &b"encoding"[..],

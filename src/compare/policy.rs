@@ -284,7 +284,7 @@ pub static RULES: &[RuleSpec] = &[
     RuleSpec {
         flag: "ignore-path",
         value: Some("GLOB"),
-        hides: "whole entries whose path or a parent directory matches GLOB (`*` within a component, `**` across; for images also a location such as `layers/1/**` or `config`); repeatable; a glob that matches nothing is a warning",
+        hides: "whole entries whose path or a parent directory matches GLOB, read as gitignore reads a pattern: `*` within a component, `**` across; a glob with no `/` (or only a trailing one) matches at any depth (`*.pyc`, `__pycache__/`), one with a `/` at its start or inside is anchored at the root (`/passwd`, `var/log/**`); for images also a location such as `layers/1/**` or `config`; repeatable; the report counts what each glob matched, and a glob that matches nothing is a warning (in the report and on stderr)",
         rootfs: true,
         semantic: false,
         matchers: |g| Ok(vec![Matcher::Path(path_glob(g)?)]),

@@ -196,7 +196,7 @@ pub fn input_difference(
             let v = |x: &store::ArchiveFacts, w: &crate::entry::Digest| {
                 V::Text(format!(
                     "{} members, sha256:{}",
-                    crate::error::group(x.members),
+                    x.members,
                     crate::report::hex(w)
                 ))
             };

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 use crate::entry::{Kind, normalize_path};
-use crate::error::{Error, ErrorKind, Result, group};
+use crate::error::{Error, ErrorKind, Result};
 use crate::source::compress::{self, Compression, Counting};
 use crate::source::mmap::MmapReader;
 use crate::source::tar::TarReader;
@@ -261,8 +261,7 @@ impl Store {
         if size > limit {
             return Err(format!(
                 "{name} is {} bytes, over the limit of {} bytes for a JSON document (--max-json-size)",
-                group(size),
-                group(limit)
+                size, limit
             ));
         }
         let mut v = Vec::with_capacity(size as usize);
@@ -368,7 +367,7 @@ fn spool(
     if n > max {
         return Err(ErrorKind::Limit(format!(
             "the uncompressed archive is over {} bytes (--max-uncompressed-size)",
-            group(max)
+            max
         )));
     }
     // Whatever follows the decoded stream is read too, so that the digest covers it.

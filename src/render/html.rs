@@ -9,7 +9,6 @@ use std::io::{self, Write};
 
 use super::{cut_note, escape_xml as esc};
 use crate::entry::display_bytes;
-use crate::error::group;
 use crate::report::Report;
 
 const CSS: &str = r#"
@@ -166,8 +165,7 @@ fn write_summary(w: &mut dyn Write, r: &Report) -> io::Result<()> {
         writeln!(
             w,
             "<tr><th>{label}</th><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            group(n),
-            group(ign)
+            n, ign
         )?;
     }
     for (field, c) in &s.fields {
@@ -175,8 +173,8 @@ fn write_summary(w: &mut dyn Write, r: &Report) -> io::Result<()> {
             w,
             "<tr><td class=\"mono\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(field),
-            group(c.differences),
-            group(c.ignored)
+            c.differences,
+            c.ignored
         )?;
     }
     writeln!(w, "</table>")?;
@@ -216,7 +214,7 @@ fn write_differences(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     writeln!(
         w,
         "<noscript><p>The {} differences are drawn by a script; the summary above is complete.</p></noscript>",
-        group(r.differences.len() as u64)
+        (r.differences.len() as u64)
     )?;
     writeln!(
         w,

@@ -7,7 +7,6 @@ use std::io::{self, Write};
 
 use super::{content_diffs, cut_note, escape_xml, group_by_directory};
 use crate::entry::{base_name, display_bytes};
-use crate::error::group;
 use crate::report::{ContentDiff, Difference, Report, Status, plural};
 
 fn code(s: &str) -> String {
@@ -147,16 +146,10 @@ fn write_summary(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     writeln!(w, "| | differences | ignored |\n|---|---:|---:|")?;
     let s = &r.summary;
     for (label, n, ign) in s.entry_rows() {
-        writeln!(w, "| {label} | {} | {} |", group(n), group(ign))?;
+        writeln!(w, "| {label} | {} | {} |", n, ign)?;
     }
     for (field, c) in &s.fields {
-        writeln!(
-            w,
-            "| {} | {} | {} |",
-            code(field),
-            group(c.differences),
-            group(c.ignored)
-        )?;
+        writeln!(w, "| {} | {} | {} |", code(field), c.differences, c.ignored)?;
     }
     writeln!(w)?;
     if let Some(c) = &r.cut {
@@ -203,8 +196,8 @@ fn write_content_diffs(w: &mut dyn Write, r: &Report) -> io::Result<()> {
                     writeln!(
                         w,
                         "_diff cut: {} of {} lines shown (--max-diff-lines)_\n",
-                        group(*lines_shown),
-                        group(*lines)
+                        (*lines_shown),
+                        (*lines)
                     )?;
                 }
                 writeln!(w, "</details>\n")?;

@@ -154,9 +154,7 @@ pub fn escape_xml(s: &str) -> String {
 pub fn cut_note(c: &Cut) -> String {
     format!(
         "report cut: {} of {} differences shown ({}); the summary and the counts above are complete",
-        crate::error::group(c.differences_shown),
-        crate::error::group(c.differences_total),
-        c.by
+        c.differences_shown, c.differences_total, c.by
     )
 }
 

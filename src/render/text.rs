@@ -7,7 +7,6 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
 use super::{content_diffs, cut_note, group_by_directory};
 use crate::entry::{base_name, display_bytes};
-use crate::error::group;
 use crate::report::{ContentDiff, Difference, Report, Status, plural};
 
 struct Style {
@@ -64,13 +63,13 @@ fn summary_table(r: &Report) -> Table {
         .set_header(vec!["", "differences", "ignored"]);
     let s = &r.summary;
     for (label, n, ign) in s.entry_rows() {
-        t.add_row(vec![label.to_string(), group(n), group(ign)]);
+        t.add_row(vec![label.to_string(), n.to_string(), ign.to_string()]);
     }
     for (field, c) in &s.fields {
         t.add_row(vec![
             format!("  {field}"),
-            group(c.differences),
-            group(c.ignored),
+            c.differences.to_string(),
+            c.ignored.to_string(),
         ]);
     }
     for col in 1..3 {
@@ -86,7 +85,7 @@ fn entry_label(d: &Difference) -> String {
     let kind = d.kind_name();
     match (d.status, d.size) {
         (Status::Added | Status::Removed, Some(sz)) if kind == "file" => {
-            format!("({kind}, {} {})", group(sz), plural(sz, "byte", "bytes"))
+            format!("({kind}, {} {})", sz, plural(sz, "byte", "bytes"))
         }
         (Status::Added | Status::Removed, _) if !kind.is_empty() => format!("({kind})"),
         _ => String::new(),
@@ -205,8 +204,8 @@ fn write_content_diffs(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<
                         "{}",
                         st.dim(&format!(
                             "[diff cut: {} of {} lines shown; raise --max-diff-lines to see more]",
-                            group(*lines_shown),
-                            group(*lines)
+                            (*lines_shown),
+                            (*lines)
                         ))
                     )?;
                 }

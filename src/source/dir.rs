@@ -215,7 +215,7 @@ fn walk(
                 input.name.clone(),
                 crate::error::ErrorKind::Limit(format!(
                     "more than {} entries (--max-entries)",
-                    crate::error::group(max_entries)
+                    max_entries
                 )),
             ));
         }

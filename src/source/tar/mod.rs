@@ -15,12 +15,12 @@ pub mod pax;
 use std::io::{self, BufRead};
 
 use crate::entry::{Format, HeaderFormat, Kind, Timestamp, ext};
-use crate::error::{ErrorKind, group};
+use crate::error::ErrorKind;
 use header::{BLOCK, Header, NumError, off};
 
 /// A malformed tar stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{problem} (tar byte {}{})", group(*.offset), member.as_ref().map(|m| format!(", member {m}")).unwrap_or_default())]
+#[error("{problem} (tar byte {offset}{})", member.as_ref().map(|m| format!(", member {m}")).unwrap_or_default())]
 pub struct TarError {
     /// Offset in the (decompressed) tar stream.
     pub offset: u64,
@@ -287,7 +287,7 @@ impl<R: BufRead> TarReader<R> {
             if avail.is_empty() {
                 return Err(self.err(format!(
                     "truncated: stream ends with {} bytes of the member still to come",
-                    group(n)
+                    n
                 )));
             }
             let take = (avail.len() as u64).min(n) as usize;
@@ -313,7 +313,7 @@ impl<R: BufRead> TarReader<R> {
         if self.pos.saturating_add(self.hole_bytes) > self.limits.max_uncompressed {
             return Err(ErrorKind::Limit(format!(
                 "the uncompressed stream is over {} bytes (--max-uncompressed-size)",
-                group(self.limits.max_uncompressed)
+                self.limits.max_uncompressed
             )));
         }
         Ok(())
@@ -333,8 +333,7 @@ impl<R: BufRead> TarReader<R> {
         if size > self.limits.max_meta {
             return Err(self.err(format!(
                 "{what} of {} bytes is over the limit of {} bytes",
-                group(size),
-                group(self.limits.max_meta)
+                size, self.limits.max_meta
             )));
         }
         let mut v = Vec::with_capacity(size as usize);
@@ -434,7 +433,7 @@ impl<R: BufRead> TarReader<R> {
             if rest > allowance {
                 return Err(ErrorKind::Limit(format!(
                     "the uncompressed stream is over {} bytes (--max-uncompressed-size)",
-                    group(self.limits.max_uncompressed)
+                    self.limits.max_uncompressed
                 )));
             }
         }
@@ -495,7 +494,7 @@ impl<R: BufRead> TarReader<R> {
                 _ if self.members >= self.limits.max_entries => {
                     return Err(ErrorKind::Limit(format!(
                         "more than {} entries (--max-entries)",
-                        group(self.limits.max_entries)
+                        self.limits.max_entries
                     )));
                 }
                 _ => {
@@ -666,8 +665,7 @@ impl<R: BufRead> TarReader<R> {
             if total != stored {
                 return Err(self.err(format!(
                     "sparse map describes {} bytes but the member stores {}",
-                    group(total),
-                    group(stored)
+                    total, stored
                 )));
             }
         }
@@ -1201,8 +1199,7 @@ impl<R: BufRead> TarReader<R> {
         if real_size > self.limits.max_sparse_size {
             return Err(self.err(format!(
                 "sparse member expands to {} bytes, over the limit of {} bytes",
-                group(real_size),
-                group(self.limits.max_sparse_size)
+                real_size, self.limits.max_sparse_size
             )));
         }
         // GNU tar ends some maps with a zero-length chunk at the real size.
@@ -1222,8 +1219,7 @@ impl<R: BufRead> TarReader<R> {
         if total != stored {
             return Err(self.err(format!(
                 "sparse map describes {} bytes but the member stores {}",
-                group(total),
-                group(stored)
+                total, stored
             )));
         }
         Ok(Sparse {
