@@ -70,3 +70,59 @@ fn golden_cases() {
     let failures: Vec<String> = dirs.iter().filter_map(|d| run_case(d).err()).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Each output sample in the README and docs/ marked `<!-- rdiff-sample: ARGS -->` is
+/// what `rdiff ARGS` prints: its lines, with `...` for lines left out, appear in the
+/// real output in order, and lines not separated by `...` are adjacent there too.
+#[test]
+fn documented_samples_are_real_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = vec![root.join("README.md")];
+    for e in fs::read_dir(root.join("docs")).unwrap() {
+        docs.push(e.unwrap().path());
+    }
+    let mut checked = 0;
+    for doc in docs.iter().filter(|p| p.extension() == Some("md".as_ref())) {
+        let text = fs::read_to_string(doc).unwrap();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            let Some(args) = line
+                .strip_prefix("<!-- rdiff-sample: ")
+                .and_then(|l| l.strip_suffix(" -->"))
+            else {
+                continue;
+            };
+            assert_eq!(lines.next(), Some("```"), "{}: {args}", doc.display());
+            let sample: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+            let out = Command::new(env!("CARGO_BIN_EXE_rdiff"))
+                .args(args.split(' '))
+                .current_dir(root)
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap();
+            let real = String::from_utf8(out.stdout).unwrap();
+            if let Err(e) = abridged_of(&sample, &real) {
+                panic!(
+                    "{}: sample of `rdiff {args}`: {e}\n--- real output\n{real}",
+                    doc.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "the README's samples are not marked");
+}
+
+/// Whether `sample` (runs of lines separated by `...`) is `real` with lines left out.
+fn abridged_of(sample: &[&str], real: &str) -> Result<(), String> {
+    let real: Vec<&str> = real.lines().collect();
+    let mut at = 0;
+    for run in sample.split(|l| *l == "...") {
+        let Some(first) = run.first() else { continue };
+        let start = (at..real.len())
+            .find(|&i| real[i..].starts_with(run))
+            .ok_or_else(|| format!("no run starting with {first:?} after line {at}"))?;
+        at = start + run.len();
+    }
+    Ok(())
+}
