@@ -165,7 +165,8 @@ fn bench_render(c: &mut Criterion) {
             b.iter_batched(
                 Vec::new,
                 |mut out| {
-                    rdiff::render::render(&report, fmt, false, &mut out).unwrap();
+                    rdiff::render::render(&report, fmt, rdiff::render::Look::default(), &mut out)
+                        .unwrap();
                     out.len()
                 },
                 BatchSize::LargeInput,

@@ -77,7 +77,7 @@ pub fn write(dir: &Path, report: &Report, held: &[HeldContent]) -> Result<()> {
     for (name, fmt) in [("report.json", Format::Json), ("report.txt", Format::Text)] {
         let p = dir.join(name);
         let mut w = BufWriter::new(create_file(&p)?);
-        render::render(report, fmt, false, &mut w)
+        render::render(report, fmt, render::Look::default(), &mut w)
             .and_then(|_| w.flush())
             .map_err(|e| fail(&p, e))?;
     }

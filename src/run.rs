@@ -27,15 +27,6 @@ const CONTENT_BUDGET: u64 = 256 << 20;
 
 /// Run the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<i32> {
-    if let Some(n) = cli.threads {
-        if n == 0 {
-            return Err(Error::usage("--threads must be at least 1"));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| Error::usage(format!("--threads: {e}")))?;
-    }
     match cli.command {
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -48,7 +39,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Man { subcommand } => {
             use clap::CommandFactory;
             let mut buf = Vec::new();
-            let mut cmd = Cli::command();
+            // `rdiff help` has no page of its own.
+            let mut cmd = Cli::command().disable_help_subcommand(true);
             cmd.build();
             let page = match &subcommand {
                 Some(name) => {
@@ -66,11 +58,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             clap_mangen::Man::new(page)
                 .render(&mut buf)
                 .map_err(|e| Error::new("standard output", e))?;
-            write_stdout(&buf)?;
+            write_stdout(examples_verbatim(&String::from_utf8_lossy(&buf)).as_bytes())?;
             Ok(0)
         }
         Command::Rootfs(args) => {
-            watchdog(args.limits.timeout);
+            start(&args.limits)?;
             let (report, held) = rootfs_report_with_contents(&args)?;
             if let Some(dir) = &args.output.report_dir {
                 crate::report_dir::write(dir, &report, &held)?;
@@ -80,7 +72,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(if report.equal { 0 } else { 1 })
         }
         Command::Image(args) => {
-            watchdog(args.limits.timeout);
+            start(&args.limits)?;
             let (report, held) = image_report_with_contents(&args)?;
             if let Some(dir) = &args.output.report_dir {
                 crate::report_dir::write(dir, &report, &held)?;
@@ -90,6 +82,39 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(if report.equal { 0 } else { 1 })
         }
     }
+}
+
+/// The man page's examples section (clap's `after_help`, one example per line) kept
+/// as written: roff fills the lines of a paragraph into one unless told `.nf`.
+fn examples_verbatim(page: &str) -> String {
+    let Some(at) = page.find(".SH EXTRA\n") else {
+        return page.to_string();
+    };
+    let body = at + ".SH EXTRA\n".len();
+    let end = page[body..]
+        .find("\n.SH ")
+        .map_or(page.len(), |e| body + e + 1);
+    format!(
+        "{}.SH EXAMPLES\n.nf\n{}.fi\n{}",
+        &page[..at],
+        &page[body..end],
+        &page[end..]
+    )
+}
+
+/// What `--threads` and `--timeout` set up before a comparison starts.
+fn start(limits: &crate::cli::LimitArgs) -> Result<()> {
+    if let Some(n) = limits.threads {
+        if n == 0 {
+            return Err(Error::usage("--threads must be at least 1"));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Error::usage(format!("--threads: {e}")))?;
+    }
+    watchdog(limits.timeout.filter(|&s| s > 0));
+    Ok(())
 }
 
 /// The report's warnings on standard error too, one line each, so that they reach the
@@ -499,8 +524,11 @@ pub fn write_outputs(report: &Report, out: &OutputArgs) -> Result<()> {
             (None, _) => {
                 let stdout = io::stdout();
                 let mut w = BufWriter::new(stdout.lock());
-                let res = render::render(report, fmt, use_color(out.color), &mut w)
-                    .and_then(|_| w.flush());
+                let look = render::Look {
+                    color: use_color(out.color),
+                    ascii: render::Look::ascii_from_env(),
+                };
+                let res = render::render(report, fmt, look, &mut w).and_then(|_| w.flush());
                 match res {
                     Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
                     Err(e) => return Err(Error::new("standard output", e)),
@@ -510,7 +538,11 @@ pub fn write_outputs(report: &Report, out: &OutputArgs) -> Result<()> {
             (Some(p), Some(f)) => {
                 let name = p.display().to_string();
                 let mut w = BufWriter::new(f);
-                render::render(report, fmt, false, &mut w)
+                let look = render::Look {
+                    color: false,
+                    ascii: render::Look::ascii_from_env(),
+                };
+                render::render(report, fmt, look, &mut w)
                     .and_then(|_| w.flush())
                     .map_err(|e| Error::new(name, e))?;
             }

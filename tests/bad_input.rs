@@ -913,7 +913,7 @@ fn both_sides_standard_input() {
 #[test]
 fn zero_threads() {
     let p = pax();
-    let line = assert_one_error_line(&rdiff(&args(&["--threads", "0", "rootfs", &p, &p])));
+    let line = assert_one_error_line(&rdiff(&args(&["rootfs", "--threads", "0", &p, &p])));
     assert_eq!(line, "rdiff: --threads must be at least 1");
 }
 

@@ -18,6 +18,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
         .args(&args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("NO_COLOR")
+        .env("LC_ALL", "C.UTF-8")
         .output()
         .map_err(|e| e.to_string())?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -98,6 +99,7 @@ fn documented_samples_are_real_output() {
                 .args(args.split(' '))
                 .current_dir(root)
                 .env("NO_COLOR", "1")
+                .env("LC_ALL", "C.UTF-8")
                 .output()
                 .unwrap();
             let real = String::from_utf8(out.stdout).unwrap();

@@ -2452,6 +2452,22 @@ fn man_page_is_roff_for_both_subcommands() {
     for w in ["rootfs", "image"] {
         assert!(m.contains(w), "man page lacks {w}");
     }
+    // `rdiff man help` is no page, so the pages do not point to one.
+    assert!(!m.contains("rdiff\\-help"), "{m}");
+    assert_eq!(rdiff(["man", "help"]).code(), 2);
+    // The examples keep their line breaks (roff would fill them into one paragraph).
+    let r = rdiff(["man", "rootfs"]);
+    let m = r.stdout();
+    let at = m
+        .find(".SH EXAMPLES\n.nf\n")
+        .expect("an EXAMPLES section, verbatim");
+    let end = at + m[at..].find("\n.fi\n").expect("the verbatim block ends");
+    let block = &m[at..end];
+    assert!(
+        block.contains("\n  rdiff rootfs a.tar.zst b.tar.zst ")
+            && block.contains("\n  zstd \\-dc b.tar.zst | rdiff rootfs a.tar.zst \\-\n"),
+        "{block}"
+    );
 }
 
 #[test]
@@ -2481,5 +2497,94 @@ fn help_shows_examples() {
         let r = rdiff([cmd, "--help"]);
         assert_eq!(r.code(), 0);
         assert!(r.stdout().contains("Example:"), "{cmd} --help");
+        // Flags of a comparison are not offered where nothing is compared.
+        assert!(!r.stdout().contains("--threads"), "{cmd} --help");
     }
+    for cmd in ["rootfs", "image"] {
+        assert!(
+            rdiff([cmd, "--help"]).stdout().contains("--threads"),
+            "{cmd}"
+        );
+    }
+}
+
+/// The summary table is drawn in ASCII when the locale is not UTF-8 (`LANG=C`), and in
+/// Unicode when it is, or when no locale is set; nothing else in the text changes.
+#[test]
+fn text_table_in_ascii_when_the_locale_is_not_utf8() {
+    let text = |env: &[(&str, &str)]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rdiff"))
+            .args(["rootfs", "--semantic"])
+            .args([
+                "testdata/rootfs/left.tar.zst",
+                "testdata/rootfs/right.tar.zst",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("LC_ALL")
+            .env_remove("LC_CTYPE")
+            .env_remove("LANG")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let unicode = text(&[("LANG", "en_US.UTF-8")]);
+    assert!(unicode.contains("┌─"), "{unicode}");
+    assert_eq!(text(&[]), unicode);
+    assert_eq!(text(&[("LC_ALL", "C.utf8"), ("LANG", "C")]), unicode);
+    for env in [
+        &[("LANG", "C")][..],
+        &[("LC_ALL", "POSIX")],
+        &[("LC_CTYPE", "de_DE.ISO-8859-1")],
+    ] {
+        let ascii = text(env);
+        assert!(ascii.is_ascii(), "{env:?}: {ascii}");
+        assert!(
+            ascii.contains("| entries added   |           2 |       0 |"),
+            "{ascii}"
+        );
+        let strip = |s: &str| -> Vec<String> {
+            s.lines()
+                .filter(|l| !l.starts_with(['+', '|', '┌', '│', '╞', '└']))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(strip(&ascii), strip(&unicode), "{env:?}");
+    }
+}
+
+/// What `--low-memory` costs is said in the same words by `--help` and the README.
+#[test]
+fn low_memory_cost_is_said_the_same_in_help_and_readme() {
+    let help = rdiff(["rootfs", "--help"]).stdout();
+    let at = help.find("\n      --low-memory ").unwrap() + 1;
+    let text: String = help[at..]
+        .lines()
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || !(l.trim_start().starts_with('-') || l.is_empty()))
+        .map(|(_, l)| l)
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let text = text.trim_start_matches("--low-memory").trim().to_string();
+    assert!(text.contains("instead of 279 MiB"), "{text}");
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("| `--low-memory` | {text} (")),
+        "{text}"
+    );
+}
+
+/// `--timeout 0` means no limit, as in timeout(1) and curl.
+#[test]
+fn timeout_zero_is_no_limit() {
+    let (l, r) = (
+        "testdata/rootfs/left.tar.zst",
+        "testdata/rootfs/right.tar.zst",
+    );
+    let out = rdiff(["rootfs", "--timeout", "0", "--quiet", l, r]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert_eq!(out.stderr(), "");
 }

@@ -31,15 +31,38 @@ pub enum Format {
 /// Markdown's size bound when none is given: GitHub comments stop at 65 536 characters.
 pub const MARKDOWN_DEFAULT_MAX: u64 = 60_000;
 
-/// Render `report` in `format` to `w`, within the report's limits.
-pub fn render(report: &Report, format: Format, color: bool, w: &mut dyn Write) -> io::Result<()> {
-    let limited = limit(report, format)?;
-    render_full(&limited, format, color, w)
+/// How the text report may draw: colours, and the summary table's lines in Unicode or
+/// ASCII (when the locale is not UTF-8).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Look {
+    pub color: bool,
+    pub ascii: bool,
 }
 
-fn render_full(report: &Report, format: Format, color: bool, w: &mut dyn Write) -> io::Result<()> {
+impl Look {
+    /// ASCII when the locale (`LC_ALL`, else `LC_CTYPE`, else `LANG`, the first one set)
+    /// names no UTF-8 character set, such as `C` or `POSIX`; with none set, Unicode.
+    pub fn ascii_from_env() -> bool {
+        let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+            .iter()
+            .filter_map(std::env::var_os)
+            .find(|v| !v.is_empty());
+        locale.is_some_and(|l| {
+            let l = l.to_string_lossy().to_ascii_lowercase();
+            !(l.contains("utf-8") || l.contains("utf8"))
+        })
+    }
+}
+
+/// Render `report` in `format` to `w`, within the report's limits.
+pub fn render(report: &Report, format: Format, look: Look, w: &mut dyn Write) -> io::Result<()> {
+    let limited = limit(report, format)?;
+    render_full(&limited, format, look, w)
+}
+
+fn render_full(report: &Report, format: Format, look: Look, w: &mut dyn Write) -> io::Result<()> {
     match format {
-        Format::Text => text::render(report, color, w),
+        Format::Text => text::render(report, look, w),
         Format::Json => json::render(report, w),
         Format::Html => html::render(report, w),
         Format::Markdown => markdown::render(report, w),
@@ -91,7 +114,7 @@ fn cut(report: &Report, keep: usize, by: &str) -> Report {
 
 fn size(report: &Report, format: Format) -> io::Result<u64> {
     let mut c = Counter(0);
-    render_full(report, format, false, &mut c)?;
+    render_full(report, format, Look::default(), &mut c)?;
     Ok(c.0)
 }
 

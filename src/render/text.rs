@@ -55,9 +55,13 @@ fn sha256_line(i: &crate::report::InputSummary) -> Option<String> {
     i.sha256_line().map(|l| format!("sha256 {l}"))
 }
 
-fn summary_table(r: &Report) -> Table {
+fn summary_table(r: &Report, ascii: bool) -> Table {
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
+    let preset = match ascii {
+        true => presets::ASCII_FULL_CONDENSED,
+        false => presets::UTF8_FULL_CONDENSED,
+    };
+    t.load_style(preset)
         .force_no_tty()
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(vec!["", "differences", "ignored"]);
@@ -152,7 +156,7 @@ fn write_fields(w: &mut dyn Write, d: &Difference, st: &Style) -> io::Result<()>
 
 /// The command, the inputs, the mode and any warnings, then the summary table (and
 /// what a limit cut).
-fn write_header(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<()> {
+fn write_header(w: &mut dyn Write, r: &Report, st: &Style, ascii: bool) -> io::Result<()> {
     writeln!(w, "{}", st.bold(&format!("rdiff {}", r.command)))?;
     writeln!(w, "{}", input_line("left", &r.left))?;
     writeln!(w, "{}", input_line("right", &r.right))?;
@@ -172,7 +176,7 @@ fn write_header(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<()> {
         writeln!(w, "{}", st.yellow(&format!("warning: {warn}")))?;
     }
     writeln!(w)?;
-    writeln!(w, "{}", summary_table(r))?;
+    writeln!(w, "{}", summary_table(r, ascii))?;
     if let Some(c) = &r.cut {
         writeln!(w, "{}", st.yellow(&format!("[{}]", cut_note(c))))?;
     }
@@ -272,9 +276,9 @@ fn write_ignored(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<()> {
     Ok(())
 }
 
-pub fn render(r: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
-    let st = Style { on: color };
-    write_header(w, r, &st)?;
+pub fn render(r: &Report, look: super::Look, w: &mut dyn Write) -> io::Result<()> {
+    let st = Style { on: look.color };
+    write_header(w, r, &st, look.ascii)?;
     if !r.differences.is_empty() {
         writeln!(w)?;
         write_differences(w, &r.differences, &st)?;
