@@ -270,6 +270,8 @@ pub struct Difference {
     pub right_kind: Option<Kind>,
     /// Size of the added or removed entry.
     pub size: Option<u64>,
+    /// What an added or removed symlink points to, or the path a hardlink shares.
+    pub target: Option<Bytes>,
     pub fields: Vec<FieldDiff>,
     pub content: Option<ContentDiff>,
     /// For a whole entry hidden by a path rule: that rule's name.
@@ -287,6 +289,7 @@ impl Difference {
             left_kind: None,
             right_kind: None,
             size: None,
+            target: None,
             fields: Vec::new(),
             content: None,
             ignored_by: None,
@@ -322,6 +325,9 @@ impl Serialize for Difference {
         st.serialize_field("right_type", &self.right_kind.map(|k| k.to_string()))?;
         if self.size.is_some() {
             st.serialize_field("size", &self.size)?;
+        }
+        if let Some(t) = &self.target {
+            st.serialize_field("target", &BytesJson(t))?;
         }
         st.serialize_field("fields", &self.fields)?;
         st.serialize_field("diff", &self.unified())?;

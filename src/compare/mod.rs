@@ -284,6 +284,7 @@ fn difference(
             d.right_kind = Some(e.kind);
         }
         d.size = Some(e.size);
+        d.target = e.link_target.clone().or_else(|| e.hardlink_target.clone());
         d
     };
     match *it {

@@ -43,7 +43,7 @@ const mark={added:'+',removed:'-',changed:'~'};
 function entry(d){
   const box=el('div','entry '+d.status);box.dataset.path=dpath(d);
   const h=el('div','head');h.appendChild(el('span','mark',mark[d.status]));h.appendChild(el('code','',dpath(d)));
-  const k=d.left_type||d.right_type;if(k)h.appendChild(el('span','kind',k+(d.size!==undefined&&d.status!=='changed'?', '+d.size+' bytes':'')));
+  const k=d.left_type||d.right_type;if(k)h.appendChild(el('span','kind',k+(typeof d.target==='string'?(k==='hardlink'?' to ':' -> ')+d.target:d.size!==undefined&&d.status!=='changed'?', '+d.size+' bytes':'')));
   box.appendChild(h);
   if(d.fields.length){const t=el('table','fields');const hr=el('tr');['field','left','right'].forEach(x=>hr.appendChild(el('th','',x)));t.appendChild(hr);
     d.fields.forEach(f=>{const r=el('tr');r.appendChild(el('td','mono',f.name+(f.ignored_by?' [--'+f.ignored_by+']':'')));r.appendChild(el('td','mono',val(f.left)));r.appendChild(el('td','mono',val(f.right)));t.appendChild(r);});box.appendChild(t);}

@@ -84,12 +84,18 @@ fn summary_table(r: &Report, ascii: bool) -> Table {
     t
 }
 
-/// `(file, 1 234 bytes)` or `(symlink)` after an added or removed entry's name.
+/// `(file, 1234 bytes)`, `(symlink -> libx.so.1)`, `(hardlink to usr/bin/ping)` or
+/// `(dir)` after an added or removed entry's name.
 fn entry_label(d: &Difference) -> String {
     let kind = d.kind_name();
+    let target = d.target.as_deref().map(crate::entry::display_bytes);
     match (d.status, d.size) {
         (Status::Added | Status::Removed, Some(sz)) if kind == "file" => {
             format!("({kind}, {} {})", sz, plural(sz, "byte", "bytes"))
+        }
+        (Status::Added | Status::Removed, _) if target.is_some() => {
+            let link = if kind == "hardlink" { "to" } else { "->" };
+            format!("({kind} {link} {})", target.unwrap_or_default())
         }
         (Status::Added | Status::Removed, _) if !kind.is_empty() => format!("({kind})"),
         _ => String::new(),
