@@ -33,6 +33,16 @@ pub enum ErrorKind {
     /// The tar stream is malformed.
     #[error("{0}")]
     Tar(#[from] crate::source::tar::TarError),
+    /// The (decompressed) stream does not start with a tar header.
+    #[error("{}", not_tar(.looks, *.short, .compressed))]
+    NotTar {
+        /// What its first bytes look like (`text`, `an ELF binary`), if anything known.
+        looks: Option<&'static str>,
+        /// Its length, when it is shorter than one 512-byte header.
+        short: Option<u64>,
+        /// The compression it was decoded from (`gzip`), if any.
+        compressed: Option<&'static str>,
+    },
     /// The user asked for something that cannot be done.
     #[error("{0}")]
     Usage(String),
@@ -45,6 +55,21 @@ pub enum ErrorKind {
     /// Anything else, already phrased.
     #[error("{0}")]
     Other(String),
+}
+
+/// `not a tar archive: text, gzip-compressed, 26 bytes`: said once, with what the
+/// bytes look like.
+fn not_tar(looks: &Option<&'static str>, short: Option<u64>, compressed: &Option<&str>) -> String {
+    let mut parts = vec![looks.unwrap_or("no tar header at its start").to_string()];
+    parts.extend(compressed.map(|c| format!("{c}-compressed")));
+    match short {
+        Some(n) if looks.is_none() => {
+            parts[0] = format!("{n} bytes, less than one 512-byte header");
+        }
+        Some(n) => parts.push(format!("{n} bytes")),
+        None => {}
+    }
+    format!("not a tar archive: {}", parts.join(", "))
 }
 
 impl Error {

@@ -770,6 +770,67 @@ fn sparse_member_declaring_a_petabyte() {
     }
 }
 
+/// Something that is not a tar archive is said to be none, once, with what its bytes
+/// look like: text, a zip, an ELF binary, an HTML error page from a failed download, with
+/// the compression it came in.
+#[test]
+fn not_a_tar_archive_says_what_it_looks_like() {
+    let dir = tmp();
+    let text = b"hello world, this is text\n".to_vec();
+    let html = b"<!DOCTYPE html>\n<html><body>404 Not Found</body></html>\n".repeat(20);
+    let elf = std::fs::read("/proc/self/exe").unwrap()[..4096].to_vec();
+    let cases: Vec<(&str, Vec<u8>, String)> = vec![
+        ("t.txt", text.clone(), "text, 26 bytes".into()),
+        (
+            "t.txt.gz",
+            Codec::Gzip.compress(&text),
+            "text, gzip-compressed, 26 bytes".into(),
+        ),
+        (
+            "page.html.zst",
+            Codec::Zstd.compress(&html),
+            "an HTML page (a failed download?), zstd-compressed".into(),
+        ),
+        ("prog", elf, "an ELF binary".into()),
+        (
+            "noise",
+            (0..600u32).map(|i| (i * 7 % 251) as u8).collect(),
+            "no tar header at its start".into(),
+        ),
+        (
+            "bits",
+            vec![1, 2, 3],
+            "3 bytes, less than one 512-byte header".into(),
+        ),
+    ];
+    let tar = testdata("formats/pax.tar");
+    for (name, bytes, what) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let line = assert_one_error_line(&rootfs(&p, &tar));
+        assert_eq!(
+            line,
+            format!("rdiff: {}: not a tar archive: {what}", p.display())
+        );
+    }
+    let z = dir.path().join("a.zip");
+    let made = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; zipfile.ZipFile(sys.argv[1], 'w').writestr('a.txt', 'x' * 2000)",
+        ])
+        .arg(&z)
+        .status();
+    if made.is_ok_and(|s| s.success()) {
+        let line = assert_one_error_line(&rootfs(&z, &tar));
+        let want = format!(
+            "rdiff: {}: not a tar archive: a zip archive (or jar, wheel, apk)",
+            z.display()
+        );
+        assert_eq!(line, want);
+    }
+}
+
 /// Bad input on standard input is named `-`.
 #[test]
 fn truncated_stream_on_stdin() {

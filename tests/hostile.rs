@@ -806,7 +806,7 @@ fn pax_size_disagreeing_with_the_header() {
     assert_error(
         &r,
         &format!(
-            "rdiff: {}: bad header checksum (not a tar archive, or corrupt after 1 members) (tar byte 3072)",
+            "rdiff: {}: bad header checksum (corrupt after 1 member) (tar byte 3072)",
             s(&p)
         ),
     );
@@ -827,7 +827,7 @@ fn pax_size_disagreeing_with_the_header() {
         assert_error(
             &r,
             &format!(
-                "rdiff: {}: bad header checksum (not a tar archive, or corrupt after 1 members) (tar byte {at})",
+                "rdiff: {}: bad header checksum (corrupt after 1 member) (tar byte {at})",
                 s(&p)
             ),
         );

@@ -9,6 +9,7 @@ pub mod compress_facts;
 pub mod dir;
 pub mod hash;
 pub mod mmap;
+pub mod sniff;
 pub mod tar;
 
 use std::collections::BTreeMap;
@@ -421,7 +422,16 @@ pub fn read_tar_from<'a>(
         compress::decode_with_params(compression, counted, counters).map_err(ErrorKind::from_io)?;
     let (mut decoded, diff_hash) = hash::Hashing::new(decoded, checks.diff_id);
     let mut tr = TarReader::with_limits(&mut decoded as &mut dyn BufRead, limits.clone());
-    f(&mut tr)?;
+    f(&mut tr).map_err(|e| match e {
+        ErrorKind::NotTar { looks, short, .. } if compression != Compression::None => {
+            ErrorKind::NotTar {
+                looks,
+                short,
+                compressed: Some(compression.name()),
+            }
+        }
+        e => e,
+    })?;
     let trailer = if drain {
         // What follows the end-of-archive marker is read (it is part of the input's
         // bytes) and counts against the size limit too.

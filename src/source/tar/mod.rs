@@ -254,10 +254,11 @@ impl<R: BufRead> TarReader<R> {
                     return Ok(false);
                 }
                 if self.members == 0 && self.pos < BLOCK as u64 {
-                    return Err(self.err(format!(
-                        "not a tar archive (the whole stream is {} bytes, less than one header)",
-                        self.pos
-                    )));
+                    return Err(ErrorKind::NotTar {
+                        looks: crate::source::sniff::looks_like(&buf[..got]),
+                        short: Some(self.pos),
+                        compressed: None,
+                    });
                 }
                 return Err(self.err(format!(
                     "truncated: stream ends inside a header block ({got} of 512 bytes)"
@@ -539,13 +540,21 @@ impl<R: BufRead> TarReader<R> {
             self.end_at = Some(header_offset);
             return Ok(false);
         }
+        if !h.checksum_ok() && header_offset == 0 {
+            return Err(ErrorKind::NotTar {
+                looks: crate::source::sniff::looks_like(block),
+                short: None,
+                compressed: None,
+            });
+        }
         if !h.checksum_ok() {
             return Err(ErrorKind::Tar(TarError {
                 offset: header_offset,
                 member: self.current.clone(),
                 problem: format!(
-                    "bad header checksum (not a tar archive, or corrupt after {} members)",
-                    self.members
+                    "bad header checksum (corrupt after {} {})",
+                    self.members,
+                    crate::report::plural(self.members, "member", "members")
                 ),
             }));
         }
