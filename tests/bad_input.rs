@@ -927,35 +927,60 @@ fn pax() -> String {
 }
 
 /// clap's own errors: exit 2, a message on stderr, nothing on stdout, no panic.
-fn assert_usage_error(out: &Output) {
+/// A flag error in clap's format, whose first line alone says what is wrong (it holds
+/// every word of `says`); returns that line.
+fn assert_usage_error(out: &Output, says: &[&str]) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}", describe(out));
     assert!(out.stdout.is_empty(), "{}", describe(out));
-    assert!(!stderr.trim().is_empty(), "{}", describe(out));
     assert!(!stderr.contains("panicked"), "{}", describe(out));
+    assert!(
+        !stderr.contains('\x1b'),
+        "no colour off a terminal: {}",
+        describe(out)
+    );
+    let first = stderr.lines().next().unwrap_or_default().to_string();
+    assert!(first.starts_with("error: "), "{}", describe(out));
+    for w in says {
+        assert!(
+            first.contains(w),
+            "first line lacks {w:?}: {}",
+            describe(out)
+        );
+    }
+    first
 }
 
 #[test]
 fn unknown_flag() {
     let p = pax();
     let out = rdiff(&args(&["rootfs", "--no-such-flag", &p, &p]));
-    assert_usage_error(&out);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"));
+    assert_usage_error(&out, &["unexpected argument", "--no-such-flag"]);
 }
 
 #[test]
 fn unknown_format() {
     let p = pax();
     let out = rdiff(&args(&["rootfs", "--format", "xml", &p, &p]));
-    assert_usage_error(&out);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("xml"));
+    assert_usage_error(&out, &["invalid value", "xml", "--format"]);
 }
 
 #[test]
 fn missing_operand() {
     let p = pax();
-    assert_usage_error(&rdiff(&args(&["rootfs", &p])));
-    assert_usage_error(&rdiff(&args(&[])));
+    let first = assert_usage_error(&rdiff(&args(&["rootfs", &p])), &["<RIGHT>"]);
+    assert_eq!(
+        first,
+        "error: the following required arguments were not provided: <RIGHT>"
+    );
+    let out = rdiff(&args(&["image"]));
+    assert_usage_error(&out, &["not provided", "<LEFT>, <RIGHT>"]);
+    let out = rdiff(&args(&["image", "--platform"]));
+    assert_usage_error(&out, &["a value is required", "--platform"]);
+    // No subcommand: the help, on stderr, exit 2.
+    let out = rdiff(&args(&[]));
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: rdiff <COMMAND>"));
 }
 
 #[test]
