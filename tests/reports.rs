@@ -2401,6 +2401,8 @@ fn progress_goes_to_a_terminal_stderr_only_and_quiet_stops_it() {
                 terminal.contains(" left ") && terminal.contains("right "),
                 "bars on a terminal stderr: {terminal:?}"
             );
+            // Standard input has no known total: bytes and speed, no empty bar.
+            assert!(!terminal.contains("0 B/0 B"), "{terminal:?}");
         }
     }
 }
