@@ -7,6 +7,7 @@ pub mod meta;
 pub mod metadata;
 pub mod plan;
 pub mod read;
+pub mod registry;
 pub mod save;
 pub mod spelling;
 pub mod squash;
