@@ -65,8 +65,12 @@ pub struct Registry {
 
 /// What a request came back with, or why none did.
 enum Failure {
-    /// No response (host unknown, refused, TLS, reset), or authentication failed.
+    /// No response: host unknown, refused, TLS, reset.
     Transport(String),
+    /// Authentication failed (the message names the credentials tried).
+    Auth(String),
+    /// A body that could not be read whole (over the limit, or cut short every time).
+    Body(String),
     Status(u16, Box<ureq::http::Response<ureq::Body>>),
 }
 
@@ -99,18 +103,20 @@ impl Registry {
             docs: Default::default(),
             options: options.clone(),
         };
-        let ping = match reg.send("/v2/", &[], false) {
-            Err(Failure::Transport(msg)) if plain_ok && !unreachable(&msg) => {
+        match reg.send("/v2/", &[], false) {
+            Ok(_) => Ok(reg),
+            // HTTPS failed where plain HTTP is allowed: try it, and if that fails too,
+            // say why HTTPS did (a certificate problem, not the HTTP server's 400).
+            Err(Failure::Transport(https)) if plain_ok && !unreachable(&https) => {
                 reg.base = format!("http://{}", reg.reference.api_host());
-                reg.send("/v2/", &[], false)
-                    .map_err(|f| reg.failure(f, "/v2/"))
+                match reg.send("/v2/", &[], false) {
+                    Ok(_) => Ok(reg),
+                    // No answer, or an HTTPS server's 400 to plain HTTP.
+                    Err(Failure::Transport(_) | Failure::Status(400, _)) => Err(https),
+                    Err(f) => Err(reg.failure(f, "/v2/")),
+                }
             }
             Err(f) => Err(reg.failure(f, "/v2/")),
-            Ok(r) => Ok(r),
-        };
-        match ping {
-            Ok(_) => Ok(reg),
-            Err(e) => Err(e),
         }
     }
 
@@ -162,7 +168,7 @@ impl Registry {
                         return Err(Failure::Status(401, Box::new(r)));
                     };
                     if let Err(msg) = self.authenticate(&c) {
-                        return Err(Failure::Transport(msg));
+                        return Err(Failure::Auth(msg));
                     }
                     *self.challenge.lock().unwrap_or_else(|e| e.into_inner()) = Some(c);
                 }
@@ -266,7 +272,7 @@ impl Registry {
     /// The error message for a failed request for `what`.
     fn failure(&self, f: Failure, what: &str) -> String {
         match f {
-            Failure::Transport(msg) => msg,
+            Failure::Transport(msg) | Failure::Auth(msg) | Failure::Body(msg) => msg,
             Failure::Status(status, mut r) => {
                 let retry_after = r
                     .headers()
@@ -329,27 +335,20 @@ impl Registry {
         };
         let accept = format!("{}, */*;q=0.1", MANIFEST_TYPES.join(", "));
         let path = format!("/v2/{}/manifests/{target}", self.reference.repo);
-        let mut r = self
-            .send(&path, &[("Accept", accept)], true)
-            .map_err(|f| self.failure(f, &what))?;
-        let media = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .split(';')
-            .next()
+        let (bytes, headers) = match self.whole(&path, &[("Accept", accept)], &what, limit) {
+            Ok(x) => x,
+            Err(Failure::Status(404, _)) if !target.contains(':') => {
+                return Err(self.missing_tag(target));
+            }
+            Err(f) => return Err(self.failure(f, &what)),
+        };
+        let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+        let media = header("content-type")
+            .and_then(|v| v.split(';').next())
             .unwrap_or("")
             .trim()
             .to_string();
-        let said = r
-            .headers()
-            .get("docker-content-digest")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = read_limited(r.body_mut(), limit, &what)?;
-        self.fetched
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let said = header("docker-content-digest").map(str::to_string);
         let found = super::walk::sha256_hex(&bytes);
         let expected = if target.contains(':') {
             Some(target.to_string())
@@ -370,17 +369,73 @@ impl Registry {
         Ok((bytes, media))
     }
 
+    /// Why a tag was not found: no such repository, or no such tag in it (with the
+    /// first tags it has). The distribution spec's 404 says `MANIFEST_UNKNOWN` for both.
+    fn missing_tag(&self, tag: &str) -> String {
+        let (host, repo) = (self.host(), &self.reference.repo);
+        let path = format!("/v2/{repo}/tags/list?n=100");
+        let tags = match self.send(&path, &[], true) {
+            Err(Failure::Status(404, _)) => {
+                return format!("repository {repo} not found on {host} (404)");
+            }
+            Err(_) => None,
+            Ok(mut r) => r
+                .body_mut()
+                .with_config()
+                .limit(1 << 20)
+                .read_to_vec()
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()),
+        };
+        let list: Vec<&str> = tags
+            .as_ref()
+            .and_then(|t| t["tags"].as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        let has = match list.len() {
+            0 => String::new(),
+            n if n <= 5 => format!("; it has {}", list.join(", ")),
+            n => format!("; it has {} and {} more", list[..5].join(", "), n - 5),
+        };
+        format!("tag {tag} not found in {repo} on {host} (404){has}")
+    }
+
     /// A small blob (a config) whole, at most `limit` bytes.
     pub fn small_blob(&self, digest: &str, limit: u64) -> Result<Vec<u8>, String> {
         let what = format!("blob {digest}");
         let path = format!("/v2/{}/blobs/{digest}", self.reference.repo);
-        let mut r = self
-            .send(&path, &[], true)
-            .map_err(|f| self.failure(f, &what))?;
-        let bytes = read_limited(r.body_mut(), limit, &what)?;
-        self.fetched
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        Ok(bytes)
+        self.whole(&path, &[], &what, limit)
+            .map(|(bytes, _)| bytes)
+            .map_err(|f| self.failure(f, &what))
+    }
+
+    /// GET a whole body of at most `limit` bytes, with the response's headers; a body
+    /// cut short is asked for again (up to `ATTEMPTS` times).
+    fn whole(
+        &self,
+        path: &str,
+        headers: &[(&str, String)],
+        what: &str,
+        limit: u64,
+    ) -> Result<(Vec<u8>, ureq::http::HeaderMap), Failure> {
+        let mut attempt = 1;
+        loop {
+            let mut r = self.send(path, headers, true)?;
+            match read_limited(r.body_mut(), limit, what) {
+                Ok(bytes) => {
+                    self.fetched
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    return Ok((bytes, r.headers().clone()));
+                }
+                Err((_, true)) if attempt < ATTEMPTS => {
+                    pause(attempt);
+                    attempt += 1;
+                }
+                Err((msg, _)) => return Err(Failure::Body(msg)),
+            }
+        }
     }
 
     /// A blob as a stream, resumed where it broke off.
@@ -408,6 +463,18 @@ impl Registry {
             .send(&path, &headers, true)
             .map_err(|f| self.failure(f, &what))?;
         let partial = r.status() == 206;
+        if partial {
+            let range = r
+                .headers()
+                .get("content-range")
+                .and_then(|v| v.to_str().ok());
+            if !range.is_some_and(|v| v.starts_with(&format!("bytes {offset}-"))) {
+                return Err(format!(
+                    "{what}: asked for the bytes from {offset} on, the registry sent {}",
+                    range.unwrap_or("another range")
+                ));
+            }
+        }
         let mut body = r.into_body().into_reader();
         if offset > 0 && !partial {
             // The server ignored the range: skip what was read already.
@@ -475,10 +542,14 @@ fn pause(n: u32) {
     std::thread::sleep(Duration::from_millis(100 << n.min(5)));
 }
 
-/// Read a whole body of at most `limit` bytes.
-fn read_limited(body: &mut ureq::Body, limit: u64, what: &str) -> Result<Vec<u8>, String> {
+/// Read a whole body of at most `limit` bytes; an error says whether another try may
+/// help (a body cut short, not one over the limit).
+fn read_limited(body: &mut ureq::Body, limit: u64, what: &str) -> Result<Vec<u8>, (String, bool)> {
     let over = || {
-        format!("{what} is over the limit of {limit} bytes for a JSON document (--max-json-size)")
+        let msg = format!(
+            "{what} is over the limit of {limit} bytes for a JSON document (--max-json-size)"
+        );
+        (msg, false)
     };
     if body.content_length().is_some_and(|n| n > limit) {
         return Err(over());
@@ -487,7 +558,7 @@ fn read_limited(body: &mut ureq::Body, limit: u64, what: &str) -> Result<Vec<u8>
     body.as_reader()
         .take(limit.saturating_add(1))
         .read_to_end(&mut v)
-        .map_err(|e| format!("{what}: {e}"))?;
+        .map_err(|e| (format!("{what}: {e}"), true))?;
     if v.len() as u64 > limit {
         return Err(over());
     }
@@ -512,6 +583,9 @@ fn describe(e: &ureq::Error, host: &str) -> (String, bool) {
                 false,
             ),
             _ if is_tls(io) => (format!("TLS failure with {host}: {io} {tls_hint}"), false),
+            _ if io.to_string().contains("failed to lookup address") => {
+                (format!("cannot resolve host {host} (unknown host)"), false)
+            }
             _ => (format!("{host}: {io}"), true),
         },
         E::Tls(m) => (format!("TLS failure with {host}: {m} {tls_hint}"), false),
