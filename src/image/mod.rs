@@ -76,6 +76,7 @@ pub fn compare_images(
     let hits = PathHits::new(policy);
     let mut differences = metadata::differences(&plan, sides, &layers, policy, &hits)?;
     let mut notes = plan.notes.clone();
+    notes.extend(layers.notes.iter().cloned());
     let cx = PairContext {
         policy,
         hits: &hits,
