@@ -117,6 +117,8 @@ fn parts() -> ReportParts {
         entries: Some(0),
         bytes: 0,
         sha256: None,
+        digest: None,
+        bytes_fetched: None,
     };
     ReportParts {
         command: "rootfs".into(),

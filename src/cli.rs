@@ -33,7 +33,8 @@ Inputs: an OCI layout directory (oci:DIR or oci:DIR:REF), an oci-archive (oci-ar
 compressed or not), a docker-archive (docker-archive:FILE: docker save, Docker 25+,
 podman/skopeo shapes), podman://NAME or docker://NAME (streamed from `podman|docker image
 save`), or - for an archive on standard input. Without a prefix the kind is found from
-what is on disk.
+what is on disk. A registry image: [HOST[:PORT]/]REPO[:TAG][@DIGEST] when no local file
+or directory has that name (alpine = docker.io/library/alpine:latest), or registry://REF.
 
 Examples:
   rdiff image oci:build-a:latest oci:build-b:latest     strict: every difference counts
@@ -41,6 +42,7 @@ Examples:
   rdiff image --squash --ignore-history a/ b/            compare flattened filesystems
   rdiff image --platform linux/arm64 --ignore-annotation 'org.opencontainers.image.*' a/ b/
   rdiff image --report-dir out/ podman://localhost/app:1 podman://localhost/app:1
+  rdiff image --semantic alpine:3.18.2 alpine:3.18.3    two tags from Docker Hub
 
 Exit status: 0 equal, 1 different, 2 trouble (unreadable input, digest mismatch, bad flags).";
 
@@ -81,9 +83,51 @@ pub struct ImageArgs {
     #[command(flatten)]
     pub image_rules: ImageRules,
     #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// How registry images are reached (skopeo's flag names and meanings).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Registry")]
+pub struct RegistryArgs {
+    /// Credentials for both registry inputs, instead of the auth files.
+    #[arg(long, value_name = "USER[:PASSWORD]")]
+    pub creds: Option<String>,
+    /// Read credentials from this auth file only (default: $REGISTRY_AUTH_FILE, else
+    /// $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json,
+    /// ~/.docker/config.json, with their credHelpers and credsStore).
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+    /// CA certificates (*.crt) and a client certificate (*.cert with its *.key) for
+    /// the registries (default: /etc/containers/certs.d/HOST, /etc/docker/certs.d/HOST).
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+    /// Verify registries' TLS certificates and require HTTPS. Default: verify, with
+    /// plain HTTP allowed for loopback registries only (localhost, 127.0.0.0/8, ::1);
+    /// false also allows plain HTTP for any registry.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true")]
+    pub tls_verify: Option<bool>,
+}
+
+impl RegistryArgs {
+    /// The registry options for the walk.
+    pub fn options(&self, images: &ImageRules) -> crate::image::registry::Options {
+        crate::image::registry::Options {
+            auth: crate::image::registry::auth::Sources {
+                creds: self.creds.clone(),
+                authfile: self.authfile.clone(),
+            },
+            cert_dir: self.cert_dir.clone(),
+            tls_verify: self.tls_verify,
+            platforms: images.platform.clone(),
+            ignore_attestations: images.ignore_attestations,
+        }
+    }
 }
 
 /// Image rules and walk options.

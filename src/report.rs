@@ -497,12 +497,28 @@ pub struct InputSummary {
     /// SHA-256 of the input's bytes as given, in hex (as `sha256sum` prints it); `null`
     /// for a directory.
     pub sha256: Option<String>,
+    /// A registry image: the digest of the index or manifest its reference names, as
+    /// the registry serves it (`sha256:HEX`). Absent for other inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// A registry image: the bytes received from the registry (documents and blobs).
+    /// Absent for other inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_fetched: Option<u64>,
 }
 
 impl InputSummary {
     /// `HEX  NAME`, the line `sha256sum` prints for the input.
     pub fn sha256_line(&self) -> Option<String> {
         self.sha256.as_ref().map(|h| format!("{h}  {}", self.name))
+    }
+
+    /// `digest sha256:HEX  NAME`: a registry image's digest, as `podman inspect`
+    /// prints it.
+    pub fn digest_line(&self) -> Option<String> {
+        self.digest
+            .as_ref()
+            .map(|d| format!("digest {d}  {}", self.name))
     }
 
     /// `28 entries`, or `not read` for an input that was not read.

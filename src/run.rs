@@ -155,9 +155,10 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         json: args.limits.max_json_size,
         tar: args.limits.tar_limits(),
     };
+    let registry = args.registry.options(&args.image_rules);
     let (l, r) = rayon::join(
-        || walk::open(&inputs[0], &limits),
-        || walk::open(&inputs[1], &limits),
+        || walk::open(&inputs[0], &limits, &registry),
+        || walk::open(&inputs[1], &limits, &registry),
     );
     let (l, r) = (l?, r?);
     let progress = progress_for(&args.output);
@@ -182,16 +183,8 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         keep_contents: args.output.report_dir.is_some(),
     };
     let result = compare_images(&l, &r, &policy, &opts)?;
-    let summary = |img: &crate::image::walk::Image, entries: u64| InputSummary {
-        name: img.name.clone(),
-        kind: img.form.clone(),
-        compression: img.store.facts().map(|f| f.compression.name().to_string()),
-        entries: Some(entries),
-        bytes: img.store.facts().map_or(img.bytes, |f| f.bytes),
-        sha256: img.store.facts().map(|f| crate::report::hex(&f.sha256)),
-    };
-    let left = summary(&l, result.entries[0]);
-    let right = summary(&r, result.entries[1]);
+    let left = image_summary(&l, result.entries[0]);
+    let right = image_summary(&r, result.entries[1]);
     let warnings = result.warnings;
     let report = build_report(
         result.differences,
@@ -209,6 +202,21 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         },
     );
     Ok((report, result.contents))
+}
+
+/// What the report says of an image input (after its layers were read: what a
+/// registry sent is counted then).
+fn image_summary(img: &crate::image::walk::Image, entries: u64) -> InputSummary {
+    InputSummary {
+        name: img.name.clone(),
+        kind: img.form.clone(),
+        compression: img.store.facts().map(|f| f.compression.name().to_string()),
+        entries: Some(entries),
+        bytes: img.store.facts().map_or(img.bytes, |f| f.bytes),
+        sha256: img.store.facts().map(|f| crate::report::hex(&f.sha256)),
+        digest: img.digest.clone(),
+        bytes_fetched: img.store.remote().map(|r| r.fetched()),
+    }
 }
 
 /// Compare two rootFS inputs and build the report.
@@ -431,6 +439,8 @@ fn identical_report(
         entries: None,
         bytes: len,
         sha256: Some(crate::report::hex(&sha)),
+        digest: None,
+        bytes_fetched: None,
     };
     let mut report = build_report(
         Vec::new(),

@@ -632,6 +632,8 @@ pub fn input_summary(info: &InputInfo) -> InputSummary {
         entries: Some(info.entries),
         bytes: info.bytes,
         sha256: info.sha256.map(|d| crate::report::hex(&d)),
+        digest: None,
+        bytes_fetched: None,
     }
 }
 

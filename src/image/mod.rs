@@ -7,6 +7,7 @@ pub mod meta;
 pub mod metadata;
 pub mod plan;
 pub mod read;
+pub mod registry;
 pub mod save;
 pub mod spelling;
 pub mod squash;
@@ -75,6 +76,7 @@ pub fn compare_images(
     let hits = PathHits::new(policy);
     let mut differences = metadata::differences(&plan, sides, &layers, policy, &hits)?;
     let mut notes = plan.notes.clone();
+    notes.extend(layers.notes.iter().cloned());
     let cx = PairContext {
         policy,
         hits: &hits,

@@ -82,7 +82,7 @@ pub fn plan(l: &Image, r: &Image, opts: &ImageOptions) -> Result<Plan> {
     Ok(Plan { pairs, notes })
 }
 
-fn platform_matches(p: Option<&str>, wanted: &[String]) -> bool {
+pub fn platform_matches(p: Option<&str>, wanted: &[String]) -> bool {
     if wanted.is_empty() {
         return true;
     }

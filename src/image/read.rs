@@ -46,6 +46,8 @@ pub struct Layers {
     pub sets: Vec<ReadSet>,
     /// What each layer's stream said, by (side, manifest, layer).
     pub facts: HashMap<(usize, usize, usize), StreamFacts>,
+    /// Set pairs not read because their blobs are the same by digest.
+    pub notes: Vec<crate::report::Note>,
 }
 
 /// One side of a set pair as read: its entries, and each layer's stream facts.
@@ -70,7 +72,7 @@ struct Job {
 
 /// Read every set pair the plan compares: in parallel, or one after the other.
 pub fn read_layers(plan: &Plan, imgs: [&Image; 2], how: &LayerReading) -> Result<Layers> {
-    let jobs = jobs(plan, imgs);
+    let (jobs, notes) = jobs(plan, imgs);
     if let Some(p) = &how.progress {
         for j in &jobs {
             for (side, (img, m)) in imgs.iter().zip(j.manifests).enumerate() {
@@ -89,6 +91,7 @@ pub fn read_layers(plan: &Plan, imgs: [&Image; 2], how: &LayerReading) -> Result
     let mut out = Layers {
         sets: Vec::new(),
         facts: HashMap::new(),
+        notes,
     };
     for (j, res) in jobs.into_iter().zip(results) {
         let ReadPair { sides, kept } = res?;
@@ -109,9 +112,12 @@ pub fn read_layers(plan: &Plan, imgs: [&Image; 2], how: &LayerReading) -> Result
 }
 
 /// The set pairs of a plan, in plan order: each layer pair whose blobs are both tars,
-/// or the squashed trees.
-fn jobs(plan: &Plan, imgs: [&Image; 2]) -> Vec<Job> {
+/// or the squashed trees; and a note for each set pair left unread because its blobs
+/// are the same by digest ([`same_by_digest`]).
+fn jobs(plan: &Plan, imgs: [&Image; 2]) -> (Vec<Job>, Vec<crate::report::Note>) {
     let mut jobs = Vec::new();
+    let mut notes = Vec::new();
+    let remote = imgs.iter().any(|i| i.store.remote().is_some());
     for (k, p) in plan.pairs.iter().enumerate() {
         let Some((a, b)) = p.both() else { continue };
         let job = |layer: Option<usize>, location: String| Job {
@@ -120,20 +126,49 @@ fn jobs(plan: &Plan, imgs: [&Image; 2]) -> Vec<Job> {
             layer,
             location,
         };
+        let (la, lb) = (&imgs[0].manifests[a].layers, &imgs[1].manifests[b].layers);
         match p.sets {
             Sets::None => {}
+            Sets::Squash if remote && la.len() == lb.len() && same_by_digest(la, lb) => {
+                notes.push(not_read(format!("{}rootfs", p.prefix), la));
+            }
             Sets::Squash => jobs.push(job(None, format!("{}rootfs/", p.prefix))),
             Sets::Layers => {
-                let (la, lb) = (&imgs[0].manifests[a].layers, &imgs[1].manifests[b].layers);
                 for i in 0..la.len() {
-                    if la[i].is_tar() && lb[i].is_tar() {
+                    let (x, y) = (&la[i..=i], &lb[i..=i]);
+                    if !(x[0].is_tar() && y[0].is_tar()) {
+                        continue;
+                    }
+                    if remote && same_by_digest(x, y) {
+                        notes.push(not_read(format!("{}layers/{i}", p.prefix), x));
+                    } else {
                         jobs.push(job(Some(i), format!("{}layers/{i}/", p.prefix)));
                     }
                 }
             }
         }
     }
-    jobs
+    (jobs, notes)
+}
+
+/// Whether two lists of layers are the same blobs: the same digests and diff_ids, in
+/// order. The same SHA-256 is the same bytes, so such layers hold the same entries; when
+/// one side is on a registry they are not downloaded only to confirm it.
+fn same_by_digest(a: &[Layer], b: &[Layer]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.digest().is_some() && x.digest() == y.digest() && x.diff_id == y.diff_id
+        })
+}
+
+/// The note of a set pair not read: `equal by digest, not read`.
+fn not_read(location: String, layers: &[Layer]) -> crate::report::Note {
+    let digests: Vec<&str> = layers.iter().filter_map(Layer::digest).collect();
+    crate::report::Note {
+        path: location.into_bytes().into(),
+        kind: "not_read",
+        message: format!("equal by digest, not read ({})", digests.join(", ")),
+    }
 }
 
 /// The layers one side of a job reads: layer `i`, or every tar layer (squashed).

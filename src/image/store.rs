@@ -52,6 +52,8 @@ enum Blobs {
         /// Keeps a spooled temporary file alive (and deletes it at the end).
         _spool: Option<tempfile::NamedTempFile>,
     },
+    /// A repository on a registry: documents fetched whole, blobs streamed.
+    Registry(Box<super::registry::Registry>),
 }
 
 /// A `dir:` directory's manifest, which is no file of its digest.
@@ -124,6 +126,22 @@ impl Store {
             },
             limits,
         })
+    }
+
+    /// A registry repository, connected.
+    pub fn registry(reg: super::registry::Registry, limits: Limits) -> Store {
+        Store {
+            blobs: Blobs::Registry(Box::new(reg)),
+            limits,
+        }
+    }
+
+    /// The registry, when the blobs are on one.
+    pub fn remote(&self) -> Option<&super::registry::Registry> {
+        match &self.blobs {
+            Blobs::Registry(r) => Some(r),
+            _ => None,
+        }
     }
 
     /// Where a blob name is on disk: `blobs/sha256/HEX` is `HEX` in a `dir:` directory.
@@ -213,6 +231,8 @@ impl Store {
         match &self.blobs {
             Blobs::Layout { root, flat } => Store::file(root, flat, name).is_file(),
             Blobs::Archive { members, .. } => resolve(members, name).is_ok(),
+            // Asked for when read: a missing blob is the registry's 404.
+            Blobs::Registry(_) => true,
         }
     }
 
@@ -223,6 +243,8 @@ impl Store {
                 .map(|m| m.len())
                 .map_err(|e| format!("{name}: {e}")),
             Blobs::Archive { members, .. } => resolve(members, name).map(|m| m.size),
+            // Known only from the descriptor, and checked as the blob streams.
+            Blobs::Registry(_) => Err(format!("{name}: size unknown before it is fetched")),
         }
     }
 
@@ -251,11 +273,18 @@ impl Store {
                     (m.offset + m.size) as usize,
                 )))
             }
+            Blobs::Registry(reg) => {
+                let blob = reg.blob(&digest_of(name)?)?;
+                Ok(Box::new(BufReader::with_capacity(256 << 10, blob)))
+            }
         }
     }
 
     /// Read a small blob (JSON) whole, refusing more than the JSON limit.
     pub fn read_small(&self, name: &str) -> std::result::Result<Vec<u8>, String> {
+        if let Blobs::Registry(reg) = &self.blobs {
+            return reg.small_blob(&digest_of(name)?, self.limits.json);
+        }
         let size = self.size(name)?;
         let limit = self.limits.json;
         if size > limit {
@@ -271,10 +300,21 @@ impl Store {
         Ok(v)
     }
 
+    /// An image index or manifest, whole: from a registry's manifest endpoint, else
+    /// as any small blob.
+    pub fn read_manifest(&self, name: &str) -> std::result::Result<Vec<u8>, String> {
+        match &self.blobs {
+            Blobs::Registry(reg) => reg
+                .manifest(&digest_of(name)?, self.limits.json)
+                .map(|(bytes, _)| bytes),
+            _ => self.read_small(name),
+        }
+    }
+
     /// SHA-256 of an archive's decompressed bytes (`None` for a layout directory).
     pub fn decoded_sha256(&self) -> Option<crate::entry::Digest> {
         match &self.blobs {
-            Blobs::Layout { .. } => None,
+            Blobs::Layout { .. } | Blobs::Registry(_) => None,
             Blobs::Archive { map, .. } => Some(crate::source::hash::sha256(map_bytes(map))),
         }
     }
@@ -310,7 +350,7 @@ impl Store {
     /// What an archive's own bytes are (`None` for a layout directory).
     pub fn facts(&self) -> Option<&ArchiveFacts> {
         match &self.blobs {
-            Blobs::Layout { .. } => None,
+            Blobs::Layout { .. } | Blobs::Registry(_) => None,
             Blobs::Archive { facts, .. } => Some(facts),
         }
     }
@@ -318,10 +358,17 @@ impl Store {
     /// Member names (archives only), for error messages and shape detection.
     pub fn names(&self) -> Vec<String> {
         match &self.blobs {
-            Blobs::Layout { .. } => Vec::new(),
+            Blobs::Layout { .. } | Blobs::Registry(_) => Vec::new(),
             Blobs::Archive { members, .. } => members.keys().cloned().collect(),
         }
     }
+}
+
+/// `sha256:HEX` of a blob name `blobs/sha256/HEX`.
+fn digest_of(name: &str) -> std::result::Result<String, String> {
+    name.strip_prefix("blobs/sha256/")
+        .map(|hex| format!("sha256:{hex}"))
+        .ok_or_else(|| format!("{name}: not a blob of a registry"))
 }
 
 fn map_file(f: &File) -> io::Result<Arc<Mmap>> {

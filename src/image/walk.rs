@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::registry::{Options as RegistryOptions, Reference, Registry};
 use super::store::{Limits, Store};
 use crate::error::{Error, Result};
 
@@ -29,6 +30,9 @@ pub enum Transport {
     Docker,
     /// skopeo's `dir:` (what `podman save --format docker-dir` writes).
     Dir,
+    /// A registry: `registry://REF`, or a bare `[HOST[:PORT]/]REPO[:TAG][@DIGEST]`
+    /// that names no local file or directory.
+    Registry,
 }
 
 #[derive(Clone, Debug)]
@@ -46,87 +50,75 @@ impl ImageInput {
     pub fn parse(arg: &std::ffi::OsStr) -> ImageInput {
         let name = crate::entry::display_bytes(std::os::unix::ffi::OsStrExt::as_bytes(arg));
         let s = arg.to_string_lossy().into_owned();
-        let with = |t: Transport, rest: &str| {
-            let (path, reference) = split_ref(rest);
-            ImageInput {
+        let with =
+            |transport: Transport, path: Option<PathBuf>, reference: Option<String>| ImageInput {
                 name: name.clone(),
-                transport: t,
-                path: Some(path),
+                transport,
+                path,
                 reference,
-            }
-        };
-        if let Some(rest) = s.strip_prefix("oci-archive:") {
-            with(Transport::OciArchive, rest)
-        } else if let Some(rest) = s.strip_prefix("docker-archive:") {
-            with(Transport::DockerArchive, rest)
-        } else if let Some(rest) = s.strip_prefix("oci:") {
-            with(Transport::Oci, rest)
-        } else if let Some(rest) = s.strip_prefix("dir:") {
-            ImageInput {
-                name: name.clone(),
-                transport: Transport::Dir,
-                path: Some(PathBuf::from(rest)),
-                reference: None,
-            }
-        } else if let Some(rest) = s
-            .strip_prefix("containers-storage:")
-            .map(|r| (Transport::Podman, r))
-            .or_else(|| {
-                s.strip_prefix("docker-daemon:")
-                    .map(|r| (Transport::Docker, r))
-            })
-        {
-            // skopeo's names for the local stores: podman's and the Docker daemon's.
-            ImageInput {
-                name: name.clone(),
-                transport: rest.0,
-                path: None,
-                reference: Some(rest.1.to_string()),
-            }
-        } else if let Some(rest) = s.strip_prefix("podman://") {
-            ImageInput {
-                name: name.clone(),
-                transport: Transport::Podman,
-                path: None,
-                reference: Some(rest.to_string()),
-            }
-        } else if let Some(rest) = s.strip_prefix("docker://") {
-            ImageInput {
-                name: name.clone(),
-                transport: Transport::Docker,
-                path: None,
-                reference: Some(rest.to_string()),
-            }
-        } else if s == "-" {
-            ImageInput {
-                name,
-                transport: Transport::Auto,
-                path: None,
-                reference: None,
-            }
-        } else {
-            // `DIR:REF` also works without the `oci:` prefix.
-            let (path, reference) = split_ref(&s);
-            let path = if reference.is_some() {
-                path
-            } else {
-                PathBuf::from(arg)
             };
-            ImageInput {
-                name,
-                transport: Transport::Auto,
-                path: Some(path),
-                reference,
+        let files = [
+            ("oci-archive:", Transport::OciArchive),
+            ("docker-archive:", Transport::DockerArchive),
+            ("oci:", Transport::Oci),
+        ];
+        for (prefix, t) in files {
+            if let Some(rest) = s.strip_prefix(prefix) {
+                let (path, reference) = split_ref(rest);
+                return with(t, Some(path), reference);
             }
         }
+        if let Some(rest) = s.strip_prefix("dir:") {
+            return with(Transport::Dir, Some(PathBuf::from(rest)), None);
+        }
+        // Images named to a CLI or a registry (skopeo's `containers-storage:` and
+        // `docker-daemon:` are podman's and the Docker daemon's stores).
+        let named = [
+            ("containers-storage:", Transport::Podman),
+            ("docker-daemon:", Transport::Docker),
+            ("podman://", Transport::Podman),
+            ("docker://", Transport::Docker),
+            ("registry://", Transport::Registry),
+        ];
+        for (prefix, t) in named {
+            if let Some(rest) = s.strip_prefix(prefix) {
+                return with(t, None, Some(rest.to_string()));
+            }
+        }
+        if s == "-" {
+            return with(Transport::Auto, None, None);
+        }
+        // `DIR:REF` also works without the `oci:` prefix.
+        let (path, reference) = split_ref(&s);
+        if reference.is_some() {
+            return with(Transport::Auto, Some(path), reference);
+        }
+        if implicit_reference(&s) {
+            return with(Transport::Registry, None, Some(s));
+        }
+        with(Transport::Auto, Some(PathBuf::from(arg)), None)
     }
+}
+
+/// Whether a bare argument is a registry reference: no local file or directory has
+/// that name, it parses as one, and it does not end like an archive's file name
+/// (`base.tar`, `x.tar.gz`: a missing file, not Docker Hub's `library/base.tar`).
+fn implicit_reference(s: &str) -> bool {
+    let last = s.rsplit('/').next().unwrap_or(s);
+    let archive = [".tar", ".tgz", ".gz", ".zst", ".xz", ".bz2"]
+        .iter()
+        .any(|e| last.split(':').next().unwrap_or(last).ends_with(e));
+    !Path::new(s).exists() && !archive && super::registry::Reference::parse(s).is_ok()
 }
 
 /// Whether `reference` picks an image in the layout (`oci:DIR:REF`, `DIR:REF`), rather
 /// than naming the image a CLI saved (`podman://NAME`: the save holds that one image,
 /// under whatever name the CLI resolved it to).
 fn picks_by_ref(input: &ImageInput) -> bool {
-    !matches!(input.transport, Transport::Podman | Transport::Docker)
+    !matches!(
+        input.transport,
+        Transport::Podman | Transport::Docker | Transport::Registry
+    )
 }
 
 /// `PATH:REF` where PATH exists (a layout directory or an archive), split at the first
@@ -259,6 +251,9 @@ pub struct Image {
     /// The `oci-layout` file's bytes (OCI layouts and archives).
     pub layout_file: Option<Vec<u8>>,
     pub manifests: Vec<Manifest>,
+    /// The digest of the document a registry reference names (an index or a
+    /// manifest), as `podman inspect --format '{{.Digest}}'` prints it.
+    pub digest: Option<String>,
 }
 
 fn err(input: &ImageInput, msg: impl Into<String>) -> Error {
@@ -286,8 +281,14 @@ pub fn sha256_hex(b: &[u8]) -> String {
     )
 }
 
-/// Read a JSON blob by descriptor, checking its digest and size.
-fn read_doc(input: &ImageInput, store: &Store, what: &str, desc: &Value) -> Result<Doc> {
+/// Read a JSON blob by descriptor, checking its digest and size (`manifest`: an index
+/// or manifest, which a registry serves from its manifest endpoint).
+fn read_doc(
+    input: &ImageInput,
+    store: &Store,
+    (what, manifest): (&str, bool),
+    desc: &Value,
+) -> Result<Doc> {
     let digest = desc
         .get("digest")
         .and_then(Value::as_str)
@@ -296,9 +297,12 @@ fn read_doc(input: &ImageInput, store: &Store, what: &str, desc: &Value) -> Resu
     if !store.has(&path) {
         return Err(err(input, format!("{what}: blob {digest} is missing")));
     }
-    let bytes = store
-        .read_small(&path)
-        .map_err(|m| err(input, format!("{what}: {m}")))?;
+    let bytes = if manifest {
+        store.read_manifest(&path)
+    } else {
+        store.read_small(&path)
+    }
+    .map_err(|m| err(input, format!("{what}: {m}")))?;
     let found = sha256_hex(&bytes);
     if found != digest {
         return Err(err(
@@ -358,8 +362,9 @@ fn is_manifest(media: &str) -> bool {
 }
 
 /// Open and walk an image.
-pub fn open(input: &ImageInput, limits: &Limits) -> Result<Image> {
+pub fn open(input: &ImageInput, limits: &Limits, registry: &RegistryOptions) -> Result<Image> {
     let (store, form_hint, bytes) = match input.transport {
+        Transport::Registry => return open_registry(input, limits, registry),
         Transport::Podman | Transport::Docker => open_cli(input, limits)?,
         _ => match &input.path {
             Some(p) if p.is_dir() => {
@@ -420,6 +425,7 @@ pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64)
             indexes: Vec::new(),
             layout_file: None,
             manifests: Vec::new(),
+            digest: None,
         };
         walk_dir(input, &mut image)?;
         return Ok(image);
@@ -428,7 +434,11 @@ pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64)
     let has_docker = store.has("manifest.json");
     let use_docker = match input.transport {
         Transport::DockerArchive | Transport::Docker => true,
-        Transport::Oci | Transport::OciArchive | Transport::Podman | Transport::Dir => false,
+        Transport::Oci
+        | Transport::OciArchive
+        | Transport::Podman
+        | Transport::Dir
+        | Transport::Registry => false,
         Transport::Auto => !has_layout && has_docker,
     };
     let form = match (form_hint, use_docker) {
@@ -444,6 +454,7 @@ pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64)
         indexes: Vec::new(),
         layout_file: None,
         manifests: Vec::new(),
+        digest: None,
     };
     if use_docker {
         if !has_docker {
@@ -587,10 +598,10 @@ fn read_index(
     store: &Store,
     desc: &Descriptor,
 ) -> Result<(Doc, Vec<Descriptor>)> {
-    let mut doc = read_doc(input, store, "image index", &desc.raw)?;
+    let mut doc = read_doc(input, store, ("image index", true), &desc.raw)?;
     // An index's manifests count as a set in its spelling.
     if let Some(Ok(p)) = desc.digest.as_deref().map(blob_path)
-        && let Ok(bytes) = store.read_small(&p)
+        && let Ok(bytes) = store.read_manifest(&p)
     {
         doc.spelling = super::spelling::index_spelling(&bytes, &[]);
     }
@@ -674,7 +685,7 @@ fn read_manifest(
     digest: &str,
 ) -> Result<(Doc, Doc)> {
     let what = format!("manifest {digest}");
-    let doc = read_doc(input, store, "manifest", &desc.raw)?;
+    let doc = read_doc(input, store, ("manifest", true), &desc.raw)?;
     if doc.json.get("manifests").is_some() {
         let msg = format!("{what}: descriptor says manifest, blob is an index");
         return Err(err(input, msg));
@@ -694,7 +705,7 @@ fn read_manifest(
     let config = read_doc(
         input,
         store,
-        &format!("config of {what}"),
+        (&format!("config of {what}"), false),
         &doc.json["config"],
     )?;
     Ok((doc, config))
@@ -731,6 +742,130 @@ fn layers(input: &ImageInput, manifest: &Doc, config: &Doc, digest: &str) -> Res
         layers.push(layer);
     }
     Ok(layers)
+}
+
+/// A registry image: the document the reference names (by tag or digest), then the
+/// walk as for a layout. The document's digest is checked against the reference's
+/// (`@sha256:...`) or the registry's `Docker-Content-Digest`. Of an index, the
+/// manifests that `--platform` or `--ignore-attestations` leave out are not fetched.
+fn open_registry(input: &ImageInput, limits: &Limits, opts: &RegistryOptions) -> Result<Image> {
+    let text = input.reference.as_deref().unwrap_or("");
+    // A bare name without a registry host may have been meant as a file.
+    let maybe_file = !input.name.starts_with("registry://")
+        && !text.starts_with("docker.io/")
+        && Reference::parse(text).is_ok_and(|r| r.host == super::registry::reference::DOCKER_HUB);
+    let fail = |m: String| {
+        let m = if maybe_file {
+            format!("no such file or directory, and as a registry image: {m}")
+        } else {
+            m
+        };
+        err(input, m)
+    };
+    let reference = Reference::parse(text).map_err(|m| fail(format!("{text}: {m}")))?;
+    let reg = Registry::connect(reference.clone(), opts).map_err(&fail)?;
+    let (bytes, media) = reg
+        .manifest(reference.target(), limits.json)
+        .map_err(&fail)?;
+    let json = parse_json(&bytes).map_err(|m| fail(format!("{reference}: {m}")))?;
+    let media = match media.as_str() {
+        "" | "application/json" | "text/plain" => {
+            str_field(&json, "mediaType").unwrap_or("").to_string()
+        }
+        _ => media,
+    };
+    if !is_index(&media, Some(&json)) && !is_manifest(&media) {
+        let msg = format!(
+            "{reference}: the registry serves a manifest of type {media:?}, which rdiff does \
+             not read (OCI or Docker schema 2 image manifests and indexes)"
+        );
+        return Err(fail(msg));
+    }
+    let digest = sha256_hex(&bytes);
+    let raw = serde_json::json!({"mediaType": media, "digest": digest, "size": bytes.len()});
+    let mut image = Image {
+        name: input.name.clone(),
+        form: "registry".into(),
+        bytes: 0,
+        store: Store::registry(reg, limits.clone()),
+        indexes: Vec::new(),
+        layout_file: None,
+        manifests: Vec::new(),
+        digest: Some(digest),
+    };
+    let top = Descriptor::new(raw);
+    if !is_index(&media, Some(&json)) {
+        image.manifests = walk_manifest(input, &image.store, top, 0)?;
+    } else {
+        let (doc, entries) = read_index(input, &image.store, &top)?;
+        image.indexes.push(doc);
+        for d in &entries {
+            if wanted(d, &entries, opts) {
+                let m = walk_manifest(input, &image.store, d.clone(), 0)?;
+                image.manifests.extend(m);
+            } else {
+                image.manifests.push(unfetched(d.clone()));
+            }
+        }
+    }
+    image.bytes = stored_bytes(&image);
+    Ok(image)
+}
+
+/// Whether an index entry is fetched: not an attestation `--ignore-attestations`
+/// leaves out, nor of (or for) a platform `--platform` does not name.
+fn wanted(d: &Descriptor, all: &[Descriptor], opts: &RegistryOptions) -> bool {
+    let attestation = d.annotation("vnd.docker.reference.type") == Some("attestation-manifest");
+    if attestation && opts.ignore_attestations {
+        return false;
+    }
+    let platform = if attestation {
+        let subject = d.annotation("vnd.docker.reference.digest");
+        all.iter()
+            .find(|x| x.digest.is_some() && x.digest.as_deref() == subject)
+            .and_then(|x| x.platform.clone())
+    } else {
+        d.platform.clone()
+    };
+    match platform {
+        Some(p) => super::plan::platform_matches(Some(&p), &opts.platforms),
+        None => true,
+    }
+}
+
+/// An index entry left unfetched: known by its descriptor, which the plan filters out.
+fn unfetched(descriptor: Descriptor) -> Manifest {
+    let kind = match descriptor.annotation("vnd.docker.reference.type") {
+        Some("attestation-manifest") => ManifestKind::Attestation(
+            descriptor
+                .annotation("vnd.docker.reference.digest")
+                .map(str::to_string),
+        ),
+        _ => ManifestKind::Image,
+    };
+    Manifest {
+        platform: descriptor.platform.clone(),
+        descriptor,
+        doc: None,
+        kind,
+        ref_name: None,
+        config: None,
+        layers: Vec::new(),
+        synthesized: false,
+        repo_tags: None,
+    }
+}
+
+/// What the walked manifests say their configs and layers weigh, stored.
+fn stored_bytes(image: &Image) -> u64 {
+    image
+        .manifests
+        .iter()
+        .map(|m| {
+            let layers: u64 = m.layers.iter().filter_map(Layer::size).sum();
+            layers + m.config.as_ref().map_or(0, |c| c.size)
+        })
+        .sum()
 }
 
 /// A skopeo `dir:` directory: `manifest.json` is the image's manifest itself (as a

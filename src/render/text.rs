@@ -47,6 +47,9 @@ fn input_line(label: &str, i: &crate::report::InputSummary) -> String {
         what.push(c.to_string());
     }
     what.push(i.entries_text());
+    if let Some(n) = i.bytes_fetched {
+        what.push(format!("{n} bytes fetched"));
+    }
     format!("{label:<6} {}  ({})", i.name, what.join(", "))
 }
 
@@ -166,8 +169,10 @@ fn write_header(w: &mut dyn Write, r: &Report, st: &Style, ascii: bool) -> io::R
     writeln!(w, "{}", st.bold(&format!("rdiff {}", r.command)))?;
     writeln!(w, "{}", input_line("left", &r.left))?;
     writeln!(w, "{}", input_line("right", &r.right))?;
+    let digests = [r.left.digest_line(), r.right.digest_line()];
     for l in [sha256_line(&r.left), sha256_line(&r.right)]
         .into_iter()
+        .chain(digests)
         .flatten()
     {
         writeln!(w, "{l}")?;
