@@ -12,19 +12,15 @@
 
 mod support;
 
-#[path = "support/oci.rs"]
-mod oci;
-#[path = "support/rawtar.rs"]
-mod rawtar;
-
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use rawtar::{Hdr, finish, pax, pax_raw};
 use serde_json::Value;
-use support::RDIFF;
+use support::oci;
+use support::rawtar::{self, Hdr, finish, pax, pax_raw};
+use support::run::RDIFF;
 
 // ---------------------------------------------------------------------------------
 // helpers
@@ -216,7 +212,10 @@ struct Layout {
 impl Layout {
     fn copy(name: &str, into: &Path) -> Layout {
         let root = into.join(name);
-        copy_dir(&support::testdata(&format!("image/oci/{name}")), &root);
+        copy_dir(
+            &support::paths::testdata(&format!("image/oci/{name}")),
+            &root,
+        );
         Layout { root }
     }
 
@@ -1105,7 +1104,7 @@ fn bytes_repeat_structural_differences_until_manifest_format_is_ignored() {
         ],
     );
 
-    let img = |n: &str| support::testdata(&format!("image/oci/{n}"));
+    let img = |n: &str| support::paths::testdata(&format!("image/oci/{n}"));
     let split: &[&str] = &[
         "--ignore-layer-split",
         "--ignore-descriptor-digests",
@@ -1125,7 +1124,7 @@ fn bytes_repeat_structural_differences_until_manifest_format_is_ignored() {
 
 /// The base docker-archive with one more member appended (before the end marker).
 fn docker_archive_with(extra: &[u8]) -> Vec<u8> {
-    let base = support::read_testdata("image/archives/base.docker-archive.tar");
+    let base = support::paths::read_testdata("image/archives/base.docker-archive.tar");
     let end = rawtar::end_of_members(&base);
     finish(&[&base[..end], extra])
 }
@@ -1176,7 +1175,7 @@ fn i7_bytes_in_the_padding_after_a_layer_blob() {
     let t = tempfile::tempdir().unwrap();
     let l = Layout::copy("base", t.path());
     // A layer of 1.5 MiB of noise (gzip cannot shrink it under 1 MiB).
-    let mut rng = support::Rng::new(7);
+    let mut rng = support::data::Rng::new(7);
     let (layer, gz) = (100..)
         .map(|extra| {
             let tar = finish(&[&file("big.bin", &rng.bytes((3 << 19) + extra))]);

@@ -14,7 +14,10 @@ use std::time::Duration;
 use assert_cmd::Command;
 use rdiff::error::ErrorKind;
 use rdiff::source::tar::TarReader;
-use support::{Codec, RDIFF, Rng, file_header, fix_checksum, push_padded, read_testdata, testdata};
+use support::data::{Codec, Rng};
+use support::paths::{read_testdata, testdata};
+use support::rawtar::{file_header, fix_checksum, push_padded};
+use support::run::RDIFF;
 
 /// Upper bound for any one child; a hang fails the test instead of blocking it.
 const TIMEOUT: Duration = Duration::from_secs(20);

@@ -5,7 +5,7 @@
 //! whatever form each side takes; and the extracted rootfs fixture pair differs as its
 //! tarballs do.
 
-mod common;
+mod support;
 
 use std::collections::BTreeSet;
 use std::ffi::{CString, OsStr};
@@ -15,9 +15,13 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
 use rdiff::entry::{Entry, Kind};
 use serde_json::{Value as Json, json};
+use support::data::{hex, sha256};
+use support::library::{entry, entry_b, read_path, report, visible};
+use support::paths::td;
+use support::report::set as set_of;
+use support::run::sh;
 
 /// Every mtime (and atime) in the built trees: whole seconds, as tar stores them.
 const MTIME: i64 = 1_700_000_000;
@@ -851,8 +855,8 @@ fn extracted_pair() -> Option<(tempfile::TempDir, String, String)> {
     }
     let tmp = tempfile::tempdir().unwrap();
     let (l, r) = (tmp.path().join("left"), tmp.path().join("right"));
-    extract(&testdata("rootfs/left.tar.zst"), &l);
-    extract(&testdata("rootfs/right.tar.zst"), &r);
+    extract(&td("rootfs/left.tar.zst"), &l);
+    extract(&td("rootfs/right.tar.zst"), &r);
     let (l, r) = (s(&l).to_string(), s(&r).to_string());
     Some((tmp, l, r))
 }
@@ -871,10 +875,7 @@ fn dir_and_tar_differences(extra: &[&str]) -> Option<[BTreeSet<(String, String)>
     dir_args.extend([l.as_str(), r.as_str()]);
     let dirs = report(&dir_args);
     assert_eq!(dirs.left.kind, "directory");
-    let (lt, rt) = (
-        testdata("rootfs/left.tar.zst"),
-        testdata("rootfs/right.tar.zst"),
-    );
+    let (lt, rt) = (td("rootfs/left.tar.zst"), td("rootfs/right.tar.zst"));
     let mut tar_args = vec![
         "--ignore-file-timestamps",
         "--ignore-tar-format",
@@ -951,7 +952,7 @@ fn extracted_rootfs_equals_its_tarball() {
     let Some((_tmp, l, _r)) = extracted_pair() else {
         return;
     };
-    let t = testdata("rootfs/left.tar.zst");
+    let t = td("rootfs/left.tar.zst");
     let r = report(&["--semantic", "--ignore-owner-names", &l, &t]);
     assert!(r.equal, "{:?}", visible(&r));
 }
@@ -962,7 +963,7 @@ fn extracted_rootfs_equals_its_tarball_apart_from_the_hardlink() {
         return;
     };
     for (dir, tar) in [(l, "rootfs/left.tar.zst"), (r, "rootfs/right.tar.zst")] {
-        let t = testdata(tar);
+        let t = td(tar);
         let rep = report(&[
             "--semantic",
             "--ignore-owner-names",

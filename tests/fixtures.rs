@@ -8,15 +8,18 @@
 //! digest check does not trust rdiff's own hashing; they are also checked against the
 //! sha256 table of FIXTURES.md, which pins the generators down.
 
-mod common;
+mod support;
 
 use std::collections::BTreeMap;
 
-use common::*;
 use rdiff::entry::{Entry, Format, HeaderFormat, Kind, Timestamp, ext};
 use rdiff::report::{ContentDiff, FieldDiff, Report, Status, Value};
 use rdiff::source::EntrySet;
 use rdiff::source::compress::Compression;
+use support::data::{PyRandom, hex, sha256, unhex};
+use support::library::{entry, entry_b, paths, read_fixture, report, visible};
+use support::paths::td;
+use support::report::set as set_of;
 
 const T0: i64 = 1_700_000_000;
 const T1: i64 = 1_710_000_000;
@@ -446,11 +449,7 @@ fn writers_agree_on_the_same_tree() {
     // inputs' `sha256` is shown too (it is hidden only with every difference that
     // explains it); the headers each writer spells its own way are hidden
     // (--ignore-tar-format).
-    let r = report(&[
-        "--semantic",
-        &testdata(Pax.file()),
-        &testdata(Bsdtar.file()),
-    ]);
+    let r = report(&["--semantic", &td(Pax.file()), &td(Bsdtar.file())]);
     assert_eq!(
         visible(&r),
         set_of(&[("acl-dir", "mode"), ("input", "sha256")])
@@ -461,21 +460,13 @@ fn writers_agree_on_the_same_tree() {
         (&Value::Mode(0o775), &Value::Mode(0o755))
     );
 
-    let r = report(&[
-        "--semantic",
-        &testdata(Pax.file()),
-        &testdata(BsdtarPax.file()),
-    ]);
+    let r = report(&["--semantic", &td(Pax.file()), &td(BsdtarPax.file())]);
     assert_eq!(
         visible(&r),
         set_of(&[("acl-dir", "mode"), ("input", "sha256")])
     );
 
-    let r = report(&[
-        "--semantic",
-        &testdata(Pax.file()),
-        &testdata(Python.file()),
-    ]);
+    let r = report(&["--semantic", &td(Pax.file()), &td(Python.file())]);
     assert_eq!(
         visible(&r),
         set_of(&[
@@ -494,13 +485,13 @@ fn writers_agree_on_the_same_tree() {
     let r = report(&[
         "--semantic",
         "--ignore-owner-names",
-        &testdata(Pax.file()),
-        &testdata(PosixDefault.file()),
+        &td(Pax.file()),
+        &td(PosixDefault.file()),
     ]);
     assert!(r.equal, "{:?}", visible(&r));
     assert!(!r.identical);
 
-    let r = report(&["--semantic", &testdata(Pax.file()), &testdata(Gnu.file())]);
+    let r = report(&["--semantic", &td(Pax.file()), &td(Gnu.file())]);
     assert_eq!(
         visible(&r),
         set_of(&[
@@ -522,7 +513,7 @@ fn writers_agree_on_the_same_tree() {
     );
     assert_eq!(f.right, Value::Absent);
 
-    let r = report(&["--semantic", &testdata(Gnu.file()), &testdata(Ustar.file())]);
+    let r = report(&["--semantic", &td(Gnu.file()), &td(Ustar.file())]);
     assert_eq!(
         visible(&r),
         set_of(&[("input", "sha256"), ("long-symlink", "-")])
@@ -661,7 +652,7 @@ fn check_sparse(file: &str, format: Option<Format>, spelling: &str) {
 #[test]
 fn sparse_files_expand_to_their_real_content() {
     // The generator matches the stored data chunks (old GNU: data right after the header).
-    let raw = std::fs::read(testdata("formats/sparse-gnu.tar")).unwrap();
+    let raw = std::fs::read(td("formats/sparse-gnu.tar")).unwrap();
     let want = sparse_content();
     assert_eq!(&raw[512..4608], &want[..4096]);
     assert_eq!(&raw[4608..8704], &want[524288..528384]);
@@ -680,8 +671,8 @@ fn sparse_files_expand_to_their_real_content() {
     );
     let r = report(&[
         "--semantic",
-        &testdata("formats/sparse-gnu.tar"),
-        &testdata("formats/sparse-pax.tar"),
+        &td("formats/sparse-gnu.tar"),
+        &td("formats/sparse-pax.tar"),
     ]);
     assert!(r.equal, "{:?}", visible(&r));
 }
@@ -705,8 +696,8 @@ fn duplicate_member_last_one_wins() {
 
     let r = report(&[
         "--read-identical",
-        &testdata("formats/dup.tar"),
-        &testdata("formats/dup.tar"),
+        &td("formats/dup.tar"),
+        &td("formats/dup.tar"),
     ]);
     assert!(r.identical);
     let notes: Vec<(String, &str)> = r
@@ -724,9 +715,7 @@ fn duplicate_member_last_one_wins() {
 fn every_compressed_file_gives_the_entries_of_pax_tar() {
     let pax = read_fixture("formats/pax.tar");
     assert_eq!(
-        hex(&sha256(
-            &std::fs::read(testdata("formats/pax.tar")).unwrap()
-        )),
+        hex(&sha256(&std::fs::read(td("formats/pax.tar")).unwrap())),
         "45e0c0d7fa9759cf6fb5ae75790f250a68b4ec0aa128934577af8a1e5be97f42"
     );
     let cases = [
@@ -740,7 +729,7 @@ fn every_compressed_file_gives_the_entries_of_pax_tar() {
         ("pax.tar.zst", Compression::Zstd),
         ("zstd-named.tar.gz", Compression::Zstd), // zstd bytes, .gz name
     ];
-    let mut listed: Vec<String> = std::fs::read_dir(testdata("compress"))
+    let mut listed: Vec<String> = std::fs::read_dir(td("compress"))
         .unwrap()
         .map(|d| d.unwrap().file_name().into_string().unwrap())
         .collect();
@@ -763,8 +752,8 @@ fn every_compressed_file_gives_the_entries_of_pax_tar() {
         // Strict is bit-for-bit: the same tar stream compressed is another input, which
         // differs in its bytes and its codec, and in nothing else.
         let r = assert_only_compression_differs(
-            &testdata("formats/pax.tar"),
-            &testdata(&rel),
+            &td("formats/pax.tar"),
+            &td(&rel),
             &["sha256", "compression"],
         );
         assert_eq!(r.right.compression.as_deref(), Some(comp.name()), "{name}");
@@ -778,7 +767,7 @@ fn every_compressed_file_gives_the_entries_of_pax_tar() {
             "{name}"
         );
         let f = field(&r, "input", "sha256");
-        let file_sha = |p: &str| sha256(&std::fs::read(testdata(p)).unwrap());
+        let file_sha = |p: &str| sha256(&std::fs::read(td(p)).unwrap());
         assert_eq!(
             (&f.left, &f.right),
             (
@@ -791,7 +780,7 @@ fn every_compressed_file_gives_the_entries_of_pax_tar() {
     }
 
     // Same codec: the parameters FIXTURES.md records for each file, named as such.
-    let c = |n: &str| testdata(&format!("compress/{n}"));
+    let c = |n: &str| td(&format!("compress/{n}"));
     let r = assert_only_compression_differs(
         &c("long27.tar.zst"),
         &c("long31.tar.zst"),
@@ -1212,13 +1201,9 @@ fn rootfs_left_in_three_compressions() {
         assert_eq!(set.info.tar_bytes, 225280, "{f}");
         assert_eq!(set.entries, tar.entries, "{f}");
         // The same entries; strict sees the compressed bytes and the codec.
-        assert_only_compression_differs(
-            &testdata("rootfs/left.tar"),
-            &testdata(f),
-            &["sha256", "compression"],
-        );
+        assert_only_compression_differs(&td("rootfs/left.tar"), &td(f), &["sha256", "compression"]);
     }
-    let r = report(&[&testdata("rootfs/left.tar"), &testdata("rootfs/left.tar")]);
+    let r = report(&[&td("rootfs/left.tar"), &td("rootfs/left.tar")]);
     assert!(r.identical);
 }
 
@@ -1231,8 +1216,8 @@ fn rootfs_right() {
 
 #[test]
 fn rootfs_pair_differs_exactly_as_documented() {
-    let left = testdata("rootfs/left.tar.zst");
-    let right = testdata("rootfs/right.tar.zst");
+    let left = td("rootfs/left.tar.zst");
+    let right = td("rootfs/right.tar.zst");
     let r = report(&["--semantic", &left, &right]);
     assert_eq!(r.mode, "semantic");
     assert!(!r.equal && !r.identical && !r.semantically_equal);
@@ -1420,8 +1405,8 @@ fn rootfs_pair_differs_exactly_as_documented() {
 /// compared, and the binary record where the ACL text gives it back).
 #[test]
 fn rootfs_pair_framing_differs_only_with_the_entries() {
-    let left = testdata("rootfs/left.tar.zst");
-    let right = testdata("rootfs/right.tar.zst");
+    let left = td("rootfs/left.tar.zst");
+    let right = td("rootfs/right.tar.zst");
     let r = report(&["--semantic", &left, &right]);
     let rules: std::collections::BTreeSet<&str> =
         r.ignored.iter().map(|i| i.rule.as_str()).collect();

@@ -34,7 +34,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 use sha2::Digest as _;
-use support::{RDIFF, read_testdata, testdata};
+use support::data::Codec;
+use support::paths::{read_testdata, testdata};
+use support::run::RDIFF;
 
 /// Time bound for one run of the binary.
 const CASE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -531,7 +533,7 @@ enum Tail {
     Accepted,
 }
 
-fn check_tail(codec: support::Codec, garbage: &[u8], want: Tail) {
+fn check_tail(codec: Codec, garbage: &[u8], want: Tail) {
     let t = tmp();
     let tar = read_testdata("formats/pax.tar");
     let clean = codec.compress(&tar);
@@ -613,7 +615,7 @@ const TEXT_TAIL: &[u8] = b"garbage-not-magic-1234567890";
 /// After the last zstd frame, anything but another frame is an error (never "equal").
 #[test]
 fn trailing_garbage_after_the_last_zstd_frame() {
-    use support::Codec::Zstd;
+    use Codec::Zstd;
     check_tail(Zstd, TEXT_TAIL, Tail::Corrupt("Unknown frame descriptor"));
     check_tail(Zstd, &[0u8; 3], Tail::Corrupt("Unknown frame descriptor"));
     check_tail(
@@ -630,7 +632,7 @@ fn trailing_garbage_after_the_last_zstd_frame() {
 /// follow gzip(1), which ignores trailing zeros with a warning.
 #[test]
 fn trailing_garbage_after_the_last_gzip_member() {
-    use support::Codec::Gzip;
+    use Codec::Gzip;
     check_tail(Gzip, TEXT_TAIL, Tail::Corrupt("invalid gzip header"));
     check_tail(Gzip, &[0u8; 1024], Tail::Corrupt("invalid gzip header"));
     check_tail(Gzip, &[0u8; 3], Tail::Truncated);
@@ -642,7 +644,7 @@ fn trailing_garbage_after_the_last_gzip_member() {
 /// bzip2.
 #[test]
 fn trailing_garbage_after_xz_and_bzip2_streams() {
-    use support::Codec::{Bzip2, Xz};
+    use Codec::{Bzip2, Xz};
     check_tail(Xz, TEXT_TAIL, Tail::Corrupt("lzma data error"));
     check_tail(Xz, &[0u8; 3], Tail::Corrupt("lzma data error"));
     check_tail(Xz, &[0u8; 1024], Tail::Accepted);

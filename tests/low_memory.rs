@@ -8,8 +8,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-mod common;
-use common::testdata;
+mod support;
+use support::paths::td;
 
 const RDIFF: &str = env!("CARGO_BIN_EXE_rdiff");
 
@@ -49,10 +49,7 @@ fn assert_same_with_low_memory(cmd: &str, args: &[&str], stdin: Option<&str>, wa
 
 #[test]
 fn rootfs_report_is_the_same() {
-    let (l, r) = (
-        testdata("rootfs/left.tar.zst"),
-        testdata("rootfs/right.tar.zst"),
-    );
+    let (l, r) = (td("rootfs/left.tar.zst"), td("rootfs/right.tar.zst"));
     for format in ["json", "text"] {
         assert_same_with_low_memory("rootfs", &["--format", format, &l, &r], None, 1);
     }
@@ -78,10 +75,7 @@ fn rootfs_report_is_the_same() {
 #[test]
 fn rootfs_with_standard_input_on_the_left() {
     // Standard input cannot be read again, so --low-memory reads the right side first.
-    let (l, r) = (
-        testdata("rootfs/left.tar.zst"),
-        testdata("rootfs/right.tar.zst"),
-    );
+    let (l, r) = (td("rootfs/left.tar.zst"), td("rootfs/right.tar.zst"));
     assert_same_with_low_memory("rootfs", &["--format", "json", "-", &r], Some(&l), 1);
     assert_same_with_low_memory("rootfs", &["--format", "json", &l, "-"], Some(&r), 1);
 }
@@ -90,10 +84,7 @@ fn rootfs_with_standard_input_on_the_left() {
 fn rootfs_with_two_pipes() {
     // Neither side can be read again: the first one's small contents must wait for
     // the second, or the text diffs would be lost.
-    let (l, r) = (
-        testdata("rootfs/left.tar.zst"),
-        testdata("rootfs/right.tar.zst"),
-    );
+    let (l, r) = (td("rootfs/left.tar.zst"), td("rootfs/right.tar.zst"));
     let run = |flags: &str| {
         let out = Command::new("bash")
             .arg("-c")
@@ -130,8 +121,8 @@ fn rootfs_with_two_pipes() {
 
 #[test]
 fn rootfs_identical_and_directory_inputs() {
-    let l = testdata("rootfs/left.tar.zst");
-    let plain = testdata("rootfs/left.tar");
+    let l = td("rootfs/left.tar.zst");
+    let plain = td("rootfs/left.tar");
     // The same tar, compressed and not: different in strict mode (the input's sha256
     // and compression), equal with --ignore-compression.
     assert_same_with_low_memory("rootfs", &["--format", "json", &l, &plain], None, 1);
@@ -151,12 +142,9 @@ fn rootfs_identical_and_directory_inputs() {
 
 #[test]
 fn image_reports_are_the_same() {
-    let base = testdata("image/oci/base");
-    let changed = testdata("image/oci/changed");
-    let (s2, s3) = (
-        testdata("image/oci/squash-2"),
-        testdata("image/oci/squash-3"),
-    );
+    let base = td("image/oci/base");
+    let changed = td("image/oci/changed");
+    let (s2, s3) = (td("image/oci/squash-2"), td("image/oci/squash-3"));
     assert_same_with_low_memory("image", &["--format", "json", &base, &changed], None, 1);
     assert_same_with_low_memory("image", &["--format", "text", &base, &changed], None, 1);
     assert_same_with_low_memory(
@@ -342,10 +330,7 @@ fn two_fifos_fed_by_one_writer_do_not_hang() {
     // the other would block it forever. Two streams are read at the same time, with
     // --low-memory and --threads 1 too.
     let t = tempfile::tempdir().unwrap();
-    let (l, r) = (
-        testdata("rootfs/left.tar.zst"),
-        testdata("rootfs/right.tar.zst"),
-    );
+    let (l, r) = (td("rootfs/left.tar.zst"), td("rootfs/right.tar.zst"));
     let mut reports = Vec::new();
     for flags in [&[][..], &["--low-memory"], &["--threads", "1"]] {
         let (fa, fb) = (t.path().join("a"), t.path().join("b"));

@@ -17,7 +17,7 @@ use proptest::sample::Index;
 use rdiff::cli::{Cli, Command};
 use rdiff::entry::display_bytes;
 use rdiff::report::{ContentDiff, Report, Status, Value};
-use support::{Codec, Rng};
+use support::data::{Codec, Rng};
 
 // ---------------------------------------------------------------------------------
 // The model

@@ -11,7 +11,9 @@ use std::time::Duration;
 use rdiff::source::compress::{Compression, Counting, decode};
 use rdiff::source::tar::TarReader;
 use sha2::{Digest, Sha256};
-use support::{RDIFF, Rng, read_testdata, testdata};
+use support::data::Rng;
+use support::paths::{read_testdata, testdata};
+use support::run::RDIFF;
 
 /// A `BufRead` over a slice whose `fill_buf` offers a random window of 1..=700 bytes
 /// (often a single byte) and, optionally, fails now and then with `Interrupted`.

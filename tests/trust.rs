@@ -16,18 +16,15 @@
 
 mod support;
 
-#[path = "support/oci.rs"]
-mod oci;
-#[path = "support/xxh3_collide.rs"]
-mod xxh3_collide;
-
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use support::{RDIFF, Rng};
+use support::data::Rng;
+use support::run::RDIFF;
+use support::{oci, xxh3_collide};
 
 // ---------------------------------------------------------------------------------
 // helpers
@@ -121,7 +118,7 @@ fn field<'a>(r: &'a Value, path: &str, name: &str) -> &'a Value {
 
 /// `testdata/REL` as a string.
 fn td(rel: &str) -> String {
-    s(&support::testdata(rel)).to_string()
+    s(&support::paths::testdata(rel)).to_string()
 }
 
 fn s(p: &Path) -> &str {
@@ -412,7 +409,7 @@ fn one_changed_byte_is_never_identical() {
             if let Some(&h) = blocks.iter().find(|&&h| (h..h + 512).contains(&off))
                 && !(h + 148..h + 156).contains(&off)
             {
-                support::fix_checksum(&mut b[h..h + 512]);
+                support::rawtar::fix_checksum(&mut b[h..h + 512]);
             }
             let p = t.path().join("flip.tar");
             std::fs::write(&p, &b).unwrap();
@@ -517,7 +514,7 @@ fn a_byte_in_a_header_tail_is_a_header_difference() {
         let p = framing_pair(format, |b| {
             let h = header_of(b, "etc/motd");
             b[h + 508] = b'X';
-            support::fix_checksum(&mut b[h..h + 512]);
+            support::rawtar::fix_checksum(&mut b[h..h + 512]);
         });
         assert_framing(&p, &[("etc/motd", "header")], "ignore-tar-format");
     }
@@ -560,7 +557,7 @@ fn a_number_spelled_with_leading_spaces_is_a_header_difference() {
         let h = header_of(b, "etc/motd");
         // uid 0 as "      0\0" instead of "0000000\0": the same number.
         b[h + 108..h + 116].copy_from_slice(b"      0\0");
-        support::fix_checksum(&mut b[h..h + 512]);
+        support::rawtar::fix_checksum(&mut b[h..h + 512]);
     });
     assert_framing(&p, &[("etc/motd", "header")], "ignore-tar-format");
 }
@@ -874,7 +871,7 @@ fn rule_cases(dir: &Path) -> Vec<Case> {
     let p = framing_pair("gnu", |b| {
         let h = header_of(b, "etc/motd");
         b[h + 508] = b'X';
-        support::fix_checksum(&mut b[h..h + 512]);
+        support::rawtar::fix_checksum(&mut b[h..h + 512]);
     });
     let (fa, fb) = (dir.join("fmt-a.tar"), dir.join("fmt-b.tar"));
     std::fs::copy(&p.left, &fa).unwrap();
@@ -895,7 +892,7 @@ fn rule_cases(dir: &Path) -> Vec<Case> {
     edited(Path::new(&dot), &bits, |b| {
         let h = header_of(b, "etc/motd");
         b[h + 100..h + 108].copy_from_slice(b"0100644\0");
-        support::fix_checksum(&mut b[h..h + 512]);
+        support::rawtar::fix_checksum(&mut b[h..h + 512]);
     });
     v.push(case(
         "ignore-file-mode-redundant-bits",

@@ -1,7 +1,6 @@
 //! A minimal OCI image layout writer for tests: one manifest, one config, the given
 //! layers (plain tar or gzip, as given), every digest, size and diff_id computed here
 //! (independently of rdiff's own code).
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

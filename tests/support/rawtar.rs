@@ -4,7 +4,6 @@
 //!
 //! Every header gets a valid checksum (`%06o\0 `); numeric fields are zero-padded octal
 //! with a trailing NUL; everything else is exactly what the test asks for.
-#![allow(dead_code)]
 
 /// One 512-byte tar header, described field by field.
 #[derive(Clone, Debug)]
@@ -132,6 +131,7 @@ pub fn octal(n: u64, width: usize) -> Vec<u8> {
 /// Set the checksum field of a header block: `%06o\0 ` of the byte sum, the field
 /// counted as spaces.
 pub fn fix_checksum(h: &mut [u8]) {
+    assert_eq!(h.len(), 512);
     h[148..156].fill(b' ');
     let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
     h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
@@ -209,4 +209,25 @@ pub fn end_of_members(tar: &[u8]) -> usize {
         off += 512 + size.next_multiple_of(512);
     }
     panic!("no end marker");
+}
+
+/// A ustar header for a regular file (valid checksum), written by the `tar` crate.
+pub fn file_header(name: &str, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(name).unwrap();
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_mtime(1_700_000_000);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    h
+}
+
+/// Append `data` and zero padding up to the next 512-byte boundary.
+pub fn push_padded(out: &mut Vec<u8>, data: &[u8]) {
+    out.extend_from_slice(data);
+    let rem = out.len() % 512;
+    if rem != 0 {
+        out.resize(out.len() + 512 - rem, 0);
+    }
 }

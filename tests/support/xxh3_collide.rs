@@ -24,7 +24,6 @@
 //! merge read only the accumulators, so both hashes are equal. The two stripes
 //! must stay out of the last 64 bytes, which are hashed again as the "last
 //! stripe" with another secret offset.
-#![allow(dead_code)]
 
 /// XXH3's default secret `kSecret` (xxhash.h, 192 bytes).
 const K_SECRET: [u8; 192] = [
