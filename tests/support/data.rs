@@ -120,8 +120,6 @@ pub enum Codec {
 }
 
 impl Codec {
-    pub const ALL: [Codec; 4] = [Codec::Zstd, Codec::Gzip, Codec::Xz, Codec::Bzip2];
-
     /// The name rdiff uses in messages.
     pub fn name(self) -> &'static str {
         match self {
@@ -152,11 +150,7 @@ impl Codec {
                 e.write_all(data).unwrap();
                 e.finish().unwrap()
             }
-            Codec::Gzip => {
-                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                e.write_all(data).unwrap();
-                e.finish().unwrap()
-            }
+            Codec::Gzip => gzip_with(data, flate2::Compression::fast()),
             Codec::Xz => {
                 let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
                 e.write_all(data).unwrap();
@@ -192,4 +186,30 @@ pub fn unhex(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
+}
+
+/// gzip at the default level (flate2).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    gzip_with(data, flate2::Compression::default())
+}
+
+/// gzip at this level (flate2).
+pub fn gzip_with(data: &[u8], level: flate2::Compression) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+pub fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut v = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut v)
+        .unwrap();
+    v
+}
+
+/// zstd at this level, in one frame (with its content size).
+pub fn zstd(data: &[u8], level: i32) -> Vec<u8> {
+    zstd::bulk::compress(data, level).unwrap()
 }

@@ -83,3 +83,14 @@ pub fn visible(r: &Report) -> BTreeSet<(String, String)> {
     }
     out
 }
+
+/// `rdiff image ARGS...` through the library; an error fails the test.
+pub fn image_report(args: &[&str]) -> Report {
+    let mut v = vec!["rdiff", "image"];
+    v.extend_from_slice(args);
+    let cli = Cli::try_parse_from(&v).unwrap_or_else(|e| panic!("{v:?}: {e}"));
+    let Command::Image(a) = cli.command else {
+        unreachable!("image")
+    };
+    rdiff::run::image_report(&a).unwrap_or_else(|e| panic!("{v:?}: {e}"))
+}

@@ -1,4 +1,5 @@
-//! Where things are: the repository, `testdata/`, and small path conversions.
+//! Where things are: the repository, `testdata/`, small path conversions, temporary
+//! directories, a directory copied, a FIFO made.
 
 use std::path::{Path, PathBuf};
 
@@ -34,4 +35,37 @@ pub fn s(p: &Path) -> &str {
 
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
+}
+
+/// Copy a directory tree; every file copied gets mode 0644.
+pub fn copy_dir(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            std::fs::copy(e.path(), &t).unwrap();
+            std::fs::set_permissions(&t, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+}
+
+/// Make a named pipe (FIFO) at `p` with exactly this mode (whatever the umask).
+pub fn mkfifo(p: &Path, mode: u32) {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), mode as libc::mode_t) };
+    assert_eq!(
+        rc,
+        0,
+        "mkfifo {}: {}",
+        p.display(),
+        std::io::Error::last_os_error()
+    );
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
 }

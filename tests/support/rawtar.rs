@@ -223,6 +223,24 @@ pub fn file_header(name: &str, size: u64) -> tar::Header {
     h
 }
 
+/// A ustar header (the `tar` crate's) with a raw name and link name, anything up to 100
+/// bytes (`..`, a leading `/`): mode 0644, uid/gid 0, mtime 1700000000, a valid
+/// checksum.
+pub fn raw_header(name: &[u8], kind: tar::EntryType, size: u64, link: &[u8]) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    assert!(name.len() <= 100 && link.len() <= 100);
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.as_old_mut().linkname[..link.len()].copy_from_slice(link);
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(1_700_000_000);
+    h.set_entry_type(kind);
+    h.set_cksum();
+    h
+}
+
 /// Append `data` and zero padding up to the next 512-byte boundary.
 pub fn push_padded(out: &mut Vec<u8>, data: &[u8]) {
     out.extend_from_slice(data);
@@ -230,4 +248,40 @@ pub fn push_padded(out: &mut Vec<u8>, data: &[u8]) {
     if rem != 0 {
         out.resize(out.len() + 512 - rem, 0);
     }
+}
+
+/// A tar member, as read (raw header kept, so odd names and symlinks survive).
+pub struct Member {
+    pub header: tar::Header,
+    pub data: Vec<u8>,
+}
+
+impl Member {
+    pub fn name(&self) -> String {
+        String::from_utf8_lossy(&self.header.path_bytes()).into_owned()
+    }
+}
+
+/// The members of a tar archive (the `tar` crate reads it).
+pub fn read_tar(b: &[u8]) -> Vec<Member> {
+    use std::io::Read;
+    let mut a = tar::Archive::new(b);
+    let mut out = Vec::new();
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let header = e.header().clone();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        out.push(Member { header, data });
+    }
+    out
+}
+
+/// A tar archive of these members (the `tar` crate writes it).
+pub fn write_tar(members: &[Member]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for m in members {
+        b.append(&m.header, &m.data[..]).unwrap();
+    }
+    b.into_inner().unwrap()
 }
