@@ -4,70 +4,29 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use rdiff::error::ErrorKind;
 use rdiff::source::tar::TarReader;
-use support::data::{Codec, Rng};
-use support::paths::{read_testdata, testdata};
+use support::data::{Codec, Rng, sha256_hex};
+use support::paths::{mkfifo, read_testdata, repo, testdata, tmp};
 use support::rawtar::{file_header, fix_checksum, push_padded};
-use support::run::RDIFF;
+use support::report::{Pairs, set as fields, visible_by_status};
+use support::run::{self, RDIFF, Run, assert_input_error, assert_one_error_line, running_as_root};
 
 /// Upper bound for any one child; a hang fails the test instead of blocking it.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-fn rdiff(args: &[OsString]) -> Output {
-    Command::new(RDIFF)
-        .args(args)
-        .env_remove("NO_COLOR")
-        .timeout(TIMEOUT)
-        .output()
-        .expect("spawn rdiff")
+fn rdiff(args: &[OsString]) -> Run {
+    run::rdiff(args).timeout(TIMEOUT).run()
 }
 
-fn rootfs(left: &Path, right: &Path) -> Output {
+fn rootfs(left: &Path, right: &Path) -> Run {
     rdiff(&["rootfs".into(), left.into(), right.into()])
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Exit 2, nothing on stdout, no panic, one stderr line. Returns the line.
-fn assert_one_error_line(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{}", describe(out));
-    assert!(out.stdout.is_empty(), "stdout not empty: {}", describe(out));
-    assert!(!stderr.contains("panicked"), "panic: {}", describe(out));
-    assert!(
-        stderr.ends_with('\n') && stderr.matches('\n').count() == 1,
-        "want exactly one stderr line: {}",
-        describe(out)
-    );
-    assert!(stderr.starts_with("rdiff: "), "{}", describe(out));
-    stderr.trim_end().to_string()
-}
-
-/// An error about `input` that contains every one of `problems`.
-fn assert_input_error(out: &Output, input: &Path, problems: &[&str]) -> String {
-    let line = assert_one_error_line(out);
-    let prefix = format!("rdiff: {}: ", input.display());
-    assert!(line.starts_with(&prefix), "want prefix {prefix:?}: {line}");
-    for p in problems {
-        assert!(line.contains(p), "want {p:?} in: {line}");
-    }
-    line
 }
 
 /// Write `bytes` as `dir/name`, compare it on either side with a good archive, and
@@ -85,46 +44,14 @@ fn check_bad(dir: &Path, name: &str, bytes: &[u8], problems: &[&str]) -> String 
     a
 }
 
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap()
-}
-
 /// The visible (path, field name) pairs of a JSON report on standard output; added and
 /// removed entries as (path, status).
-fn visible(out: &Output) -> BTreeSet<(String, String)> {
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", describe(out)));
-    let mut v = BTreeSet::new();
-    for d in j["differences"].as_array().expect("differences") {
-        let path = d["path"].as_str().expect("path").to_string();
-        let fs = d["fields"].as_array().expect("fields");
-        if fs.is_empty() {
-            v.insert((path.clone(), d["status"].as_str().unwrap().to_string()));
-        }
-        for f in fs {
-            v.insert((path.clone(), f["name"].as_str().unwrap().to_string()));
-        }
-    }
-    v
-}
-
-fn fields(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
-    items
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
+fn visible(out: &Run) -> Pairs {
+    visible_by_status(&out.json())
 }
 
 /// `rdiff rootfs --format json [FLAGS...] LEFT RIGHT`.
-fn rootfs_json(flags: &[&str], left: &Path, right: &Path) -> Output {
+fn rootfs_json(flags: &[&str], left: &Path, right: &Path) -> Run {
     let mut a: Vec<OsString> = vec!["rootfs".into(), "--format".into(), "json".into()];
     a.extend(flags.iter().map(OsString::from));
     a.push(left.into());
@@ -169,16 +96,16 @@ fn check_truncations(codec: Codec) {
     std::fs::write(&whole, &full).unwrap();
     let plain = testdata("rootfs/left.tar");
     let out = rootfs_json(&[], &whole, &plain);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(out.status, Some(1), "{}", out.describe());
     assert_eq!(
         visible(&out),
         fields(&[("input", "sha256"), ("input", "compression")]),
         "{}",
-        describe(&out)
+        out.describe()
     );
     let out = rootfs_json(&["--ignore-compression"], &whole, &plain);
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(visible(&out).is_empty(), "{}", describe(&out));
+    assert_eq!(out.status, Some(0), "{}", out.describe());
+    assert!(visible(&out).is_empty(), "{}", out.describe());
 
     for (i, off) in truncation_offsets(full.len()).into_iter().enumerate() {
         let bad = dir.path().join(format!("cut-{off}.tar.{}", codec.name()));
@@ -399,7 +326,7 @@ fn the_three_file_archive_is_valid() {
     let p = dir.path().join("ok.tar");
     std::fs::write(&p, three_files()).unwrap();
     let out = rootfs(&p, &p);
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(out.status, Some(0), "{}", out.describe());
 }
 
 #[test]
@@ -533,7 +460,7 @@ fn pax_archive_builder_is_valid() {
     let p = dir.path().join("ok.tar");
     std::fs::write(&p, pax_then_file(b"11 path=gx\n")).unwrap();
     let out = rootfs(&p, &p);
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(out.status, Some(0), "{}", out.describe());
 }
 
 #[test]
@@ -631,11 +558,6 @@ fn missing_input_file() {
     );
 }
 
-fn running_as_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 fn setpriv() -> Option<PathBuf> {
     ["/usr/bin/setpriv", "/bin/setpriv"]
         .into_iter()
@@ -644,20 +566,16 @@ fn setpriv() -> Option<PathBuf> {
 }
 
 /// Run rdiff as an unprivileged user (root reads everything).
-fn rootfs_unprivileged(left: &Path, right: &Path) -> Option<Output> {
-    let mut cmd = if running_as_root() {
+fn rootfs_unprivileged(left: &Path, right: &Path) -> Option<Run> {
+    let mut cmd = run::rdiff(["rootfs"]).arg(left).arg(right).timeout(TIMEOUT);
+    if running_as_root() {
         let Some(sp) = setpriv() else {
             eprintln!("skipped: running as root and setpriv is missing");
             return None;
         };
-        let mut c = Command::new(sp);
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", RDIFF]);
-        c
-    } else {
-        Command::new(RDIFF)
-    };
-    cmd.arg("rootfs").arg(left).arg(right).timeout(TIMEOUT);
-    Some(cmd.output().expect("spawn"))
+        cmd = cmd.via(sp, ["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    }
+    Some(cmd.run())
 }
 
 fn set_mode(p: &Path, mode: u32) {
@@ -747,7 +665,7 @@ fn small_sparse_member_is_read() {
     let p = dir.path().join("sparse.tar");
     std::fs::write(&p, sparse_claiming(1 << 20)).unwrap();
     let out = rootfs(&p, &p);
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(out.status, Some(0), "{}", out.describe());
     let data = sparse_claiming(1 << 20);
     let mut tr = TarReader::new(&data[..]);
     let e = tr.next_entry().unwrap().unwrap();
@@ -763,12 +681,12 @@ fn sparse_member_declaring_a_petabyte() {
     std::fs::write(&p, sparse_claiming(1 << 50)).unwrap();
     let out = rootfs(&p, &testdata("formats/pax.tar"));
     assert!(
-        out.status.code().is_some(),
+        out.status.is_some(),
         "killed after {TIMEOUT:?}: {}",
-        describe(&out)
+        out.describe()
     );
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
-    if out.status.code() == Some(2) {
+    assert!(!out.stderr.contains("panicked"));
+    if out.status == Some(2) {
         assert_input_error(&out, &p, &[]);
     }
 }
@@ -839,13 +757,11 @@ fn not_a_tar_archive_says_what_it_looks_like() {
 fn truncated_stream_on_stdin() {
     let full = Codec::Zstd.compress(&read_testdata("formats/pax.tar"));
     let cut = full[..full.len() / 2].to_vec();
-    let out = Command::new(RDIFF)
-        .args(["rootfs", "-"])
+    let out = run::rdiff(["rootfs", "-"])
         .arg(testdata("formats/pax.tar"))
-        .write_stdin(cut.clone())
+        .stdin_bytes(cut.clone())
         .timeout(TIMEOUT)
-        .output()
-        .unwrap();
+        .run();
     let line = assert_one_error_line(&out);
     assert_eq!(
         line,
@@ -856,19 +772,12 @@ fn truncated_stream_on_stdin() {
     );
 }
 
-fn mkfifo(p: &Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
-}
-
 /// Compare a named pipe fed with pax.tar against pax.tar itself.
-fn run_with_fifo() -> Output {
+fn run_with_fifo() -> Run {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = tmp();
     let fifo = dir.path().join("in.tar");
-    mkfifo(&fifo);
+    mkfifo(&fifo, 0o644);
     let writer = {
         let fifo = fifo.clone();
         std::thread::spawn(move || {
@@ -893,9 +802,9 @@ fn run_with_fifo() -> Output {
 #[test]
 fn named_pipe_input_does_not_hang_or_panic() {
     let out = run_with_fifo();
-    assert!(out.status.code().is_some(), "{}", describe(&out));
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
-    if out.status.code() != Some(0) {
+    assert!(out.status.is_some(), "{}", out.describe());
+    assert!(!out.stderr.contains("panicked"));
+    if out.status != Some(0) {
         assert_one_error_line(&out);
     }
 }
@@ -904,7 +813,7 @@ fn named_pipe_input_does_not_hang_or_panic() {
 #[test]
 fn named_pipe_input_is_read() {
     let out = run_with_fifo();
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(out.status, Some(0), "{}", out.describe());
 }
 
 /// Input file names need not be UTF-8 either.
@@ -915,7 +824,7 @@ fn non_utf8_input_file_name() {
     let p = dir.path().join(std::ffi::OsStr::from_bytes(b"in\xff.tar"));
     std::fs::copy(testdata("formats/pax.tar"), &p).unwrap();
     let out = rootfs(&p, &testdata("formats/pax.tar"));
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(out.status, Some(0), "{}", out.describe());
 }
 
 // ---------------------------------------------------------------------------------
@@ -932,23 +841,23 @@ fn pax() -> String {
 /// clap's own errors: exit 2, a message on stderr, nothing on stdout, no panic.
 /// A flag error in clap's format, whose first line alone says what is wrong (it holds
 /// every word of `says`); returns that line.
-fn assert_usage_error(out: &Output, says: &[&str]) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{}", describe(out));
-    assert!(out.stdout.is_empty(), "{}", describe(out));
-    assert!(!stderr.contains("panicked"), "{}", describe(out));
+fn assert_usage_error(out: &Run, says: &[&str]) -> String {
+    let stderr = &out.stderr;
+    assert_eq!(out.status, Some(2), "{}", out.describe());
+    assert!(out.stdout.is_empty(), "{}", out.describe());
+    assert!(!stderr.contains("panicked"), "{}", out.describe());
     assert!(
         !stderr.contains('\x1b'),
         "no colour off a terminal: {}",
-        describe(out)
+        out.describe()
     );
     let first = stderr.lines().next().unwrap_or_default().to_string();
-    assert!(first.starts_with("error: "), "{}", describe(out));
+    assert!(first.starts_with("error: "), "{}", out.describe());
     for w in says {
         assert!(
             first.contains(w),
             "first line lacks {w:?}: {}",
-            describe(out)
+            out.describe()
         );
     }
     first
@@ -982,8 +891,8 @@ fn missing_operand() {
     assert_usage_error(&out, &["a value is required", "--platform"]);
     // No subcommand: the help, on stderr, exit 2.
     let out = rdiff(&args(&[]));
-    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: rdiff <COMMAND>"));
+    assert_eq!(out.status, Some(2), "{}", out.describe());
+    assert!(out.stderr.contains("Usage: rdiff <COMMAND>"));
 }
 
 #[test]
@@ -1025,19 +934,17 @@ fn empty_file_is_an_error_and_zero_blocks_an_empty_archive() {
         let want = format!("rdiff: {}: empty file: not an archive", nothing.display());
         assert_eq!(line, want);
     }
-    let out = Command::new(RDIFF)
-        .args(["rootfs", "-"])
+    let out = run::rdiff(["rootfs", "-"])
         .arg(&zeros)
-        .write_stdin(Vec::new())
+        .stdin_bytes(Vec::new())
         .timeout(TIMEOUT)
-        .output()
-        .unwrap();
+        .run();
     let line = assert_one_error_line(&out);
     assert_eq!(line, "rdiff: -: empty file: not an archive");
     for (l, r) in [(&empty, &empty), (&zeros, &zeros)] {
         let out = rootfs(l, r);
-        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-        assert!(out.stderr.is_empty(), "{}", describe(&out));
+        assert_eq!(out.status, Some(0), "{}", out.describe());
+        assert!(out.stderr.is_empty(), "{}", out.describe());
     }
     // Both are empty archives, but their bytes differ after the (absent) last member:
     // strict mode says so in the input's `trailer`; --semantic finds them equal.
@@ -1054,31 +961,31 @@ fn empty_file_is_an_error_and_zero_blocks_an_empty_archive() {
         ),
     ] {
         let out = rootfs_json(&[], l, r);
-        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-        assert!(out.stderr.is_empty(), "{}", describe(&out));
+        assert_eq!(out.status, Some(1), "{}", out.describe());
+        assert!(out.stderr.is_empty(), "{}", out.describe());
         assert_eq!(
             visible(&out),
             fields(&[("input", "sha256"), ("input", "trailer")]),
             "{}",
-            describe(&out)
+            out.describe()
         );
         let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(j["left"]["entries"], 0, "{}", describe(&out));
-        assert_eq!(j["right"]["entries"], 0, "{}", describe(&out));
+        assert_eq!(j["left"]["entries"], 0, "{}", out.describe());
+        assert_eq!(j["right"]["entries"], 0, "{}", out.describe());
         let t = &j["differences"][0]["fields"][1];
-        assert_eq!(t["name"], "trailer", "{}", describe(&out));
+        assert_eq!(t["name"], "trailer", "{}", out.describe());
         assert_eq!(
             (&t["left"], &t["right"]),
             (&trailer[0].into(), &trailer[1].into())
         );
         let out = rootfs_json(&["--semantic"], l, r);
-        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-        assert!(visible(&out).is_empty(), "{}", describe(&out));
+        assert_eq!(out.status, Some(0), "{}", out.describe());
+        assert!(visible(&out).is_empty(), "{}", out.describe());
     }
     // Read as empty, not as something that hides the other side.
     let out = rootfs_json(&["--semantic"], &empty, &testdata("formats/pax.tar"));
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(out.stderr.is_empty(), "{}", describe(&out));
+    assert_eq!(out.status, Some(1), "{}", out.describe());
+    assert!(out.stderr.is_empty(), "{}", out.describe());
     let mut v = visible(&out);
     // The inputs' bytes differ, and other differences are visible: sha256 stays.
     assert!(
@@ -1114,27 +1021,27 @@ fn trailing_garbage_after_end_of_archive_is_a_trailer_difference() {
         let p = dir.path().join(name);
         std::fs::write(&p, bytes).unwrap();
         let out = rootfs_json(&[], &p, &testdata("formats/pax.tar"));
-        assert_eq!(out.status.code(), Some(1), "{name}: {}", describe(&out));
-        assert!(out.stderr.is_empty(), "{name}: {}", describe(&out));
+        assert_eq!(out.status, Some(1), "{name}: {}", out.describe());
+        assert!(out.stderr.is_empty(), "{name}: {}", out.describe());
         assert_eq!(
             visible(&out),
             fields(&[("input", "sha256"), ("input", "trailer")]),
             "{name}: {}",
-            describe(&out)
+            out.describe()
         );
         let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let t = &j["differences"][0]["fields"][1];
-        assert_eq!(t["name"], "trailer", "{name}: {}", describe(&out));
-        assert_eq!(t["left"], trailer, "{name}: {}", describe(&out));
+        assert_eq!(t["name"], "trailer", "{name}: {}", out.describe());
+        assert_eq!(t["left"], trailer, "{name}: {}", out.describe());
         assert_eq!(
             t["right"],
             "3584 bytes: 7 zero blocks",
             "{name}: {}",
-            describe(&out)
+            out.describe()
         );
         let out = rootfs_json(&["--semantic"], &p, &testdata("formats/pax.tar"));
-        assert_eq!(out.status.code(), Some(0), "{name}: {}", describe(&out));
-        assert!(out.stderr.is_empty(), "{name}: {}", describe(&out));
+        assert_eq!(out.status, Some(0), "{name}: {}", out.describe());
+        assert!(out.stderr.is_empty(), "{name}: {}", out.describe());
     }
 }
 
@@ -1149,7 +1056,7 @@ fn broken_pipe_run(read_first: bool) {
             "testdata/rootfs/left.tar.zst",
             "testdata/rootfs/right.tar.zst",
         ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(repo())
         .env_remove("NO_COLOR")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -19,9 +19,9 @@ use rdiff::entry::{Entry, Kind};
 use serde_json::{Value as Json, json};
 use support::data::{hex, sha256};
 use support::library::{entry, entry_b, read_path, report, visible};
-use support::paths::td;
-use support::report::set as set_of;
-use support::run::sh;
+use support::paths::{mkfifo, s, td};
+use support::report::{field_in, ignored_counts, pairs as json_set, set as set_of};
+use support::run::{self, sh};
 
 /// Every mtime (and atime) in the built trees: whole seconds, as tar stores them.
 const MTIME: i64 = 1_700_000_000;
@@ -51,20 +51,6 @@ fn mkdir(root: &Path, rel: &str) {
     let p = root.join(rel);
     fs::create_dir_all(&p).unwrap();
     fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-fn mkfifo(p: &Path, mode: u32) {
-    let c = CString::new(p.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    let rc = unsafe { libc::mkfifo(c.as_ptr(), mode as libc::mode_t) };
-    assert_eq!(
-        rc,
-        0,
-        "mkfifo {}: {}",
-        p.display(),
-        std::io::Error::last_os_error()
-    );
-    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// Set atime and mtime of `p` (not following a symlink) to `secs`.
@@ -230,29 +216,19 @@ impl Packed {
     }
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Run the binary; returns (exit code, stdout).
+/// Run `rdiff rootfs ARGS` in the repository root (standard input: a pipe that the
+/// file `stdin` is written to, or none); returns (exit code, stdout).
 fn rdiff(args: &[&str], stdin: Option<&Path>) -> (i32, String) {
-    let mut cmd = assert_cmd::Command::cargo_bin("rdiff").unwrap();
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .arg("rootfs")
-        .args(args);
-    // Without one, the child's standard input is closed (std's output() default).
+    let mut cmd = run::rdiff(["rootfs"])
+        .args(args)
+        .in_repo()
+        .env("NO_COLOR", "1");
     if let Some(p) = stdin {
-        cmd.pipe_stdin(p).unwrap();
+        cmd = cmd.stdin_bytes(fs::read(p).unwrap());
     }
-    let out = cmd.output().unwrap();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(
-        code == 0 || code == 1,
-        "rdiff {args:?}: exit {code}, stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (code, String::from_utf8(out.stdout).unwrap())
+    let r = cmd.run();
+    assert!(r.code() == 0 || r.code() == 1, "{}", r.describe());
+    (r.code(), r.stdout_text())
 }
 
 /// `rdiff rootfs --format json ARGS`: (exit code, parsed report).
@@ -337,17 +313,9 @@ fn input_rules(a: &str, b: &str) -> BTreeSet<(String, String, u64)> {
 
 /// `ignored` of a JSON report as (rule, field, count).
 fn json_ignored(j: &Json) -> BTreeSet<(String, String, u64)> {
-    j["ignored"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["rule"].as_str().unwrap().to_string(),
-                i["field"].as_str().unwrap().to_string(),
-                i["count"].as_u64().unwrap(),
-            )
-        })
+    ignored_counts(j)
+        .into_iter()
+        .map(|((rule, field), n)| (rule, field, n))
         .collect()
 }
 
@@ -585,42 +553,6 @@ fn directory_against_tar_names_the_fields_left_out() {
     }
 }
 
-/// Field names of a JSON `differences` array as (path, field or +/-) pairs.
-fn json_set(diffs: &Json) -> BTreeSet<(String, String)> {
-    let mut out = BTreeSet::new();
-    for d in diffs.as_array().unwrap() {
-        let p = d["path"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| d["path"].to_string());
-        match d["status"].as_str().unwrap() {
-            "added" => {
-                out.insert((p, "+".into()));
-            }
-            "removed" => {
-                out.insert((p, "-".into()));
-            }
-            _ => {
-                for f in d["fields"].as_array().unwrap() {
-                    out.insert((p.clone(), f["name"].as_str().unwrap().to_string()));
-                }
-            }
-        }
-    }
-    out
-}
-
-fn json_field<'a>(diffs: &'a Json, path: &str, name: &str) -> &'a Json {
-    diffs
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["path"] == path)
-        .flat_map(|d| d["fields"].as_array().unwrap())
-        .find(|f| f["name"] == name)
-        .unwrap_or_else(|| panic!("no {path} {name}"))
-}
-
 #[test]
 fn same_changes_found_whatever_the_form() {
     let tmp = tempfile::tempdir().unwrap();
@@ -747,22 +679,22 @@ fn same_changes_found_whatever_the_form() {
 
     // And the differences say what was changed.
     let d = first;
-    let f = json_field(d, "etc/passwd", "mode");
+    let f = field_in(d, "etc/passwd", "mode");
     assert_eq!(
         (&f["left"], &f["right"]),
         (&Json::from("0644"), &Json::from("0600"))
     );
-    let f = json_field(d, "etc/xattr.txt", "xattrs.user.comment");
+    let f = field_in(d, "etc/xattr.txt", "xattrs.user.comment");
     assert_eq!(
         (&f["left"], &f["right"]),
         (&Json::from("hello"), &Json::from("world"))
     );
-    let f = json_field(d, "usr/bin/link", "link_target");
+    let f = field_in(d, "usr/bin/link", "link_target");
     assert_eq!(
         (&f["left"], &f["right"]),
         (&Json::from("tool"), &Json::from("tool-hard"))
     );
-    let f = json_field(d, "etc/hostname", "size");
+    let f = field_in(d, "etc/hostname", "size");
     assert_eq!(
         (&f["left"], &f["right"]),
         (&Json::from(10), &Json::from(19))
@@ -826,11 +758,6 @@ fn hardlinked_file_with_xattr_dir_vs_tar() {
 // ---------------------------------------------------------------------------------
 // The rootfs fixture pair, extracted by GNU tar as root.
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 fn extract(tarball: &str, into: &Path) {
     fs::create_dir(into).unwrap();
     sh(Command::new("tar")
@@ -849,7 +776,7 @@ fn extract(tarball: &str, into: &Path) {
 /// Extracted trees of rootfs/left.tar.zst and rootfs/right.tar.zst, or None when not root
 /// (device nodes, security.capability and ownership need it).
 fn extracted_pair() -> Option<(tempfile::TempDir, String, String)> {
-    if !is_root() {
+    if !run::running_as_root() {
         eprintln!("skipped: extracting the rootfs fixtures needs root");
         return None;
     }

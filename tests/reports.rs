@@ -10,20 +10,25 @@
 //! bench venv's python, with `junitparser` importable). A test whose tool is missing
 //! says why and returns, unless RDIFF_REQUIRE_TOOLS=1 (CI), where it fails.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::Value;
+use support::data;
+use support::paths::repo;
+use support::report::ignored;
+use support::run::{self, RDIFF, Run, require_tools};
 
-const RDIFF: &str = env!("CARGO_BIN_EXE_rdiff");
 /// Upper bound for one rdiff run on the small fixtures (a debug build on 2 cores).
 const TIMEOUT: Duration = Duration::from_secs(120);
 /// Upper bound for one Chromium load of a small page.
@@ -42,10 +47,6 @@ const FORMATS: [&str; 6] = [
 ];
 
 // ------------------------------------------------------------------------ helpers
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The rootfs pair and the image pair, relative to the repository root (rdiff runs
 /// there, so the names in the reports are these short ones).
@@ -68,26 +69,6 @@ const ROOTFS_FORMS: [&str; 2] = [
 const ROOTFS_DIFFS: usize = 31;
 const IMAGE: [&str; 2] = ["testdata/image/oci/base", "testdata/image/oci/changed"];
 
-struct Run {
-    out: Output,
-}
-
-impl Run {
-    fn code(&self) -> i32 {
-        self.out.status.code().unwrap_or(-1)
-    }
-    fn stdout(&self) -> String {
-        String::from_utf8(self.out.stdout.clone()).expect("stdout is UTF-8")
-    }
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.out.stderr).into_owned()
-    }
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.out.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout()))
-    }
-}
-
 /// Run rdiff in the repository root with standard output and error piped.
 fn rdiff<I, S>(args: I) -> Run
 where
@@ -102,20 +83,9 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-    let start = Instant::now();
-    let out = assert_cmd::Command::new(RDIFF)
-        .args(&args)
-        .current_dir(repo())
-        .env_remove("NO_COLOR")
-        .timeout(timeout)
-        .output()
-        .unwrap_or_else(|e| panic!("running rdiff {args:?}: {e}"));
-    assert!(
-        start.elapsed() < timeout,
-        "rdiff {args:?} did not finish within {timeout:?}"
-    );
-    Run { out }
+    let r = run::rdiff(args).in_repo().timeout(timeout).piped().run();
+    assert!(!r.timed_out, "{} did not finish within {timeout:?}", r.what);
+    r
 }
 
 /// `rdiff <cmd> <extra...> <left> <right>`.
@@ -135,10 +105,10 @@ fn report(cmd: &str, pair: [&str; 2], format: &str, extra: &[&str]) -> String {
         r.code() == 0 || r.code() == 1,
         "{cmd} --format {format} {extra:?}: exit {}, stderr {}",
         r.code(),
-        r.stderr()
+        r.stderr
     );
-    assert!(!r.out.stdout.is_empty(), "{format}: empty report");
-    r.stdout()
+    assert!(!r.stdout.is_empty(), "{format}: empty report");
+    r.stdout_text()
 }
 
 fn tmpdir() -> tempfile::TempDir {
@@ -173,12 +143,7 @@ fn count(hay: &str, needle: &str) -> usize {
 
 /// The SHA-256 of a file, in hex, computed here (not by rdiff).
 fn sha256_hex(path: &Path) -> String {
-    use sha2::{Digest as _, Sha256};
-    let bytes = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    data::sha256_hex(&fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 /// `HEX  NAME`, as `sha256sum NAME` prints it in the repository root.
@@ -236,10 +201,6 @@ fn mtime_pair(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
 }
 
 // ------------------------------------------------------------------ external tools
-
-fn require_tools() -> bool {
-    std::env::var_os("RDIFF_REQUIRE_TOOLS").is_some_and(|v| v == "1")
-}
 
 /// A missing tool: fail under RDIFF_REQUIRE_TOOLS=1, otherwise say why and skip.
 fn missing(what: &str, why: String) -> Option<PathBuf> {
@@ -613,7 +574,7 @@ fn multi_output_matches_single_runs(cmd: &str, pair: [&str; 2]) {
     let plain = compare(cmd, pair, &[]);
     assert_eq!(plain.code(), 1);
     assert_eq!(
-        plain.stdout(),
+        plain.stdout_text(),
         single["text"],
         "{cmd}: default stdout is text"
     );
@@ -632,13 +593,13 @@ fn multi_output_matches_single_runs(cmd: &str, pair: [&str; 2]) {
         }
         args.extend(pair.iter().map(OsString::from));
         let r = rdiff(args);
-        assert_eq!(r.code(), 1, "{cmd} stdout={on_stdout:?}: {}", r.stderr());
-        assert_eq!(r.stderr(), "", "nothing on stderr");
+        assert_eq!(r.code(), 1, "{cmd} stdout={on_stdout:?}: {}", r.stderr);
+        assert_eq!(r.stderr, "", "nothing on stderr");
         match on_stdout {
             // Every format went to a file, so stdout gets the default text report.
-            None => assert_eq!(r.stdout(), single["text"]),
+            None => assert_eq!(r.stdout_text(), single["text"]),
             Some(f) => assert_eq!(
-                r.stdout(),
+                r.stdout_text(),
                 single[f],
                 "{cmd}: --{f} - differs from --format {f}"
             ),
@@ -859,7 +820,7 @@ fn a_directory_input_has_no_sha256_line() {
 #[test]
 fn byte_different_forms_of_one_tree_differ_in_strict_mode_only() {
     let r = compare("rootfs", ROOTFS_FORMS, &["--format", "json"]);
-    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert_eq!(r.code(), 1, "{}", r.stderr);
     let j = r.json();
     assert_eq!(
         (&j["equal"], &j["identical"], &j["semantically_equal"]),
@@ -907,22 +868,12 @@ fn byte_different_forms_of_one_tree_differ_in_strict_mode_only() {
 
     // --semantic: equal, and it says what it hid.
     let r = compare("rootfs", ROOTFS_FORMS, &["--semantic", "--format", "json"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert_eq!(r.code(), 0, "{}", r.stderr);
     let j = r.json();
     assert_eq!(j["equal"], true);
     assert_eq!(j["identical"], false);
     assert_eq!(j["differences"], serde_json::json!([]));
-    let hid: BTreeSet<(String, String)> = j["ignored"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["rule"].as_str().unwrap().to_string(),
-                i["field"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let hid = ignored(&j);
     assert_eq!(
         hid,
         BTreeSet::from([
@@ -933,7 +884,7 @@ fn byte_different_forms_of_one_tree_differ_in_strict_mode_only() {
 
     // Byte-identical inputs: identical in strict mode.
     let r = compare("rootfs", ROOTFS_SAME, &["--format", "json"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert_eq!(r.code(), 0, "{}", r.stderr);
     assert_eq!(r.json()["identical"], true);
     assert_eq!(r.json()["differences"], serde_json::json!([]));
 }
@@ -953,8 +904,8 @@ fn an_entry_named_input_is_not_the_inputs() {
             l.as_os_str(),
             r.as_os_str(),
         ]);
-        assert_eq!(run.code(), 1, "{}", run.stderr());
-        run.stdout()
+        assert_eq!(run.code(), 1, "{}", run.stderr);
+        run.stdout_text()
     };
     let text = run("text");
     assert!(text.contains("\ninput\n      sha256  sha256:"), "{text}");
@@ -1009,7 +960,7 @@ fn format_flag_is_only_for_a_stdout_nobody_else_took() {
         &["--format", "markdown", "--json", j.to_str().unwrap()],
     );
     assert_eq!(r.code(), 1);
-    assert_eq!(r.stdout(), report("rootfs", ROOTFS, "markdown", &[]));
+    assert_eq!(r.stdout_text(), report("rootfs", ROOTFS, "markdown", &[]));
     serde_json::from_str::<Value>(&read(&j)).expect("the file is JSON");
 }
 
@@ -1028,19 +979,23 @@ fn two_reports_on_stdout_is_a_usage_error() {
             ROOTFS,
             &[a, "-", b, "-", flag, other.to_str().unwrap()],
         );
-        assert_eq!(r.code(), 2, "{a} - {b} -: {}", r.stderr());
-        assert!(r.out.stdout.is_empty(), "nothing on stdout: {}", r.stdout());
+        assert_eq!(r.code(), 2, "{a} - {b} -: {}", r.stderr);
         assert!(
-            r.stderr().contains("standard output"),
+            r.stdout.is_empty(),
+            "nothing on stdout: {}",
+            r.stdout_text()
+        );
+        assert!(
+            r.stderr.contains("standard output"),
             "the error says why: {}",
-            r.stderr()
+            r.stderr
         );
         assert!(!other.exists(), "no file written when the flags are bad");
     }
     // The same for images.
     let r = compare("image", IMAGE, &["--junit", "-", "--text", "-"]);
     assert_eq!(r.code(), 2);
-    assert!(r.out.stdout.is_empty());
+    assert!(r.stdout.is_empty());
 }
 
 #[test]
@@ -1058,13 +1013,9 @@ fn unwritable_output_file_is_an_error_before_anything_is_written() {
             bad.to_str().unwrap(),
         ],
     );
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    assert!(r.out.stdout.is_empty(), "{}", r.stdout());
-    assert!(
-        r.stderr().contains("r.html"),
-        "names the file: {}",
-        r.stderr()
-    );
+    assert_eq!(r.code(), 2, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout_text());
+    assert!(r.stderr.contains("r.html"), "names the file: {}", r.stderr);
 }
 
 // ========================================================================== HTML
@@ -1074,7 +1025,7 @@ fn html_file(dir: &Path, cmd: &str, pair: [&str; 2], extra: &[&str]) -> PathBuf 
     let mut a = vec!["--quiet", "--html", p.to_str().unwrap()];
     a.extend_from_slice(extra);
     let r = compare(cmd, pair, &a);
-    assert!(r.code() == 0 || r.code() == 1, "{}", r.stderr());
+    assert!(r.code() == 0 || r.code() == 1, "{}", r.stderr);
     p
 }
 
@@ -1353,7 +1304,7 @@ fn html_of_names(dir: &Path, names: &[&str]) -> PathBuf {
         dir.join("l.tar").as_os_str(),
         dir.join("r.tar").as_os_str(),
     ]);
-    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert_eq!(run.code(), 1, "{}", run.stderr);
     page
 }
 
@@ -1466,7 +1417,7 @@ fn html_hundred_thousand_differences() {
         ],
         BIG_TIMEOUT,
     );
-    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert_eq!(run.code(), 1, "{}", run.stderr);
     eprintln!("100 000 differences: rdiff took {:?}", start.elapsed());
     let j: Value = serde_json::from_str(&read(&json)).unwrap();
     // 100 000 entries and the inputs as wholes (their SHA-256).
@@ -1489,7 +1440,7 @@ fn html_hundred_thousand_differences() {
         ],
         BIG_TIMEOUT,
     );
-    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert_eq!(run.code(), 1, "{}", run.stderr);
     let cut = read(&cut_page);
     assert!(cut.len() as u64 <= max, "{} > {max}", cut.len());
     assert!(
@@ -1581,7 +1532,7 @@ fn markdown_folds_long_groups_and_keeps_the_default_bound() {
     };
     let run = rdiff(args(&[]));
     assert_eq!(run.code(), 1);
-    let md = run.stdout();
+    let md = run.stdout_text();
     assert!(md.len() <= 60_000, "markdown is {} bytes", md.len());
     assert!(
         md.len() > 50_000,
@@ -1602,7 +1553,7 @@ fn markdown_folds_long_groups_and_keeps_the_default_bound() {
     );
     // An explicit --max-report-size replaces the default bound.
     let run = rdiff(args(&["--max-report-size", "10000000"]));
-    let full = run.stdout();
+    let full = run.stdout_text();
     assert!(full.len() > 60_000);
     assert!(!full.contains("report cut"));
     // Other formats have no default bound.
@@ -1612,7 +1563,7 @@ fn markdown_folds_long_groups_and_keeps_the_default_bound() {
             .map(OsString::from)
             .chain([l.clone().into(), r.clone().into()]),
     );
-    assert!(!run.stdout().contains("report cut"));
+    assert!(!run.stdout_text().contains("report cut"));
 }
 
 // ========================================================================= JUnit
@@ -1837,8 +1788,8 @@ fn junit_equal_comparison_is_a_passing_suite() {
         let mut args = vec!["--format", "junit"];
         args.extend_from_slice(extra);
         let r = compare(cmd, pair, &args);
-        assert_eq!(r.code(), 0, "{cmd} {pair:?}: {}", r.stderr());
-        let suites = junitparser(&py, &r.stdout()).expect("junitparser reads it");
+        assert_eq!(r.code(), 0, "{cmd} {pair:?}: {}", r.stderr);
+        let suites = junitparser(&py, &r.stdout_text()).expect("junitparser reads it");
         let all: Vec<&Value> = suites.as_array().unwrap().iter().collect();
         let cases: Vec<&Value> = all
             .iter()
@@ -1886,8 +1837,8 @@ fn junit_well_formed_with_markup_and_control_characters() {
         l.as_os_str(),
         r.as_os_str(),
     ]);
-    assert_eq!(run.code(), 1, "{}", run.stderr());
-    let xml = run.stdout();
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    let xml = run.stdout_text();
     assert!(
         !xml.chars()
             .any(|c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')),
@@ -1925,8 +1876,8 @@ fn junit_well_formed_with_noncharacters() {
         l.as_os_str(),
         r.as_os_str(),
     ]);
-    assert_eq!(run.code(), 1, "{}", run.stderr());
-    let xml = run.stdout();
+    assert_eq!(run.code(), 1, "{}", run.stderr);
+    let xml = run.stdout_text();
     assert!(
         !xml.contains(['\u{fffe}', '\u{ffff}']),
         "characters XML 1.0 forbids are written as they are"
@@ -2211,7 +2162,7 @@ fn max_report_size_bounds_every_format() {
     }
     args.extend([l.clone().into(), r.clone().into()]);
     let run = rdiff(args);
-    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert_eq!(run.code(), 1, "{}", run.stderr);
     for f in FORMATS {
         let out = read(&d.path().join(format!("all.{f}")));
         assert!(out.len() <= max, "{f}: {}", out.len());
@@ -2233,8 +2184,8 @@ fn a_limit_too_small_cuts_everything_but_never_fails_the_run() {
             ROOTFS,
             &["--format", f, "--max-report-size", "100"],
         );
-        assert_eq!(r.code(), 1, "{f}: {}", r.stderr());
-        let out = r.stdout();
+        assert_eq!(r.code(), 1, "{f}: {}", r.stderr);
+        let out = r.stdout_text();
         assert_eq!(shown(f, &out), 0, "{f}");
         assert!(
             cut_said(f, &out, 0, "31", "--max-report-size 100"),
@@ -2246,7 +2197,7 @@ fn a_limit_too_small_cuts_everything_but_never_fails_the_run() {
             &["--format", f, "--max-entries-shown", "0"],
         );
         assert_eq!(r.code(), 1, "{f}");
-        assert_eq!(shown(f, &r.stdout()), 0, "{f}");
+        assert_eq!(shown(f, &r.stdout_text()), 0, "{f}");
     }
     // The exit code still tells the truth for an equal pair, and for a pair whose
     // inputs alone differ.
@@ -2327,10 +2278,13 @@ fn no_progress_on_a_pipe() {
             ("image", IMAGE),
         ] {
             let run = compare(cmd, pair, q);
-            assert!(run.code() == 0 || run.code() == 1, "{}", run.stderr());
-            assert_eq!(run.stderr(), "", "stderr must stay empty on a pipe");
-            assert!(!run.stdout().contains('\r'));
-            assert!(!run.stdout().contains("\u{1b}["), "no escapes on stdout");
+            assert!(run.code() == 0 || run.code() == 1, "{}", run.stderr);
+            assert_eq!(run.stderr, "", "stderr must stay empty on a pipe");
+            assert!(!run.stdout_text().contains('\r'));
+            assert!(
+                !run.stdout_text().contains("\u{1b}["),
+                "no escapes on stdout"
+            );
         }
     }
 }
@@ -2429,8 +2383,8 @@ fn no_progress_flash_for_short_runs() {
 fn completions_for_each_shell() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let r = rdiff(["completions", shell]);
-        assert_eq!(r.code(), 0, "{shell}: {}", r.stderr());
-        let s = r.stdout();
+        assert_eq!(r.code(), 0, "{shell}: {}", r.stderr);
+        let s = r.stdout_text();
         assert!(s.len() > 500, "{shell}: {} bytes", s.len());
         for w in ["rootfs", "image", "max-report-size", "diffoscope-json"] {
             assert!(s.contains(w), "{shell} completion lacks {w}");
@@ -2442,8 +2396,8 @@ fn completions_for_each_shell() {
 #[test]
 fn man_page_is_roff_for_both_subcommands() {
     let r = rdiff(["man"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let m = r.stdout();
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    let m = r.stdout_text();
     assert!(
         m.starts_with(".ie") || m.starts_with(".TH") || m.starts_with(".\\\""),
         "{}",
@@ -2459,7 +2413,7 @@ fn man_page_is_roff_for_both_subcommands() {
     assert_eq!(rdiff(["man", "help"]).code(), 2);
     // The examples keep their line breaks (roff would fill them into one paragraph).
     let r = rdiff(["man", "rootfs"]);
-    let m = r.stdout();
+    let m = r.stdout_text();
     let at = m
         .find(".SH EXAMPLES\n.nf\n")
         .expect("an EXAMPLES section, verbatim");
@@ -2477,7 +2431,7 @@ fn help_shows_examples() {
     for cmd in ["rootfs", "image"] {
         let r = rdiff([cmd, "--help"]);
         assert_eq!(r.code(), 0);
-        let h = r.stdout();
+        let h = r.stdout_text();
         assert!(h.contains("Examples:"), "{cmd} --help");
         assert!(
             h.contains(&format!("rdiff {cmd} ")),
@@ -2498,13 +2452,13 @@ fn help_shows_examples() {
     for cmd in ["completions", "man"] {
         let r = rdiff([cmd, "--help"]);
         assert_eq!(r.code(), 0);
-        assert!(r.stdout().contains("Example:"), "{cmd} --help");
+        assert!(r.stdout_text().contains("Example:"), "{cmd} --help");
         // Flags of a comparison are not offered where nothing is compared.
-        assert!(!r.stdout().contains("--threads"), "{cmd} --help");
+        assert!(!r.stdout_text().contains("--threads"), "{cmd} --help");
     }
     for cmd in ["rootfs", "image"] {
         assert!(
-            rdiff([cmd, "--help"]).stdout().contains("--threads"),
+            rdiff([cmd, "--help"]).stdout_text().contains("--threads"),
             "{cmd}"
         );
     }
@@ -2515,21 +2469,23 @@ fn help_shows_examples() {
 #[test]
 fn text_table_in_ascii_when_the_locale_is_not_utf8() {
     let text = |env: &[(&str, &str)]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rdiff"))
-            .args(["rootfs", "--semantic"])
+        let mut cmd = run::rdiff(["rootfs", "--semantic"])
             .args([
                 "testdata/rootfs/left.tar.zst",
                 "testdata/rootfs/right.tar.zst",
             ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .in_repo()
+            .timeout(TIMEOUT)
+            .piped()
             .env_remove("LC_ALL")
             .env_remove("LC_CTYPE")
-            .env_remove("LANG")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        String::from_utf8(out.stdout).unwrap()
+            .env_remove("LANG");
+        for (k, v) in env {
+            cmd = cmd.env(k, v);
+        }
+        let out = cmd.run();
+        assert_eq!(out.status, Some(1));
+        out.stdout_text()
     };
     let unicode = text(&[("LANG", "en_US.UTF-8")]);
     assert!(unicode.contains("┌─"), "{unicode}");
@@ -2559,7 +2515,7 @@ fn text_table_in_ascii_when_the_locale_is_not_utf8() {
 /// What `--low-memory` costs is said in the same words by `--help` and the README.
 #[test]
 fn low_memory_cost_is_said_the_same_in_help_and_readme() {
-    let help = rdiff(["rootfs", "--help"]).stdout();
+    let help = rdiff(["rootfs", "--help"]).stdout_text();
     let at = help.find("\n      --low-memory ").unwrap() + 1;
     let text: String = help[at..]
         .lines()
@@ -2571,8 +2527,7 @@ fn low_memory_cost_is_said_the_same_in_help_and_readme() {
         .join(" ");
     let text = text.trim_start_matches("--low-memory").trim().to_string();
     assert!(text.contains("instead of 279 MiB"), "{text}");
-    let readme =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
     assert!(
         readme.contains(&format!("| `--low-memory` | {text} (")),
         "{text}"
@@ -2587,6 +2542,6 @@ fn timeout_zero_is_no_limit() {
         "testdata/rootfs/right.tar.zst",
     );
     let out = rdiff(["rootfs", "--timeout", "0", "--quiet", l, r]);
-    assert_eq!(out.code(), 1, "{}", out.stderr());
-    assert_eq!(out.stderr(), "");
+    assert_eq!(out.code(), 1, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
 }

@@ -163,6 +163,12 @@ impl Rdiff {
         self
     }
 
+    /// Remove this variable from the child's environment.
+    pub fn env_remove(mut self, k: impl AsRef<OsStr>) -> Self {
+        self.env.push((k.as_ref().to_owned(), None));
+        self
+    }
+
     /// Run in this directory.
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.dir = Some(dir.as_ref().to_path_buf());
