@@ -3,9 +3,13 @@
 //! empty) and exit `code`.
 //! Run with RDIFF_BLESS=1 to rewrite the expectations from the current output.
 
+mod support;
+
 use std::fs;
 use std::path::Path;
-use std::process::Command;
+
+use support::paths::repo;
+use support::run::rdiff;
 
 fn run_case(dir: &Path) -> Result<(), String> {
     let args: Vec<String> = fs::read_to_string(dir.join("args"))
@@ -14,16 +18,10 @@ fn run_case(dir: &Path) -> Result<(), String> {
         .filter(|l| !l.trim().is_empty())
         .map(str::to_string)
         .collect();
-    let out = Command::new(env!("CARGO_BIN_EXE_rdiff"))
-        .args(&args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .env("LC_ALL", "C.UTF-8")
-        .output()
-        .map_err(|e| e.to_string())?;
+    let out = rdiff(&args).in_repo().env("LC_ALL", "C.UTF-8").run();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let code = out.status.code().unwrap_or(-1).to_string() + "\n";
+    let stderr = out.stderr.clone();
+    let code = out.code().to_string() + "\n";
     if std::env::var_os("RDIFF_BLESS").is_some() {
         fs::write(dir.join("stdout"), &stdout).unwrap();
         fs::write(dir.join("code"), &code).unwrap();
@@ -52,7 +50,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
             dir.display(),
             code.trim(),
             want_code.trim(),
-            String::from_utf8_lossy(&out.stderr)
+            out.stderr
         ));
     }
     Ok(())
@@ -60,7 +58,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
 
 #[test]
 fn golden_cases() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let root = repo().join("tests/cases");
     let mut dirs: Vec<_> = fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -77,7 +75,7 @@ fn golden_cases() {
 /// real output in order, and lines not separated by `...` are adjacent there too.
 #[test]
 fn documented_samples_are_real_output() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = repo();
     let mut docs = vec![root.join("README.md")];
     for e in fs::read_dir(root.join("docs")).unwrap() {
         docs.push(e.unwrap().path());
@@ -95,14 +93,12 @@ fn documented_samples_are_real_output() {
             };
             assert_eq!(lines.next(), Some("```"), "{}: {args}", doc.display());
             let sample: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
-            let out = Command::new(env!("CARGO_BIN_EXE_rdiff"))
-                .args(args.split(' '))
-                .current_dir(root)
+            let out = rdiff(args.split(' '))
+                .in_repo()
                 .env("NO_COLOR", "1")
                 .env("LC_ALL", "C.UTF-8")
-                .output()
-                .unwrap();
-            let real = String::from_utf8(out.stdout).unwrap();
+                .run();
+            let real = out.stdout_text();
             if let Err(e) = abridged_of(&sample, &real) {
                 panic!(
                     "{}: sample of `rdiff {args}`: {e}\n--- real output\n{real}",

@@ -3,24 +3,25 @@
 //! report must be byte for byte the one the default (parallel) mode writes, including
 //! content diffs, whose first-side contents are read again.
 
+mod support;
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-mod support;
 use support::paths::td;
+use support::rawtar::file_header;
+use support::run::{RDIFF, Run, gnu_time, rdiff};
 
-const RDIFF: &str = env!("CARGO_BIN_EXE_rdiff");
-
-fn rdiff(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut c = Command::new(RDIFF);
-    c.args(args);
-    c.stdin(match stdin {
-        Some(p) => Stdio::from(File::open(p).unwrap()),
-        None => Stdio::null(),
-    });
-    c.output().unwrap()
+/// `rdiff ARGS...`, standard input from the file `stdin` (or none).
+fn run(args: &[&str], stdin: Option<&str>) -> Run {
+    let mut c = rdiff(args);
+    if let Some(p) = stdin {
+        c = c.stdin_file(p);
+    }
+    c.run()
 }
 
 /// The same command with and without `--low-memory` (and with `--threads 1`, which
@@ -28,16 +29,15 @@ fn rdiff(args: &[&str], stdin: Option<&str>) -> Output {
 fn assert_same_with_low_memory(cmd: &str, args: &[&str], stdin: Option<&str>, want_code: i32) {
     let mut plain = vec![cmd];
     plain.extend(args);
-    let a = rdiff(&plain, stdin);
-    let err = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(a.status.code(), Some(want_code), "{args:?}: {}", err(&a));
+    let a = run(&plain, stdin);
+    assert_eq!(a.status, Some(want_code), "{args:?}: {}", a.stderr);
     assert!(!a.stdout.is_empty());
     for flags in [&["--low-memory"][..], &["--threads", "1"]] {
         let mut low = vec![cmd];
         low.extend(flags);
         low.extend(args);
-        let b = rdiff(&low, stdin);
-        assert_eq!(b.status.code(), Some(want_code), "{low:?}: {}", err(&b));
+        let b = run(&low, stdin);
+        assert_eq!(b.status, Some(want_code), "{low:?}: {}", b.stderr);
         assert!(
             a.stdout == b.stdout,
             "{low:?} changed the report:\n--- default\n{}\n--- {flags:?}\n{}",
@@ -54,7 +54,7 @@ fn rootfs_report_is_the_same() {
         assert_same_with_low_memory("rootfs", &["--format", format, &l, &r], None, 1);
     }
     // The report shows text diffs, so the side read first really was read again.
-    let out = rdiff(
+    let out = run(
         &["rootfs", "--low-memory", "--format", "json", &l, &r],
         None,
     );
@@ -180,13 +180,7 @@ fn write_zstd_pair_side(path: &Path, files: usize, size: usize, flip: Option<usi
         if flip == Some(i) {
             data[size / 2] ^= 0xff;
         }
-        let mut h = tar::Header::new_ustar();
-        h.set_path(format!("data/f{i:03}")).unwrap();
-        h.set_size(size as u64);
-        h.set_mode(0o644);
-        h.set_mtime(1_700_000_000);
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_cksum();
+        let h = file_header(&format!("data/f{i:03}"), size as u64);
         enc.write_all(h.as_bytes()).unwrap();
         enc.write_all(&data).unwrap();
         if flip == Some(i) {
@@ -199,36 +193,13 @@ fn write_zstd_pair_side(path: &Path, files: usize, size: usize, flip: Option<usi
 
 /// Peak RSS in KiB of `rdiff ARGS` by GNU time, and its stdout. `None` without GNU
 /// time (skipped with a message, or a failure under RDIFF_REQUIRE_TOOLS=1).
-fn peak_kib(args: &[&str], dir: &Path) -> Option<(u64, Vec<u8>)> {
-    let time = "/usr/bin/time";
-    if !Path::new(time).is_file() {
-        if std::env::var_os("RDIFF_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
-            panic!("{time} is missing and RDIFF_REQUIRE_TOOLS=1 (install the `time` package)");
-        }
-        eprintln!("skipped: peak memory not measured, {time} is missing");
-        return None;
-    }
-    let rss = dir.join("rss");
-    let out = Command::new(time)
-        .arg("-o")
-        .arg(&rss)
-        .args(["-f", "%M", RDIFF])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = std::fs::read_to_string(&rss).unwrap();
-    let kib = text
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no %M in {text:?}"));
+fn peak_kib(args: &[&str]) -> Option<(u64, Vec<u8>)> {
+    gnu_time()?;
+    let out = rdiff(args).measure_peak().run();
+    assert_eq!(out.status, Some(1), "{args:?}: {}", out.stderr);
+    let kib = out
+        .peak_kib
+        .unwrap_or_else(|| panic!("no peak RSS from GNU time: {}", out.describe()));
     Some((kib, out.stdout))
 }
 
@@ -242,11 +213,11 @@ fn low_memory_holds_one_window_at_a_time() {
     write_zstd_pair_side(&b, 10, 4 << 20, Some(7));
     let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
     let args = ["rootfs", "--format", "json", a, b];
-    let Some((both, out_both)) = peak_kib(&args, t.path()) else {
+    let Some((both, out_both)) = peak_kib(&args) else {
         return;
     };
     let low_args = ["rootfs", "--low-memory", "--format", "json", a, b];
-    let (low, out_low) = peak_kib(&low_args, t.path()).unwrap();
+    let (low, out_low) = peak_kib(&low_args).unwrap();
     eprintln!("peak RSS: default {both} KiB, --low-memory {low} KiB");
     assert_eq!(out_both, out_low, "the reports differ");
     let j: serde_json::Value = serde_json::from_slice(&out_low).unwrap();
@@ -275,14 +246,8 @@ fn low_memory_holds_one_window_at_a_time() {
 fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (name, data) in files {
-        let mut h = tar::Header::new_ustar();
-        h.set_path(name).unwrap();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(1_700_000_000);
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_cksum();
-        b.append(&h, *data).unwrap();
+        b.append(&file_header(name, data.len() as u64), *data)
+            .unwrap();
     }
     b.into_inner().unwrap()
 }
@@ -306,7 +271,7 @@ fn an_empty_file_against_a_stream() {
         (["--format", "json", "-", r], Some(l)),
     ] {
         assert_same_with_low_memory("rootfs", &args, stdin, 1);
-        let out = rdiff(&[&["rootfs"][..], &args].concat(), stdin);
+        let out = run(&[&["rootfs"][..], &args].concat(), stdin);
         let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let diffs = j["differences"].as_array().unwrap();
         // The input's sha256 (standard input has one too), then etc/motd.
@@ -357,36 +322,19 @@ fn two_fifos_fed_by_one_writer_do_not_hang() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut cmd = Command::new(RDIFF);
-        cmd.arg("rootfs")
+        let out = rdiff(["rootfs"])
             .args(flags)
             .args(["--format", "json"])
             .args([&fa, &fb])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let child = cmd.spawn().unwrap();
-        let pid = child.id();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait_with_output());
-        });
-        let out = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-            Ok(o) => o.unwrap(),
-            Err(_) => {
-                // SAFETY: kill has no memory-safety preconditions.
-                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-                let _ = writer.kill();
-                let _ = writer.wait();
-                panic!("{flags:?}: rdiff hung on two FIFOs fed by one writer");
-            }
-        };
+            .timeout(Duration::from_secs(60))
+            .run();
+        if out.timed_out {
+            let _ = writer.kill();
+            let _ = writer.wait();
+            panic!("{flags:?}: rdiff hung on two FIFOs fed by one writer");
+        }
         assert!(writer.wait().unwrap().success());
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{flags:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(out.status, Some(1), "{flags:?}: {}", out.stderr);
         reports.push(out.stdout);
     }
     assert!(

@@ -13,15 +13,15 @@
 //! the binary of this test build (debug profile, as CI runs it). Without the tool the
 //! memory assertion is skipped with a message, unless `RDIFF_REQUIRE_TOOLS=1`.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const RDIFF: &str = env!("CARGO_BIN_EXE_rdiff");
+use support::run::rdiff;
 
 const FILES: usize = 200_000;
 const FILE_SIZE: usize = 1024;
@@ -86,67 +86,25 @@ fn write_pair_side(path: &Path, right: bool) {
     w.flush().unwrap();
 }
 
-fn gnu_time() -> Option<&'static str> {
-    let p = "/usr/bin/time";
-    if Path::new(p).is_file() {
-        return Some(p);
-    }
-    if std::env::var_os("RDIFF_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
-        panic!("{p} is missing and RDIFF_REQUIRE_TOOLS=1 (install the `time` package)");
-    }
-    eprintln!("skipped: peak memory not measured, {p} is missing (install the `time` package)");
-    None
-}
-
 #[test]
 fn small_files_pair_memory_and_report() {
     let t = tempfile::tempdir().unwrap();
     let (a, b) = (t.path().join("a.tar"), t.path().join("b.tar"));
     write_pair_side(&a, false);
     write_pair_side(&b, true);
-    let (out_p, err_p, rss_p) = (
-        t.path().join("out.json"),
-        t.path().join("err"),
-        t.path().join("rss"),
-    );
-    let time = gnu_time();
-    let mut cmd = match time {
-        Some(tool) => {
-            let mut c = Command::new(tool);
-            c.arg("-o").arg(&rss_p).args(["-f", "%M", RDIFF]);
-            c
-        }
-        None => Command::new(RDIFF),
-    };
-    cmd.args(["rootfs", "--format", "json"])
+    let out = rdiff(["rootfs", "--format", "json"])
         .arg(&a)
         .arg(&b)
-        .stdin(Stdio::null())
-        .stdout(File::create(&out_p).unwrap())
-        .stderr(File::create(&err_p).unwrap())
-        .process_group(0);
-    let start = Instant::now();
-    let mut child = cmd.spawn().unwrap();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > TIMEOUT {
-            // Not reaped yet: the group id is still this child's.
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-            let _ = child.wait();
-            panic!("rdiff did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = start.elapsed();
-    let stderr = std::fs::read_to_string(&err_p).unwrap();
-    assert_eq!(status.code(), Some(1), "{status:?}: {stderr}");
+        .timeout(TIMEOUT)
+        .measure_peak()
+        .run();
+    assert!(!out.timed_out, "rdiff did not finish within {TIMEOUT:?}");
+    let (elapsed, stderr) = (out.elapsed, &out.stderr);
+    assert_eq!(out.status, Some(1), "{}", out.describe());
     assert!(stderr.is_empty(), "{stderr}");
 
     // The report: exactly the expected differences.
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_p).unwrap()).unwrap();
+    let r = out.json();
     assert_eq!(r["left"]["entries"], FILES);
     assert_eq!(r["right"]["entries"], FILES);
     let mut got = BTreeSet::new();
@@ -188,13 +146,7 @@ fn small_files_pair_memory_and_report() {
     assert!(r.get("cut").is_none(), "the report was cut");
 
     // Peak memory.
-    if time.is_some() {
-        let text = std::fs::read_to_string(&rss_p).unwrap();
-        let kib: u64 = text
-            .lines()
-            .rev()
-            .find_map(|l| l.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no %M in {text:?}"));
+    if let Some(kib) = out.peak_kib {
         let mb = kib * 1024 / 1_000_000;
         eprintln!("peak RSS {mb} MB ({kib} KiB), {elapsed:?}; bound {PEAK_RSS_BOUND_MB} MB");
         assert!(

@@ -11,13 +11,12 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 
-use clap::Parser;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use rdiff::cli::{Cli, Command};
 use rdiff::entry::display_bytes;
 use rdiff::report::{ContentDiff, Report, Status, Value};
-use support::data::{Codec, Rng};
+use support::data::{Codec, Rng, sha256};
+use support::library;
 
 // ---------------------------------------------------------------------------------
 // The model
@@ -597,14 +596,8 @@ fn mutate(tree: &Tree, want: Mutation, pick: Index, r: u64) -> (Tree, Expected) 
 // Running rdiff
 
 fn report(left: &std::path::Path, right: &std::path::Path, flags: &[&str]) -> Report {
-    let mut argv: Vec<String> = vec!["rdiff".into(), "rootfs".into()];
-    argv.extend(flags.iter().map(|s| s.to_string()));
-    argv.push(left.display().to_string());
-    argv.push(right.display().to_string());
-    let Command::Rootfs(args) = Cli::try_parse_from(&argv).unwrap().command else {
-        unreachable!("rootfs")
-    };
-    rdiff::run::rootfs_report(&args).unwrap_or_else(|e| panic!("{argv:?}: {e}"))
+    let (l, r) = (left.display().to_string(), right.display().to_string());
+    library::report(&[flags, &[l.as_str(), r.as_str()]].concat())
 }
 
 fn describe(r: &Report) -> String {
@@ -626,8 +619,7 @@ fn describe(r: &Report) -> String {
 
 /// SHA-256 of a file, computed here.
 fn file_sha256(p: &std::path::Path) -> [u8; 32] {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(std::fs::read(p).unwrap()).into()
+    sha256(&std::fs::read(p).unwrap())
 }
 
 /// The difference of the inputs as wholes: two plain tars written by the same code

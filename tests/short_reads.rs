@@ -5,7 +5,6 @@
 mod support;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use rdiff::source::compress::{Compression, Counting, decode};
@@ -13,7 +12,7 @@ use rdiff::source::tar::TarReader;
 use sha2::{Digest, Sha256};
 use support::data::Rng;
 use support::paths::{read_testdata, testdata};
-use support::run::RDIFF;
+use support::run::{Run, rdiff};
 
 /// A `BufRead` over a slice whose `fill_buf` offers a random window of 1..=700 bytes
 /// (often a single byte) and, optionally, fails now and then with `Interrupted`.
@@ -313,43 +312,29 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Compare `file` with the same bytes fed to standard input: first `first` bytes, a
 /// pause (so rdiff's first read sees only those), then the rest in small writes.
-fn stdin_in_pieces(file: &str, first: usize) -> Output {
-    use std::process::Command;
+fn stdin_in_pieces(file: &str, first: usize) -> Run {
     let bytes = read_testdata(file);
-    let mut child = Command::new(RDIFF)
-        .args(["rootfs", &testdata(file).display().to_string(), "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        // Errors here mean rdiff stopped reading; its exit status says why.
-        let _ = stdin.write_all(&bytes[..first]).and_then(|_| stdin.flush());
-        std::thread::sleep(Duration::from_millis(300));
-        for chunk in bytes[first..].chunks(333) {
-            if stdin.write_all(chunk).is_err() {
-                break;
+    let r = rdiff(["rootfs", &testdata(file).display().to_string(), "-"])
+        .stdin_with(move |mut stdin| {
+            // Errors here mean rdiff stopped reading; its exit status says why.
+            let _ = stdin.write_all(&bytes[..first]).and_then(|_| stdin.flush());
+            std::thread::sleep(Duration::from_millis(300));
+            for chunk in bytes[first..].chunks(333) {
+                if stdin.write_all(chunk).is_err() {
+                    break;
+                }
             }
-        }
-    });
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("rdiff did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    writer.join().unwrap();
-    child.wait_with_output().unwrap()
+        })
+        .timeout(TIMEOUT)
+        .run();
+    assert!(!r.timed_out, "rdiff did not finish within {TIMEOUT:?}");
+    r
 }
 
-fn assert_identical(out: &Output, what: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
+fn assert_identical(out: &Run, what: &str) {
+    let stderr = &out.stderr;
     assert!(!stderr.contains("panicked"), "{what}: {stderr}");
-    assert_eq!(out.status.code(), Some(0), "{what}: stderr: {stderr}");
+    assert_eq!(out.status, Some(0), "{what}: stderr: {stderr}");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("identical"),
         "{what}: {}",
