@@ -20,7 +20,7 @@ use serde_json::{Value as Json, json};
 use support::data::{hex, sha256};
 use support::library::{entry, entry_b, read_path, report, visible};
 use support::paths::{mkfifo, s, td};
-use support::report::{field_in, ignored_counts, pairs as json_set, set as set_of};
+use support::report::{field_in, ignored_counts, notes, pairs as json_set, set as set_of};
 use support::run::{self, sh};
 
 /// Every mtime (and atime) in the built trees: whole seconds, as tar stores them.
@@ -525,18 +525,10 @@ fn directory_against_tar_names_the_fields_left_out() {
     build_tree(&dir, Variant::Left);
     let p = pack(&dir, tmp.path(), "t");
     let left_out = |j: &Json| -> Vec<String> {
-        j["notes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| n["kind"] == "fields-left-out")
-            .map(|n| {
-                format!(
-                    "{}: {}",
-                    n["path"].as_str().unwrap(),
-                    n["message"].as_str().unwrap()
-                )
-            })
+        notes(j)
+            .into_iter()
+            .filter(|(_, kind, _)| kind == "fields-left-out")
+            .map(|(path, _, message)| format!("{path}: {message}"))
             .collect()
     };
     let fields = "atime, ctime, order, format, duplicates, header, padding, pax.*, path_spelling";

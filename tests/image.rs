@@ -22,7 +22,7 @@ use support::library::image_report as lib_report;
 use support::oci::Layout;
 use support::paths::{copy_dir, img, td, tmp};
 use support::rawtar::{Member, fix_checksum, raw_header, read_tar, write_tar};
-use support::report::{diff_at, field, fields_of, ignored_counts as ignored};
+use support::report::{diff_at, field, fields_of, ignored_counts as ignored, notes};
 use support::run::{Run, rdiff};
 
 /// Upper bound for any one child: a hang fails the test instead of blocking it.
@@ -94,21 +94,6 @@ fn ign(items: &[(&str, &str, u64)]) -> BTreeMap<(String, String), u64> {
     items
         .iter()
         .map(|(r, f, n)| ((r.to_string(), f.to_string()), *n))
-        .collect()
-}
-
-fn notes(r: &Value) -> Vec<(String, String, String)> {
-    r["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            (
-                n["path"].as_str().unwrap().to_string(),
-                n["kind"].as_str().unwrap().to_string(),
-                n["message"].as_str().unwrap().to_string(),
-            )
-        })
         .collect()
 }
 

@@ -1,5 +1,5 @@
 //! A JSON report (`--format json`) read back: visible differences as (path, field)
-//! pairs, ignored counts, one difference or one field.
+//! pairs, ignored counts, one difference or one field, the notes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -123,4 +123,20 @@ pub fn field_in<'a>(list: &'a Value, path: &str, name: &str) -> &'a Value {
         .flat_map(|d| d["fields"].as_array().unwrap())
         .find(|f| f["name"] == name)
         .unwrap_or_else(|| panic!("no field {name} at {path} in {list}"))
+}
+
+/// `report.notes` as (path, kind, message).
+pub fn notes(r: &Value) -> Vec<(String, String, String)> {
+    r["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .map(|n| {
+            (
+                n["path"].as_str().unwrap().to_string(),
+                n["kind"].as_str().unwrap().to_string(),
+                n["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
