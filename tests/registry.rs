@@ -7,24 +7,29 @@
 //! No test reaches beyond this machine: every credential source is isolated in a
 //! temporary HOME.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::data::sha256_hex;
+use support::paths::{copy_dir, img};
+use support::run::{Run, assert_input_error, rdiff, require_tools, sh};
 
-const RDIFF: &str = env!("CARGO_BIN_EXE_rdiff");
 /// `rdiff:s3cret`, bcrypt (`htpasswd -nbB -C 5 rdiff s3cret`).
 const HTPASSWD: &str = "rdiff:$2y$05$uLQeeQZEFv7o0pB.AFenvu21SD2dInKngxjZzLfL2bBoKBnYQp5Jq\n";
 /// The layer `oci/base` and `oci/changed` share (layer 0).
 const SHARED: &str = "sha256:a8eeb0412b2ca6ef37ded69de6e545f9bc95dd40fd15675a23ec9654ee52fd13";
 
+/// `testdata/image/oci/<name>`.
 fn fixture(name: &str) -> String {
-    format!("{}/testdata/image/oci/{name}", env!("CARGO_MANIFEST_DIR"))
+    img(&format!("oci/{name}"))
 }
 
 fn on_path(tool: &str) -> bool {
@@ -38,7 +43,7 @@ fn have(tools: &[&str]) -> bool {
     if missing.is_empty() {
         return true;
     }
-    if std::env::var_os("RDIFF_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
+    if require_tools() {
         panic!("{missing:?} required (RDIFF_REQUIRE_TOOLS=1) but not installed");
     }
     eprintln!("skipping: {missing:?} not installed (RDIFF_REQUIRE_TOOLS=1 fails instead)");
@@ -136,16 +141,8 @@ impl Registry {
         if let Some(cr) = self.creds {
             c.args(["--dest-creds", cr]);
         }
-        let out = c
-            .arg(format!("oci:{layout}:v1"))
-            .arg(format!("docker://{}:v1", self.at(repo)))
-            .output()
-            .expect("skopeo");
-        assert!(
-            out.status.success(),
-            "skopeo: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        sh(c.arg(format!("oci:{layout}:v1"))
+            .arg(format!("docker://{}:v1", self.at(repo))));
     }
 
     fn log(&self) -> String {
@@ -190,25 +187,23 @@ impl Env {
     }
 
     /// `rdiff ARGS` with `extra` environment variables.
-    fn rdiff(&self, args: &[&str], extra: &[(&str, &Path)]) -> Output {
+    fn rdiff(&self, args: &[&str], extra: &[(&str, &Path)]) -> Run {
         let path = format!(
             "{}:{}",
             self.path("bin").display(),
             std::env::var("PATH").unwrap()
         );
-        let mut c = Command::new(RDIFF);
-        c.args(args)
+        let mut c = rdiff(args)
             .env("HOME", self.path("home"))
             .env("XDG_RUNTIME_DIR", self.path("run"))
             .env("PATH", path)
             .env_remove("REGISTRY_AUTH_FILE")
             .env_remove("XDG_CONFIG_HOME")
-            .env_remove("DOCKER_CONFIG")
-            .stdin(Stdio::null());
+            .env_remove("DOCKER_CONFIG");
         for (k, v) in extra {
-            c.env(k, v);
+            c = c.env(k, v);
         }
-        c.output().expect("rdiff")
+        c.run()
     }
 
     /// `rdiff image --format json ARGS`: exit code and report (an error fails).
@@ -216,13 +211,9 @@ impl Env {
         let mut v = vec!["image", "--format", "json"];
         v.extend(args);
         let out = self.rdiff(&v, &[]);
-        let code = out.status.code().unwrap();
-        assert!(
-            code < 2,
-            "rdiff {v:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (code, serde_json::from_slice(&out.stdout).unwrap())
+        let code = out.status.unwrap_or_else(|| panic!("{}", out.describe()));
+        assert!(code < 2, "{}", out.describe());
+        (code, out.json())
     }
 
     /// `rdiff image ARGS` must fail with one line naming `input` and saying each of
@@ -230,19 +221,7 @@ impl Env {
     fn fails(&self, args: &[&str], extra: &[(&str, &Path)], input: &str, says: &[&str]) -> String {
         let mut v = vec!["image"];
         v.extend(args);
-        let out = self.rdiff(&v, extra);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(2), "{v:?}: {err}");
-        assert!(out.stdout.is_empty(), "{v:?}: output on stdout");
-        assert_eq!(err.lines().count(), 1, "{v:?}: not one line: {err}");
-        assert!(
-            err.starts_with(&format!("rdiff: {input}: ")),
-            "{v:?}: {err}"
-        );
-        for s in says {
-            assert!(err.contains(s), "{v:?}: {err:?} does not say {s:?}");
-        }
-        err
+        assert_input_error(&self.rdiff(&v, extra), input, says)
     }
 }
 
@@ -262,20 +241,10 @@ fn comparable(report: &Value) -> Vec<Value> {
 /// `oci/multi-reordered` as skopeo pushes a multi-platform image: its index as a blob,
 /// named by the ref `v1` in a new index.json (what `oci/multi-nested` is to `oci/multi`).
 fn nested_copy(name: &str, to: &Path) -> String {
-    use sha2::Digest as _;
     let dir = to.join(name);
-    let src = Path::new(&fixture(name)).to_path_buf();
-    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
-    for e in std::fs::read_dir(src.join("blobs/sha256")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join("blobs/sha256").join(e.file_name())).unwrap();
-    }
-    std::fs::copy(src.join("oci-layout"), dir.join("oci-layout")).unwrap();
-    let index = std::fs::read(src.join("index.json")).unwrap();
-    let hex: String = sha2::Sha256::digest(&index)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    copy_dir(Path::new(&fixture(name)), &dir);
+    let index = std::fs::read(dir.join("index.json")).unwrap();
+    let hex = sha256_hex(&index);
     std::fs::write(dir.join("blobs/sha256").join(&hex), &index).unwrap();
     let top = serde_json::json!({"schemaVersion": 2, "manifests": [{
         "mediaType": "application/vnd.oci.image.index.v1+json",
@@ -489,12 +458,7 @@ fn basic_auth_from_every_source() {
         v.extend(args);
         v.extend([at.as_str(), base.as_str()]);
         let out = env.rdiff(&v, extra);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(out.status, Some(0), "{args:?}: {}", out.stderr);
     };
     let err = env.fails(
         &[&at, &base],
@@ -609,18 +573,7 @@ fn a_changed_manifest_is_refused() {
 
 /// A test CA and a certificate for 127.0.0.1 it signed, made with openssl.
 fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let ssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let ssl = |args: &[&str]| sh(Command::new("openssl").args(args).current_dir(dir));
     std::fs::create_dir(dir.join("ca")).unwrap();
     let rsa = ["-newkey", "rsa:2048", "-nodes"];
     ssl(&[
