@@ -570,7 +570,7 @@ fn rootfs_unprivileged(left: &Path, right: &Path) -> Option<Run> {
     let mut cmd = run::rdiff(["rootfs"]).arg(left).arg(right).timeout(TIMEOUT);
     if running_as_root() {
         let Some(sp) = setpriv() else {
-            eprintln!("skipped: running as root and setpriv is missing");
+            run::missing_tool("running as root and setpriv (util-linux) is missing");
             return None;
         };
         cmd = cmd.via(sp, ["--reuid=65534", "--regid=65534", "--clear-groups"]);

@@ -769,7 +769,7 @@ fn extract(tarball: &str, into: &Path) {
 /// (device nodes, security.capability and ownership need it).
 fn extracted_pair() -> Option<(tempfile::TempDir, String, String)> {
     if !run::running_as_root() {
-        eprintln!("skipped: extracting the rootfs fixtures needs root");
+        run::skip("extracting the rootfs fixtures needs root");
         return None;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::data::sha256_hex;
 use support::paths::{copy_dir, img};
-use support::run::{Run, assert_input_error, rdiff, require_tools, sh};
+use support::run::{self, Run, assert_input_error, rdiff, sh};
 
 /// `rdiff:s3cret`, bcrypt (`htpasswd -nbB -C 5 rdiff s3cret`).
 const HTPASSWD: &str = "rdiff:$2y$05$uLQeeQZEFv7o0pB.AFenvu21SD2dInKngxjZzLfL2bBoKBnYQp5Jq\n";
@@ -43,10 +43,7 @@ fn have(tools: &[&str]) -> bool {
     if missing.is_empty() {
         return true;
     }
-    if require_tools() {
-        panic!("{missing:?} required (RDIFF_REQUIRE_TOOLS=1) but not installed");
-    }
-    eprintln!("skipping: {missing:?} not installed (RDIFF_REQUIRE_TOOLS=1 fails instead)");
+    run::missing_tool(format_args!("{missing:?} not installed"));
     false
 }
 

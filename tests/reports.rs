@@ -27,7 +27,7 @@ use serde_json::Value;
 use support::data;
 use support::paths::repo;
 use support::report::ignored;
-use support::run::{self, RDIFF, Run, require_tools};
+use support::run::{self, RDIFF, Run};
 
 /// Upper bound for one rdiff run on the small fixtures (a debug build on 2 cores).
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -204,10 +204,7 @@ fn mtime_pair(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
 
 /// A missing tool: fail under RDIFF_REQUIRE_TOOLS=1, otherwise say why and skip.
 fn missing(what: &str, why: String) -> Option<PathBuf> {
-    if require_tools() {
-        panic!("{what} is required (RDIFF_REQUIRE_TOOLS=1) but unusable: {why}");
-    }
-    eprintln!("skipping: {what} unusable: {why} (set RDIFF_REQUIRE_TOOLS=1 to fail instead)");
+    run::missing_tool(format_args!("{what} unusable: {why}"));
     None
 }
 
@@ -2334,7 +2331,7 @@ fn progress_goes_to_a_terminal_stderr_only_and_quiet_stops_it() {
     for quiet in [false, true] {
         let tag = format!("tty-{quiet}");
         let Some((code, terminal)) = under_terminal(&line(quiet, &tag)) else {
-            eprintln!("skipping the terminal half: no `script` (util-linux)");
+            run::missing_tool("the terminal half needs `script` (util-linux)");
             return;
         };
         assert_eq!(code, 1, "{terminal}");
@@ -2371,6 +2368,7 @@ fn no_progress_flash_for_short_runs() {
         ROOTFS[1]
     );
     let Some((code, terminal)) = under_terminal(&line) else {
+        run::missing_tool("`script` (util-linux) is missing");
         return;
     };
     assert_eq!(code, 1);

@@ -27,16 +27,38 @@ pub fn require_tools() -> bool {
     std::env::var_os("RDIFF_REQUIRE_TOOLS").is_some_and(|v| v == "1")
 }
 
+/// Say that (part of) the running test was skipped, and why, where the test run shows
+/// it: one line `SKIPPED <test>: <why>` written to the process's standard error itself,
+/// which libtest does not capture (an `eprintln!` in a passing test would be hidden).
+/// For what this machine cannot do whatever is installed (root, a tool that must be
+/// absent); a missing tool goes through [`missing_tool`].
+pub fn skip(why: impl std::fmt::Display) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let line = format!("SKIPPED {test}: {why}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// A tool the test needs is missing: under `RDIFF_REQUIRE_TOOLS=1` (what `.ci/run`
+/// sets) the test fails; otherwise it is skipped, visibly ([`skip`]).
+pub fn missing_tool(why: impl std::fmt::Display) {
+    if require_tools() {
+        panic!("{why}, and RDIFF_REQUIRE_TOOLS=1 requires it");
+    }
+    skip(format_args!("{why} (RDIFF_REQUIRE_TOOLS=1 fails instead)"));
+}
+
 /// GNU time, if installed (`RDIFF_REQUIRE_TOOLS=1` makes its absence a failure).
 pub fn gnu_time() -> Option<&'static str> {
     let p = "/usr/bin/time";
     if Path::new(p).is_file() {
         return Some(p);
     }
-    if require_tools() {
-        panic!("{p} is missing and RDIFF_REQUIRE_TOOLS=1 (install the `time` package)");
-    }
-    eprintln!("skipped: peak memory not measured, {p} is missing (install the `time` package)");
+    missing_tool(format_args!(
+        "peak memory not measured: {p} is missing (install the `time` package)"
+    ));
     None
 }
 
