@@ -122,13 +122,18 @@ pub fn sniff(r: &mut dyn Read) -> Result<(Vec<u8>, Compression), ErrorKind> {
         r.take(13 - HEAD as u64).read_to_end(&mut head)?;
     }
     let mut at = 0usize;
+    if head.len() >= 4 && head[1..4] == [0x2a, 0x4d, 0x18] && (0x50..=0x5f).contains(&head[0]) {
+        // A skippable frame's length follows its magic.
+        r.take(8 - head.len() as u64).read_to_end(&mut head)?;
+    }
     while let Some(n) = skippable_len(&head[at..]) {
         let next = at as u64 + 8 + n;
         if next > 1 << 20 {
             // Too far to look: a skippable frame first is zstd's (a seekable index).
             return Ok((head, Compression::Zstd));
         }
-        let want = next + HEAD as u64 - head.len() as u64;
+        // Up to the next frame's magic, and a skippable frame's length after it.
+        let want = next + 8 - head.len() as u64;
         r.take(want).read_to_end(&mut head)?;
         at = next as usize;
         if head.len() <= at {
