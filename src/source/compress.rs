@@ -382,10 +382,13 @@ pub fn decode_with_params<'a, R: BufRead + 'a>(
         }
         Compression::Lzip | Compression::Lzma => {
             use liblzma::stream::{CONCATENATED, Stream};
+            // As for zstd's 2 GiB window: a header asking for more memory (an lzma
+            // dictionary of up to 4 GiB) is refused by liblzma, not allocated.
+            const MEMLIMIT: u64 = (2 << 30) + (64 << 20);
             let stream = if kind == Compression::Lzip {
-                Stream::new_lzip_decoder(u64::MAX, CONCATENATED)
+                Stream::new_lzip_decoder(MEMLIMIT, CONCATENATED)
             } else {
-                Stream::new_lzma_decoder(u64::MAX)
+                Stream::new_lzma_decoder(MEMLIMIT)
             }
             .map_err(io::Error::other)?;
             let d = liblzma::bufread::XzDecoder::new_stream(r, stream);
