@@ -15,8 +15,8 @@
 //!   reads it with those paths (and Python's kind, size and link target); wherever all
 //!   three refuse it, rdiff refuses it. A missing tool skips this test with a message,
 //!   or fails it under RDIFF_REQUIRE_TOOLS=1.
-//!
-//! Self-contained on purpose (the shared test helpers are moving to `tests/support/`).
+
+mod support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,12 +25,8 @@ use std::process::Command;
 use rdiff::entry::{Entry, display_bytes};
 use rdiff::source::tar::{Limits, TarReader};
 use rdiff::source::{EntrySet, Input, NoContent, ReadOptions, read_input};
-
-fn testdata(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(rel)
-}
+use support::paths::{testdata, tmp};
+use support::run::{rdiff, require_tools};
 
 fn reference(name: &str) -> PathBuf {
     testdata("formats/reference").join(name)
@@ -490,17 +486,15 @@ fn archive(parts: &[Vec<u8>]) -> Vec<u8> {
 
 /// rdiff's strict verdict on two archives: `identical` or not, and the entries.
 fn strict(a: &[u8], b: &[u8]) -> (bool, EntrySet) {
-    let t = tempfile::tempdir().unwrap();
+    let t = tmp();
     let (pa, pb) = (t.path().join("a.tar"), t.path().join("b.tar"));
     std::fs::write(&pa, a).unwrap();
     std::fs::write(&pb, b).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rdiff"))
-        .args(["rootfs", "--format", "json"])
-        .args([&pa, &pb])
-        .output()
-        .unwrap();
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let j = rdiff(["rootfs", "--format", "json"])
+        .arg(&pa)
+        .arg(&pb)
+        .run()
+        .json();
     (j["identical"] == true, read(&pb).unwrap())
 }
 
@@ -578,7 +572,7 @@ fn empty_values_delete_name_fields() {
         pax(b'x', &[("gname", b"")]),
         file(b"c", |h| h[297..302].copy_from_slice(b"group")),
     ]);
-    let t = tempfile::tempdir().unwrap();
+    let t = tmp();
     let p = t.path().join("g.tar");
     std::fs::write(&p, &tar).unwrap();
     let set = read(&p).unwrap();
@@ -606,7 +600,7 @@ fn tool_missing(what: &str) -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok && std::env::var_os("RDIFF_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
+    if !ok && require_tools() {
         panic!("{what} is required (RDIFF_REQUIRE_TOOLS=1) but cannot be run");
     }
     if !ok {
