@@ -278,6 +278,11 @@ pub struct LimitArgs {
     /// decompression bomb stops here.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
     pub max_uncompressed_size: u64,
+    /// Most bytes of sparse-file holes in one tar stream (a rootfs input, or one image
+    /// layer), all members together. Holes are hashed as zeros but not read, so they do
+    /// not count against --max-uncompressed-size.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
+    pub max_sparse_holes: u64,
     /// Most entries in one input (archive members, directory nodes, layer members).
     #[arg(long, value_name = "N", default_value_t = 10_000_000)]
     pub max_entries: u64,
@@ -306,6 +311,7 @@ impl LimitArgs {
     pub fn tar_limits(&self) -> crate::source::tar::Limits {
         crate::source::tar::Limits {
             max_uncompressed: self.max_uncompressed_size,
+            max_sparse_holes: self.max_sparse_holes,
             max_entries: self.max_entries,
             ..crate::source::tar::Limits::default()
         }

@@ -195,6 +195,12 @@ pub mod ext {
     pub const OTHER: u32 = 1 << 18;
     pub const GNU_TIMES: u32 = 1 << 19;
     pub const PREFIX: u32 = 1 << 20;
+    /// Several extension headers of one kind (PAX `x`, GNU `L` or `K`) before one
+    /// member: only the last applied.
+    pub const SUPERSEDED: u32 = 1 << 21;
+    /// A value the reference readers ignore was ignored: a PAX time that does not
+    /// parse, a GNU atime or ctime field that is not a number.
+    pub const IGNORED: u32 = 1 << 22;
 
     /// Names in the order they are shown.
     pub const NAMES: &[(u32, &str)] = &[
@@ -219,6 +225,8 @@ pub mod ext {
         (GNU_SPARSE, "gnu-old-sparse"),
         (GNU_TIMES, "gnu-atime-ctime"),
         (PREFIX, "ustar-prefix"),
+        (SUPERSEDED, "superseded-header"),
+        (IGNORED, "ignored-value"),
     ];
 
     /// The records that only carry timestamps.

@@ -569,8 +569,10 @@ fn e3_unknown_typeflag_is_a_regular_file() {
 
 /// d2. Old GNU sparse members whose holes add up past `--max-uncompressed-size` (each
 /// one well under it, the archive a few KB): the limit counted the stored stream only,
-/// so rdiff hashed all the zeros. Now the holes count: exit 2 with the size-limit
-/// message; under a limit above their sum the same archive compares fine.
+/// so rdiff hashed all the zeros. Now the holes count against a budget of their own
+/// (`--max-sparse-holes`, issue 13: holes cost no reading, so they do not count against
+/// `--max-uncompressed-size`, and no limit is fixed that a flag cannot lift): exit 2
+/// with that limit's message; under a budget above their sum the archive compares fine.
 #[test]
 fn d2_sparse_holes_add_up_to_the_size_limit() {
     let hole: u64 = 512 << 10;
@@ -595,7 +597,7 @@ fn d2_sparse_holes_add_up_to_the_size_limit() {
     let out = rdiff([
         "rootfs",
         "--read-identical",
-        "--max-uncompressed-size",
+        "--max-sparse-holes",
         "10000000",
     ])
     .args([&p, &p])
@@ -603,7 +605,7 @@ fn d2_sparse_holes_add_up_to_the_size_limit() {
     assert_eq!(out.status, Some(2));
     let err = &out.stderr;
     assert!(
-        err.contains("the uncompressed stream is over 10000000 bytes (--max-uncompressed-size)"),
+        err.contains("the sparse members' holes are over 10000000 bytes (--max-sparse-holes)"),
         "{err}"
     );
 
@@ -611,10 +613,14 @@ fn d2_sparse_holes_add_up_to_the_size_limit() {
         "rootfs",
         s(&p),
         s(&p),
-        &[(
-            &["--read-identical", "--max-uncompressed-size", "30000000"],
-            &[],
-        )],
+        &[
+            (&["--read-identical", "--max-sparse-holes", "30000000"], &[]),
+            // The stream as stored is a few KB: the uncompressed limit is not the holes'.
+            (
+                &["--read-identical", "--max-uncompressed-size", "100000"],
+                &[],
+            ),
+        ],
     );
 }
 

@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
         tar_limits: rdiff::source::tar::Limits {
             max_meta: 1 << 20,
             max_sparse_chunks: 1 << 12,
-            max_sparse_size: 64 << 20,
+            max_sparse_holes: 64 << 20,
             max_uncompressed: 64 << 20,
             max_entries: 100_000,
         },

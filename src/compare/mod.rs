@@ -323,6 +323,16 @@ fn kind_name(k: SourceKind) -> &'static str {
 /// How the bytes after the last member read in a report.
 fn trailer_value(t: &crate::source::tar::Trailer) -> Value {
     let n = t.bytes.to_string();
+    if !t.marker {
+        return Value::Text(if t.bytes == 0 {
+            "no end-of-archive marker".to_string()
+        } else {
+            format!(
+                "no end-of-archive marker; {n} bytes of headers for no member (sha256:{})",
+                crate::report::hex(&t.sha)
+            )
+        });
+    }
     Value::Text(if t.zeros && t.bytes.is_multiple_of(512) {
         format!("{n} bytes: {} zero blocks", (t.bytes / 512))
     } else if t.zeros {

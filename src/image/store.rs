@@ -399,9 +399,7 @@ fn spool(
     limits: &crate::source::tar::Limits,
 ) -> std::result::Result<Spooled, ErrorKind> {
     let (mut r, sha) = crate::source::hash::Hashing::new(r, true);
-    let mut head = Vec::with_capacity(6);
-    (&mut r).take(6).read_to_end(&mut head)?;
-    let c = Compression::detect(&head);
+    let (head, c) = compress::sniff(&mut r)?;
     let (counted, counters) = Counting::with_counters(io::Cursor::new(head).chain(r));
     let raw_bytes = counters.consumed.clone();
     let (mut d, params) =

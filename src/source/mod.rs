@@ -408,14 +408,12 @@ pub fn read_tar_from<'a>(
     // Read the magic bytes whole (a pipe may deliver them in pieces), then put them back
     // in front of the stream.
     let (mut raw, blob_hash) = hash::Hashing::new(raw, checks.blob);
-    let mut head = Vec::with_capacity(6);
-    (&mut raw).take(6).read_to_end(&mut head)?;
+    let (head, compression) = compress::sniff(&mut raw)?;
     if head.is_empty() {
         // GNU tar and Python refuse it too: a failed download is not an empty archive
         // (which still has its 1 024-byte end-of-archive marker).
         return Err(ErrorKind::Other("empty file: not an archive".into()));
     }
-    let compression = Compression::detect(&head);
     let (counted, counters) = Counting::with_counters(io::Cursor::new(head).chain(raw));
     let count = counters.consumed.clone();
     let (decoded, params) =

@@ -94,7 +94,15 @@ impl Framing {
             self.put(tag::SHAPE, &[field[0]]);
             return;
         }
-        self.put(tag::SHAPE, &digit_shape(field));
+        // The number ends at the first NUL: digits after it are no part of the value,
+        // so they go in as they are (a digit shape keeps every other byte as it is).
+        let end = super::header::number_end(field);
+        if !field[end..].iter().any(u8::is_ascii_digit) {
+            self.put(tag::SHAPE, &digit_shape(field));
+        } else {
+            self.put(tag::SHAPE, &digit_shape(&field[..end]));
+            self.raw(&field[end..]);
+        }
     }
 
     /// A NUL-terminated string whose value is compared: the bytes from the NUL on (as a

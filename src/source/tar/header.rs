@@ -140,25 +140,35 @@ fn parse_base256(field: &[u8]) -> Result<i64, NumError> {
     i64::try_from(v).map_err(|_| NumError::Overflow)
 }
 
-/// Octal digits with optional leading spaces/NULs and trailing spaces/NULs.
+/// Octal digits, read as GNU tar, bsdtar and Python's tarfile read them: a NUL ends the
+/// field (what follows it is no part of the number), spaces may stand around the
+/// digits, and a field with no digits before its first NUL (all NULs, or leading NULs
+/// before digits, as libarchive's timestamp-overflow archive has) is 0. Go's
+/// archive/tar skips leading NULs instead; the other three agree.
 pub fn parse_octal(field: &[u8]) -> Result<i64, NumError> {
+    let text = &field[..number_end(field)];
     let mut i = 0;
-    while i < field.len() && (field[i] == b' ' || field[i] == 0) {
+    while i < text.len() && text[i] == b' ' {
         i += 1;
     }
     let mut v: i64 = 0;
-    while i < field.len() && (b'0'..=b'7').contains(&field[i]) {
+    while i < text.len() && (b'0'..=b'7').contains(&text[i]) {
         v = v
             .checked_mul(8)
-            .and_then(|v| v.checked_add(i64::from(field[i] - b'0')))
+            .and_then(|v| v.checked_add(i64::from(text[i] - b'0')))
             .ok_or(NumError::Overflow)?;
         i += 1;
     }
-    if field[i..].iter().all(|&b| b == b' ' || b == 0) {
+    if text[i..].iter().all(|&b| b == b' ') {
         Ok(v)
     } else {
         Err(NumError::NotOctal)
     }
+}
+
+/// Where an octal field's text ends: at its first NUL, or at its end.
+pub fn number_end(field: &[u8]) -> usize {
+    field.iter().position(|&b| b == 0).unwrap_or(field.len())
 }
 
 #[cfg(test)]
@@ -172,6 +182,12 @@ mod tests {
         assert_eq!(parse_octal(b"\0\0\0\0\0\0\0\0"), Ok(0));
         assert_eq!(parse_octal(b"00000000000\0"), Ok(0));
         assert_eq!(parse_octal(b"0000x44\0"), Err(NumError::NotOctal));
+        // A NUL ends the number: leading NULs make it 0 (libarchive's
+        // timestamp-overflow size field, read as 0 by GNU tar, bsdtar and Python),
+        // and what follows a NUL is no part of it.
+        assert_eq!(parse_octal(b"\0\0\0\0\0\0\0 0016\0"), Ok(0));
+        assert_eq!(parse_octal(b"   \x000644\0"), Ok(0));
+        assert_eq!(parse_octal(b"0000644\0xyz"), Ok(0o644));
         assert_eq!(parse_octal(b"0006 44\0"), Err(NumError::NotOctal));
         assert_eq!(
             parse_octal(b"7777777777777777777777777"),

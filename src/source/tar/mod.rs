@@ -36,11 +36,12 @@ pub struct Limits {
     pub max_meta: u64,
     /// Largest number of sparse chunks in one member.
     pub max_sparse_chunks: usize,
-    /// Largest expanded size of one sparse member (its holes are hashed as zeros).
-    /// Unbounded by default: the holes of every member count, with the stored bytes,
-    /// against `max_uncompressed`.
-    pub max_sparse_size: u64,
-    /// Largest uncompressed tar stream (a decompression bomb stops here).
+    /// Most bytes of sparse holes in one tar stream, all members together
+    /// (`--max-sparse-holes`). Holes cost no reading, only the hashing of their zeros,
+    /// so they do not count against `max_uncompressed`; this budget of their own keeps
+    /// an archive of a few KB from making rdiff hash terabytes of zeros.
+    pub max_sparse_holes: u64,
+    /// Largest uncompressed tar stream, as stored (a decompression bomb stops here).
     pub max_uncompressed: u64,
     /// Most members in one archive.
     pub max_entries: u64,
@@ -51,7 +52,7 @@ impl Default for Limits {
         Limits {
             max_meta: 16 << 20,
             max_sparse_chunks: 1 << 20,
-            max_sparse_size: u64::MAX,
+            max_sparse_holes: 64 << 30,
             max_uncompressed: 64 << 30,
             max_entries: 10_000_000,
         }
@@ -134,6 +135,10 @@ pub struct Trailer {
     pub zeros: bool,
     /// SHA-256 of those bytes.
     pub sha: crate::entry::Digest,
+    /// Whether the archive has an end-of-archive marker. Without one (the stream ends
+    /// right after a member, as some Go tools write layers) the archive is read as GNU
+    /// tar, bsdtar, Go and Python read it, and this says what was unusual.
+    pub marker: bool,
 }
 
 impl Trailer {
@@ -142,7 +147,8 @@ impl Trailer {
     /// the record (so that the archive is a whole number of records).
     pub fn fits_record(&self, record: u64) -> bool {
         let end = self.at + self.bytes;
-        self.zeros
+        self.marker
+            && self.zeros
             && self.bytes >= (2 * BLOCK as u64)
             && end.is_multiple_of(record)
             && self.bytes - (2 * BLOCK as u64) < record
@@ -153,7 +159,7 @@ impl Trailer {
     /// grew moves the end, and the zeros after it shrink: that is no difference of
     /// its own).
     pub fn same_as(&self, other: &Trailer) -> bool {
-        if (self.bytes, self.sha) == (other.bytes, other.sha) {
+        if (self.bytes, self.sha, self.marker) == (other.bytes, other.sha, other.marker) {
             return true;
         }
         // Records of 1 to 4 096 blocks (tar -b; 20 blocks, 10 240 bytes, by default).
@@ -184,8 +190,11 @@ pub struct TarReader<R> {
     /// Blocks read while a member's header is parsed (GNU sparse extension blocks, a
     /// PAX 1.0 sparse map), for its framing digest.
     captured: Option<Vec<u8>>,
-    /// Zeros of sparse members' holes passed so far (they count against the size limit).
+    /// Zeros of sparse members' holes passed so far (they count against
+    /// `max_sparse_holes`).
     hole_bytes: u64,
+    /// The stream ended where a header was due, with no end-of-archive marker.
+    no_marker: bool,
 }
 
 static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
@@ -216,6 +225,7 @@ impl<R: BufRead> TarReader<R> {
             end_at: None,
             captured: None,
             hole_bytes: 0,
+            no_marker: false,
         }
     }
 
@@ -301,17 +311,23 @@ impl<R: BufRead> TarReader<R> {
         Ok(())
     }
 
-    /// Pass `n` zeros of a sparse member's hole to `f`. Holes cost no reading but
-    /// hashing, so they count against `--max-uncompressed-size` like stored bytes.
+    /// Pass `n` zeros of a sparse member's hole to `f`. Holes cost no reading, only
+    /// hashing: they count against `--max-sparse-holes`, not against
+    /// `--max-uncompressed-size` (which bounds the stream as stored).
     fn holes(&mut self, n: u64, f: &mut dyn FnMut(&[u8])) -> Result<(), ErrorKind> {
         self.hole_bytes = self.hole_bytes.saturating_add(n);
-        self.check_size()?;
+        if self.hole_bytes > self.limits.max_sparse_holes {
+            return Err(ErrorKind::Limit(format!(
+                "the sparse members' holes are over {} bytes (--max-sparse-holes)",
+                self.limits.max_sparse_holes
+            )));
+        }
         zeros(n, f);
         Ok(())
     }
 
     fn check_size(&self) -> Result<(), ErrorKind> {
-        if self.pos.saturating_add(self.hole_bytes) > self.limits.max_uncompressed {
+        if self.pos > self.limits.max_uncompressed {
             return Err(ErrorKind::Limit(format!(
                 "the uncompressed stream is over {} bytes (--max-uncompressed-size)",
                 self.limits.max_uncompressed
@@ -395,6 +411,7 @@ impl<R: BufRead> TarReader<R> {
                 bytes: 0,
                 zeros: true,
                 sha: crate::source::hash::sha256(b""),
+                marker: true,
             }));
         };
         let mut sha = sha2::Sha256::new();
@@ -415,7 +432,9 @@ impl<R: BufRead> TarReader<R> {
             sha.update(&b);
         }
         // The marker block itself was consumed, and was zeros.
-        sha.update([0u8; BLOCK]);
+        if !self.no_marker {
+            sha.update([0u8; BLOCK]);
+        }
         let mut rest = 0u64;
         loop {
             let avail = match self.r.fill_buf() {
@@ -445,6 +464,7 @@ impl<R: BufRead> TarReader<R> {
             bytes: self.pos - at,
             zeros,
             sha: sha.finalize().into(),
+            marker: !self.no_marker,
         }))
     }
 
@@ -517,16 +537,20 @@ impl<R: BufRead> TarReader<R> {
         in_member: bool,
     ) -> Result<bool, ErrorKind> {
         if !self.read_block(block)? {
-            if self.pos == 0 {
-                // An empty stream is an empty archive.
-                self.finished = true;
-                return Ok(false);
+            if in_member {
+                // GNU tar lists nothing here; bsdtar, Go and Python refuse it.
+                return Err(self.err(
+                    "truncated: the stream ends after extension headers, before their member",
+                ));
             }
-            return Err(self.err(format!(
-                "truncated: archive ends after {} {} without an end-of-archive marker",
-                self.members,
-                crate::report::plural(self.members, "member", "members")
-            )));
+            self.finished = true;
+            if self.pos > 0 {
+                // No end-of-archive marker: GNU tar, bsdtar, Go and Python end the
+                // archive here; the trailer says it had no marker.
+                self.end_at = Some(header_offset);
+                self.no_marker = true;
+            }
+            return Ok(false);
         }
         let h = Header(block);
         if h.is_zero() {
@@ -570,7 +594,15 @@ impl<R: BufRead> TarReader<R> {
     ) -> Result<(), ErrorKind> {
         let (data, pad) = self.read_meta(size, "PAX header")?;
         let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
-        exts.locals.extend(recs);
+        self.check_nul(&recs)?;
+        if exts.had_local {
+            // Several `x` headers before one member: only the last applies, as GNU
+            // tar, bsdtar and Go read it (Python merges them); the earlier ones are
+            // framing.
+            supersede(&mut self.pending, b'x');
+            exts.superseded = true;
+        }
+        exts.locals = recs;
         exts.had_local = true;
         self.pending.push(Piece::Ext {
             typeflag: b'x',
@@ -592,15 +624,42 @@ impl<R: BufRead> TarReader<R> {
     ) -> Result<(), ErrorKind> {
         let (data, pad) = self.read_meta(size, "PAX global header")?;
         let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
+        self.check_nul(&recs)?;
         for (k, v) in recs {
             self.globals.retain(|(gk, _)| *gk != k);
-            if !v.is_empty() {
+            // An empty value deletes the global of that keyword, and for a name field
+            // the header's field too (POSIX; see `deletes_field`).
+            if !v.is_empty() || deletes_field(&k) {
                 self.globals.push((k, v));
             }
         }
         exts.first_offset = None;
         self.pending
             .push(Piece::Raw([&h.0[..], &data, &pad].concat()));
+        Ok(())
+    }
+
+    /// Refuse PAX records whose keyword, or whose value where it is a name, holds a NUL
+    /// byte, as Go and bsdtar refuse them (GNU tar cuts the name at the NUL, Python
+    /// keeps it): no file system name can hold one.
+    fn check_nul(&self, recs: &[pax::Record]) -> Result<(), ErrorKind> {
+        for (k, v) in recs {
+            let name = matches!(
+                k.as_slice(),
+                b"path" | b"linkpath" | b"uname" | b"gname" | b"GNU.sparse.name"
+            );
+            let place = if k.contains(&0) {
+                "keyword"
+            } else if name && v.contains(&0) {
+                "value"
+            } else {
+                continue;
+            };
+            return Err(self.err(format!(
+                "PAX record {} has a NUL byte in its {place}: refused (a name cannot hold one)",
+                crate::entry::display_bytes(k)
+            )));
+        }
         Ok(())
     }
 
@@ -618,11 +677,18 @@ impl<R: BufRead> TarReader<R> {
         };
         let (data, pad) = self.read_meta(size, what)?;
         let name = header::cstr(&data).to_vec();
-        if h.typeflag() == b'L' {
-            exts.longname = Some(name);
+        let slot = if h.typeflag() == b'L' {
+            &mut exts.longname
         } else {
-            exts.longlink = Some(name);
+            &mut exts.longlink
+        };
+        if slot.is_some() {
+            // The last long name applies (GNU tar, bsdtar and Go; Python takes the
+            // first); the earlier one is framing.
+            supersede(&mut self.pending, h.typeflag());
+            exts.superseded = true;
         }
+        *slot = Some(name);
         self.pending.push(Piece::Ext {
             typeflag: h.typeflag(),
             block: Box::new(*h.0),
@@ -645,7 +711,7 @@ impl<R: BufRead> TarReader<R> {
     ) -> Result<TarEntry, ErrorKind> {
         let hfmt = h.format();
         self.captured = Some(Vec::new());
-        let mut bits = 0u32;
+        let mut bits = if exts.superseded { ext::SUPERSEDED } else { 0 };
         let mut e = self.header_fields(h, hfmt, exts.longname, exts.longlink, &mut bits)?;
         e.offset = offset;
         let tf = h.typeflag();
@@ -744,22 +810,8 @@ impl<R: BufRead> TarReader<R> {
             e.gname = h.field(off::GNAME).to_vec();
         }
         if hfmt == HeaderFormat::Gnu {
-            if h.0[off::GNU_ATIME.start] != 0 {
-                e.atime = Some(Timestamp::from_secs(self.num(
-                    h,
-                    off::GNU_ATIME,
-                    "atime",
-                )?));
-                *bits |= ext::GNU_TIMES;
-            }
-            if h.0[off::GNU_CTIME.start] != 0 {
-                e.ctime = Some(Timestamp::from_secs(self.num(
-                    h,
-                    off::GNU_CTIME,
-                    "ctime",
-                )?));
-                *bits |= ext::GNU_TIMES;
-            }
+            e.atime = gnu_time(h, off::GNU_ATIME, bits);
+            e.ctime = gnu_time(h, off::GNU_CTIME, bits);
         }
         e.link = match longlink {
             Some(l) => {
@@ -815,7 +867,7 @@ impl<R: BufRead> TarReader<R> {
             .chain(
                 locals
                     .iter()
-                    .filter(|(k, v)| !v.is_empty() || is_xattr_key(k)),
+                    .filter(|(k, v)| !v.is_empty() || is_xattr_key(k) || deletes_field(k)),
             )
             .collect();
         let res = (|| {
@@ -958,18 +1010,24 @@ impl<R: BufRead> TarReader<R> {
                 e.gname = v.to_vec();
                 *bits |= ext::GNAME;
             }
-            b"mtime" => {
-                e.mtime = Timestamp::parse_pax(v).ok_or_else(|| bad("mtime"))?;
-                *bits |= ext::MTIME;
-            }
-            b"atime" => {
-                e.atime = Some(Timestamp::parse_pax(v).ok_or_else(|| bad("atime"))?);
-                *bits |= ext::ATIME;
-            }
-            b"ctime" => {
-                e.ctime = Some(Timestamp::parse_pax(v).ok_or_else(|| bad("ctime"))?);
-                *bits |= ext::CTIME;
-            }
+            // A time that does not parse is ignored, as GNU tar, bsdtar and Python
+            // ignore it (Go refuses the archive): the header's mtime stays, and
+            // `format` says a value was ignored.
+            b"mtime" | b"atime" | b"ctime" => match Timestamp::parse_pax(v) {
+                Some(t) if k == b"mtime" => {
+                    e.mtime = t;
+                    *bits |= ext::MTIME;
+                }
+                Some(t) if k == b"atime" => {
+                    e.atime = Some(t);
+                    *bits |= ext::ATIME;
+                }
+                Some(t) => {
+                    e.ctime = Some(t);
+                    *bits |= ext::CTIME;
+                }
+                None => *bits |= ext::IGNORED,
+            },
             _ => return Ok(false),
         }
         Ok(true)
@@ -1205,12 +1263,6 @@ impl<R: BufRead> TarReader<R> {
         real_size: u64,
         stored: u64,
     ) -> Result<Sparse, ErrorKind> {
-        if real_size > self.limits.max_sparse_size {
-            return Err(self.err(format!(
-                "sparse member expands to {} bytes, over the limit of {} bytes",
-                real_size, self.limits.max_sparse_size
-            )));
-        }
         // GNU tar ends some maps with a zero-length chunk at the real size.
         chunks.retain(|&(_, n)| n > 0);
         let mut end = 0u64;
@@ -1300,7 +1352,7 @@ fn main_used(h: &Header, hfmt: HeaderFormat, e: &TarEntry, kind: Kind) -> framin
     let same = |r, v: u64| num(r).is_some_and(|n| u64::try_from(n) == Ok(v));
     let (path, used_prefix) = h.path(hfmt);
     let gnu_time = |r: std::ops::Range<usize>, t: Option<Timestamp>| {
-        hfmt == HeaderFormat::Gnu && h.0[r.start] != 0 && t.map(|t| t.secs) == num(r)
+        hfmt == HeaderFormat::Gnu && h.0[r.start] != 0 && t.is_some_and(|t| Some(t.secs) == num(r))
     };
     framing::Used {
         name: match (path == e.path, used_prefix) {
@@ -1484,6 +1536,51 @@ fn acl_text_use(v: &[u8], e: &TarEntry, kind: &str) -> framing::ValueUse {
     }
 }
 
+/// A GNU header's atime or ctime field (`None` when it is empty). A field that is not
+/// a number (pre-Go-1.8 writers put part of a long name there) is ignored, as GNU tar
+/// and Python ignore these fields and bsdtar reads what digits it finds; `format` then
+/// says a value was ignored.
+fn gnu_time(h: &Header, r: std::ops::Range<usize>, bits: &mut u32) -> Option<Timestamp> {
+    if h.0[r.start] == 0 {
+        return None;
+    }
+    match h.num(r) {
+        Ok(secs) => {
+            *bits |= ext::GNU_TIMES;
+            Some(Timestamp::from_secs(secs))
+        }
+        Err(_) => {
+            *bits |= ext::IGNORED;
+            None
+        }
+    }
+}
+
+/// Turn the pending extension headers of type `typeflag` into plain framing bytes: a
+/// later header of the same type took their place.
+fn supersede(pending: &mut [Piece], typeflag: u8) {
+    for p in pending.iter_mut() {
+        if let Piece::Ext {
+            typeflag: t,
+            block,
+            data,
+            pad,
+        } = p
+            && *t == typeflag
+        {
+            *p = Piece::Raw([&block[..], data, pad].concat());
+        }
+    }
+}
+
+/// Keys whose empty value deletes the header's field, leaving it empty (POSIX: "it
+/// shall delete any header block field ... of the same name"), as GNU tar and Python
+/// read a global or local `uname=`. For numbers an empty value keeps the header's
+/// (GNU tar, bsdtar and Go keep it; there is no empty number).
+fn deletes_field(k: &[u8]) -> bool {
+    matches!(k, b"path" | b"linkpath" | b"uname" | b"gname")
+}
+
 /// Keys whose empty value is an (empty) attribute, not a deletion.
 fn is_xattr_key(k: &[u8]) -> bool {
     k.starts_with(b"SCHILY.xattr.") || k.starts_with(b"LIBARCHIVE.xattr.")
@@ -1508,6 +1605,9 @@ struct Extensions {
     longname: Option<Vec<u8>>,
     /// GNU long link name (`K`).
     longlink: Option<Vec<u8>>,
+    /// An extension header of a kind already read for this member took the earlier
+    /// one's place.
+    superseded: bool,
     /// Offset of the member's first header: its first extension header, if any (a
     /// global header or a volume label before it is not the member's).
     first_offset: Option<u64>,
