@@ -360,3 +360,45 @@ fn sparse_map_larger_than_the_stored_size_is_an_error() {
         &["sparse map describes 8192 bytes but the member stores 1"],
     );
 }
+
+/// Buildah records the digest of an intermediate image (which carries build timestamps)
+/// as `org.opencontainers.image.base.digest`: `--ignore-build-annotations` (part of
+/// `--semantic`) hides that key and only that key; the base image's name stays compared.
+#[test]
+fn build_annotations_hide_the_base_digest_only() {
+    use support::oci::Layout;
+    let t = tmp();
+    let annotate = |name: &str, digest: &str, base: &str| {
+        let l = Layout::copy("oci/base", t.path(), name);
+        let mut m = l.manifest(0);
+        m["annotations"] = json!({
+            "org.opencontainers.image.base.digest": digest,
+            "org.opencontainers.image.base.name": base,
+        });
+        l.set_manifest(0, &m);
+        l.path()
+    };
+    let d1 = format!("sha256:{}", "1".repeat(64));
+    let d2 = format!("sha256:{}", "2".repeat(64));
+    let a = annotate("a", &d1, "docker.io/library/debian:12");
+    let b = annotate("b", &d2, "docker.io/library/debian:12");
+    let c = annotate("c", &d2, "docker.io/library/debian:13");
+    // The annotation is in the manifest, so the manifest's digest differs too: alone, the
+    // rule goes with --ignore-descriptor-digests.
+    let alone = ["--ignore-build-annotations", "--ignore-descriptor-digests"];
+    for flags in [&alone[..], &["--semantic"]] {
+        let r = image(&[flags, &["--format", "json", &a, &b]].concat(), &[]);
+        assert_eq!(r.code(), 0, "{flags:?}: {}", r.describe());
+        let r = image(&[flags, &["--format", "json", &a, &c]].concat(), &[]);
+        assert_eq!(r.code(), 1, "{flags:?}: {}", r.describe());
+        let visible = support::report::visible(&r.json());
+        let want: std::collections::BTreeSet<(String, String)> = [(
+            "manifest".to_string(),
+            "annotations.org.opencontainers.image.base.name".to_string(),
+        )]
+        .into();
+        assert_eq!(visible, want, "{flags:?}");
+    }
+    let r = image(&["--format", "json", &a, &b], &[]);
+    assert_eq!(r.code(), 1, "strict: {}", r.describe());
+}
