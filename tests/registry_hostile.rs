@@ -1,0 +1,192 @@
+//! A registry that lies: rdiff against fake registries (tests/support/registry.rs's
+//! `Fake`, serving `testdata/image/oci` as a registry would, then changing what it
+//! says). Each test is an attempt to make rdiff call images that differ equal, hang,
+//! crash, or hand a secret to the wrong host; docs/tricky-cases.md ("Registries") says
+//! what each one found. No tool is needed and nothing leaves this machine.
+
+use serde_json::{Value, json};
+
+#[path = "support/registry.rs"]
+mod support;
+use support::*;
+
+/// `oci/base`'s manifest, and its layer 1 (`oci/changed` has another layer 1).
+const BASE: &str = "sha256:caa3e717ab04d09ca9d379d0e42abd894ddbe6e195a95b370e7986c85e89e251";
+const BASE_L1: &str = "sha256:c073f36d139eb2a3eed967ab825bf94da30b95b119429e913b6f3cbf3d37648a";
+const BASE_CONFIG: &str = "sha256:576392e6e557f91b93f30f9358a9e7ea6696c209b91f6f1f9efcd3ad66a8cf59";
+
+/// `t/base` and `t/changed`, tag `v1`.
+fn layouts() -> Layouts {
+    Layouts::new(&[
+        ("t/base", &fixture("base")),
+        ("t/changed", &fixture("changed")),
+    ])
+}
+
+fn serve(l: Layouts) -> Fake {
+    Fake::start(move |r| l.answer(r))
+}
+
+/// `oci/base`'s manifest with `edit` applied, tagged `REPO:v1`.
+fn edited(l: &mut Layouts, repo: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut m = l.json(BASE);
+    edit(&mut m);
+    let d = l.put(serde_json::to_vec(&m).unwrap());
+    l.tag(repo, "v1", &d);
+    d
+}
+
+/// `rdiff image --format json ARGS`: exit code and report, or the error line.
+fn run(env: &Env, args: &[&str]) -> (i32, Result<Value, String>) {
+    let mut v = vec!["image", "--format", "json"];
+    v.extend(args);
+    let out = env.rdiff(&v, &[]);
+    let code = out.status.code().unwrap_or(-1);
+    if code == 2 {
+        return (code, Err(String::from_utf8_lossy(&out.stderr).into_owned()));
+    }
+    (code, Ok(serde_json::from_slice(&out.stdout).unwrap()))
+}
+
+#[test]
+fn a_local_blob_that_is_not_its_digest_is_not_equal_by_digest() {
+    // The registry's layers are named by their digests; the layout's file of layer 1 is
+    // not what its name says (one byte of the gzip header's mtime). Not downloading the
+    // registry's blob is fine, but the local file must be what "equal by digest" says.
+    let t = tempfile::tempdir().unwrap();
+    let local = t.path().join("base");
+    std::fs::create_dir_all(local.join("blobs/sha256")).unwrap();
+    for f in ["index.json", "oci-layout"] {
+        std::fs::copy(format!("{}/{f}", fixture("base")), local.join(f)).unwrap();
+    }
+    for e in std::fs::read_dir(format!("{}/blobs/sha256", fixture("base"))).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), local.join("blobs/sha256").join(e.file_name())).unwrap();
+    }
+    let file = local.join("blobs/sha256").join(&BASE_L1[7..]);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[4] ^= 1;
+    std::fs::write(&file, bytes).unwrap();
+    let reg = serve(layouts());
+    let env = Env::new();
+    let local = local.to_str().unwrap();
+    let at = reg.at("t/base:v1");
+    for mode in ["--semantic", "--squash"] {
+        env.fails(
+            &[mode, &at, local],
+            &[],
+            local,
+            &["layer 1", "digest mismatch", BASE_L1],
+        );
+    }
+    assert!(reg.requests_for(&BASE_L1[7..]).is_empty(), "downloaded");
+}
+
+#[test]
+fn one_digest_with_two_sizes_is_read_and_the_liar_refused() {
+    let mut l = layouts();
+    edited(&mut l, "t/liar", |m| {
+        m["layers"][1]["size"] = json!(261);
+    });
+    let reg = serve(l);
+    let env = Env::new();
+    let liar = reg.at("t/liar:v1");
+    for other in [reg.at("t/base:v1"), fixture("base")] {
+        env.fails(
+            &["--semantic", &liar, &other],
+            &[],
+            &liar,
+            &["layer 1", "260", "descriptor says 261"],
+        );
+    }
+}
+
+#[test]
+fn the_same_layer_with_another_diff_id_is_read_and_refused() {
+    let mut l = layouts();
+    let mut cfg = l.json(BASE_CONFIG);
+    let id = cfg["rootfs"]["diff_ids"][1].as_str().unwrap().to_string();
+    let flipped = format!(
+        "{}{}",
+        &id[..id.len() - 1],
+        if id.ends_with('0') { 1 } else { 0 }
+    );
+    cfg["rootfs"]["diff_ids"][1] = json!(flipped);
+    let bytes = serde_json::to_vec(&cfg).unwrap();
+    let (size, digest) = (bytes.len(), l.put(bytes));
+    edited(&mut l, "t/liar", |m| {
+        m["config"]["digest"] = json!(digest);
+        m["config"]["size"] = json!(size);
+    });
+    let reg = serve(l);
+    let env = Env::new();
+    let liar = reg.at("t/liar:v1");
+    env.fails(
+        &["--semantic", &reg.at("t/base:v1"), &liar],
+        &[],
+        &liar,
+        &["layer 1", "diff_id mismatch", &flipped],
+    );
+}
+
+#[test]
+fn a_media_type_that_lies_is_shown_and_the_blob_still_equal_by_digest() {
+    // gzip bytes labelled zstd: the same blob (the same digest) on both sides, so the
+    // same entries; the label is the manifest's, and the manifests are compared.
+    let mut l = layouts();
+    edited(&mut l, "t/zstd-label", |m| {
+        m["layers"][1]["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar+zstd");
+    });
+    let reg = serve(l);
+    let env = Env::new();
+    let (code, j) = run(&env, &[&reg.at("t/base:v1"), &reg.at("t/zstd-label:v1")]);
+    let j = j.unwrap();
+    assert_eq!(code, 1, "{j}");
+    let fields: Vec<(&str, &str)> = j["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| {
+            let part = d["part"].as_str().unwrap();
+            d["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |f| (part, f["field"].as_str().unwrap()))
+        })
+        .collect();
+    assert!(fields.contains(&("layers/1", "media_type")), "{fields:?}");
+    let notes = j["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["path"] == "layers/1" && n["kind"] == "not_read"),
+        "{notes:?}"
+    );
+    assert!(reg.requests_for(&BASE_L1[7..]).is_empty(), "downloaded");
+}
+
+#[test]
+fn bytes_that_are_not_their_digest_are_refused() {
+    // Layer 1 of base differs from changed's, so it is read; the config always is.
+    // The layer's byte is its gzip header's mtime: it still decodes, only the digest tells.
+    for (blob, what, at) in [(BASE_L1, "layer 1", 4), (BASE_CONFIG, "config", 20)] {
+        let l = layouts();
+        let mut bytes = l.blobs[blob].clone();
+        bytes[at] ^= 1;
+        let reg = Fake::start(move |r| {
+            if r.target.ends_with(blob) {
+                return Response::ok(bytes.clone());
+            }
+            l.answer(r)
+        });
+        let env = Env::new();
+        let base = reg.at("t/base:v1");
+        env.fails(
+            &["--semantic", &fixture("changed"), &base],
+            &[],
+            &base,
+            &[what, "digest mismatch", blob],
+        );
+    }
+}
