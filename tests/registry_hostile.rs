@@ -190,3 +190,147 @@ fn bytes_that_are_not_their_digest_are_refused() {
         );
     }
 }
+
+/// A registry that wants `rdiff:s3cret` (basic auth) and sends blob requests to
+/// `storage` (`307`, as registries send them to a CDN or a bucket).
+fn redirecting(l: Layouts, storage: u16) -> Fake {
+    Fake::start(move |r| {
+        if r.header("authorization") != Some("Basic cmRpZmY6czNjcmV0") {
+            return Response::new(401, "{}").header("WWW-Authenticate", "Basic realm=\"r\"");
+        }
+        match r.target.split_once("/blobs/") {
+            Some((_, d)) if d != BASE_CONFIG => Response::new(307, "")
+                .header("Location", format!("http://127.0.0.1:{storage}/bucket/{d}")),
+            _ => l.answer(r),
+        }
+    })
+}
+
+#[test]
+fn a_redirect_to_another_host_carries_no_credentials() {
+    let l = layouts();
+    let blobs = l.clone();
+    let storage = Fake::start(move |r| {
+        let d = r.target.rsplit('/').next().unwrap();
+        Response::ok(blobs.blobs[d].clone())
+    });
+    let reg = redirecting(l.clone(), storage.port);
+    let env = Env::new();
+    let (code, j) = run(
+        &env,
+        &[
+            "--creds",
+            "rdiff:s3cret",
+            &reg.at("t/base:v1"),
+            &reg.at("t/changed:v1"),
+        ],
+    );
+    assert_eq!(code, 1, "{j:?}");
+    let got = storage.requests();
+    assert!(!got.is_empty());
+    assert!(
+        got.iter().all(|r| r.header("authorization").is_none()),
+        "{got:#?}"
+    );
+    // A storage host that asks for credentials (a bearer token from a realm of its own)
+    // is not given the registry's.
+    let storage = Fake::start(|r| {
+        if r.target.starts_with("/token") {
+            return Response::ok(r#"{"token":"t"}"#);
+        }
+        let port = r
+            .header("host")
+            .unwrap_or("")
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_string();
+        Response::new(401, "").header(
+            "WWW-Authenticate",
+            format!("Bearer realm=\"http://127.0.0.1:{port}/token\""),
+        )
+    });
+    let reg = redirecting(l, storage.port);
+    let base = reg.at("t/base:v1");
+    let out = env.rdiff(
+        &[
+            "image",
+            "--creds",
+            "rdiff:s3cret",
+            &base,
+            &fixture("changed"),
+        ],
+        &[],
+    );
+    let got = storage.requests();
+    assert!(
+        got.iter().all(|r| r.header("authorization").is_none()),
+        "{got:#?}"
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = env.fails(
+        &["--creds", "rdiff:s3cret", &base, &fixture("changed")],
+        &[],
+        &base,
+        &[
+            &format!("redirected to 127.0.0.1:{}", storage.port),
+            "asks for authentication",
+            "only to the registry",
+        ],
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+}
+
+#[test]
+fn credentials_never_go_to_a_plain_http_token_server_elsewhere() {
+    // A token server on this machine's non-loopback address stands for another host.
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("skipping: no non-loopback address here");
+        return;
+    };
+    let tokens = Fake::start_at(ip, |_| Response::ok(r#"{"token":"tok"}"#));
+    let realm = format!("http://{}/token", tokens.host());
+    let l = layouts();
+    let reg = Fake::start(move |r| match r.header("authorization") {
+        Some("Bearer tok") => l.answer(r),
+        _ => Response::new(401, "{}").header(
+            "WWW-Authenticate",
+            format!("Bearer realm=\"{realm}\",service=\"s\""),
+        ),
+    });
+    let env = Env::new();
+    let base = reg.at("t/base:v1");
+    let err = env.fails(
+        &[
+            "--semantic",
+            "--creds",
+            "rdiff:s3cret",
+            &base,
+            &fixture("base"),
+        ],
+        &[],
+        &base,
+        &["plain HTTP", "--creds", "--tls-verify=false"],
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+    assert!(tokens.requests().is_empty(), "{:#?}", tokens.requests());
+    // Anonymous, there is nothing to leak: the token is fetched.
+    let (code, _) = run(&env, &["--semantic", &base, &fixture("base")]);
+    assert_eq!(code, 0);
+    let asked = tokens.requests();
+    assert_eq!(asked.len(), 1, "{asked:#?}");
+    assert!(asked[0].header("authorization").is_none());
+    // With --tls-verify=false the user allows it, as for the registry itself.
+    let (code, _) = run(
+        &env,
+        &[
+            "--semantic",
+            "--tls-verify=false",
+            "--creds",
+            "rdiff:s3cret",
+            &base,
+            &fixture("base"),
+        ],
+    );
+    assert_eq!(code, 0);
+}

@@ -157,6 +157,9 @@ impl Registry {
             }
             let again = |retry_this: bool| retry && retry_this && attempt < ATTEMPTS;
             match req.call() {
+                Ok(r) if r.status() == 401 && !self.ours(&r) => {
+                    return Err(Failure::Auth(self.foreign_challenge(&r, path)));
+                }
                 Ok(r) if r.status() == 401 && !authenticated => {
                     authenticated = true;
                     let challenge = r
@@ -187,6 +190,26 @@ impl Registry {
         }
     }
 
+    /// Whether a response came from the registry itself, not from a host a redirect led
+    /// to (a CDN or storage backend): only the registry's own challenges are answered
+    /// with credentials.
+    fn ours(&self, r: &ureq::http::Response<ureq::Body>) -> bool {
+        use ureq::ResponseExt as _;
+        let base: Option<ureq::http::Uri> = self.base.parse().ok();
+        base.is_some_and(|b| origin(&b) == origin(r.get_uri()))
+    }
+
+    /// The error for a 401 from a host a redirect led to.
+    fn foreign_challenge(&self, r: &ureq::http::Response<ureq::Body>, path: &str) -> String {
+        use ureq::ResponseExt as _;
+        let (host, port) = origin(r.get_uri());
+        format!(
+            "GET {path} on {} was redirected to {host}:{port}, which asks for authentication: \
+             rdiff sends credentials only to the registry it was given",
+            self.host()
+        )
+    }
+
     /// Answer a challenge: basic credentials as they are, or a bearer token from the
     /// realm (anonymous when no credentials were found).
     fn authenticate(&self, c: &Challenge) -> Result<(), String> {
@@ -214,6 +237,7 @@ impl Registry {
             .realm
             .as_deref()
             .ok_or("the registry's bearer challenge names no realm")?;
+        self.check_realm(realm)?;
         let mut url = format!("{realm}{}", if realm.contains('?') { '&' } else { '?' });
         if let Some(s) = &c.service {
             url.push_str(&format!("service={}&", encode(s)));
@@ -249,6 +273,36 @@ impl Registry {
             .filter(|t| !t.is_empty())
             .map(str::to_string)
             .ok_or_else(|| format!("token server {realm}: no token in its answer"))
+    }
+
+    /// Whether credentials may go to a token server: over HTTPS, or plain HTTP to a
+    /// loopback host (or anywhere with `--tls-verify=false`, as for the registry
+    /// itself). A realm on another host is how Docker Hub works, and the registry names
+    /// it; a secret sent in clear over the network is not something it may ask for.
+    fn check_realm(&self, realm: &str) -> Result<(), String> {
+        let uri: ureq::http::Uri = realm
+            .parse()
+            .map_err(|_| format!("the registry's token server {realm:?} is no URL"))?;
+        let host = uri.host().unwrap_or("");
+        match uri.scheme_str() {
+            Some("https") => Ok(()),
+            Some("http")
+                if self.creds.is_none()
+                    || self.options.tls_verify == Some(false)
+                    || reference::loopback(host) =>
+            {
+                Ok(())
+            }
+            Some("http") => Err(format!(
+                "the registry {} sends for tokens to {realm}, plain HTTP on another host: \
+                 rdiff does not send credentials ({}) there in clear (--tls-verify=false allows it)",
+                self.host(),
+                self.creds.as_ref().map_or("", |c| c.source.as_str())
+            )),
+            _ => Err(format!(
+                "the registry's token server {realm:?} is neither https:// nor http://"
+            )),
+        }
     }
 
     /// `access denied (401)`, naming the credentials tried, never the secret.
@@ -606,6 +660,17 @@ fn is_tls(e: &io::Error) -> bool {
 /// A first contact that cannot work over plain HTTP either.
 fn unreachable(msg: &str) -> bool {
     msg.contains("unknown host") || msg.contains("connection refused")
+}
+
+/// The host (lower case) and port of a URL, the port filled in from the scheme.
+fn origin(u: &ureq::http::Uri) -> (String, u16) {
+    let host = u.host().unwrap_or("").to_ascii_lowercase();
+    let port = u.port_u16().unwrap_or(if u.scheme_str() == Some("http") {
+        80
+    } else {
+        443
+    });
+    (host, port)
 }
 
 /// Percent-encode a query value.

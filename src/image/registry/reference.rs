@@ -99,15 +99,19 @@ impl Reference {
 
     /// Whether the host is this machine (plain HTTP allowed, as Docker does).
     pub fn is_loopback(&self) -> bool {
-        let h = host_only(&self.host);
-        h == "localhost"
-            || h.parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|a| a.is_loopback())
-            || h.trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::Ipv6Addr>()
-                .is_ok_and(|a| a.is_loopback())
+        loopback(host_only(&self.host))
     }
+}
+
+/// Whether a host name (no port) is this machine: `localhost`, 127.0.0.0/8, `::1`.
+pub fn loopback(h: &str) -> bool {
+    h == "localhost"
+        || h.parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback())
+        || h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|a| a.is_loopback())
 }
 
 impl fmt::Display for Reference {
