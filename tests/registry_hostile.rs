@@ -4,6 +4,10 @@
 //! crash, or hand a secret to the wrong host; docs/tricky-cases.md ("Registries") says
 //! what each one found. No tool is needed and nothing leaves this machine.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 
 #[path = "support/registry.rs"]
@@ -333,4 +337,122 @@ fn credentials_never_go_to_a_plain_http_token_server_elsewhere() {
         ],
     );
     assert_eq!(code, 0);
+}
+
+/// A registry whose answers for `target` are replaced by `f`'s.
+fn with(
+    l: Layouts,
+    target: &'static str,
+    f: impl Fn(&Request, &Layouts) -> Response + Send + Sync + 'static,
+) -> Fake {
+    Fake::start(move |r| {
+        if r.target.contains(target) {
+            f(r, &l)
+        } else {
+            l.answer(r)
+        }
+    })
+}
+
+#[test]
+fn lengths_that_lie_are_refused_at_once() {
+    let env = Env::new();
+    let t = Instant::now();
+    // A manifest announced at a petabyte.
+    let reg = with(layouts(), "/manifests/", |r, l| l.answer(r).length(1 << 50));
+    let at = reg.at("t/base:v1");
+    env.fails(
+        &[&at, &fixture("base")],
+        &[],
+        &at,
+        &["over the limit", "--max-json-size"],
+    );
+    // A layer announced at a petabyte, or sent without end.
+    for body in [None, Some(Body::Endless)] {
+        let reg = with(layouts(), &BASE_L1[7..], move |r, l| match &body {
+            None => l.answer(r).length(1 << 50),
+            Some(b) => l.answer(r).body(b.clone()),
+        });
+        let at = reg.at("t/base:v1");
+        env.fails(
+            &[&at, &fixture("changed")],
+            &[],
+            &at,
+            &["layer 1", "the descriptor says", "260"],
+        );
+    }
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+}
+
+#[test]
+fn a_content_range_that_lies_is_caught() {
+    // The first answer breaks off after 100 bytes; the resumed one starts where asked
+    // (by its Content-Range) but sends the blob from its start, or says another range.
+    for honest_header in [true, false] {
+        let reg = with(layouts(), &BASE_L1[7..], move |r, l| {
+            let Body::Bytes(b) = l.answer(r).body else {
+                unreachable!()
+            };
+            match r.range_start() {
+                None => Response::ok(b[..100].to_vec())
+                    .length(b.len() as u64)
+                    .body(Body::Cut(b[..100].to_vec())),
+                Some(n) => {
+                    let from = if honest_header { n } else { 0 };
+                    let range = format!("bytes {from}-{}/{}", b.len() - 1, b.len());
+                    Response::new(206, b[..b.len() - n].to_vec()).header("Content-Range", range)
+                }
+            }
+        });
+        let env = Env::new();
+        let at = reg.at("t/base:v1");
+        let says: &[&str] = if honest_header {
+            &["layer 1", BASE_L1]
+        } else {
+            &["layer 1", "asked for the bytes from 100 on", "bytes 0-"]
+        };
+        let err = env.fails(&[&at, &fixture("changed")], &[], &at, says);
+        assert!(!err.contains("identical"), "{err}");
+    }
+}
+
+#[test]
+fn endless_503s_end() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let reg = with(layouts(), "/manifests/", move |_, _| {
+        h.fetch_add(1, Ordering::SeqCst);
+        Response::new(503, "busy")
+    });
+    let env = Env::new();
+    let at = reg.at("t/base:v1");
+    let t = Instant::now();
+    env.fails(&[&at, &fixture("base")], &[], &at, &["answered 503"]);
+    assert_eq!(hits.load(Ordering::SeqCst), 5);
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    // And a blob: a few resumptions of a few tries each, not more.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let reg = with(layouts(), &BASE_L1[7..], move |_, _| {
+        h.fetch_add(1, Ordering::SeqCst);
+        Response::new(503, "busy")
+    });
+    let at = reg.at("t/base:v1");
+    env.fails(&[&at, &fixture("changed")], &[], &at, &["layer 1", "503"]);
+    assert!(hits.load(Ordering::SeqCst) <= 25, "{hits:?}");
+}
+
+#[test]
+fn a_silent_registry_ends_with_the_timeout() {
+    let reg = with(layouts(), &BASE_L1[7..], |_, _| {
+        Response::ok("").body(Body::Silence)
+    });
+    let env = Env::new();
+    let at = reg.at("t/base:v1");
+    let t = Instant::now();
+    let out = env.rdiff(&["image", "--timeout", "2", &at, &fixture("changed")], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("timed out after 2 seconds"), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }

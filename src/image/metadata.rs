@@ -399,7 +399,7 @@ fn unread_blob(
 pub fn verify_blob(img: &Image, layer: &Layer, i: usize) -> Result<String> {
     let mut r = img
         .store
-        .open(&layer.blob)
+        .open_blob(&layer.blob, layer.size())
         .map_err(|m| layer_err(img, i, layer, m))?;
     let (mut h, handle) = crate::source::hash::Hashing::new(&mut r, true);
     let n = std::io::copy(&mut h, &mut std::io::sink()).map_err(|e| layer_err(img, i, layer, e))?;

@@ -286,7 +286,7 @@ fn read_layer(
     }
     let r = img
         .store
-        .open(&layer.blob)
+        .open_blob(&layer.blob, layer.size())
         .map_err(|m| layer_err(img, index, layer, m))?;
     let r: Box<dyn std::io::BufRead + '_> = match &read.progress {
         Some(p) => Box::new(crate::source::ProgressReader {
@@ -408,7 +408,11 @@ impl Fetcher for LayerFetcher<'_> {
                 continue;
             };
             let err = |m| layer_err(self.image, l as usize, layer, m);
-            let r = self.image.store.open(&layer.blob).map_err(err)?;
+            let r = self
+                .image
+                .store
+                .open_blob(&layer.blob, layer.size())
+                .map_err(err)?;
             read_tar_from(r, &self.read.tar_limits, false, None, |tr| {
                 fetch_members(tr, &want, &mut out)
             })

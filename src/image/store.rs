@@ -250,6 +250,16 @@ impl Store {
 
     /// Open a blob for streaming.
     pub fn open(&self, name: &str) -> std::result::Result<Box<dyn BufRead + Send + '_>, String> {
+        self.open_blob(name, None)
+    }
+
+    /// Open a blob for streaming, with the size its descriptor gives: a registry is not
+    /// read past it (a local blob's size is checked by its reader).
+    pub fn open_blob(
+        &self,
+        name: &str,
+        size: Option<u64>,
+    ) -> std::result::Result<Box<dyn BufRead + Send + '_>, String> {
         match &self.blobs {
             Blobs::Layout { root, flat } => {
                 let f = File::open(Store::file(root, flat, name))
@@ -274,7 +284,7 @@ impl Store {
                 )))
             }
             Blobs::Registry(reg) => {
-                let blob = reg.blob(&digest_of(name)?)?;
+                let blob = reg.blob(&digest_of(name)?, size)?;
                 Ok(Box::new(BufReader::with_capacity(256 << 10, blob)))
             }
         }

@@ -492,12 +492,15 @@ impl Registry {
         }
     }
 
-    /// A blob as a stream, resumed where it broke off.
-    pub fn blob(&self, digest: &str) -> Result<BlobReader<'_>, String> {
-        let body = self.blob_body(digest, 0)?;
+    /// A blob as a stream, resumed where it broke off. With its descriptor's `size`,
+    /// no more than that is read: a body announced or found longer is an error at once
+    /// (not a download without end before the digest check).
+    pub fn blob(&self, digest: &str, size: Option<u64>) -> Result<BlobReader<'_>, String> {
+        let body = self.blob_body(digest, 0, size)?;
         Ok(BlobReader {
             reg: self,
             digest: digest.to_string(),
+            size,
             body: Some(body),
             offset: 0,
             attempts: 1,
@@ -505,7 +508,12 @@ impl Registry {
     }
 
     /// The body of a blob from byte `offset` on (a `Range` request past 0).
-    fn blob_body(&self, digest: &str, offset: u64) -> Result<ureq::BodyReader<'static>, String> {
+    fn blob_body(
+        &self,
+        digest: &str,
+        offset: u64,
+        size: Option<u64>,
+    ) -> Result<ureq::BodyReader<'static>, String> {
         let what = format!("blob {digest}");
         let path = format!("/v2/{}/blobs/{digest}", self.reference.repo);
         let headers = if offset > 0 {
@@ -529,6 +537,16 @@ impl Registry {
                 ));
             }
         }
+        let announced = r.body().content_length();
+        let start = if partial { offset } else { 0 };
+        if let (Some(size), Some(n)) = (size, announced)
+            && start.saturating_add(n) != size
+        {
+            return Err(format!(
+                "{what}: the registry sends {} bytes, the descriptor says {size}",
+                start.saturating_add(n)
+            ));
+        }
         let mut body = r.into_body().into_reader();
         if offset > 0 && !partial {
             // The server ignored the range: skip what was read already.
@@ -550,6 +568,8 @@ impl Registry {
 pub struct BlobReader<'a> {
     reg: &'a Registry,
     digest: String,
+    /// The descriptor's size: more is not read.
+    size: Option<u64>,
     body: Option<ureq::BodyReader<'static>>,
     offset: u64,
     attempts: u32,
@@ -561,7 +581,7 @@ impl Read for BlobReader<'_> {
             if self.body.is_none() {
                 let b = self
                     .reg
-                    .blob_body(&self.digest, self.offset)
+                    .blob_body(&self.digest, self.offset, self.size)
                     .map_err(io::Error::other)?;
                 self.body = Some(b);
             }
@@ -570,6 +590,14 @@ impl Read for BlobReader<'_> {
                 Ok(n) => {
                     self.offset += n as u64;
                     self.reg.fetched.fetch_add(n as u64, Ordering::Relaxed);
+                    if let Some(size) = self.size
+                        && self.offset > size
+                    {
+                        return Err(io::Error::other(format!(
+                            "blob {}: the registry sent more than the {size} bytes the descriptor says",
+                            self.digest
+                        )));
+                    }
                     return Ok(n);
                 }
                 Err(e) if self.attempts < ATTEMPTS => {
