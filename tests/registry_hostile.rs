@@ -456,3 +456,118 @@ fn a_silent_registry_ends_with_the_timeout() {
     assert!(err.contains("timed out after 2 seconds"), "{err}");
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }
+
+/// An index document listing `n` times the descriptor `d`.
+fn index_of(d: &Value, n: usize) -> Vec<u8> {
+    let list: Vec<Value> = (0..n).map(|_| d.clone()).collect();
+    let v = json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": list});
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn descriptor(media: &str, digest: &str, size: usize) -> Value {
+    json!({"mediaType": media, "digest": digest, "size": size,
+        "platform": {"os": "linux", "architecture": "amd64"}})
+}
+
+#[test]
+fn indexes_that_fan_out_or_loop_are_refused() {
+    const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    let mut l = layouts();
+    // 20 entries a level, 4 levels: 160 000 walks of the same few documents.
+    let size = l.blobs[BASE].len();
+    let mut d = descriptor("application/vnd.oci.image.manifest.v1+json", BASE, size);
+    for _ in 0..4 {
+        let bytes = index_of(&d, 20);
+        let size = bytes.len();
+        d = descriptor(INDEX, &l.put(bytes), size);
+    }
+    l.tag("t/fan", "v1", d["digest"].as_str().unwrap());
+    // An index whose entry is "itself": a digest whose document the registry answers
+    // with the index again (no document can name its own digest).
+    let zeros = format!("sha256:{}", "0".repeat(64));
+    let looping = index_of(&descriptor(INDEX, &zeros, 100), 1);
+    let top = l.put(looping.clone());
+    l.tag("t/loop", "v1", &top);
+    l.blobs.insert(zeros, looping);
+    let reg = serve(l);
+    let env = Env::new();
+    let t = Instant::now();
+    let fan = reg.at("t/fan:v1");
+    env.fails(
+        &[&fan, &fixture("base")],
+        &[],
+        &fan,
+        &["more than 10000 manifests"],
+    );
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+    let lp = reg.at("t/loop:v1");
+    env.fails(&[&lp, &fixture("base")], &[], &lp, &["digest mismatch"]);
+}
+
+fn sha512(b: &[u8]) -> String {
+    use sha2::Digest as _;
+    let d = sha2::Sha512::digest(b);
+    format!(
+        "sha512:{}",
+        d.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
+}
+
+#[test]
+fn digests_other_than_sha256_are_checked_or_refused() {
+    let mut l = layouts();
+    let base512 = sha512(&l.blobs[BASE]);
+    l.blobs.insert(base512.clone(), l.blobs[BASE].clone());
+    let changed = l.tags[&("t/changed".to_string(), "v1".to_string())].clone();
+    let changed512 = sha512(&l.blobs[&changed]);
+    l.blobs.insert(changed512.clone(), l.blobs[BASE].clone());
+    edited(&mut l, "t/l512", |m| {
+        m["layers"][1]["digest"] = json!(format!("sha512:{}", "ab".repeat(64)));
+    });
+    let reg = serve(l.clone());
+    let env = Env::new();
+    let base = fixture("base");
+    // Pinned by sha512: computed and compared.
+    let ok = format!("{}/t/base@{base512}", reg.host());
+    let (code, j) = run(&env, &["--semantic", &ok, &base]);
+    assert_eq!(code, 0, "{j:?}");
+    let bad = format!("{}/t/changed@{changed512}", reg.host());
+    env.fails(
+        &[&bad, &base],
+        &[],
+        &bad,
+        &["digest mismatch: expected sha512:"],
+    );
+    let md5 = format!("{}/t/base@md5:{}", reg.host(), "0".repeat(32));
+    env.fails(
+        &[&md5, &base],
+        &[],
+        &md5,
+        &["digest algorithm md5 is not supported"],
+    );
+    // A layer named by sha512: refused, not taken as equal to anything.
+    let l512 = reg.at("t/l512:v1");
+    env.fails(
+        &[&l512, &l512],
+        &[],
+        &l512,
+        &["layer", "sha512 is not supported"],
+    );
+    // A Docker-Content-Digest the bytes do not have, by tag.
+    let lying = Fake::start(move |r| {
+        let mut a = l.answer(r);
+        a.headers.retain(|(k, _)| k != "Docker-Content-Digest");
+        a.header(
+            "Docker-Content-Digest",
+            base512.replace("sha512:", "sha512:0"),
+        )
+    });
+    let at = lying.at("t/base:v1");
+    env.fails(
+        &[&at, &base],
+        &[],
+        &at,
+        &["digest mismatch: expected sha512:0"],
+    );
+}

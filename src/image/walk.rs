@@ -575,8 +575,9 @@ fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
         entries = nested;
         image.indexes.push(doc);
     }
+    let walked = std::cell::Cell::new(0);
     for d in entries {
-        let m = walk_manifest(input, &image.store, d, 0)?;
+        let m = walk_manifest(input, &image.store, d, 0, &walked)?;
         image.manifests.extend(m);
     }
     Ok(())
@@ -613,18 +614,41 @@ fn read_index(
         err(input, what)
     })?;
     let manifests = descriptors(&doc.json["manifests"]);
+    if manifests.len() > MAX_WALKED {
+        let what = format!(
+            "image index {}: {} manifests, more than the {MAX_WALKED} rdiff walks",
+            doc.digest,
+            manifests.len()
+        );
+        return Err(err(input, what));
+    }
     Ok((doc, manifests))
 }
 
+/// Most descriptors the walk of one image follows (indexes and manifests). Indexes
+/// that list the same nested index over and over multiply at each level (100 entries,
+/// 4 levels: 100 million walks of a few documents); no real image comes near this.
+pub const MAX_WALKED: usize = 10_000;
+
 /// The manifests a descriptor leads to: itself, or those of the index it points to
-/// (indexes nested at most 4 deep).
+/// (indexes nested at most 4 deep, [`MAX_WALKED`] descriptors in all, counted in
+/// `walked`).
 fn walk_manifest(
     input: &ImageInput,
     store: &Store,
     desc: Descriptor,
     depth: u32,
+    walked: &std::cell::Cell<usize>,
 ) -> Result<Vec<Manifest>> {
     let digest = desc.digest.clone().unwrap_or_else(|| "?".into());
+    walked.set(walked.get() + 1);
+    if walked.get() > MAX_WALKED {
+        let what = format!(
+            "manifest {digest}: more than {MAX_WALKED} manifests and indexes under the image's \
+             index (indexes that list indexes over and over?)"
+        );
+        return Err(err(input, what));
+    }
     if is_index(&desc.media_type, None) {
         if depth >= 4 {
             let what = format!("manifest {digest}: image indexes nested too deep (a loop?)");
@@ -636,7 +660,7 @@ fn walk_manifest(
             if d.digest.as_deref() == Some(digest.as_str()) {
                 return Err(err(input, format!("image index {digest} refers to itself")));
             }
-            out.extend(walk_manifest(input, store, d, depth + 1)?);
+            out.extend(walk_manifest(input, store, d, depth + 1, walked)?);
         }
         return Ok(out);
     }
@@ -794,14 +818,15 @@ fn open_registry(input: &ImageInput, limits: &Limits, opts: &RegistryOptions) ->
         digest: Some(digest),
     };
     let top = Descriptor::new(raw);
+    let walked = std::cell::Cell::new(0);
     if !is_index(&media, Some(&json)) {
-        image.manifests = walk_manifest(input, &image.store, top, 0)?;
+        image.manifests = walk_manifest(input, &image.store, top, 0, &walked)?;
     } else {
         let (doc, entries) = read_index(input, &image.store, &top)?;
         image.indexes.push(doc);
         for d in &entries {
             if wanted(d, &entries, opts) {
-                let m = walk_manifest(input, &image.store, d.clone(), 0)?;
+                let m = walk_manifest(input, &image.store, d.clone(), 0, &walked)?;
                 image.manifests.extend(m);
             } else {
                 image.manifests.push(unfetched(d.clone()));
@@ -889,7 +914,8 @@ fn walk_dir(input: &ImageInput, image: &mut Image) -> Result<()> {
     if !media.is_empty() {
         raw["mediaType"] = Value::String(media.to_string());
     }
-    image.manifests = walk_manifest(input, &image.store, Descriptor::new(raw), 0)?;
+    let walked = std::cell::Cell::new(0);
+    image.manifests = walk_manifest(input, &image.store, Descriptor::new(raw), 0, &walked)?;
     Ok(())
 }
 

@@ -383,6 +383,8 @@ impl Registry {
             return Ok((b.clone(), String::new()));
         }
         let what = if target.contains(':') {
+            // A digest rdiff cannot compute is refused before anything is fetched.
+            check_digest(target, None).map_err(|m| format!("manifest {target}: {m}"))?;
             format!("manifest {target}")
         } else {
             format!("manifest for tag {target}")
@@ -404,17 +406,15 @@ impl Registry {
             .to_string();
         let said = header("docker-content-digest").map(str::to_string);
         let found = super::walk::sha256_hex(&bytes);
+        // By digest: the bytes must have it. By tag: they must have the digest the
+        // registry says they have, when it says one rdiff can compute.
         let expected = if target.contains(':') {
             Some(target.to_string())
         } else {
-            said.filter(|d| d.starts_with("sha256:"))
+            said.filter(|d| d.starts_with("sha256:") || d.starts_with("sha512:"))
         };
-        if let Some(want) = expected
-            && want != found
-        {
-            return Err(format!(
-                "{what}: digest mismatch: expected {want}, the registry sent {found}"
-            ));
+        if let Some(want) = expected {
+            check_digest(&want, Some(&bytes)).map_err(|m| format!("{what}: {m}"))?;
         }
         self.docs
             .lock()
@@ -617,6 +617,32 @@ impl Read for BlobReader<'_> {
             }
         }
     }
+}
+
+/// Whether `bytes` have the digest `want` (`sha256:` or `sha512:`, lower-case hex);
+/// any other algorithm is refused, never taken on trust. Without bytes: whether the
+/// algorithm is one rdiff computes.
+fn check_digest(want: &str, bytes: Option<&[u8]>) -> Result<(), String> {
+    use sha2::Digest as _;
+    let found = match (want.split_once(':'), bytes) {
+        (Some(("sha256" | "sha512", _)), None) => return Ok(()),
+        (Some(("sha256", _)), Some(b)) => super::walk::sha256_hex(b),
+        (Some(("sha512", _)), Some(b)) => {
+            format!("sha512:{}", crate::report::hex(&sha2::Sha512::digest(b)))
+        }
+        _ => {
+            let alg = want.split(':').next().unwrap_or(want);
+            return Err(format!(
+                "digest algorithm {alg} is not supported (sha256, sha512): {want} cannot be checked"
+            ));
+        }
+    };
+    if found != want {
+        return Err(format!(
+            "digest mismatch: expected {want}, the registry sent {found}"
+        ));
+    }
+    Ok(())
 }
 
 /// A growing pause before attempt `n + 1`.
