@@ -571,3 +571,29 @@ fn digests_other_than_sha256_are_checked_or_refused() {
         &["digest mismatch: expected sha512:0"],
     );
 }
+
+#[test]
+fn what_a_registry_says_cannot_break_the_error_line() {
+    // Error codes and tag lists are the registry's words: a newline and terminal
+    // escapes in them must not reach the terminal.
+    let evil = "X\n\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let l = layouts();
+    let reg = Fake::start(move |r| {
+        if r.target.contains("/tags/list") {
+            return Response::ok(json!({"name": "t/base", "tags": ["v1", evil]}).to_string());
+        }
+        if r.target.contains("/t/busy/") {
+            let body = json!({"errors": [{"code": evil, "message": evil}]}).to_string();
+            return Response::new(500, body);
+        }
+        l.answer(r)
+    });
+    let env = Env::new();
+    for (at, says) in [
+        (reg.at("t/base:nope"), "it has v1"),
+        (reg.at("t/busy:v1"), "answered 500"),
+    ] {
+        let err = env.fails(&[&at, &fixture("base")], &[], &at, &[says]);
+        assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    }
+}

@@ -447,6 +447,8 @@ impl Registry {
             .into_iter()
             .flatten()
             .filter_map(serde_json::Value::as_str)
+            // What the registry says goes into an error line: tags only, no escapes.
+            .filter(|t| reference::valid_tag(t))
             .collect();
         let has = match list.len() {
             0 => String::new(),
@@ -673,10 +675,15 @@ fn read_limited(body: &mut ureq::Body, limit: u64, what: &str) -> Result<Vec<u8>
     Ok(v)
 }
 
-/// The first error code of a distribution error body (`{"errors":[{"code":...}]}`).
+/// The first error code of a distribution error body (`{"errors":[{"code":...}]}`):
+/// upper-case letters and underscores, as the spec's codes are (anything else the
+/// registry put there stays out of the error line).
 fn error_code(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    v["errors"][0]["code"].as_str().map(str::to_string)
+    v["errors"][0]["code"]
+        .as_str()
+        .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+        .map(str::to_string)
 }
 
 /// A transport error in words, and whether another try may help.

@@ -206,7 +206,7 @@ fn alnum(b: u8) -> bool {
 }
 
 /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`
-fn valid_tag(t: &str) -> bool {
+pub fn valid_tag(t: &str) -> bool {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let b = t.as_bytes();
     !b.is_empty()
