@@ -367,6 +367,20 @@ fn lengths_that_lie_are_refused_at_once() {
         &at,
         &["over the limit", "--max-json-size"],
     );
+    // A config announced at a petabyte, or sent without end: its descriptor says 993.
+    for body in [None, Some(Body::Endless)] {
+        let reg = with(layouts(), &BASE_CONFIG[7..], move |r, l| match &body {
+            None => l.answer(r).length(1 << 50),
+            Some(b) => l.answer(r).body(b.clone()),
+        });
+        let at = reg.at("t/base:v1");
+        env.fails(
+            &[&at, &fixture("base")],
+            &[],
+            &at,
+            &["config", "the descriptor says", "993"],
+        );
+    }
     // A layer announced at a petabyte, or sent without end.
     for body in [None, Some(Body::Endless)] {
         let reg = with(layouts(), &BASE_L1[7..], move |r, l| match &body {
@@ -486,7 +500,12 @@ fn indexes_that_fan_out_or_loop_are_refused() {
     // An index whose entry is "itself": a digest whose document the registry answers
     // with the index again (no document can name its own digest).
     let zeros = format!("sha256:{}", "0".repeat(64));
-    let looping = index_of(&descriptor(INDEX, &zeros, 100), 1);
+    // (Its size is its own, so that only the digest can tell.)
+    let mut looping = index_of(&descriptor(INDEX, &zeros, 100), 1);
+    while index_of(&descriptor(INDEX, &zeros, looping.len()), 1).len() != looping.len() {
+        looping = index_of(&descriptor(INDEX, &zeros, looping.len()), 1);
+    }
+    let looping = index_of(&descriptor(INDEX, &zeros, looping.len()), 1);
     let top = l.put(looping.clone());
     l.tag("t/loop", "v1", &top);
     l.blobs.insert(zeros, looping);

@@ -297,12 +297,10 @@ fn read_doc(
     if !store.has(&path) {
         return Err(err(input, format!("{what}: blob {digest} is missing")));
     }
-    let bytes = if manifest {
-        store.read_manifest(&path)
-    } else {
-        store.read_small(&path)
-    }
-    .map_err(|m| err(input, format!("{what}: {m}")))?;
+    let size = desc.get("size").and_then(Value::as_u64);
+    let bytes = store
+        .read_document(&path, manifest, size)
+        .map_err(|m| err(input, format!("{what}: {m}")))?;
     let found = sha256_hex(&bytes);
     if found != digest {
         return Err(err(
@@ -788,9 +786,11 @@ fn open_registry(input: &ImageInput, limits: &Limits, opts: &RegistryOptions) ->
     };
     let reference = Reference::parse(text).map_err(|m| fail(format!("{text}: {m}")))?;
     let reg = Registry::connect(reference.clone(), opts).map_err(&fail)?;
-    let (bytes, media) = reg
-        .manifest(reference.target(), limits.json)
-        .map_err(&fail)?;
+    let limit = super::registry::Limit {
+        json: limits.json,
+        size: None,
+    };
+    let (bytes, media) = reg.manifest(reference.target(), limit).map_err(&fail)?;
     let json = parse_json(&bytes).map_err(|m| fail(format!("{reference}: {m}")))?;
     let media = match media.as_str() {
         "" | "application/json" | "text/plain" => {

@@ -40,6 +40,14 @@ pub struct Options {
     pub ignore_attestations: bool,
 }
 
+/// How much of a document is read: at most the JSON limit (`--max-json-size`), and
+/// exactly the size its descriptor gives, when one does.
+#[derive(Clone, Copy, Debug)]
+pub struct Limit {
+    pub json: u64,
+    pub size: Option<u64>,
+}
+
 /// Attempts for one request or one blob's stream (the first included).
 const ATTEMPTS: u32 = 5;
 
@@ -373,7 +381,7 @@ impl Registry {
 
     /// A manifest or index by tag or digest, at most `limit` bytes, with its media
     /// type and the digest the registry says it has (`Docker-Content-Digest`).
-    pub fn manifest(&self, target: &str, limit: u64) -> Result<(Vec<u8>, String), String> {
+    pub fn manifest(&self, target: &str, limit: Limit) -> Result<(Vec<u8>, String), String> {
         if let Some(b) = self
             .docs
             .lock()
@@ -458,8 +466,8 @@ impl Registry {
         format!("tag {tag} not found in {repo} on {host} (404){has}")
     }
 
-    /// A small blob (a config) whole, at most `limit` bytes.
-    pub fn small_blob(&self, digest: &str, limit: u64) -> Result<Vec<u8>, String> {
+    /// A small blob (a config) whole, within `limit`.
+    pub fn small_blob(&self, digest: &str, limit: Limit) -> Result<Vec<u8>, String> {
         let what = format!("blob {digest}");
         let path = format!("/v2/{}/blobs/{digest}", self.reference.repo);
         self.whole(&path, &[], &what, limit)
@@ -467,14 +475,14 @@ impl Registry {
             .map_err(|f| self.failure(f, &what))
     }
 
-    /// GET a whole body of at most `limit` bytes, with the response's headers; a body
-    /// cut short is asked for again (up to `ATTEMPTS` times).
+    /// GET a whole body within `limit`, with the response's headers; a body cut short is
+    /// asked for again (up to `ATTEMPTS` times).
     fn whole(
         &self,
         path: &str,
         headers: &[(&str, String)],
         what: &str,
-        limit: u64,
+        limit: Limit,
     ) -> Result<(Vec<u8>, ureq::http::HeaderMap), Failure> {
         let mut attempt = 1;
         loop {
@@ -652,27 +660,45 @@ fn pause(n: u32) {
     std::thread::sleep(Duration::from_millis(100 << n.min(5)));
 }
 
-/// Read a whole body of at most `limit` bytes; an error says whether another try may
-/// help (a body cut short, not one over the limit).
-fn read_limited(body: &mut ureq::Body, limit: u64, what: &str) -> Result<Vec<u8>, (String, bool)> {
+/// Read a whole body within `limit`: over the JSON limit, or longer than the
+/// descriptor's size (announced or found), is an error before more is read. An error
+/// says whether another try may help (a body cut short, not one too long).
+fn read_limited(
+    body: &mut ureq::Body,
+    limit: Limit,
+    what: &str,
+) -> Result<Vec<u8>, (String, bool)> {
+    let json = limit.json;
     let over = || {
         let msg = format!(
-            "{what} is over the limit of {limit} bytes for a JSON document (--max-json-size)"
+            "{what} is over the limit of {json} bytes for a JSON document (--max-json-size)"
         );
         (msg, false)
     };
-    if body.content_length().is_some_and(|n| n > limit) {
+    let announced = body.content_length();
+    if let (Some(n), Some(size)) = (announced, limit.size)
+        && n != size
+    {
+        let msg = format!("{what}: the registry sends {n} bytes, the descriptor says {size}");
+        return Err((msg, false));
+    }
+    if announced.is_some_and(|n| n > json) || limit.size.is_some_and(|n| n > json) {
         return Err(over());
     }
+    let cap = limit.size.unwrap_or(json);
     let mut v = Vec::new();
     body.as_reader()
-        .take(limit.saturating_add(1))
+        .take(cap.saturating_add(1))
         .read_to_end(&mut v)
         .map_err(|e| (format!("{what}: {e}"), true))?;
-    if v.len() as u64 > limit {
-        return Err(over());
+    match limit.size {
+        Some(size) if v.len() as u64 > size => Err((
+            format!("{what}: the registry sent more than the {size} bytes the descriptor says"),
+            false,
+        )),
+        None if v.len() as u64 > json => Err(over()),
+        _ => Ok(v),
     }
-    Ok(v)
 }
 
 /// The first error code of a distribution error body (`{"errors":[{"code":...}]}`):
