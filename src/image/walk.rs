@@ -254,6 +254,10 @@ pub struct Image {
     /// The digest of the document a registry reference names (an index or a
     /// manifest), as `podman inspect --format '{{.Digest}}'` prints it.
     pub digest: Option<String>,
+    /// A `podman://` or `docker://` image: the repo digests its store recorded
+    /// (`NAME@sha256:HEX`, what it was pulled by or pushed as), or why the CLI would
+    /// not say them.
+    pub repo_digests: Option<std::result::Result<Vec<String>, String>>,
 }
 
 fn err(input: &ImageInput, msg: impl Into<String>) -> Error {
@@ -363,7 +367,12 @@ fn is_manifest(media: &str) -> bool {
 pub fn open(input: &ImageInput, limits: &Limits, registry: &RegistryOptions) -> Result<Image> {
     let (store, form_hint, bytes) = match input.transport {
         Transport::Registry => return open_registry(input, limits, registry),
-        Transport::Podman | Transport::Docker => open_cli(input, limits)?,
+        Transport::Podman | Transport::Docker => {
+            let store = open_cli(input, limits)?;
+            let mut image = walk_store(input, store, "archive", 0)?;
+            image.repo_digests = Some(repo_digests(input));
+            return Ok(image);
+        }
         _ => match &input.path {
             Some(p) if p.is_dir() => {
                 // A directory is an OCI layout, or a skopeo `dir:` copy (a manifest.json
@@ -424,6 +433,7 @@ pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64)
             layout_file: None,
             manifests: Vec::new(),
             digest: None,
+            repo_digests: None,
         };
         walk_dir(input, &mut image)?;
         return Ok(image);
@@ -453,6 +463,7 @@ pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64)
         layout_file: None,
         manifests: Vec::new(),
         digest: None,
+        repo_digests: None,
     };
     if use_docker {
         if !has_docker {
@@ -498,7 +509,7 @@ fn dir_size(p: &Path) -> u64 {
     n
 }
 
-fn open_cli(input: &ImageInput, limits: &Limits) -> Result<(Store, &'static str, u64)> {
+fn open_cli(input: &ImageInput, limits: &Limits) -> Result<Store> {
     let (cli, args): (&str, &[&str]) = match input.transport {
         Transport::Podman => ("podman", &["image", "save", "--format", "oci-archive"]),
         _ => ("docker", &["image", "save"]),
@@ -532,7 +543,42 @@ fn open_cli(input: &ImageInput, limits: &Limits) -> Result<(Store, &'static str,
         let msg = stderr.lines().last().unwrap_or("").trim().to_string();
         return Err(err(input, format!("`{shown}` failed ({status}): {msg}")));
     }
-    Ok((store?, "archive", 0))
+    store
+}
+
+/// The repo digests podman's or Docker's store recorded for a saved image (`podman
+/// image inspect --format '{{json .RepoDigests}}' NAME`, the same for docker): what the
+/// image was pulled by or pushed as, `REPO@sha256:HEX`. Asked after the save, by the
+/// same name; an image built here and never pushed has none.
+fn repo_digests(input: &ImageInput) -> std::result::Result<Vec<String>, String> {
+    let cli = if input.transport == Transport::Podman {
+        "podman"
+    } else {
+        "docker"
+    };
+    let args = ["image", "inspect", "--format", "{{json .RepoDigests}}"];
+    let name = input.reference.as_deref().unwrap_or("");
+    let shown = format!("`{cli} {} {name}`", args.join(" "));
+    let mut child = super::save::Child::spawn(cli, &args, name)
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let mut out = String::new();
+    let read = std::io::Read::read_to_string(&mut child.stdout(), &mut out);
+    let (status, stderr) = child.wait().map_err(|e| format!("{shown}: {e}"))?;
+    if !status.success() || read.is_err() {
+        let msg = stderr.lines().last().unwrap_or("").trim().to_string();
+        return Err(format!("{shown} failed ({status}): {msg}"));
+    }
+    let list: Option<Vec<String>> =
+        serde_json::from_str(out.trim()).map_err(|_| format!("{shown} printed no JSON list"))?;
+    // Each must be a reference by digest; anything else the CLI printed is not shown.
+    let mut list: Vec<String> = list
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| Reference::parse(d).is_ok_and(|r| r.digest.is_some()))
+        .collect();
+    list.sort();
+    list.dedup();
+    Ok(list)
 }
 
 fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
@@ -816,6 +862,7 @@ fn open_registry(input: &ImageInput, limits: &Limits, opts: &RegistryOptions) ->
         layout_file: None,
         manifests: Vec::new(),
         digest: Some(digest),
+        repo_digests: None,
     };
     let top = Descriptor::new(raw);
     let walked = std::cell::Cell::new(0);
