@@ -119,6 +119,7 @@ fn parts() -> ReportParts {
         sha256: None,
         digest: None,
         bytes_fetched: None,
+        repo_digests: None,
     };
     ReportParts {
         command: "rootfs".into(),

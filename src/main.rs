@@ -8,11 +8,22 @@ fn main() {
     let code = match rdiff::run::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("rdiff: {e}");
+            eprintln!("rdiff: {}", one_line(&e.to_string()));
             2
         }
     };
     std::process::exit(code);
+}
+
+/// An error as one line of text: control characters (a newline, a terminal escape that
+/// a registry's answer or a file name carried in) are shown escaped, never obeyed.
+fn one_line(msg: &str) -> String {
+    msg.chars()
+        .map(|c| match c {
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Print clap's message (help, version, or a flag error) and exit: 0 for help and

@@ -505,6 +505,11 @@ pub struct InputSummary {
     /// Absent for other inputs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes_fetched: Option<u64>,
+    /// A `podman://` or `docker://` image: the repo digests its store recorded
+    /// (`REPO@sha256:HEX`, sorted; empty for an image never pulled or pushed). Absent
+    /// for other inputs, and when the CLI would not say (a warning says why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo_digests: Option<Vec<String>>,
 }
 
 impl InputSummary {
@@ -514,11 +519,21 @@ impl InputSummary {
     }
 
     /// `digest sha256:HEX  NAME`: a registry image's digest, as `podman inspect`
-    /// prints it.
-    pub fn digest_line(&self) -> Option<String> {
-        self.digest
-            .as_ref()
-            .map(|d| format!("digest {d}  {}", self.name))
+    /// prints it; `repo digest REPO@sha256:HEX  NAME` for each repo digest a podman or
+    /// Docker store recorded (`repo digest none recorded  NAME` when it has none).
+    pub fn digest_lines(&self) -> Vec<String> {
+        let name = &self.name;
+        let mut v: Vec<String> = self
+            .digest
+            .iter()
+            .map(|d| format!("digest {d}  {name}"))
+            .collect();
+        match self.repo_digests.as_deref() {
+            Some([]) => v.push(format!("repo digest none recorded  {name}")),
+            Some(list) => v.extend(list.iter().map(|d| format!("repo digest {d}  {name}"))),
+            None => {}
+        }
+        v
     }
 
     /// `28 entries`, or `not read` for an input that was not read.

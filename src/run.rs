@@ -185,7 +185,12 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
     let result = compare_images(&l, &r, &policy, &opts)?;
     let left = image_summary(&l, result.entries[0]);
     let right = image_summary(&r, result.entries[1]);
-    let warnings = result.warnings;
+    let mut warnings = result.warnings;
+    for img in [&l, &r] {
+        if let Some(Err(why)) = &img.repo_digests {
+            warnings.push(format!("{}: repo digests not shown: {why}", img.name));
+        }
+    }
     let report = build_report(
         result.differences,
         &policy,
@@ -216,6 +221,7 @@ fn image_summary(img: &crate::image::walk::Image, entries: u64) -> InputSummary 
         sha256: img.store.facts().map(|f| crate::report::hex(&f.sha256)),
         digest: img.digest.clone(),
         bytes_fetched: img.store.remote().map(|r| r.fetched()),
+        repo_digests: img.repo_digests.clone().and_then(Result::ok),
     }
 }
 
@@ -441,6 +447,7 @@ fn identical_report(
         sha256: Some(crate::report::hex(&sha)),
         digest: None,
         bytes_fetched: None,
+        repo_digests: None,
     };
     let mut report = build_report(
         Vec::new(),

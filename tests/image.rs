@@ -624,6 +624,78 @@ fn podman_and_docker_names_other_than_the_stored_one() {
     }
 }
 
+/// The repo digests a podman or Docker store recorded are said in the header and in
+/// `InputSummary.repo_digests`: Arch's check compares them with the published digest.
+#[test]
+fn podman_and_docker_repo_digests_are_shown() {
+    let t = tmp();
+    let bin = t.path().join("bin");
+    let podman = podman_archive(t.path(), "podman.tar", Some("localhost/base:v1"));
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
+    fake_bin(
+        &bin,
+        "podman",
+        &format!(
+            r#"case "$*" in
+"image save --format oci-archive localhost/base:v1") exec cat '{podman}';;
+"image inspect --format {{{{json .RepoDigests}}}} localhost/base:v1")
+  echo '["quay.io/x/base@sha256:{b}","docker.io/x/base@sha256:{a}","not a reference"]';;
+*) echo "Error: bad args: $*" >&2; exit 125;;
+esac"#
+        ),
+    );
+    fake_bin(
+        &bin,
+        "docker",
+        &format!(
+            r#"case "$*" in
+"image save"*) exec cat '{}';;
+"image inspect --format {{{{json .RepoDigests}}}} example/base:v1") echo '[]';;
+*) echo "Error: No such image: $4" >&2; exit 1;;
+esac"#,
+            img("archives/base.docker-legacy.tar")
+        ),
+    );
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let env = [("PATH", path.as_str())];
+    let (p, d) = ("podman://localhost/base:v1", "docker://example/base:v1");
+    let r = run_with(["image", "--format", "json", "--semantic", p, d], &env);
+    assert_eq!(r.code(), 0, "{}", r.describe());
+    let j = r.json();
+    assert_eq!(
+        j["left"]["repo_digests"],
+        json!([
+            format!("docker.io/x/base@sha256:{a}"),
+            format!("quay.io/x/base@sha256:{b}")
+        ])
+    );
+    assert_eq!(j["right"]["repo_digests"], json!([]));
+    assert_eq!(j["warnings"], json!([]));
+    let r = run_with(["image", "--semantic", p, d], &env);
+    let text = r.stdout();
+    for line in [
+        format!("repo digest docker.io/x/base@sha256:{a}  {p}"),
+        format!("repo digest quay.io/x/base@sha256:{b}  {p}"),
+        format!("repo digest none recorded  {d}"),
+    ] {
+        assert!(text.contains(&line), "{line:?} not in {text}");
+    }
+    // Other inputs have none.
+    let r = run_with(["image", "--format", "json", p, &img("oci/base")], &env);
+    assert!(r.json()["right"].get("repo_digests").is_none());
+    // A CLI that will not say: the comparison stands, a warning says why.
+    let other = "docker://other:1";
+    let r = run_with(["image", "--format", "json", "--semantic", other, d], &env);
+    assert_eq!(r.code(), 0, "{}", r.describe());
+    let j = r.json();
+    assert!(j["left"].get("repo_digests").is_none());
+    let w = j["warnings"][0].as_str().unwrap();
+    assert!(
+        w.starts_with("docker://other:1: repo digests not shown:") && w.contains("No such image"),
+        "{w}"
+    );
+}
+
 // ---------------------------------------------------------------- the walk
 
 const MULTI_ARM64_DIFFS: &[(&str, &str)] = &[

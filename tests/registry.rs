@@ -7,249 +7,18 @@
 //! No test reaches beyond this machine: every credential source is isolated in a
 //! temporary HOME.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use support::data::sha256_hex;
-use support::paths::{copy_dir, img};
-use support::run::{self, Run, assert_input_error, rdiff, sh};
+use serde_json::{Value, json};
 
-/// `rdiff:s3cret`, bcrypt (`htpasswd -nbB -C 5 rdiff s3cret`).
-const HTPASSWD: &str = "rdiff:$2y$05$uLQeeQZEFv7o0pB.AFenvu21SD2dInKngxjZzLfL2bBoKBnYQp5Jq\n";
-/// The layer `oci/base` and `oci/changed` share (layer 0).
-const SHARED: &str = "sha256:a8eeb0412b2ca6ef37ded69de6e545f9bc95dd40fd15675a23ec9654ee52fd13";
-
-/// `testdata/image/oci/<name>`.
-fn fixture(name: &str) -> String {
-    img(&format!("oci/{name}"))
-}
-
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
-/// Whether the tools are here; if not, fail under RDIFF_REQUIRE_TOOLS=1, else skip.
-fn have(tools: &[&str]) -> bool {
-    let missing: Vec<&&str> = tools.iter().filter(|t| !on_path(t)).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    run::missing_tool(format_args!("{missing:?} not installed"));
-    false
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A docker-registry process with its storage, config and log in a temporary directory.
-struct Registry {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Child,
-    /// `--dest-creds` for skopeo when the registry has htpasswd auth.
-    creds: Option<&'static str>,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Registry {
-    /// Start one: `auth` adds htpasswd basic auth, `tls` a certificate and key.
-    fn start(auth: bool, tls: Option<(&Path, &Path)>) -> Registry {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut cfg = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\n\
-             storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-             http:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        );
-        if let Some((cert, key)) = tls {
-            let (c, k) = (cert.display(), key.display());
-            cfg += &format!("  tls:\n    certificate: {c}\n    key: {k}\n");
-        }
-        if auth {
-            std::fs::write(dir.path().join("htpasswd"), HTPASSWD).unwrap();
-            let p = dir.path().join("htpasswd");
-            cfg += &format!(
-                "auth:\n  htpasswd:\n    realm: rdiff\n    path: {}\n",
-                p.display()
-            );
-        }
-        std::fs::write(dir.path().join("config.yml"), cfg).unwrap();
-        let log = std::fs::File::create(dir.path().join("log")).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(dir.path().join("config.yml"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("docker-registry");
-        let creds = auth.then_some("rdiff:s3cret");
-        let reg = Registry {
-            dir,
-            port,
-            child,
-            creds,
-        };
-        reg.wait_listening();
-        reg
-    }
-
-    fn wait_listening(&self) {
-        let t = Instant::now();
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "registry did not start: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// `127.0.0.1:PORT/REPO`.
-    fn at(&self, repo: &str) -> String {
-        format!("127.0.0.1:{}/{repo}", self.port)
-    }
-
-    /// `skopeo copy --all oci:DIR:v1 docker://127.0.0.1:PORT/REPO:v1`.
-    fn push(&self, layout: &str, repo: &str) {
-        let mut c = Command::new("skopeo");
-        c.args(["copy", "-q", "--all", "--dest-tls-verify=false"]);
-        if let Some(cr) = self.creds {
-            c.args(["--dest-creds", cr]);
-        }
-        sh(c.arg(format!("oci:{layout}:v1"))
-            .arg(format!("docker://{}:v1", self.at(repo))));
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
-    }
-
-    /// The access log's GET requests for a blob (with their status: 200, or 206 for a
-    /// `Range` request).
-    fn blob_gets(&self, digest: &str) -> Vec<String> {
-        let needle = format!("/blobs/{digest} ");
-        self.log()
-            .lines()
-            .filter(|l| l.contains("\"GET ") && l.contains(&needle))
-            .map(str::to_string)
-            .collect()
-    }
-
-    /// The stored bytes of a blob.
-    fn blob_file(&self, digest: &str) -> PathBuf {
-        let hex = digest.strip_prefix("sha256:").unwrap();
-        let rel = format!("docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]);
-        self.dir.path().join("data").join(rel)
-    }
-}
-
-/// A HOME, XDG_RUNTIME_DIR and PATH of the test's own: no credentials of this machine.
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        for d in ["home", "run", "bin"] {
-            std::fs::create_dir(dir.path().join(d)).unwrap();
-        }
-        Env { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// `rdiff ARGS` with `extra` environment variables.
-    fn rdiff(&self, args: &[&str], extra: &[(&str, &Path)]) -> Run {
-        let path = format!(
-            "{}:{}",
-            self.path("bin").display(),
-            std::env::var("PATH").unwrap()
-        );
-        let mut c = rdiff(args)
-            .env("HOME", self.path("home"))
-            .env("XDG_RUNTIME_DIR", self.path("run"))
-            .env("PATH", path)
-            .env_remove("REGISTRY_AUTH_FILE")
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("DOCKER_CONFIG");
-        for (k, v) in extra {
-            c = c.env(k, v);
-        }
-        c.run()
-    }
-
-    /// `rdiff image --format json ARGS`: exit code and report (an error fails).
-    fn report(&self, args: &[&str]) -> (i32, Value) {
-        let mut v = vec!["image", "--format", "json"];
-        v.extend(args);
-        let out = self.rdiff(&v, &[]);
-        let code = out.status.unwrap_or_else(|| panic!("{}", out.describe()));
-        assert!(code < 2, "{}", out.describe());
-        (code, out.json())
-    }
-
-    /// `rdiff image ARGS` must fail with one line naming `input` and saying each of
-    /// `says`, exit 2, nothing on standard output.
-    fn fails(&self, args: &[&str], extra: &[(&str, &Path)], input: &str, says: &[&str]) -> String {
-        let mut v = vec!["image"];
-        v.extend(args);
-        assert_input_error(&self.rdiff(&v, extra), input, says)
-    }
-}
-
-/// A report's differences outside the parts only a layout has (`index`, `index/nested`:
-/// a registry image has no `index.json`) and the inputs as wholes.
-fn comparable(report: &Value) -> Vec<Value> {
-    let d = report["differences"].as_array().unwrap();
-    d.iter()
-        .filter(|d| {
-            let part = d["part"].as_str().unwrap();
-            part != "input" && !part.starts_with("index")
-        })
-        .cloned()
-        .collect()
-}
-
-/// `oci/multi-reordered` as skopeo pushes a multi-platform image: its index as a blob,
-/// named by the ref `v1` in a new index.json (what `oci/multi-nested` is to `oci/multi`).
-fn nested_copy(name: &str, to: &Path) -> String {
-    let dir = to.join(name);
-    copy_dir(Path::new(&fixture(name)), &dir);
-    let index = std::fs::read(dir.join("index.json")).unwrap();
-    let hex = sha256_hex(&index);
-    std::fs::write(dir.join("blobs/sha256").join(&hex), &index).unwrap();
-    let top = serde_json::json!({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "digest": format!("sha256:{hex}"), "size": index.len(),
-        "annotations": {"org.opencontainers.image.ref.name": "v1"}}]});
-    std::fs::write(dir.join("index.json"), top.to_string()).unwrap();
-    dir.to_str().unwrap().to_string()
-}
+#[path = "support/registry.rs"]
+mod support;
+use support::*;
 
 #[test]
 fn same_report_as_from_layouts() {
@@ -455,7 +224,12 @@ fn basic_auth_from_every_source() {
         v.extend(args);
         v.extend([at.as_str(), base.as_str()]);
         let out = env.rdiff(&v, extra);
-        assert_eq!(out.status, Some(0), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let err = env.fails(
         &[&at, &base],
@@ -570,7 +344,18 @@ fn a_changed_manifest_is_refused() {
 
 /// A test CA and a certificate for 127.0.0.1 it signed, made with openssl.
 fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let ssl = |args: &[&str]| sh(Command::new("openssl").args(args).current_dir(dir));
+    let ssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
     std::fs::create_dir(dir.join("ca")).unwrap();
     let rsa = ["-newkey", "rsa:2048", "-nodes"];
     ssl(&[
@@ -819,4 +604,333 @@ fn bearer_token_then_rate_limit_or_an_unread_manifest_type() {
         &["manifest.v1+prettyjws", "does not read"],
     );
     assert!(!err.contains("tok"), "{err}");
+}
+
+/// A token server for docker-registry's `auth: token`: a key and a self-signed
+/// certificate (the registry's `rootcertbundle`) made with openssl, and JWTs signed
+/// with them (RS256, the certificate in `x5c`). `rdiff:s3cret` gets the actions it asks
+/// for, anyone else none; a wrong password a 401.
+struct TokenServer {
+    fake: Fake,
+    cert: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TokenServer {
+    fn start() -> TokenServer {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+        let out = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=rdiff test token issuer", "-keyout"])
+            .args([&key, Path::new("-out"), &cert])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let der = Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&cert)
+            .output()
+            .unwrap()
+            .stdout;
+        let x5c = base64::engine::general_purpose::STANDARD.encode(der);
+        let fake = Fake::start(move |r| token_answer(r, &key, &x5c));
+        TokenServer {
+            fake,
+            cert,
+            _dir: dir,
+        }
+    }
+
+    fn realm(&self) -> String {
+        format!("http://{}/token", self.fake.host())
+    }
+}
+
+use base64::Engine as _;
+
+/// `/token?service=S&scope=repository:NAME:ACTIONS...`, answered with a signed JWT.
+fn token_answer(r: &Request, key: &Path, x5c: &str) -> Response {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let basic = |up: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(up)
+        )
+    };
+    let auth = r.header("authorization").map(str::to_string);
+    let user = match auth {
+        None => None,
+        Some(a) if a == basic("rdiff:s3cret") => Some("rdiff"),
+        Some(_) => return Response::new(401, r#"{"details":"wrong password"}"#),
+    };
+    let query = r.target.split_once('?').map_or("", |(_, q)| q);
+    let access: Vec<Value> = query
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("scope="))
+        .map(|s| {
+            s.replace("%3A", ":")
+                .replace("%2F", "/")
+                .replace("%2C", ",")
+        })
+        .filter(|_| user.is_some())
+        .filter_map(|s| {
+            let mut p = s.splitn(3, ':');
+            let (kind, name, actions) = (p.next()?, p.next()?, p.next()?);
+            Some(serde_json::json!({"type": kind, "name": name,
+                "actions": actions.split(',').collect::<Vec<_>>()}))
+        })
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [x5c]});
+    let claims = serde_json::json!({"iss": "rdiff-test-issuer", "sub": user.unwrap_or(""),
+        "aud": "rdiff-test", "exp": now + 600, "nbf": now - 60, "iat": now,
+        "jti": format!("{now}-{}", access.len()), "access": access});
+    let signing = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(signing.as_bytes())
+        .unwrap();
+    let sig = child.wait_with_output().unwrap().stdout;
+    let token = format!("{signing}.{}", b64(&sig));
+    Response::ok(serde_json::json!({"token": token, "expires_in": 600}).to_string())
+}
+
+#[test]
+fn bearer_tokens_from_the_registrys_own_token_auth() {
+    if !have(&["docker-registry", "skopeo", "openssl"]) {
+        return;
+    }
+    let tokens = TokenServer::start();
+    let auth = Auth::Token {
+        realm: tokens.realm(),
+        bundle: tokens.cert.clone(),
+    };
+    let reg = Registry::start_with(auth, None);
+    reg.push(&fixture("base"), "t/base");
+    reg.push(&fixture("changed"), "t/changed");
+    let env = Env::new();
+    let (at, base) = (reg.at("t/base:v1"), fixture("base"));
+    // Anonymous: a token with no access, and the registry's 401 said in one line.
+    env.fails(
+        &[&at, &base],
+        &[],
+        &at,
+        &["access denied (401)", "no credentials"],
+    );
+    let err = env.fails(
+        &["--creds", "rdiff:wrong", &at, &base],
+        &[],
+        &at,
+        &["access denied (401)", "token server refused", "--creds"],
+    );
+    assert!(!err.contains("wrong"), "{err}");
+    let before = tokens.fake.requests().len();
+    let (code, j) = env.report(&["--creds", "rdiff:s3cret", "--semantic", &at, &base]);
+    assert_eq!(code, 0, "{j}");
+    // Two registry inputs: the same report as from the layouts.
+    let changed = reg.at("t/changed:v1");
+    let (_, r) = env.report(&["--creds", "rdiff:s3cret", &at, &changed]);
+    let (_, l) = env.report(&[&base, &fixture("changed")]);
+    assert_eq!(comparable(&l), comparable(&r));
+    let asked = &tokens.fake.requests()[before..];
+    assert!(!asked.is_empty());
+    for q in asked {
+        assert!(q.target.contains("service=rdiff-test"), "{q:?}");
+        assert!(q.target.contains("scope=repository%3At%2F"), "{q:?}");
+        assert!(q.header("authorization").is_some(), "{q:?}");
+    }
+}
+
+/// `rdiff image --format json MODE A B` for the registry pair and the layout pair: the
+/// same differences (outside what only a layout has) and the same exit code.
+fn same_as_layouts(env: &Env, mode: &[&str], remote: [&str; 2], local: [&str; 2]) {
+    let args = |pair: [&str; 2]| -> Vec<String> {
+        mode.iter()
+            .copied()
+            .chain(pair)
+            .map(str::to_string)
+            .collect()
+    };
+    let (r, l) = (args(remote), args(local));
+    let (rc, rj) = env.report(&r.iter().map(String::as_str).collect::<Vec<_>>());
+    let (lc, lj) = env.report(&l.iter().map(String::as_str).collect::<Vec<_>>());
+    let (rd, ld) = (comparable(&rj), comparable(&lj));
+    if remote.iter().all(|a| !Path::new(a).exists()) {
+        assert_eq!(ld, rd, "{r:?} against {l:?}");
+        assert_eq!(lc, rc, "{r:?} against {l:?}: exit codes");
+    } else {
+        // A registry image against a layout: the layout's ref name annotation is what
+        // only a layout has (--ignore-image-name's), and nothing else may differ.
+        let (rd, ld) = (without_ref_name(&rd), without_ref_name(&ld));
+        assert_eq!(ld, rd, "{r:?} against {l:?}");
+    }
+}
+
+/// Differences without the `org.opencontainers.image.ref.name` annotation.
+fn without_ref_name(d: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for x in d {
+        let mut x = x.clone();
+        if let Some(f) = x["fields"].as_array_mut() {
+            f.retain(|f| f["key"] != "org.opencontainers.image.ref.name");
+            if f.is_empty() {
+                continue;
+            }
+        }
+        out.push(x);
+    }
+    out
+}
+
+#[test]
+fn zstd_layers_through_the_registry_as_from_layouts() {
+    if !have(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    // changed with zstd layers, as base-zstd was made from base.
+    let t = tempfile::tempdir().unwrap();
+    let changed = t.path().join("changed-zstd");
+    let out = Command::new("skopeo")
+        .args(["copy", "-q", "--dest-compress-format", "zstd"])
+        .arg(format!("oci:{}:v1", fixture("changed")))
+        .arg(format!("oci:{}:v1", changed.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let changed = changed.to_str().unwrap();
+    let reg = Registry::start(false, None);
+    reg.push(&fixture("base-zstd"), "t/base-zstd");
+    reg.push(changed, "t/changed-zstd");
+    let env = Env::new();
+    let (ra, rb) = (reg.at("t/base-zstd:v1"), reg.at("t/changed-zstd:v1"));
+    let (la, lb) = (fixture("base-zstd"), changed.to_string());
+    for mode in [&[][..], &["--semantic"][..], &["--squash"][..]] {
+        same_as_layouts(&env, mode, [&ra, &rb], [&la, &lb]);
+        same_as_layouts(&env, mode, [&ra, &lb], [&la, &lb]);
+    }
+    // The zstd layers were read as zstd: a layer's compression is a field of its own.
+    let (_, j) = env.report(&[&ra, &fixture("base")]);
+    let text = j["differences"].to_string();
+    assert!(text.contains("zstd"), "{text}");
+}
+
+#[test]
+fn multi_platform_registry_against_layout() {
+    if !have(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let reg = Registry::start(false, None);
+    reg.push(&fixture("multi-nested"), "t/multi");
+    let env = Env::new();
+    let multi = reg.at("t/multi:v1");
+    let (nested, reordered) = (fixture("multi-nested"), fixture("multi-reordered"));
+    for mode in [
+        &[][..],
+        &["--semantic"][..],
+        &["--squash"][..],
+        &["--platform", "linux/arm64"][..],
+    ] {
+        same_as_layouts(&env, mode, [&multi, &reordered], [&nested, &reordered]);
+        same_as_layouts(&env, mode, [&reordered, &multi], [&reordered, &nested]);
+    }
+    // Every layer is shared with the layout: none is downloaded, only the configs.
+    let blob_gets = || -> Vec<String> {
+        reg.log()
+            .lines()
+            .filter(|l| l.contains("\"GET /v2/t/multi/blobs/"))
+            .map(str::to_string)
+            .collect()
+    };
+    let before = blob_gets().len();
+    let (code, j) = env.report(&["--semantic", &multi, &nested]);
+    assert_eq!(code, 0, "{j}");
+    let mut configs = Vec::new();
+    for e in std::fs::read_dir(format!("{nested}/blobs/sha256")).unwrap() {
+        let v: Value = serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap())
+            .unwrap_or(Value::Null);
+        if let Some(c) = v["config"]["digest"].as_str() {
+            configs.push(c.to_string());
+        }
+    }
+    let after = blob_gets();
+    assert!(after.len() > before);
+    for l in &after[before..] {
+        assert!(configs.iter().any(|c| l.contains(c.as_str())), "{l}");
+    }
+}
+
+#[test]
+fn squash_downloads_only_what_the_squashed_view_needs() {
+    if !have(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let reg = Registry::start(false, None);
+    reg.push(&fixture("base"), "t/base");
+    reg.push(&fixture("changed"), "t/changed");
+    reg.push(&fixture("base"), "t/again");
+    let env = Env::new();
+    let layer_gets = || -> Vec<String> {
+        let mut v: Vec<String> = reg
+            .log()
+            .lines()
+            .filter(|l| l.contains("\"GET /v2/") && l.contains("/blobs/"))
+            .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("/v2/")))
+            .map(str::to_string)
+            .filter(|p| {
+                ["576392e6", "d20a6828"]
+                    .iter()
+                    .all(|config| !p.contains(config))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (base, again) = (reg.at("t/base:v1"), reg.at("t/again:v1"));
+    // The same layers: the squashed views are equal by digest, nothing is downloaded.
+    for other in [again.clone(), fixture("base")] {
+        let (code, j) = env.report(&["--squash", "--semantic", &base, &other]);
+        assert_eq!(code, 0, "{j}");
+        let note = &j["notes"].as_array().unwrap()[0];
+        assert_eq!(
+            (&note["path"], &note["kind"]),
+            (&json!("rootfs"), &json!("not_read"))
+        );
+    }
+    assert_eq!(layer_gets(), Vec::<String>::new());
+    // Views that differ need every layer of each side, each downloaded once.
+    let changed = reg.at("t/changed:v1");
+    let (code, _) = env.report(&["--squash", &base, &changed]);
+    assert_eq!(code, 1);
+    let got = layer_gets();
+    let mut once = got.clone();
+    once.dedup();
+    assert_eq!(got, once, "a layer downloaded twice");
+    assert_eq!(got.len(), 4, "{got:#?}");
 }

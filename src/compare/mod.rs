@@ -644,6 +644,7 @@ pub fn input_summary(info: &InputInfo) -> InputSummary {
         sha256: info.sha256.map(|d| crate::report::hex(&d)),
         digest: None,
         bytes_fetched: None,
+        repo_digests: None,
     }
 }
 

@@ -72,7 +72,8 @@ struct Job {
 
 /// Read every set pair the plan compares: in parallel, or one after the other.
 pub fn read_layers(plan: &Plan, imgs: [&Image; 2], how: &LayerReading) -> Result<Layers> {
-    let (jobs, notes) = jobs(plan, imgs);
+    let (jobs, notes, unread) = jobs(plan, imgs);
+    verify_local(imgs, &unread)?;
     if let Some(p) = &how.progress {
         for j in &jobs {
             for (side, (img, m)) in imgs.iter().zip(j.manifests).enumerate() {
@@ -111,12 +112,17 @@ pub fn read_layers(plan: &Plan, imgs: [&Image; 2], how: &LayerReading) -> Result
     Ok(out)
 }
 
+/// Layers left unread because both sides' blobs are the same by digest: the pair's
+/// manifests and the layers' indexes.
+type Unread = ([usize; 2], Vec<usize>);
+
 /// The set pairs of a plan, in plan order: each layer pair whose blobs are both tars,
 /// or the squashed trees; and a note for each set pair left unread because its blobs
-/// are the same by digest ([`same_by_digest`]).
-fn jobs(plan: &Plan, imgs: [&Image; 2]) -> (Vec<Job>, Vec<crate::report::Note>) {
+/// are the same by digest ([`same_by_digest`]), with those layers.
+fn jobs(plan: &Plan, imgs: [&Image; 2]) -> (Vec<Job>, Vec<crate::report::Note>, Vec<Unread>) {
     let mut jobs = Vec::new();
     let mut notes = Vec::new();
+    let mut unread = Vec::new();
     let remote = imgs.iter().any(|i| i.store.remote().is_some());
     for (k, p) in plan.pairs.iter().enumerate() {
         let Some((a, b)) = p.both() else { continue };
@@ -129,8 +135,9 @@ fn jobs(plan: &Plan, imgs: [&Image; 2]) -> (Vec<Job>, Vec<crate::report::Note>) 
         let (la, lb) = (&imgs[0].manifests[a].layers, &imgs[1].manifests[b].layers);
         match p.sets {
             Sets::None => {}
-            Sets::Squash if remote && la.len() == lb.len() && same_by_digest(la, lb) => {
+            Sets::Squash if remote && same_by_digest(la, lb) => {
                 notes.push(not_read(format!("{}rootfs", p.prefix), la));
+                unread.push(([a, b], (0..la.len()).collect()));
             }
             Sets::Squash => jobs.push(job(None, format!("{}rootfs/", p.prefix))),
             Sets::Layers => {
@@ -141,6 +148,7 @@ fn jobs(plan: &Plan, imgs: [&Image; 2]) -> (Vec<Job>, Vec<crate::report::Note>) 
                     }
                     if remote && same_by_digest(x, y) {
                         notes.push(not_read(format!("{}layers/{i}", p.prefix), x));
+                        unread.push(([a, b], vec![i]));
                     } else {
                         jobs.push(job(Some(i), format!("{}layers/{i}/", p.prefix)));
                     }
@@ -148,17 +156,42 @@ fn jobs(plan: &Plan, imgs: [&Image; 2]) -> (Vec<Job>, Vec<crate::report::Note>) 
             }
         }
     }
-    (jobs, notes)
+    (jobs, notes, unread)
 }
 
-/// Whether two lists of layers are the same blobs: the same digests and diff_ids, in
-/// order. The same SHA-256 is the same bytes, so such layers hold the same entries; when
-/// one side is on a registry they are not downloaded only to confirm it.
+/// Whether two lists of layers are the same blobs: the same digests, sizes and
+/// diff_ids, in order. The same SHA-256 is the same bytes, so such layers hold the same
+/// entries; when one side is on a registry they are not downloaded only to confirm it.
+/// Descriptors that give one digest two sizes (or one blob two diff_ids) cannot both
+/// be right: those blobs are read, and the one that lies is refused. (A media type
+/// names a compression the bytes themselves show; it is compared with the manifests.)
 fn same_by_digest(a: &[Layer], b: &[Layer]) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
-            x.digest().is_some() && x.digest() == y.digest() && x.diff_id == y.diff_id
+            x.digest().is_some()
+                && x.digest() == y.digest()
+                && x.size() == y.size()
+                && x.diff_id == y.diff_id
         })
+}
+
+/// Hash the blobs of unread layers that a local store holds (a layout, an archive): the
+/// registry's blob is named by its digest, but a local file is only what its bytes
+/// are, and "equal by digest" must not rest on a file whose bytes are not that digest.
+/// Reading a local file costs no download.
+fn verify_local(imgs: [&Image; 2], unread: &[Unread]) -> Result<()> {
+    let mut blobs = Vec::new();
+    for (manifests, layers) in unread {
+        for (side, img) in imgs.iter().enumerate() {
+            if img.store.remote().is_none() {
+                let m = &img.manifests[manifests[side]];
+                blobs.extend(layers.iter().map(|&i| (*img, &m.layers[i], i)));
+            }
+        }
+    }
+    blobs
+        .par_iter()
+        .try_for_each(|&(img, layer, i)| super::metadata::verify_blob(img, layer, i).map(|_| ()))
 }
 
 /// The note of a set pair not read: `equal by digest, not read`.
@@ -253,7 +286,7 @@ fn read_layer(
     }
     let r = img
         .store
-        .open(&layer.blob)
+        .open_blob(&layer.blob, layer.size())
         .map_err(|m| layer_err(img, index, layer, m))?;
     let r: Box<dyn std::io::BufRead + '_> = match &read.progress {
         Some(p) => Box::new(crate::source::ProgressReader {
@@ -375,7 +408,11 @@ impl Fetcher for LayerFetcher<'_> {
                 continue;
             };
             let err = |m| layer_err(self.image, l as usize, layer, m);
-            let r = self.image.store.open(&layer.blob).map_err(err)?;
+            let r = self
+                .image
+                .store
+                .open_blob(&layer.blob, layer.size())
+                .map_err(err)?;
             read_tar_from(r, &self.read.tar_limits, false, None, |tr| {
                 fetch_members(tr, &want, &mut out)
             })

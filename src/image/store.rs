@@ -250,6 +250,16 @@ impl Store {
 
     /// Open a blob for streaming.
     pub fn open(&self, name: &str) -> std::result::Result<Box<dyn BufRead + Send + '_>, String> {
+        self.open_blob(name, None)
+    }
+
+    /// Open a blob for streaming, with the size its descriptor gives: a registry is not
+    /// read past it (a local blob's size is checked by its reader).
+    pub fn open_blob(
+        &self,
+        name: &str,
+        size: Option<u64>,
+    ) -> std::result::Result<Box<dyn BufRead + Send + '_>, String> {
         match &self.blobs {
             Blobs::Layout { root, flat } => {
                 let f = File::open(Store::file(root, flat, name))
@@ -274,7 +284,7 @@ impl Store {
                 )))
             }
             Blobs::Registry(reg) => {
-                let blob = reg.blob(&digest_of(name)?)?;
+                let blob = reg.blob(&digest_of(name)?, size)?;
                 Ok(Box::new(BufReader::with_capacity(256 << 10, blob)))
             }
         }
@@ -283,7 +293,7 @@ impl Store {
     /// Read a small blob (JSON) whole, refusing more than the JSON limit.
     pub fn read_small(&self, name: &str) -> std::result::Result<Vec<u8>, String> {
         if let Blobs::Registry(reg) = &self.blobs {
-            return reg.small_blob(&digest_of(name)?, self.limits.json);
+            return reg.small_blob(&digest_of(name)?, self.registry_limit(None));
         }
         let size = self.size(name)?;
         let limit = self.limits.json;
@@ -303,11 +313,32 @@ impl Store {
     /// An image index or manifest, whole: from a registry's manifest endpoint, else
     /// as any small blob.
     pub fn read_manifest(&self, name: &str) -> std::result::Result<Vec<u8>, String> {
+        self.read_document(name, true, None)
+    }
+
+    /// A JSON document a descriptor points to (`manifest`: an index or manifest), with
+    /// the size the descriptor gives: a registry is not read past it. (A local blob's
+    /// size is checked once read.)
+    pub fn read_document(
+        &self,
+        name: &str,
+        manifest: bool,
+        size: Option<u64>,
+    ) -> std::result::Result<Vec<u8>, String> {
         match &self.blobs {
-            Blobs::Registry(reg) => reg
-                .manifest(&digest_of(name)?, self.limits.json)
+            Blobs::Registry(reg) if manifest => reg
+                .manifest(&digest_of(name)?, self.registry_limit(size))
                 .map(|(bytes, _)| bytes),
+            Blobs::Registry(reg) => reg.small_blob(&digest_of(name)?, self.registry_limit(size)),
             _ => self.read_small(name),
+        }
+    }
+
+    /// What a registry document is read within.
+    pub fn registry_limit(&self, size: Option<u64>) -> super::registry::Limit {
+        super::registry::Limit {
+            json: self.limits.json,
+            size,
         }
     }
 

@@ -254,6 +254,10 @@ pub struct Image {
     /// The digest of the document a registry reference names (an index or a
     /// manifest), as `podman inspect --format '{{.Digest}}'` prints it.
     pub digest: Option<String>,
+    /// A `podman://` or `docker://` image: the repo digests its store recorded
+    /// (`NAME@sha256:HEX`, what it was pulled by or pushed as), or why the CLI would
+    /// not say them.
+    pub repo_digests: Option<std::result::Result<Vec<String>, String>>,
 }
 
 fn err(input: &ImageInput, msg: impl Into<String>) -> Error {
@@ -297,12 +301,10 @@ fn read_doc(
     if !store.has(&path) {
         return Err(err(input, format!("{what}: blob {digest} is missing")));
     }
-    let bytes = if manifest {
-        store.read_manifest(&path)
-    } else {
-        store.read_small(&path)
-    }
-    .map_err(|m| err(input, format!("{what}: {m}")))?;
+    let size = desc.get("size").and_then(Value::as_u64);
+    let bytes = store
+        .read_document(&path, manifest, size)
+        .map_err(|m| err(input, format!("{what}: {m}")))?;
     let found = sha256_hex(&bytes);
     if found != digest {
         return Err(err(
@@ -365,7 +367,12 @@ fn is_manifest(media: &str) -> bool {
 pub fn open(input: &ImageInput, limits: &Limits, registry: &RegistryOptions) -> Result<Image> {
     let (store, form_hint, bytes) = match input.transport {
         Transport::Registry => return open_registry(input, limits, registry),
-        Transport::Podman | Transport::Docker => open_cli(input, limits)?,
+        Transport::Podman | Transport::Docker => {
+            let store = open_cli(input, limits)?;
+            let mut image = walk_store(input, store, "archive", 0)?;
+            image.repo_digests = Some(repo_digests(input));
+            return Ok(image);
+        }
         _ => match &input.path {
             Some(p) if p.is_dir() => {
                 // A directory is an OCI layout, or a skopeo `dir:` copy (a manifest.json
@@ -426,6 +433,7 @@ pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64)
             layout_file: None,
             manifests: Vec::new(),
             digest: None,
+            repo_digests: None,
         };
         walk_dir(input, &mut image)?;
         return Ok(image);
@@ -455,6 +463,7 @@ pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64)
         layout_file: None,
         manifests: Vec::new(),
         digest: None,
+        repo_digests: None,
     };
     if use_docker {
         if !has_docker {
@@ -500,7 +509,7 @@ fn dir_size(p: &Path) -> u64 {
     n
 }
 
-fn open_cli(input: &ImageInput, limits: &Limits) -> Result<(Store, &'static str, u64)> {
+fn open_cli(input: &ImageInput, limits: &Limits) -> Result<Store> {
     let (cli, args): (&str, &[&str]) = match input.transport {
         Transport::Podman => ("podman", &["image", "save", "--format", "oci-archive"]),
         _ => ("docker", &["image", "save"]),
@@ -534,7 +543,42 @@ fn open_cli(input: &ImageInput, limits: &Limits) -> Result<(Store, &'static str,
         let msg = stderr.lines().last().unwrap_or("").trim().to_string();
         return Err(err(input, format!("`{shown}` failed ({status}): {msg}")));
     }
-    Ok((store?, "archive", 0))
+    store
+}
+
+/// The repo digests podman's or Docker's store recorded for a saved image (`podman
+/// image inspect --format '{{json .RepoDigests}}' NAME`, the same for docker): what the
+/// image was pulled by or pushed as, `REPO@sha256:HEX`. Asked after the save, by the
+/// same name; an image built here and never pushed has none.
+fn repo_digests(input: &ImageInput) -> std::result::Result<Vec<String>, String> {
+    let cli = if input.transport == Transport::Podman {
+        "podman"
+    } else {
+        "docker"
+    };
+    let args = ["image", "inspect", "--format", "{{json .RepoDigests}}"];
+    let name = input.reference.as_deref().unwrap_or("");
+    let shown = format!("`{cli} {} {name}`", args.join(" "));
+    let mut child = super::save::Child::spawn(cli, &args, name)
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let mut out = String::new();
+    let read = std::io::Read::read_to_string(&mut child.stdout(), &mut out);
+    let (status, stderr) = child.wait().map_err(|e| format!("{shown}: {e}"))?;
+    if !status.success() || read.is_err() {
+        let msg = stderr.lines().last().unwrap_or("").trim().to_string();
+        return Err(format!("{shown} failed ({status}): {msg}"));
+    }
+    let list: Option<Vec<String>> =
+        serde_json::from_str(out.trim()).map_err(|_| format!("{shown} printed no JSON list"))?;
+    // Each must be a reference by digest; anything else the CLI printed is not shown.
+    let mut list: Vec<String> = list
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| Reference::parse(d).is_ok_and(|r| r.digest.is_some()))
+        .collect();
+    list.sort();
+    list.dedup();
+    Ok(list)
 }
 
 fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
@@ -575,8 +619,9 @@ fn walk_oci(input: &ImageInput, image: &mut Image) -> Result<()> {
         entries = nested;
         image.indexes.push(doc);
     }
+    let walked = std::cell::Cell::new(0);
     for d in entries {
-        let m = walk_manifest(input, &image.store, d, 0)?;
+        let m = walk_manifest(input, &image.store, d, 0, &walked)?;
         image.manifests.extend(m);
     }
     Ok(())
@@ -613,18 +658,41 @@ fn read_index(
         err(input, what)
     })?;
     let manifests = descriptors(&doc.json["manifests"]);
+    if manifests.len() > MAX_WALKED {
+        let what = format!(
+            "image index {}: {} manifests, more than the {MAX_WALKED} rdiff walks",
+            doc.digest,
+            manifests.len()
+        );
+        return Err(err(input, what));
+    }
     Ok((doc, manifests))
 }
 
+/// Most descriptors the walk of one image follows (indexes and manifests). Indexes
+/// that list the same nested index over and over multiply at each level (100 entries,
+/// 4 levels: 100 million walks of a few documents); no real image comes near this.
+pub const MAX_WALKED: usize = 10_000;
+
 /// The manifests a descriptor leads to: itself, or those of the index it points to
-/// (indexes nested at most 4 deep).
+/// (indexes nested at most 4 deep, [`MAX_WALKED`] descriptors in all, counted in
+/// `walked`).
 fn walk_manifest(
     input: &ImageInput,
     store: &Store,
     desc: Descriptor,
     depth: u32,
+    walked: &std::cell::Cell<usize>,
 ) -> Result<Vec<Manifest>> {
     let digest = desc.digest.clone().unwrap_or_else(|| "?".into());
+    walked.set(walked.get() + 1);
+    if walked.get() > MAX_WALKED {
+        let what = format!(
+            "manifest {digest}: more than {MAX_WALKED} manifests and indexes under the image's \
+             index (indexes that list indexes over and over?)"
+        );
+        return Err(err(input, what));
+    }
     if is_index(&desc.media_type, None) {
         if depth >= 4 {
             let what = format!("manifest {digest}: image indexes nested too deep (a loop?)");
@@ -636,7 +704,7 @@ fn walk_manifest(
             if d.digest.as_deref() == Some(digest.as_str()) {
                 return Err(err(input, format!("image index {digest} refers to itself")));
             }
-            out.extend(walk_manifest(input, store, d, depth + 1)?);
+            out.extend(walk_manifest(input, store, d, depth + 1, walked)?);
         }
         return Ok(out);
     }
@@ -764,9 +832,11 @@ fn open_registry(input: &ImageInput, limits: &Limits, opts: &RegistryOptions) ->
     };
     let reference = Reference::parse(text).map_err(|m| fail(format!("{text}: {m}")))?;
     let reg = Registry::connect(reference.clone(), opts).map_err(&fail)?;
-    let (bytes, media) = reg
-        .manifest(reference.target(), limits.json)
-        .map_err(&fail)?;
+    let limit = super::registry::Limit {
+        json: limits.json,
+        size: None,
+    };
+    let (bytes, media) = reg.manifest(reference.target(), limit).map_err(&fail)?;
     let json = parse_json(&bytes).map_err(|m| fail(format!("{reference}: {m}")))?;
     let media = match media.as_str() {
         "" | "application/json" | "text/plain" => {
@@ -792,16 +862,18 @@ fn open_registry(input: &ImageInput, limits: &Limits, opts: &RegistryOptions) ->
         layout_file: None,
         manifests: Vec::new(),
         digest: Some(digest),
+        repo_digests: None,
     };
     let top = Descriptor::new(raw);
+    let walked = std::cell::Cell::new(0);
     if !is_index(&media, Some(&json)) {
-        image.manifests = walk_manifest(input, &image.store, top, 0)?;
+        image.manifests = walk_manifest(input, &image.store, top, 0, &walked)?;
     } else {
         let (doc, entries) = read_index(input, &image.store, &top)?;
         image.indexes.push(doc);
         for d in &entries {
             if wanted(d, &entries, opts) {
-                let m = walk_manifest(input, &image.store, d.clone(), 0)?;
+                let m = walk_manifest(input, &image.store, d.clone(), 0, &walked)?;
                 image.manifests.extend(m);
             } else {
                 image.manifests.push(unfetched(d.clone()));
@@ -889,7 +961,8 @@ fn walk_dir(input: &ImageInput, image: &mut Image) -> Result<()> {
     if !media.is_empty() {
         raw["mediaType"] = Value::String(media.to_string());
     }
-    image.manifests = walk_manifest(input, &image.store, Descriptor::new(raw), 0)?;
+    let walked = std::cell::Cell::new(0);
+    image.manifests = walk_manifest(input, &image.store, Descriptor::new(raw), 0, &walked)?;
     Ok(())
 }
 

@@ -129,7 +129,7 @@ fn write_header(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     let sums: Vec<String> = [&r.left, &r.right]
         .iter()
         .filter_map(|i| i.sha256_line())
-        .chain([&r.left, &r.right].iter().filter_map(|i| i.digest_line()))
+        .chain([&r.left, &r.right].iter().flat_map(|i| i.digest_lines()))
         .collect();
     if !sums.is_empty() {
         let text = sums.join("\n");

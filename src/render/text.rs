@@ -169,11 +169,11 @@ fn write_header(w: &mut dyn Write, r: &Report, st: &Style, ascii: bool) -> io::R
     writeln!(w, "{}", st.bold(&format!("rdiff {}", r.command)))?;
     writeln!(w, "{}", input_line("left", &r.left))?;
     writeln!(w, "{}", input_line("right", &r.right))?;
-    let digests = [r.left.digest_line(), r.right.digest_line()];
+    let digests = [r.left.digest_lines(), r.right.digest_lines()].concat();
     for l in [sha256_line(&r.left), sha256_line(&r.right)]
         .into_iter()
-        .chain(digests)
         .flatten()
+        .chain(digests)
     {
         writeln!(w, "{l}")?;
     }

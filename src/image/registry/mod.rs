@@ -40,6 +40,14 @@ pub struct Options {
     pub ignore_attestations: bool,
 }
 
+/// How much of a document is read: at most the JSON limit (`--max-json-size`), and
+/// exactly the size its descriptor gives, when one does.
+#[derive(Clone, Copy, Debug)]
+pub struct Limit {
+    pub json: u64,
+    pub size: Option<u64>,
+}
+
 /// Attempts for one request or one blob's stream (the first included).
 const ATTEMPTS: u32 = 5;
 
@@ -157,6 +165,9 @@ impl Registry {
             }
             let again = |retry_this: bool| retry && retry_this && attempt < ATTEMPTS;
             match req.call() {
+                Ok(r) if r.status() == 401 && !self.ours(&r) => {
+                    return Err(Failure::Auth(self.foreign_challenge(&r, path)));
+                }
                 Ok(r) if r.status() == 401 && !authenticated => {
                     authenticated = true;
                     let challenge = r
@@ -187,6 +198,26 @@ impl Registry {
         }
     }
 
+    /// Whether a response came from the registry itself, not from a host a redirect led
+    /// to (a CDN or storage backend): only the registry's own challenges are answered
+    /// with credentials.
+    fn ours(&self, r: &ureq::http::Response<ureq::Body>) -> bool {
+        use ureq::ResponseExt as _;
+        let base: Option<ureq::http::Uri> = self.base.parse().ok();
+        base.is_some_and(|b| origin(&b) == origin(r.get_uri()))
+    }
+
+    /// The error for a 401 from a host a redirect led to.
+    fn foreign_challenge(&self, r: &ureq::http::Response<ureq::Body>, path: &str) -> String {
+        use ureq::ResponseExt as _;
+        let (host, port) = origin(r.get_uri());
+        format!(
+            "GET {path} on {} was redirected to {host}:{port}, which asks for authentication: \
+             rdiff sends credentials only to the registry it was given",
+            self.host()
+        )
+    }
+
     /// Answer a challenge: basic credentials as they are, or a bearer token from the
     /// realm (anonymous when no credentials were found).
     fn authenticate(&self, c: &Challenge) -> Result<(), String> {
@@ -214,6 +245,7 @@ impl Registry {
             .realm
             .as_deref()
             .ok_or("the registry's bearer challenge names no realm")?;
+        self.check_realm(realm)?;
         let mut url = format!("{realm}{}", if realm.contains('?') { '&' } else { '?' });
         if let Some(s) = &c.service {
             url.push_str(&format!("service={}&", encode(s)));
@@ -249,6 +281,36 @@ impl Registry {
             .filter(|t| !t.is_empty())
             .map(str::to_string)
             .ok_or_else(|| format!("token server {realm}: no token in its answer"))
+    }
+
+    /// Whether credentials may go to a token server: over HTTPS, or plain HTTP to a
+    /// loopback host (or anywhere with `--tls-verify=false`, as for the registry
+    /// itself). A realm on another host is how Docker Hub works, and the registry names
+    /// it; a secret sent in clear over the network is not something it may ask for.
+    fn check_realm(&self, realm: &str) -> Result<(), String> {
+        let uri: ureq::http::Uri = realm
+            .parse()
+            .map_err(|_| format!("the registry's token server {realm:?} is no URL"))?;
+        let host = uri.host().unwrap_or("");
+        match uri.scheme_str() {
+            Some("https") => Ok(()),
+            Some("http")
+                if self.creds.is_none()
+                    || self.options.tls_verify == Some(false)
+                    || reference::loopback(host) =>
+            {
+                Ok(())
+            }
+            Some("http") => Err(format!(
+                "the registry {} sends for tokens to {realm}, plain HTTP on another host: \
+                 rdiff does not send credentials ({}) there in clear (--tls-verify=false allows it)",
+                self.host(),
+                self.creds.as_ref().map_or("", |c| c.source.as_str())
+            )),
+            _ => Err(format!(
+                "the registry's token server {realm:?} is neither https:// nor http://"
+            )),
+        }
     }
 
     /// `access denied (401)`, naming the credentials tried, never the secret.
@@ -319,7 +381,7 @@ impl Registry {
 
     /// A manifest or index by tag or digest, at most `limit` bytes, with its media
     /// type and the digest the registry says it has (`Docker-Content-Digest`).
-    pub fn manifest(&self, target: &str, limit: u64) -> Result<(Vec<u8>, String), String> {
+    pub fn manifest(&self, target: &str, limit: Limit) -> Result<(Vec<u8>, String), String> {
         if let Some(b) = self
             .docs
             .lock()
@@ -329,6 +391,8 @@ impl Registry {
             return Ok((b.clone(), String::new()));
         }
         let what = if target.contains(':') {
+            // A digest rdiff cannot compute is refused before anything is fetched.
+            check_digest(target, None).map_err(|m| format!("manifest {target}: {m}"))?;
             format!("manifest {target}")
         } else {
             format!("manifest for tag {target}")
@@ -350,17 +414,15 @@ impl Registry {
             .to_string();
         let said = header("docker-content-digest").map(str::to_string);
         let found = super::walk::sha256_hex(&bytes);
+        // By digest: the bytes must have it. By tag: they must have the digest the
+        // registry says they have, when it says one rdiff can compute.
         let expected = if target.contains(':') {
             Some(target.to_string())
         } else {
-            said.filter(|d| d.starts_with("sha256:"))
+            said.filter(|d| d.starts_with("sha256:") || d.starts_with("sha512:"))
         };
-        if let Some(want) = expected
-            && want != found
-        {
-            return Err(format!(
-                "{what}: digest mismatch: expected {want}, the registry sent {found}"
-            ));
+        if let Some(want) = expected {
+            check_digest(&want, Some(&bytes)).map_err(|m| format!("{what}: {m}"))?;
         }
         self.docs
             .lock()
@@ -393,6 +455,8 @@ impl Registry {
             .into_iter()
             .flatten()
             .filter_map(serde_json::Value::as_str)
+            // What the registry says goes into an error line: tags only, no escapes.
+            .filter(|t| reference::valid_tag(t))
             .collect();
         let has = match list.len() {
             0 => String::new(),
@@ -402,8 +466,8 @@ impl Registry {
         format!("tag {tag} not found in {repo} on {host} (404){has}")
     }
 
-    /// A small blob (a config) whole, at most `limit` bytes.
-    pub fn small_blob(&self, digest: &str, limit: u64) -> Result<Vec<u8>, String> {
+    /// A small blob (a config) whole, within `limit`.
+    pub fn small_blob(&self, digest: &str, limit: Limit) -> Result<Vec<u8>, String> {
         let what = format!("blob {digest}");
         let path = format!("/v2/{}/blobs/{digest}", self.reference.repo);
         self.whole(&path, &[], &what, limit)
@@ -411,14 +475,14 @@ impl Registry {
             .map_err(|f| self.failure(f, &what))
     }
 
-    /// GET a whole body of at most `limit` bytes, with the response's headers; a body
-    /// cut short is asked for again (up to `ATTEMPTS` times).
+    /// GET a whole body within `limit`, with the response's headers; a body cut short is
+    /// asked for again (up to `ATTEMPTS` times).
     fn whole(
         &self,
         path: &str,
         headers: &[(&str, String)],
         what: &str,
-        limit: u64,
+        limit: Limit,
     ) -> Result<(Vec<u8>, ureq::http::HeaderMap), Failure> {
         let mut attempt = 1;
         loop {
@@ -438,12 +502,15 @@ impl Registry {
         }
     }
 
-    /// A blob as a stream, resumed where it broke off.
-    pub fn blob(&self, digest: &str) -> Result<BlobReader<'_>, String> {
-        let body = self.blob_body(digest, 0)?;
+    /// A blob as a stream, resumed where it broke off. With its descriptor's `size`,
+    /// no more than that is read: a body announced or found longer is an error at once
+    /// (not a download without end before the digest check).
+    pub fn blob(&self, digest: &str, size: Option<u64>) -> Result<BlobReader<'_>, String> {
+        let body = self.blob_body(digest, 0, size)?;
         Ok(BlobReader {
             reg: self,
             digest: digest.to_string(),
+            size,
             body: Some(body),
             offset: 0,
             attempts: 1,
@@ -451,7 +518,12 @@ impl Registry {
     }
 
     /// The body of a blob from byte `offset` on (a `Range` request past 0).
-    fn blob_body(&self, digest: &str, offset: u64) -> Result<ureq::BodyReader<'static>, String> {
+    fn blob_body(
+        &self,
+        digest: &str,
+        offset: u64,
+        size: Option<u64>,
+    ) -> Result<ureq::BodyReader<'static>, String> {
         let what = format!("blob {digest}");
         let path = format!("/v2/{}/blobs/{digest}", self.reference.repo);
         let headers = if offset > 0 {
@@ -475,6 +547,16 @@ impl Registry {
                 ));
             }
         }
+        let announced = r.body().content_length();
+        let start = if partial { offset } else { 0 };
+        if let (Some(size), Some(n)) = (size, announced)
+            && start.saturating_add(n) != size
+        {
+            return Err(format!(
+                "{what}: the registry sends {} bytes, the descriptor says {size}",
+                start.saturating_add(n)
+            ));
+        }
         let mut body = r.into_body().into_reader();
         if offset > 0 && !partial {
             // The server ignored the range: skip what was read already.
@@ -496,6 +578,8 @@ impl Registry {
 pub struct BlobReader<'a> {
     reg: &'a Registry,
     digest: String,
+    /// The descriptor's size: more is not read.
+    size: Option<u64>,
     body: Option<ureq::BodyReader<'static>>,
     offset: u64,
     attempts: u32,
@@ -507,7 +591,7 @@ impl Read for BlobReader<'_> {
             if self.body.is_none() {
                 let b = self
                     .reg
-                    .blob_body(&self.digest, self.offset)
+                    .blob_body(&self.digest, self.offset, self.size)
                     .map_err(io::Error::other)?;
                 self.body = Some(b);
             }
@@ -516,6 +600,14 @@ impl Read for BlobReader<'_> {
                 Ok(n) => {
                     self.offset += n as u64;
                     self.reg.fetched.fetch_add(n as u64, Ordering::Relaxed);
+                    if let Some(size) = self.size
+                        && self.offset > size
+                    {
+                        return Err(io::Error::other(format!(
+                            "blob {}: the registry sent more than the {size} bytes the descriptor says",
+                            self.digest
+                        )));
+                    }
                     return Ok(n);
                 }
                 Err(e) if self.attempts < ATTEMPTS => {
@@ -537,38 +629,87 @@ impl Read for BlobReader<'_> {
     }
 }
 
+/// Whether `bytes` have the digest `want` (`sha256:` or `sha512:`, lower-case hex);
+/// any other algorithm is refused, never taken on trust. Without bytes: whether the
+/// algorithm is one rdiff computes.
+fn check_digest(want: &str, bytes: Option<&[u8]>) -> Result<(), String> {
+    use sha2::Digest as _;
+    let found = match (want.split_once(':'), bytes) {
+        (Some(("sha256" | "sha512", _)), None) => return Ok(()),
+        (Some(("sha256", _)), Some(b)) => super::walk::sha256_hex(b),
+        (Some(("sha512", _)), Some(b)) => {
+            format!("sha512:{}", crate::report::hex(&sha2::Sha512::digest(b)))
+        }
+        _ => {
+            let alg = want.split(':').next().unwrap_or(want);
+            return Err(format!(
+                "digest algorithm {alg} is not supported (sha256, sha512): {want} cannot be checked"
+            ));
+        }
+    };
+    if found != want {
+        return Err(format!(
+            "digest mismatch: expected {want}, the registry sent {found}"
+        ));
+    }
+    Ok(())
+}
+
 /// A growing pause before attempt `n + 1`.
 fn pause(n: u32) {
     std::thread::sleep(Duration::from_millis(100 << n.min(5)));
 }
 
-/// Read a whole body of at most `limit` bytes; an error says whether another try may
-/// help (a body cut short, not one over the limit).
-fn read_limited(body: &mut ureq::Body, limit: u64, what: &str) -> Result<Vec<u8>, (String, bool)> {
+/// Read a whole body within `limit`: over the JSON limit, or longer than the
+/// descriptor's size (announced or found), is an error before more is read. An error
+/// says whether another try may help (a body cut short, not one too long).
+fn read_limited(
+    body: &mut ureq::Body,
+    limit: Limit,
+    what: &str,
+) -> Result<Vec<u8>, (String, bool)> {
+    let json = limit.json;
     let over = || {
         let msg = format!(
-            "{what} is over the limit of {limit} bytes for a JSON document (--max-json-size)"
+            "{what} is over the limit of {json} bytes for a JSON document (--max-json-size)"
         );
         (msg, false)
     };
-    if body.content_length().is_some_and(|n| n > limit) {
+    let announced = body.content_length();
+    if let (Some(n), Some(size)) = (announced, limit.size)
+        && n != size
+    {
+        let msg = format!("{what}: the registry sends {n} bytes, the descriptor says {size}");
+        return Err((msg, false));
+    }
+    if announced.is_some_and(|n| n > json) || limit.size.is_some_and(|n| n > json) {
         return Err(over());
     }
+    let cap = limit.size.unwrap_or(json);
     let mut v = Vec::new();
     body.as_reader()
-        .take(limit.saturating_add(1))
+        .take(cap.saturating_add(1))
         .read_to_end(&mut v)
         .map_err(|e| (format!("{what}: {e}"), true))?;
-    if v.len() as u64 > limit {
-        return Err(over());
+    match limit.size {
+        Some(size) if v.len() as u64 > size => Err((
+            format!("{what}: the registry sent more than the {size} bytes the descriptor says"),
+            false,
+        )),
+        None if v.len() as u64 > json => Err(over()),
+        _ => Ok(v),
     }
-    Ok(v)
 }
 
-/// The first error code of a distribution error body (`{"errors":[{"code":...}]}`).
+/// The first error code of a distribution error body (`{"errors":[{"code":...}]}`):
+/// upper-case letters and underscores, as the spec's codes are (anything else the
+/// registry put there stays out of the error line).
 fn error_code(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    v["errors"][0]["code"].as_str().map(str::to_string)
+    v["errors"][0]["code"]
+        .as_str()
+        .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+        .map(str::to_string)
 }
 
 /// A transport error in words, and whether another try may help.
@@ -606,6 +747,17 @@ fn is_tls(e: &io::Error) -> bool {
 /// A first contact that cannot work over plain HTTP either.
 fn unreachable(msg: &str) -> bool {
     msg.contains("unknown host") || msg.contains("connection refused")
+}
+
+/// The host (lower case) and port of a URL, the port filled in from the scheme.
+fn origin(u: &ureq::http::Uri) -> (String, u16) {
+    let host = u.host().unwrap_or("").to_ascii_lowercase();
+    let port = u.port_u16().unwrap_or(if u.scheme_str() == Some("http") {
+        80
+    } else {
+        443
+    });
+    (host, port)
 }
 
 /// Percent-encode a query value.

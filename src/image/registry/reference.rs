@@ -99,15 +99,19 @@ impl Reference {
 
     /// Whether the host is this machine (plain HTTP allowed, as Docker does).
     pub fn is_loopback(&self) -> bool {
-        let h = host_only(&self.host);
-        h == "localhost"
-            || h.parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|a| a.is_loopback())
-            || h.trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::Ipv6Addr>()
-                .is_ok_and(|a| a.is_loopback())
+        loopback(host_only(&self.host))
     }
+}
+
+/// Whether a host name (no port) is this machine: `localhost`, 127.0.0.0/8, `::1`.
+pub fn loopback(h: &str) -> bool {
+    h == "localhost"
+        || h.parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback())
+        || h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|a| a.is_loopback())
 }
 
 impl fmt::Display for Reference {
@@ -202,7 +206,7 @@ fn alnum(b: u8) -> bool {
 }
 
 /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`
-fn valid_tag(t: &str) -> bool {
+pub fn valid_tag(t: &str) -> bool {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let b = t.as_bytes();
     !b.is_empty()
