@@ -179,6 +179,8 @@ fn file_timestamps(_: &str) -> Result<Vec<Matcher>> {
         Field(S::ENTRY, "ctime"),
         FieldKey(S::ENTRY, "pax", key_glob("LIBARCHIVE.creationtime")),
         Matcher::FormatRecordsOnly(ext::TIMES),
+        // The same times inside files (nested members' `mtime` is matched above).
+        FieldKey(S::ENTRY, "gzip", key_glob("mtime")),
     ])
 }
 
@@ -210,7 +212,7 @@ pub static RULES: &[RuleSpec] = &[
     RuleSpec {
         flag: "ignore-file-timestamps",
         value: None,
-        hides: "file `mtime`, `atime`, `ctime`, the creation time bsdtar records (`pax.LIBARCHIVE.creationtime`), and `format` differences that come only from the PAX records carrying them",
+        hides: "file `mtime`, `atime`, `ctime`, the creation time bsdtar records (`pax.LIBARCHIVE.creationtime`), and `format` differences that come only from the PAX records carrying them; inside differing files too: nested members' times, a gzip header's `gzip.mtime`",
         rootfs: true,
         semantic: true,
         matchers: file_timestamps,
