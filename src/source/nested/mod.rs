@@ -9,7 +9,9 @@
 //! decoder produces or a member's content copies out is taken from it first, and what
 //! would go over it is refused ([`Problem::Cut`]), never read.
 
+pub mod ar;
 pub mod stream;
+pub mod zip;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +31,8 @@ pub enum Format {
     Zstd,
     Bzip2,
     Tar,
+    Zip,
+    Ar,
 }
 
 impl Format {
@@ -40,6 +44,8 @@ impl Format {
             Format::Zstd => "zstd",
             Format::Bzip2 => "bzip2",
             Format::Tar => "tar",
+            Format::Zip => "zip",
+            Format::Ar => "ar",
         }
     }
 
@@ -64,7 +70,11 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         Compression::Bzip2 => return Some(Format::Bzip2),
         Compression::None => {}
     }
-    if is_tar(head) {
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        Some(Format::Zip)
+    } else if head.starts_with(b"!<arch>\n") {
+        Some(Format::Ar)
+    } else if is_tar(head) {
         Some(Format::Tar)
     } else {
         None
@@ -147,6 +157,8 @@ pub struct Opened {
 enum Members {
     /// A tar stream: members are read again by path and position.
     Tar,
+    /// A zip archive: members are inflated again by index.
+    Zip(BTreeMap<Bytes, usize>),
     /// Byte ranges, by path.
     Ranges(BTreeMap<Bytes, std::ops::Range<usize>>),
 }
@@ -166,6 +178,8 @@ pub fn open(
     }
     match format {
         Format::Tar => open_tar(format, Vec::new(), data, prefix),
+        Format::Zip => zip::open(data, prefix, budget),
+        Format::Ar => ar::open(data, prefix),
         _ => unreachable!("a compression"),
     }
 }
@@ -235,6 +249,7 @@ impl Opened {
                     Some((e.path.clone(), bytes))
                 })
                 .collect()),
+            Members::Zip(index) => zip::contents(&self.data, index, &paid),
             Members::Tar => tar_contents(&self.data, prefix, &paid),
         }
     }
@@ -283,6 +298,8 @@ mod tests {
     fn sniffs_by_magic() {
         assert_eq!(sniff(b"\x1f\x8b\x08\0"), Some(Format::Gzip));
         assert_eq!(sniff(b"\xfd7zXZ\0"), Some(Format::Xz));
+        assert_eq!(sniff(b"PK\x03\x04rest"), Some(Format::Zip));
+        assert_eq!(sniff(b"!<arch>\ndebian-binary"), Some(Format::Ar));
         assert_eq!(sniff(b"hello"), None);
         assert_eq!(sniff(&[0u8; 1024]), None);
     }
