@@ -287,3 +287,25 @@ fn same_report_with_one_thread() {
     .1;
     assert_eq!(a, b);
 }
+
+/// The paths and field names of a report's differences.
+fn shape(r: &Value) -> Vec<(String, Vec<String>)> {
+    paths(r).into_iter().map(|p| (p.clone(), names(r, &p))).collect()
+}
+
+#[test]
+fn contents_read_again_when_not_held() {
+    // With no text diffs nothing is held: every content opened is read again from the
+    // input (the large-file path), and one side after the other with --low-memory.
+    let base = shape(&main_pair(&[]));
+    assert_eq!(shape(&main_pair(&["--max-text-size", "0"])), base);
+    assert_eq!(shape(&main_pair(&["--low-memory"])), base);
+    assert_eq!(shape(&main_pair(&["--max-text-size", "0", "--low-memory"])), base);
+}
+
+#[test]
+fn path_rules_match_nested_paths() {
+    let r = main_pair(&["--ignore-path", "*.class"]);
+    assert!(!paths(&r).iter().any(|p| p.ends_with(".class")));
+    assert!(paths(&r).contains(&"opt/app/app.jar!/META-INF/MANIFEST.MF".to_string()));
+}

@@ -126,6 +126,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn large_contents_say_their_nested_format() {
+        let mut data = b"\x1f\x8b\x08\0".to_vec();
+        data.resize(200_000, 7);
+        let mut h = ContentHasher::new(data.len() as u64, None);
+        for c in data.chunks(3) {
+            h.update(c);
+        }
+        let f = h.finish().format;
+        assert_eq!(f, Some(crate::source::nested::Format::Gzip));
+        // A small content is at hand whole when wanted: nothing is recorded.
+        let mut h = ContentHasher::new(4, None);
+        h.update(&data[..4]);
+        assert_eq!(h.finish().format, None);
+    }
+
+    #[test]
     fn chunking_does_not_change_results() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let mut a = ContentHasher::new(data.len() as u64, None);
