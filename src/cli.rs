@@ -452,7 +452,8 @@ pub struct OutputArgs {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Inside files")]
 pub struct DeepArgs {
-    /// Do not open differing files as nested formats (compressed streams, tar, zip, ar):
+    /// Do not open differing files as nested formats (compressed streams, tar, zip, ar,
+    /// ELF, pyc):
     /// their content difference is all that is said.
     #[arg(long)]
     pub no_deep: bool,

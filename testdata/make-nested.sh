@@ -15,12 +15,17 @@
 #     var/cache/hello.deb              dpkg-deb --build, SOURCE_DATE_EPOCH 1700000000 / 1710000000, usr/bin/hello differs
 #     opt/app/broken.gz                right: the gzip cut 10 bytes short (malformed: a note)
 #     opt/app/corrupt.jar              right: the zip without its end of central directory (a note)
+#     usr/bin/same-code                gcc -O2 -Wl,--build-id=0x1111... / 0x2222..., same source
+#     usr/bin/tool                     gcc -O2, the string it prints differs (so does its sha1 build-id)
+#     usr/lib/python3/dist-packages/mod/__pycache__/m.cpython-311.pyc
+#                                      py_compile (timestamp pyc), source mtime 1700000000 / 1710000000
 #   bomb-left.tar / bomb-right.tar
 #     deep.zip     a zip in a zip ... 100 deep (python zipfile), the innermost text differs
 #     bomb.zip     zeros.zst inside, 300 MB of zeros then "1\n" / "2\n" (zstd -19, stored in the zip)
 #
 # Deterministic: fixed TZ/LC_ALL/umask, mtimes via touch -d @EPOCH, tar --sort=name with
-# fixed owners and mtime, gzip without -n only where the header is the point.
+# fixed owners and mtime, gzip without -n only where the header is the point. gcc 12.2
+# (Debian 12) and Python 3.11 write the ELF files and the pyc.
 set -euo pipefail
 umask 022
 export LC_ALL=C TZ=UTC
@@ -39,7 +44,7 @@ pack() { # DIR OUT.tar
         -C "$1" -cf "$2" .
 }
 
-side() { # NAME T MANIFEST-LINE README NEWS-LINE HELLO
+side() { # NAME T MANIFEST-LINE README NEWS-LINE HELLO BUILD-ID
     local s=$work/$1 t=$2
     mkdir -p "$s/usr/share/doc/pkg" "$s/opt/app" "$s/var/cache" "$work/w-$1"
     local w=$work/w-$1
@@ -84,6 +89,15 @@ PY
     find "$w/deb" -exec touch -h -d @$T1 {} +
     SOURCE_DATE_EPOCH=$t dpkg-deb --root-owner-group -Zxz --build "$w/deb" "$s/var/cache/hello.deb" >/dev/null
     printf 'a broken stream\n' | gzip -n > "$s/opt/app/broken.gz"
+    mkdir -p "$s/usr/bin" "$s/usr/lib/python3/dist-packages/mod/__pycache__"
+    printf '#include <stdio.h>\nint main(void) { puts("same"); return 0; }\n' > "$w/same.c"
+    (cd "$w" && gcc -O2 -o "$s/usr/bin/same-code" same.c -Wl,--build-id=0x$7)
+    printf '#include <stdio.h>\nint main(void) { puts("%s"); return 0; }\n' "$6" > "$w/tool.c"
+    (cd "$w" && gcc -O2 -o "$s/usr/bin/tool" tool.c -Wl,--build-id=sha1)
+    printf 'def f():\n    return 42\n' > "$w/m.py"
+    touch -d @"$t" "$w/m.py"
+    python3 -c 'import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile="m.py", invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)' \
+        "$w/m.py" "$s/usr/lib/python3/dist-packages/mod/__pycache__/m.cpython-311.pyc"
     python3 - "$s/opt/app/corrupt.jar" "$1" <<'PY'
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1], "w") as z:
@@ -91,8 +105,8 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 PY
 }
 
-side left $T1 "Built-By: alice" "readme" "the old line" "hello"
-side right $T2 "Built-By: bob" "readme, edited" "the new line" "hello, world"
+side left $T1 "Built-By: alice" "readme" "the old line" "hello" 1111111111111111111111111111111111111111
+side right $T2 "Built-By: bob" "readme, edited" "the new line" "hello, world" 2222222222222222222222222222222222222222
 # The right side's broken.gz is cut short, its corrupt.jar loses its central directory end.
 b=$work/right/opt/app/broken.gz
 head -c $(($(stat -c %s "$b") - 10)) "$b" > "$b.cut" && mv "$b.cut" "$b"

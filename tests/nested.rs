@@ -290,7 +290,10 @@ fn same_report_with_one_thread() {
 
 /// The paths and field names of a report's differences.
 fn shape(r: &Value) -> Vec<(String, Vec<String>)> {
-    paths(r).into_iter().map(|p| (p.clone(), names(r, &p))).collect()
+    paths(r)
+        .into_iter()
+        .map(|p| (p.clone(), names(r, &p)))
+        .collect()
 }
 
 #[test]
@@ -300,7 +303,10 @@ fn contents_read_again_when_not_held() {
     let base = shape(&main_pair(&[]));
     assert_eq!(shape(&main_pair(&["--max-text-size", "0"])), base);
     assert_eq!(shape(&main_pair(&["--low-memory"])), base);
-    assert_eq!(shape(&main_pair(&["--max-text-size", "0", "--low-memory"])), base);
+    assert_eq!(
+        shape(&main_pair(&["--max-text-size", "0", "--low-memory"])),
+        base
+    );
 }
 
 #[test]
@@ -308,4 +314,45 @@ fn path_rules_match_nested_paths() {
     let r = main_pair(&["--ignore-path", "*.class"]);
     assert!(!paths(&r).iter().any(|p| p.ends_with(".class")));
     assert!(paths(&r).contains(&"opt/app/app.jar!/META-INF/MANIFEST.MF".to_string()));
+}
+
+#[test]
+fn elf_sections_and_build_id() {
+    let r = main_pair(&[]);
+    assert!(fields(&r, "usr/bin/same-code").contains(&(
+        "elf.build_id".into(),
+        "1111111111111111111111111111111111111111".into(),
+        "2222222222222222222222222222222222222222".into()
+    )));
+    // Same code: only the note that holds the build-id differs, shown as a note.
+    let inside: Vec<String> = paths(&r)
+        .into_iter()
+        .filter(|p| p.starts_with("usr/bin/same-code!/"))
+        .collect();
+    assert_eq!(inside, ["usr/bin/same-code!/.note.gnu.build-id"]);
+    let note = diff(&r, "usr/bin/same-code!/.note.gnu.build-id")["diff"]
+        .as_str()
+        .unwrap();
+    assert!(
+        note.contains("+GNU type 3: 2222222222222222222222222222222222222222"),
+        "{note}"
+    );
+    // Other code: .rodata differs, and the symbols that moved are a text diff.
+    assert!(paths(&r).contains(&"usr/bin/tool!/.rodata".to_string()));
+    let syms = diff(&r, "usr/bin/tool!/.symtab")["diff"].as_str().unwrap();
+    assert!(syms.contains("__GNU_EH_FRAME_HDR"), "{syms}");
+}
+
+#[test]
+fn pyc_header_fields() {
+    let p = "usr/lib/python3/dist-packages/mod/__pycache__/m.cpython-311.pyc";
+    let r = main_pair(&[]);
+    assert!(fields(&r, p).contains(&(
+        "pyc.mtime".into(),
+        "2023-11-14T22:13:20Z".into(),
+        "2024-03-09T16:00:00Z".into()
+    )));
+    assert!(!paths(&r).contains(&format!("{p}!/code")));
+    let r = main_pair(&["--semantic"]);
+    assert_eq!(names(&r, p), ["content"]);
 }

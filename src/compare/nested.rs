@@ -495,7 +495,11 @@ fn member_contents(
             continue;
         };
         let small = pair.iter().all(|e| e.size <= cx.opts.keep_limit);
-        diffs[i].content = Some(if small {
+        let views = [0, 1].map(|s| opened[s].views.get(path));
+        diffs[i].content = Some(if let [Some(va), Some(vb)] = views {
+            // A readable view says more than raw bytes (symbols, notes, strings).
+            whole(va, vb, path, cx.opts)
+        } else if small {
             whole(&a, &b, path, cx.opts)
         } else {
             ContentDiff::Binary {

@@ -76,6 +76,7 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8]) -> Result<Opened, Problem> {
         header: Vec::new(),
         set: members_set(entries),
         fields: BTreeMap::new(),
+        views: BTreeMap::new(),
         data,
         how: Members::Ranges(ranges),
     })

@@ -1,15 +1,17 @@
 //! Nested formats: what a file's content is, found from its first bytes (never from
 //! its name), and how to open it as a set of entries: a compressed stream (gzip, xz,
 //! zstd, bzip2; a compressed tar is opened as the tar in one step), a tar, a zip (jar,
-//! whl, apk, epub), an ar archive (a `.deb`). Like every source this knows formats and
-//! nothing about comparison: `compare::nested` decides what is opened and compares
-//! what comes out with the comparer of every entry set.
+//! whl, apk, epub), an ar archive (a `.deb`), an ELF file, a Python `.pyc`. Like every
+//! source this knows formats and nothing about comparison: `compare::nested` decides
+//! what is opened and compares what comes out with the comparer of every entry set.
 //!
 //! Everything here works on bytes in memory, bounded by a [`Budget`]: each byte a
 //! decoder produces or a member's content copies out is taken from it first, and what
 //! would go over it is refused ([`Problem::Cut`]), never read.
 
 pub mod ar;
+pub mod elf;
+pub mod pyc;
 pub mod stream;
 pub mod zip;
 
@@ -33,6 +35,8 @@ pub enum Format {
     Tar,
     Zip,
     Ar,
+    Elf,
+    Pyc,
 }
 
 impl Format {
@@ -46,6 +50,8 @@ impl Format {
             Format::Tar => "tar",
             Format::Zip => "zip",
             Format::Ar => "ar",
+            Format::Elf => "elf",
+            Format::Pyc => "pyc",
         }
     }
 
@@ -74,6 +80,10 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         Some(Format::Zip)
     } else if head.starts_with(b"!<arch>\n") {
         Some(Format::Ar)
+    } else if head.starts_with(b"\x7fELF") {
+        Some(Format::Elf)
+    } else if pyc::is_pyc(head) {
+        Some(Format::Pyc)
     } else if is_tar(head) {
         Some(Format::Tar)
     } else {
@@ -148,6 +158,9 @@ pub struct Opened {
     pub set: EntrySet,
     /// The member fields only this format has, by member path.
     pub fields: BTreeMap<Bytes, Vec<MemberField>>,
+    /// Readable renderings of members whose raw bytes say little (an ELF symbol
+    /// table), by member path: what their text diff shows.
+    pub views: BTreeMap<Bytes, Vec<u8>>,
     /// The bytes the members live in.
     data: Arc<[u8]>,
     how: Members,
@@ -180,6 +193,8 @@ pub fn open(
         Format::Tar => open_tar(format, Vec::new(), data, prefix),
         Format::Zip => zip::open(data, prefix, budget),
         Format::Ar => ar::open(data, prefix),
+        Format::Elf => elf::open(data, prefix),
+        Format::Pyc => pyc::open(data, prefix),
         _ => unreachable!("a compression"),
     }
 }
@@ -213,6 +228,7 @@ fn open_tar(
         header,
         set: crate::source::finish_set(entries, InputInfo::new("", SourceKind::Tar)),
         fields: BTreeMap::new(),
+        views: BTreeMap::new(),
         data,
         how: Members::Tar,
     })

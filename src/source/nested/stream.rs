@@ -46,6 +46,7 @@ pub fn open(
         header,
         set: members_set(vec![e]),
         fields: Default::default(),
+        views: Default::default(),
         data: out,
         how: Members::Ranges(ranges),
     })

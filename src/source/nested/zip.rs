@@ -48,6 +48,7 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8], budget: &mut Budget) -> Result<Opene
         header: vec![("comment", comment)],
         set: members_set(entries),
         fields,
+        views: Default::default(),
         data,
         how: Members::Zip(index),
     })
