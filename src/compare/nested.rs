@@ -520,7 +520,13 @@ fn member_contents(
 fn same_inside(path: &[u8], a: &Opened, bytes: [&[u8]; 2], policy: &Policy, found: &mut Found) {
     if matches!(
         a.format,
-        Format::Gzip | Format::Xz | Format::Zstd | Format::Bzip2
+        Format::Gzip
+            | Format::Xz
+            | Format::Zstd
+            | Format::Bzip2
+            | Format::Lzip
+            | Format::Lzma
+            | Format::Pyc
     ) {
         let size = |b: &[u8]| Value::Text(format!("{} compressed bytes", b.len()));
         let f = FieldDiff::keyed(

@@ -1,6 +1,6 @@
 //! Nested formats: what a file's content is, found from its first bytes (never from
 //! its name), and how to open it as a set of entries: a compressed stream (gzip, xz,
-//! zstd, bzip2; a compressed tar is opened as the tar in one step), a tar, a zip (jar,
+//! zstd, bzip2, lzip, lzma; a compressed tar is opened as the tar in one step), a tar, a zip (jar,
 //! whl, apk, epub), an ar archive (a `.deb`), an ELF file, a Python `.pyc`. Like every
 //! source this knows formats and nothing about comparison: `compare::nested` decides
 //! what is opened and compares what comes out with the comparer of every entry set.
@@ -32,6 +32,8 @@ pub enum Format {
     Xz,
     Zstd,
     Bzip2,
+    Lzip,
+    Lzma,
     Tar,
     Zip,
     Ar,
@@ -47,6 +49,8 @@ impl Format {
             Format::Xz => "xz",
             Format::Zstd => "zstd",
             Format::Bzip2 => "bzip2",
+            Format::Lzip => "lzip",
+            Format::Lzma => "lzma",
             Format::Tar => "tar",
             Format::Zip => "zip",
             Format::Ar => "ar",
@@ -61,6 +65,8 @@ impl Format {
             Format::Xz => Compression::Xz,
             Format::Zstd => Compression::Zstd,
             Format::Bzip2 => Compression::Bzip2,
+            Format::Lzip => Compression::Lzip,
+            Format::Lzma => Compression::Lzma,
             _ => return None,
         })
     }
@@ -74,6 +80,8 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         Compression::Xz => return Some(Format::Xz),
         Compression::Zstd => return Some(Format::Zstd),
         Compression::Bzip2 => return Some(Format::Bzip2),
+        Compression::Lzip => return Some(Format::Lzip),
+        Compression::Lzma => return Some(Format::Lzma),
         Compression::None => {}
     }
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {

@@ -99,6 +99,7 @@ pub fn member_name(outer: &[u8]) -> Vec<u8> {
         (b".tzst", b".tar"),
         (b".tbz2", b".tar"),
         (b".tbz", b".tar"),
+        (b".tlz", b".tar"),
         (b".gz", b""),
         (b".z", b""),
         (b".xz", b""),
@@ -106,6 +107,7 @@ pub fn member_name(outer: &[u8]) -> Vec<u8> {
         (b".zst", b""),
         (b".zstd", b""),
         (b".bz2", b""),
+        (b".lz", b""),
     ];
     let lower = base.to_ascii_lowercase();
     for (suffix, then) in SUFFIXES {
