@@ -12,6 +12,7 @@
 #     opt/app/data.xz                  xz --check=crc64 / --check=crc32, same bytes inside
 #     opt/app/data.zst                 zstd -3 / zstd -3 --no-check, same bytes inside
 #     opt/app/data.bz2                 bzip2 -9 / bzip2 -1, same bytes inside
+#     opt/app/notes.lz                 lzip -9, one line differs
 #     var/cache/hello.deb              dpkg-deb --build, SOURCE_DATE_EPOCH 1700000000 / 1710000000, usr/bin/hello differs
 #     opt/app/broken.gz                right: the gzip cut 10 bytes short (malformed: a note)
 #     opt/app/corrupt.jar              right: the zip without its end of central directory (a note)
@@ -52,6 +53,7 @@ side() { # NAME T MANIFEST-LINE README NEWS-LINE HELLO BUILD-ID
     touch -d @"$t" "$w/changelog"
     gzip -9 -c "$w/changelog" > "$s/usr/share/doc/pkg/changelog.gz"
     printf 'news\n%s\nend\n' "$5" | gzip -n -9 > "$s/usr/share/doc/pkg/NEWS.gz"
+    printf 'notes\n%s\n' "$5" | lzip -9 > "$s/opt/app/notes.lz"
     python3 - "$s/opt/app/app.jar" "$t" "$3" <<'PY'
 import sys, time, zipfile
 path, t, line = sys.argv[1], int(sys.argv[2]), sys.argv[3]
