@@ -101,7 +101,9 @@ fn gzip_header_and_stream() {
             .iter()
             .any(|p| p.starts_with("usr/share/doc/pkg/changelog.gz!/"))
     );
-    let notes = diff(&r, "opt/app/notes.lz!/notes")["diff"].as_str().unwrap();
+    let notes = diff(&r, "opt/app/notes.lz!/notes")["diff"]
+        .as_str()
+        .unwrap();
     assert!(notes.contains("-the old line\n+the new line\n"), "{notes}");
     let news = diff(&r, "usr/share/doc/pkg/NEWS.gz!/NEWS");
     let text = news["diff"].as_str().unwrap();
