@@ -444,6 +444,34 @@ pub struct OutputArgs {
     /// and right/) into DIR. Nothing is written outside DIR.
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub deep: DeepArgs,
+}
+
+/// How far rdiff looks inside files whose contents differ.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Inside files")]
+pub struct DeepArgs {
+    /// Do not open differing files as nested formats (compressed streams, tar, zip, ar,
+    /// ELF, pyc):
+    /// their content difference is all that is said.
+    #[arg(long)]
+    pub no_deep: bool,
+    /// Open nested formats at most N levels deep (x.deb!/data.tar.xz!/usr/bin/x is two
+    /// levels); what lies deeper is a note.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_depth: u32,
+    /// Bytes opened inside differing files per report: both sides' contents, and every
+    /// byte decompressed or inflated at any depth; what would go over it is a note.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    pub max_nested_bytes: u64,
+}
+
+impl DeepArgs {
+    /// How deep to open nested formats (0: not at all).
+    pub fn depth(&self) -> u32 {
+        if self.no_deep { 0 } else { self.max_depth }
+    }
 }
 
 #[cfg(test)]

@@ -285,6 +285,10 @@ pub struct Extra {
     pub time_spellings: [Option<Bytes>; 3],
     /// PAX records read into no other field, by keyword (`SCHILY.fflags`, ...).
     pub pax: BTreeMap<Bytes, Bytes>,
+    /// For contents over one block: the nested format their first bytes show
+    /// (`source::nested::sniff`), so that the content stage knows which large differing
+    /// files are worth reading again whole.
+    pub nested: Option<crate::source::nested::Format>,
 }
 
 static NO_EXTRA: Extra = Extra {
@@ -297,6 +301,7 @@ static NO_EXTRA: Extra = Extra {
     padding: None,
     time_spellings: [None, None, None],
     pax: BTreeMap::new(),
+    nested: None,
 };
 
 /// [`Extra`] out of line, absent when empty. An absent box and a box holding an empty
@@ -598,6 +603,16 @@ impl Entry {
     pub fn set_padding(&mut self, d: Option<Digest>) {
         if d.is_some() || self.padding().is_some() {
             self.extra.get_mut().padding = d;
+        }
+    }
+    /// The nested format a content over one block starts like, if any.
+    pub fn nested_format(&self) -> Option<crate::source::nested::Format> {
+        self.extra.get().nested
+    }
+    /// Set the nested format (nothing is allocated to store `None`).
+    pub fn set_nested_format(&mut self, f: Option<crate::source::nested::Format>) {
+        if f.is_some() || self.nested_format().is_some() {
+            self.extra.get_mut().nested = f;
         }
     }
 }

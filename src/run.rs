@@ -8,7 +8,9 @@ use std::path::Path;
 use crate::cli::{Cli, ColorChoice, Command, ImageArgs, OutputArgs, RootfsArgs};
 use crate::compare::content::{ContentOptions, HeldContent};
 use crate::compare::keeper::{Budgets, Side};
-use crate::compare::pair::{PairContext, ReadPair, Reading, SetPair, compare_pair, read_pair};
+use crate::compare::pair::{
+    Left, PairContext, ReadPair, Reading, SetPair, compare_pair, read_pair,
+};
 use crate::compare::policy::PathHits;
 use crate::compare::{self, ReportParts, build_report};
 use crate::error::{Error, Result};
@@ -274,7 +276,11 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         fetchers: [&fetchers[0], &fetchers[1]],
         kept: pair.kept,
     };
-    let outcome = compare_pair(set_pair, &cx, CONTENT_BUDGET)?;
+    let budget = Left {
+        text: CONTENT_BUDGET,
+        nested: content.nested_budget,
+    };
+    let outcome = compare_pair(set_pair, &cx, budget)?;
     let mut diffs = outcome.differences;
 
     // The inputs as wholes, outside in: their bytes, compression, trailer.
@@ -384,6 +390,9 @@ fn content_options(out: &OutputArgs, limits: &crate::cli::LimitArgs) -> ContentO
         label_prefix: String::new(),
         budget_total: CONTENT_BUDGET,
         sequential: one_at_a_time(limits),
+        max_depth: out.deep.depth(),
+        nested_budget: out.deep.max_nested_bytes,
+        nested_budget_total: out.deep.max_nested_bytes,
     }
 }
 

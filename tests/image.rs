@@ -2947,3 +2947,51 @@ fn truncated_archives() {
     std::fs::write(&p, &gz[..gz.len() / 2]).unwrap();
     assert_bad(p.to_str().unwrap(), &["truncated gzip"]);
 }
+
+// ---------------------------------------------------------------- nested formats
+
+/// A gzip of `text` whose header carries `mtime`.
+fn gz(text: &[u8], mtime: u32) -> Vec<u8> {
+    let mut e = flate2::GzBuilder::new()
+        .mtime(mtime)
+        .write(Vec::new(), flate2::Compression::default());
+    e.write_all(text).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn files_in_layers_are_opened_inside_too() {
+    let t = tmp();
+    let [l, r] = [
+        ("l", b"one\n", 1_700_000_000),
+        ("r", b"two\n", 1_710_000_000),
+    ]
+    .map(|(name, text, mtime)| {
+        let lay = Layout::copy("oci/base", t.path(), name);
+        let member = raw_file(
+            "usr/share/doc/notes.gz",
+            &gz(text, mtime),
+            0o644,
+            1_700_000_000,
+        );
+        lay.edit_layer(0, 0, |m| m.push(member));
+        lay
+    });
+    for (flags, at) in [(&[][..], "layers/0/"), (&["--squash"][..], "rootfs/")] {
+        let mut args: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+        args.extend([l.path(), r.path()]);
+        let (code, rep) = report(&args);
+        assert_eq!(code, 1);
+        let outer = format!("{at}usr/share/doc/notes.gz");
+        let names: Vec<&str> = diff_at(&rep, &outer)["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"gzip.mtime"), "{outer}: {names:?}");
+        let inner = diff_at(&rep, &format!("{outer}!/notes"));
+        assert!(inner["diff"].as_str().unwrap().contains("-one\n+two\n"));
+        assert_eq!(inner["part"], at.trim_end_matches('/'));
+    }
+}

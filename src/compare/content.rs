@@ -37,6 +37,13 @@ pub struct ContentOptions {
     /// Read the two sides again one after the other, not at the same time
     /// (`--low-memory`: one decompression window at a time).
     pub sequential: bool,
+    /// How deep nested formats are opened (`--max-depth`; 0: not at all, `--no-deep`).
+    pub max_depth: u32,
+    /// Bytes nested formats may still open (`--max-nested-bytes`, less what the pairs
+    /// compared before used).
+    pub nested_budget: u64,
+    /// The whole report's nested budget, for messages.
+    pub nested_budget_total: u64,
 }
 
 enum Plan {
@@ -300,7 +307,7 @@ pub fn content_diffs(
     Ok(held_out)
 }
 
-fn first_mismatch(a: &[u8], b: &[u8]) -> u64 {
+pub(crate) fn first_mismatch(a: &[u8], b: &[u8]) -> u64 {
     a.iter()
         .zip(b)
         .position(|(x, y)| x != y)
@@ -314,7 +321,7 @@ fn is_text(b: &[u8]) -> bool {
 /// Lines of the two contents beyond which no text diff is attempted.
 const MAX_TEXT_LINES: usize = 50_000;
 
-fn whole(a: &[u8], b: &[u8], path: &[u8], opts: &ContentOptions) -> ContentDiff {
+pub(crate) fn whole(a: &[u8], b: &[u8], path: &[u8], opts: &ContentOptions) -> ContentDiff {
     let binary = ContentDiff::Binary {
         first_difference: Some(first_mismatch(a, b)),
         first_difference_within: None,
@@ -377,6 +384,9 @@ mod tests {
             label_prefix: String::new(),
             budget_total: 0,
             sequential: false,
+            max_depth: 8,
+            nested_budget: 1 << 20,
+            nested_budget_total: 1 << 20,
         };
         match whole(a.as_bytes(), b.as_bytes(), b"f", &opts) {
             ContentDiff::Text {
@@ -405,6 +415,9 @@ mod tests {
             label_prefix: String::new(),
             budget_total: 0,
             sequential: false,
+            max_depth: 8,
+            nested_budget: 1 << 20,
+            nested_budget_total: 1 << 20,
         };
         assert_eq!(
             whole(&a, &b, b"f", &opts),

@@ -4,6 +4,7 @@
 
 pub mod content;
 pub mod keeper;
+pub mod nested;
 pub mod order;
 pub mod pair;
 pub mod policy;
@@ -317,6 +318,7 @@ fn kind_name(k: SourceKind) -> &'static str {
         SourceKind::Tar => "tar",
         SourceKind::Directory => "directory",
         SourceKind::Squashed => "squashed layers",
+        SourceKind::Members => "members",
     }
 }
 
@@ -637,6 +639,7 @@ pub fn input_summary(info: &InputInfo) -> InputSummary {
             SourceKind::Tar => "tar".into(),
             SourceKind::Directory => "directory".into(),
             SourceKind::Squashed => "squashed layers".into(),
+            SourceKind::Members => "members".into(),
         },
         compression: info.compression.map(|c| c.name().to_string()),
         entries: Some(info.entries),

@@ -132,6 +132,17 @@ pub struct PairOutcome {
     pub held: Vec<HeldContent>,
     /// Bytes of text-diff budget the content stage used.
     pub spent: u64,
+    /// Bytes of the nested budget (`--max-nested-bytes`) opening nested formats used.
+    pub nested_spent: u64,
+}
+
+/// What is left of the report's budgets when a pair is compared.
+#[derive(Clone, Copy, Debug)]
+pub struct Left {
+    /// Bytes of content read for text diffs.
+    pub text: u64,
+    /// Bytes nested formats may open.
+    pub nested: u64,
 }
 
 /// Everything a pair is compared under.
@@ -143,17 +154,19 @@ pub struct PairContext<'a> {
 }
 
 /// Compare one pair: its entries under the policy, the content diffs of the files that
-/// differ (within what is left of the report's budget, `budget_left`), and its notes.
+/// differ and what differs inside them (within what is left of the report's budgets,
+/// `budget_left`), and its notes.
 pub fn compare_pair(
     pair: SetPair<'_>,
     cx: &PairContext<'_>,
-    budget_left: u64,
+    budget_left: Left,
 ) -> Result<PairOutcome> {
     let [left, right] = pair.sets;
     let loc = pair.location.as_bytes();
     let copts = ContentOptions {
         label_prefix: pair.location.clone(),
-        budget: budget_left,
+        budget: budget_left.text,
+        nested_budget: budget_left.nested,
         ..cx.content.clone()
     };
     let mut kept = pair.kept;
@@ -166,8 +179,25 @@ pub fn compare_pair(
         .flat_map(|(_, c)| c.iter().flatten())
         .map(|b| b.len() as u64)
         .sum();
+    let nested = super::nested::explain(
+        &mut differences,
+        pair.sets,
+        pair.fetchers,
+        &held,
+        cx.policy,
+        cx.hits,
+        loc,
+        &copts,
+    )?;
     let at = |path: &[u8]| -> Bytes { [loc, path].concat().into() };
-    let notes = super::notes(left, right, cx.source_date_epoch, cx.policy)
+    let mut notes = super::notes(left, right, cx.source_date_epoch, cx.policy);
+    if !nested.notes.is_empty() {
+        // In path order, after the note about the inputs as wholes.
+        notes.extend(nested.notes);
+        let first = usize::from(notes[0].kind == "fields-left-out");
+        notes[first..].sort_by(|a, b| a.path.cmp(&b.path));
+    }
+    let notes = notes
         .into_iter()
         .map(|n| Note {
             path: at(&n.path),
@@ -186,5 +216,6 @@ pub fn compare_pair(
         notes,
         held,
         spent,
+        nested_spent: nested.spent,
     })
 }

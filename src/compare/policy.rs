@@ -179,6 +179,10 @@ fn file_timestamps(_: &str) -> Result<Vec<Matcher>> {
         Field(S::ENTRY, "ctime"),
         FieldKey(S::ENTRY, "pax", key_glob("LIBARCHIVE.creationtime")),
         Matcher::FormatRecordsOnly(ext::TIMES),
+        // The same times inside files (nested members' `mtime` is matched above).
+        FieldKey(S::ENTRY, "gzip", key_glob("mtime")),
+        FieldKey(S::ENTRY, "zip", key_glob("extra.0x5455")),
+        FieldKey(S::ENTRY, "pyc", key_glob("mtime")),
     ])
 }
 
@@ -210,7 +214,7 @@ pub static RULES: &[RuleSpec] = &[
     RuleSpec {
         flag: "ignore-file-timestamps",
         value: None,
-        hides: "file `mtime`, `atime`, `ctime`, the creation time bsdtar records (`pax.LIBARCHIVE.creationtime`), and `format` differences that come only from the PAX records carrying them",
+        hides: "file `mtime`, `atime`, `ctime`, the creation time bsdtar records (`pax.LIBARCHIVE.creationtime`), and `format` differences that come only from the PAX records carrying them; inside differing files too: nested members' times, a gzip header's `gzip.mtime`, a zip member's extended timestamp `zip.extra.0x5455`, a pyc's `pyc.mtime`",
         rootfs: true,
         semantic: true,
         matchers: file_timestamps,

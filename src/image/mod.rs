@@ -15,7 +15,7 @@ pub mod store;
 pub mod walk;
 
 use crate::compare::content::{ContentOptions, HeldContent};
-use crate::compare::pair::{PairContext, SetPair, compare_pair};
+use crate::compare::pair::{Left, PairContext, SetPair, compare_pair};
 use crate::compare::policy::{PathHits, Policy};
 use crate::entry::Kind;
 use crate::error::Result;
@@ -85,7 +85,7 @@ pub fn compare_images(
     };
     let mut entries = [0u64; 2];
     let mut contents = Vec::new();
-    let mut spent = 0u64;
+    let (mut spent, mut nested_spent) = (0u64, 0u64);
     for set in layers.sets {
         let (a, b) = plan.pairs[set.pair]
             .both()
@@ -105,10 +105,14 @@ pub fn compare_images(
             fetchers: [&fetchers[0], &fetchers[1]],
             kept: set.kept,
         };
-        // One text-diff budget for the whole report.
-        let left = opts.content.budget.saturating_sub(spent);
+        // One text-diff budget and one nested budget for the whole report.
+        let left = Left {
+            text: opts.content.budget.saturating_sub(spent),
+            nested: opts.content.nested_budget.saturating_sub(nested_spent),
+        };
         let outcome = compare_pair(pair, &cx, left)?;
         spent += outcome.spent;
+        nested_spent += outcome.nested_spent;
         if opts.keep_contents {
             contents.extend(outcome.held);
         }

@@ -152,6 +152,7 @@ fn hash_files(
         let h = r?;
         entries[i].digest = Some(h.sha);
         entries[i].set_blocks(h.blocks);
+        entries[i].set_nested_format(h.format);
     }
     Ok(())
 }

@@ -29,6 +29,9 @@ pub struct ContentHasher<'a> {
     sha: Sha256,
     block: Option<(Xxh3, u64, Vec<u64>)>,
     keep: Option<&'a mut Vec<u8>>,
+    /// The first bytes of a content over one block, for [`ContentHash::format`].
+    head: [u8; crate::source::nested::HEAD],
+    head_len: usize,
 }
 
 /// What hashing a content found.
@@ -38,6 +41,9 @@ pub struct ContentHash {
     pub sha: Digest,
     /// Seeded XXH3-64 of each 64 KiB block, for contents over one block (locating only).
     pub blocks: Option<Box<[u64]>>,
+    /// For contents over one block, the nested format their first bytes show (a
+    /// smaller content is at hand whole when the content stage wants it).
+    pub format: Option<crate::source::nested::Format>,
 }
 
 impl<'a> ContentHasher<'a> {
@@ -60,6 +66,8 @@ impl<'a> ContentHasher<'a> {
             sha: Sha256::new(),
             block,
             keep,
+            head: [0; crate::source::nested::HEAD],
+            head_len: 0,
         }
     }
 
@@ -69,6 +77,11 @@ impl<'a> ContentHasher<'a> {
             k.extend_from_slice(data);
         }
         if let Some((x, fill, blocks)) = self.block.as_mut() {
+            if self.head_len < self.head.len() {
+                let n = (self.head.len() - self.head_len).min(data.len());
+                self.head[self.head_len..self.head_len + n].copy_from_slice(&data[..n]);
+                self.head_len += n;
+            }
             while !data.is_empty() {
                 let take = ((BLOCK_SIZE - *fill) as usize).min(data.len());
                 x.update(&data[..take]);
@@ -85,6 +98,10 @@ impl<'a> ContentHasher<'a> {
 
     /// The SHA-256 digest and, for contents over one block, the block hashes.
     pub fn finish(self) -> ContentHash {
+        let format = self
+            .block
+            .as_ref()
+            .and_then(|_| crate::source::nested::sniff(&self.head[..self.head_len]));
         let blocks = self.block.map(|(x, fill, mut blocks)| {
             if fill > 0 {
                 blocks.push(x.digest());
@@ -94,6 +111,7 @@ impl<'a> ContentHasher<'a> {
         ContentHash {
             sha: self.sha.finalize().into(),
             blocks,
+            format,
         }
     }
 }
@@ -106,6 +124,22 @@ pub fn sha256(data: &[u8]) -> Digest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_contents_say_their_nested_format() {
+        let mut data = b"\x1f\x8b\x08\0".to_vec();
+        data.resize(200_000, 7);
+        let mut h = ContentHasher::new(data.len() as u64, None);
+        for c in data.chunks(3) {
+            h.update(c);
+        }
+        let f = h.finish().format;
+        assert_eq!(f, Some(crate::source::nested::Format::Gzip));
+        // A small content is at hand whole when wanted: nothing is recorded.
+        let mut h = ContentHasher::new(4, None);
+        h.update(&data[..4]);
+        assert_eq!(h.finish().format, None);
+    }
 
     #[test]
     fn chunking_does_not_change_results() {

@@ -9,6 +9,7 @@ pub mod compress_facts;
 pub mod dir;
 pub mod hash;
 pub mod mmap;
+pub mod nested;
 pub mod sniff;
 pub mod tar;
 
@@ -60,6 +61,9 @@ pub enum SourceKind {
     Directory,
     /// Image layers flattened: tar facts, but no one archive order.
     Squashed,
+    /// The members of a nested zip or ar archive, or a compressed stream's one member:
+    /// an order, no tar facts.
+    Members,
 }
 
 /// Which entry fields a source can carry at all. A field is compared only where both
@@ -93,6 +97,12 @@ impl SourceKind {
                 format: true,
                 spelling: true,
                 atime_ctime: true,
+            },
+            SourceKind::Members => Carries {
+                order: true,
+                format: false,
+                spelling: false,
+                atime_ctime: false,
             },
         }
     }
@@ -516,6 +526,7 @@ impl<'a> Collector<'a> {
             let hashed = h.finish();
             e.digest = Some(hashed.sha);
             e.set_blocks(hashed.blocks);
+            e.set_nested_format(hashed.format);
             e.set_padding(tr.padding_sha());
             if keep {
                 self.sink.content(&e.path, hashed.sha, &self.scratch);
