@@ -672,7 +672,7 @@ esac"#,
     assert_eq!(j["right"]["repo_digests"], json!([]));
     assert_eq!(j["warnings"], json!([]));
     let r = run_with(["image", "--semantic", p, d], &env);
-    let text = r.stdout();
+    let text = r.stdout_text();
     for line in [
         format!("repo digest docker.io/x/base@sha256:{a}  {p}"),
         format!("repo digest quay.io/x/base@sha256:{b}  {p}"),

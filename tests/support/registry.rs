@@ -55,7 +55,10 @@ pub fn have(tools: &[&str]) -> bool {
         panic!("{missing:?} required (RDIFF_REQUIRE_TOOLS=1) but not installed");
     }
     // Past libtest's capture, as support::run::skip writes it.
-    let test = std::thread::current().name().unwrap_or("a test").to_string();
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
     let line = format!(
         "SKIPPED {test}: {missing:?} not installed (RDIFF_REQUIRE_TOOLS=1 fails instead)\n"
     );
