@@ -94,7 +94,8 @@ pub struct ImageArgs {
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Registry")]
 pub struct RegistryArgs {
-    /// Credentials for both registry inputs, instead of the auth files.
+    /// Credentials for both registry inputs, instead of the auth files. Without
+    /// :PASSWORD, the password is asked for on the terminal.
     #[arg(long, value_name = "USER[:PASSWORD]")]
     pub creds: Option<String>,
     /// Read credentials from this auth file only (default: $REGISTRY_AUTH_FILE, else

@@ -157,7 +157,10 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         json: args.limits.max_json_size,
         tar: args.limits.tar_limits(),
     };
-    let registry = args.registry.options(&args.image_rules);
+    let mut registry = args.registry.options(&args.image_rules);
+    if inputs.iter().any(|i| i.transport == Transport::Registry) {
+        crate::image::registry::auth::complete(&mut registry.auth).map_err(Error::usage)?;
+    }
     let (l, r) = rayon::join(
         || walk::open(&inputs[0], &limits, &registry),
         || walk::open(&inputs[1], &limits, &registry),

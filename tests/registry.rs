@@ -934,3 +934,56 @@ fn squash_downloads_only_what_the_squashed_view_needs() {
     assert_eq!(got, once, "a layer downloaded twice");
     assert_eq!(got.len(), 4, "{got:#?}");
 }
+
+#[test]
+fn creds_without_a_password_ask_the_terminal_or_fail() {
+    if !have(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let reg = Registry::start(true, None);
+    reg.push(&fixture("base"), "t/base");
+    let env = Env::new();
+    let (at, base) = (reg.at("t/base:v1"), fixture("base"));
+    // No terminal to ask on: one line, exit 2, nothing asked of the registry.
+    let before = reg.log().lines().count();
+    for (creds, says) in [
+        (
+            "rdiff",
+            "--creds rdiff: no password given, and standard input is not a terminal",
+        ),
+        (":s3cret", "--creds: the user name is empty"),
+    ] {
+        let out = env.rdiff(&["image", "--creds", creds, &at, &base], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(&format!("rdiff: {says}")), "{err}");
+    }
+    assert_eq!(reg.log().lines().count(), before);
+    // A local pair needs no password.
+    let out = env.rdiff(&["image", "--creds", "rdiff", &base, &base], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    // On a terminal (a pty from script(1)), the password is asked for and not echoed.
+    if !on_path("script") {
+        return;
+    }
+    let cmd = format!("{RDIFF} image --semantic --creds rdiff {at} {base}");
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("HOME", env.path("home"))
+        .env("XDG_RUNTIME_DIR", env.path("run"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    stdin.write_all(b"s3cret\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Password for rdiff: "), "{text}");
+    assert!(!text.contains("s3cret"), "echoed: {text}");
+}

@@ -46,6 +46,59 @@ pub struct Sources {
     pub authfile: Option<PathBuf>,
 }
 
+/// `--creds USER` without a password, as skopeo and podman take it: the password is
+/// asked for on the terminal (not echoed) when standard input is one; otherwise there
+/// is no one to ask, and that is an error. `--creds USER:` is an empty password, given.
+/// Asked once, before either side connects.
+pub fn complete(sources: &mut Sources) -> Result<(), String> {
+    let Some(c) = &sources.creds else {
+        return Ok(());
+    };
+    let user = c.split_once(':').map_or(c.as_str(), |(u, _)| u);
+    if user.is_empty() {
+        return Err("--creds: the user name is empty (--creds USER[:PASSWORD])".into());
+    }
+    if c.contains(':') {
+        return Ok(());
+    }
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "--creds {user}: no password given, and standard input is not a terminal to ask \
+             for it (--creds {user}:PASSWORD, or podman login / docker login and their auth file)"
+        ));
+    }
+    let pass = ask_password(&format!("Password for {user}: "))
+        .map_err(|e| format!("--creds {user}: reading the password: {e}"))?;
+    sources.creds = Some(format!("{user}:{pass}"));
+    Ok(())
+}
+
+/// Prompt on standard error and read a line from standard input (a terminal) with its
+/// echo off, restored afterwards.
+fn ask_password(prompt: &str) -> std::io::Result<String> {
+    use std::io::{BufRead, Write};
+    let fd = libc::STDIN_FILENO;
+    // SAFETY: termios is plain data; tcgetattr fills it for a terminal fd.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut quiet = saved;
+    quiet.c_lflag &= !libc::ECHO;
+    quiet.c_lflag |= libc::ECHONL;
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    // SAFETY: the fd is a terminal; `quiet` is `saved` with echo off.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    // SAFETY: as above, restoring what was there.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    read?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
 /// The credentials for `host` (and `repo`, for auth files keyed by `host/namespace`),
 /// and the sources looked at (for a 401 message). A broken source is an error.
 pub fn find(
