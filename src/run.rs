@@ -157,10 +157,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         json: args.limits.max_json_size,
         tar: args.limits.tar_limits(),
     };
-    let mut registry = args.registry.options(&args.image_rules);
-    if inputs.iter().any(|i| i.transport == Transport::Registry) {
-        crate::image::registry::auth::complete(&mut registry.auth).map_err(Error::usage)?;
-    }
+    let registry = registry_options(args, &inputs)?;
     let (l, r) = rayon::join(
         || walk::open(&inputs[0], &limits, &registry),
         || walk::open(&inputs[1], &limits, &registry),
@@ -212,6 +209,19 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
         },
     );
     Ok((report, result.contents))
+}
+
+/// How registry inputs are reached; a `--creds` password asked for once, here, when
+/// an input is a registry image.
+fn registry_options(
+    args: &ImageArgs,
+    inputs: &[ImageInput],
+) -> Result<crate::image::registry::Options> {
+    let mut registry = args.registry.options(&args.image_rules);
+    if inputs.iter().any(|i| i.transport == Transport::Registry) {
+        crate::image::registry::auth::complete(&mut registry.auth).map_err(Error::usage)?;
+    }
+    Ok(registry)
 }
 
 /// What the report says of an image input (after its layers were read: what a
