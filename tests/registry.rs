@@ -964,7 +964,7 @@ fn creds_without_a_password_ask_the_terminal_or_fail() {
     let out = env.rdiff(&["image", "--creds", "rdiff", &base, &base], &[]);
     assert_eq!(out.status.code(), Some(0));
     // On a terminal (a pty from script(1)), the password is asked for and not echoed.
-    if !on_path("script") {
+    if !have(&["script"]) {
         return;
     }
     let cmd = format!("{RDIFF} image --semantic --creds rdiff {at} {base}");

@@ -54,16 +54,21 @@ pub fn have(tools: &[&str]) -> bool {
     if std::env::var_os("RDIFF_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
         panic!("{missing:?} required (RDIFF_REQUIRE_TOOLS=1) but not installed");
     }
-    // Past libtest's capture, as support::run::skip writes it.
+    skip(format_args!(
+        "{missing:?} not installed (RDIFF_REQUIRE_TOOLS=1 fails instead)"
+    ));
+    false
+}
+
+/// Say that (part of) a test is skipped, past libtest's capture, as support::run::skip
+/// writes it.
+pub fn skip(why: impl std::fmt::Display) {
     let test = std::thread::current()
         .name()
         .unwrap_or("a test")
         .to_string();
-    let line = format!(
-        "SKIPPED {test}: {missing:?} not installed (RDIFF_REQUIRE_TOOLS=1 fails instead)\n"
-    );
+    let line = format!("SKIPPED {test}: {why}\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
-    false
 }
 
 pub fn free_port() -> u16 {
