@@ -413,7 +413,7 @@ fn tagged(mut f: FieldDiff, policy: &Policy) -> FieldDiff {
 /// Add the members' format-only fields (`zip.method`) that differ to the differences,
 /// making a difference for a member that had none.
 fn member_fields(diffs: &mut Vec<Difference>, a: &Opened, b: &Opened, policy: &Policy) {
-    let mut added = false;
+    let sorted = diffs.len();
     for (path, fa) in &a.fields {
         let (Some(fb), Some(la), Some(lb)) = (b.fields.get(path), a.set.get(path), b.set.get(path))
         else {
@@ -437,20 +437,20 @@ fn member_fields(diffs: &mut Vec<Difference>, a: &Opened, b: &Opened, policy: &P
         if fields.is_empty() {
             continue;
         }
-        match diffs.iter_mut().find(|d| d.path == *path) {
-            Some(d) => d.fields.extend(fields),
-            None => {
+        // The differences compare_sets gave are sorted; new ones go after them.
+        match diffs[..sorted].binary_search_by(|d| d.path.cmp(path)) {
+            Ok(i) => diffs[i].fields.extend(fields),
+            Err(_) => {
                 let mut d = Difference::new(path.clone(), Status::Changed);
                 d.left_kind = Some(la.kind);
                 d.right_kind = Some(lb.kind);
                 d.fields = fields;
                 d.ignored_by = policy.path_rule(path).map(|r| policy.rules[r].name.clone());
                 diffs.push(d);
-                added = true;
             }
         }
     }
-    if added {
+    if diffs.len() > sorted {
         diffs.sort_by(|x, y| x.path.cmp(&y.path));
     }
 }
@@ -548,4 +548,52 @@ fn same_inside(path: &[u8], a: &Opened, bytes: [&[u8]; 2], policy: &Policy, foun
         kind: NO_DIFFERENCE,
         message,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn zip_with(method: ::zip::CompressionMethod) -> Arc<[u8]> {
+        let mut w = ::zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = ::zip::write::SimpleFileOptions::default()
+            .compression_method(method)
+            .last_modified_time(::zip::DateTime::default());
+        for name in ["a.txt", "b.txt"] {
+            w.start_file(name, opts).unwrap();
+            w.write_all(b"same content\n").unwrap();
+        }
+        w.finish().unwrap().into_inner().into()
+    }
+
+    #[test]
+    fn a_member_differing_only_in_zip_fields_is_a_difference() {
+        let mut budget = Budget::new(1 << 20);
+        let [a, b] = [
+            ::zip::CompressionMethod::Stored,
+            ::zip::CompressionMethod::Deflated,
+        ]
+        .map(|m| nested::open(Format::Zip, zip_with(m), b"x.zip!/", b"", &mut budget).unwrap());
+        let policy = Policy::strict();
+        let mut diffs = Vec::new();
+        member_fields(&mut diffs, &a, &b, &policy);
+        let got: Vec<(String, String)> = diffs
+            .iter()
+            .flat_map(|d| {
+                d.fields
+                    .iter()
+                    .map(|f| (crate::entry::display_bytes(&d.path), f.name()))
+            })
+            .collect();
+        // The writer also records another version for a deflated member (zip.made_by).
+        for m in ["x.zip!/a.txt", "x.zip!/b.txt"] {
+            assert!(
+                got.contains(&(m.to_string(), "zip.method".to_string())),
+                "{got:?}"
+            );
+        }
+        assert!(got.iter().all(|(_, f)| f.starts_with("zip.")), "{got:?}");
+        assert_eq!(diffs.len(), 2);
+    }
 }
