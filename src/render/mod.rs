@@ -102,6 +102,13 @@ fn cut(report: &Report, keep: usize, by: &str) -> Report {
     if let Some(h) = r.ignored_differences.as_mut() {
         h.truncate(keep);
     }
+    // Each hint keeps as many paths as the report keeps differences, and counts what
+    // is folded among those kept.
+    for (k, h) in r.hints.iter_mut().enumerate() {
+        h.paths_total = Some(h.explained());
+        h.paths.truncate(keep);
+        h.folded = r.differences.iter().filter(|d| d.folded == Some(k)).count() as u64;
+    }
     r.cut = Some(Cut {
         differences_total: total,
         differences_shown: keep as u64,
