@@ -199,9 +199,9 @@ pub struct Groups<'a> {
 }
 
 /// Split differences into the inputs' and the entries' by parent directory.
-pub fn group_by_directory(diffs: &[Difference]) -> Groups<'_> {
+pub fn group_by_directory<'a>(diffs: impl Iterator<Item = &'a Difference>) -> Groups<'a> {
     let (inputs, entries): (Vec<&Difference>, Vec<&Difference>) =
-        diffs.iter().partition(|d| d.part == crate::compare::INPUT);
+        diffs.partition(|d| d.part == crate::compare::INPUT);
     let mut groups: BTreeMap<&[u8], Vec<&Difference>> = BTreeMap::new();
     for d in entries {
         groups.entry(parent(&d.path)).or_default().push(d);
