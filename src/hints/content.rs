@@ -61,10 +61,23 @@ fn by_class(
     what: [&str; 2],
     remedy: &str,
 ) -> Vec<Found> {
-    let hits: Vec<&Explained> = ev
+    let all: Vec<&Explained> = ev
         .contents()
         .iter()
         .filter(|e| e.classes.contains_key(&class))
+        .collect();
+    // A file whose member holds the value too is named by the member, which says where.
+    let inner: Vec<&[u8]> = all
+        .iter()
+        .map(|e| &ev.diffs[e.at].path[..])
+        .filter(|p| super::nested::is_nested(p))
+        .collect();
+    let hits: Vec<&Explained> = all
+        .into_iter()
+        .filter(|e| {
+            let outer = [&ev.diffs[e.at].path[..], super::nested::NESTED].concat();
+            !inner.iter().any(|p| p.starts_with(&outer))
+        })
         .collect();
     let Some(first) = hits.first() else {
         return Vec::new();

@@ -67,7 +67,8 @@ fn nothing_else(n: usize, only: usize) -> String {
     }
 }
 
-/// A hint about one header field: `N FILES differ in WHAT (e.g. P: L -> R)...: REMEDY`.
+/// A hint about one header field: `N FILES differ in WHAT (e.g. P: L -> R)...: REMEDY`;
+/// `what` names the field after "its" or "their".
 fn header_hint(
     ev: &Evidence<'_>,
     id: &'static str,
@@ -82,9 +83,10 @@ fn header_hint(
     let f = field(&ev.diffs[first], name).expect("found");
     let only = hits.iter().filter(|h| h.1).count();
     let text = format!(
-        "{} {} in {what} (e.g. {}: {} -> {}){}: {remedy}",
+        "{} {} in {} {what} (e.g. {}: {} -> {}){}: {remedy}",
         count(hits.len(), one, many),
         if hits.len() == 1 { "differs" } else { "differ" },
+        if hits.len() == 1 { "its" } else { "their" },
         text(&ev.diffs[first].path),
         f.left,
         f.right,
@@ -100,7 +102,7 @@ pub fn gzip_mtime(ev: &Evidence<'_>) -> Vec<Found> {
         ev,
         "gzip-mtime",
         "gzip.mtime",
-        ["gzip file", "gzip files", "the mtime of their gzip header"],
+        ["gzip file", "gzip files", "gzip header's mtime"],
         "gzip writes the input file's mtime (or the time it ran) into its header. \
          Compress with gzip -n (--no-name), which leaves the name and the mtime out, or \
          give the file the SOURCE_DATE_EPOCH time first; strip-nondeterminism clears it \
@@ -115,11 +117,7 @@ pub fn pyc_timestamp(ev: &Evidence<'_>) -> Vec<Found> {
         ev,
         "pyc-timestamp",
         "pyc.mtime",
-        [
-            ".pyc file",
-            ".pyc files",
-            "the source mtime of their header",
-        ],
+        [".pyc file", ".pyc files", "header's source mtime"],
         "Python writes the mtime of the .py file into each timestamp-based .pyc. \
          Compile hash-based pycs instead (python -m compileall --invalidation-mode \
          checked-hash), or set SOURCE_DATE_EPOCH when compiling, which makes py_compile \
@@ -136,17 +134,18 @@ fn is_member_time(name: &str, left: &Value, right: &Value) -> bool {
         || (name.contains("extra") && TIME_EXTRAS.iter().any(|x| name.ends_with(x)))
 }
 
-fn is_zip(ev: &Evidence<'_>, outer: &[u8]) -> bool {
+/// Whether the archive at `outer` is in the zip format: by its name, or by a `zip.*`
+/// field on it or on one of its `members`.
+fn is_zip(ev: &Evidence<'_>, outer: &[u8], members: &[(usize, bool)]) -> bool {
     let ext = outer
         .rsplit(|&c| c == b'.')
         .next()
         .map(|e| e.to_ascii_lowercase());
     let by_name = ext.is_some_and(|e| ZIP_NAMES.iter().any(|z| z.as_bytes() == e));
+    let zip_field = |d: &Difference| visible(d).any(|f| f.field == "zip");
     by_name
-        || ev
-            .diffs
-            .iter()
-            .any(|d| &*d.path == outer && visible(d).any(|f| f.name().starts_with("zip.")))
+        || members.iter().any(|m| zip_field(&ev.diffs[m.0]))
+        || ev.diffs.iter().any(|d| &*d.path == outer && zip_field(d))
 }
 
 /// `zip-timestamps`: zip-format archives whose members differ only in their times.
@@ -163,7 +162,7 @@ pub fn zip_timestamps(ev: &Evidence<'_>) -> Vec<Found> {
         let times = visible(d).all(|f| is_member_time(&f.name(), &f.left, &f.right));
         archives.entry(outer).or_default().push((i, times));
     }
-    archives.retain(|outer, members| members.iter().all(|m| m.1) && is_zip(ev, outer));
+    archives.retain(|outer, members| members.iter().all(|m| m.1) && is_zip(ev, outer, members));
     let Some((first, members)) = archives.iter().next() else {
         return Vec::new();
     };
@@ -172,7 +171,7 @@ pub fn zip_timestamps(ev: &Evidence<'_>) -> Vec<Found> {
         .next()
         .map(|f| {
             format!(
-                " (e.g. {}: {} {} -> {})",
+                "e.g. {}: {} {} -> {}",
                 text(&m.path),
                 f.name(),
                 f.left,
@@ -187,16 +186,22 @@ pub fn zip_timestamps(ev: &Evidence<'_>) -> Vec<Found> {
     }
     at.sort_unstable();
     let n_members: usize = archives.values().map(Vec::len).sum();
+    let which = match archives.len() {
+        1 => format!("{} differs", text(first)),
+        n => format!("{n} archives differ"),
+    };
     let text = format!(
-        "{} only in the times of {} members ({} in all; {} first){example}: zip \
-         records each member's mtime (in local time, and again in extra fields). Give the \
-         files the SOURCE_DATE_EPOCH time before zipping (touch -d @$SOURCE_DATE_EPOCH), \
-         let the tool take it (jar --date, Python's zipfile with a fixed date_time; wheel \
-         honours SOURCE_DATE_EPOCH), or run strip-nondeterminism on the result.",
-        count(archives.len(), "archive differs", "archives differ"),
-        if archives.len() == 1 { "its" } else { "their" },
+        "{which} only in the times of {} ({}; {example}): zip records each member's \
+         mtime (in local time, and again in extra fields). Give the files the \
+         SOURCE_DATE_EPOCH time before zipping (touch -d @$SOURCE_DATE_EPOCH), let the \
+         tool take it (jar --date, Python's zipfile with a fixed date_time; wheel honours \
+         SOURCE_DATE_EPOCH), or run strip-nondeterminism on the result.",
+        if archives.len() == 1 {
+            "its members"
+        } else {
+            "their members"
+        },
         count(n_members, "member", "members"),
-        text(first)
     );
     vec![Found::at("zip-timestamps", ev, &at, text)]
 }
@@ -265,8 +270,8 @@ pub fn elf_build_id(ev: &Evidence<'_>) -> Vec<Found> {
 }
 
 /// `archive-order`: members of archives (nested ones, or the input's, or a layer's own
-/// entries) in another order. Image metadata's `order` (manifests in an index) is no
-/// archive's.
+/// entries) in another order; those that differ in nothing else are folded under it.
+/// Image metadata's `order` (manifests in an index) is no archive's.
 pub fn archive_order(ev: &Evidence<'_>) -> Vec<Found> {
     let mut by_archive: BTreeMap<String, usize> = BTreeMap::new();
     let mut at = Vec::new();
@@ -297,7 +302,13 @@ pub fn archive_order(ev: &Evidence<'_>) -> Vec<Found> {
         count(at.len(), "entry is", "entries are"),
         and_list(&list)
     );
-    vec![Found::at("archive-order", ev, &at, text)]
+    let mut found = Found::at("archive-order", ev, &at, text);
+    // What moved and differs in nothing else is folded under it.
+    found.folds = at
+        .into_iter()
+        .filter(|&i| visible(&ev.diffs[i]).all(|f| f.field == "order"))
+        .collect();
+    vec![found]
 }
 
 /// `package-version`: packages whose version differs (`packages/NAME`, field

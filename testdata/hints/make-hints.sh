@@ -7,7 +7,8 @@
 #
 # Does not need root (GNU tar --owner/--group set the owners).
 #
-# Last run with (Debian 12 bookworm): GNU tar 1.34, gcc 12.2.0, Python 3.11.7.
+# Last run with (Debian 12 bookworm): GNU tar 1.34, gcc 12.2.0, Info-ZIP zip 3.0,
+# Python 3.11.7.
 set -euo pipefail
 umask 022
 export LC_ALL=C TZ=UTC
@@ -114,6 +115,36 @@ build_clamp "$WORK/clamp"
 pack "$WORK/clamp" "$OUT/clamp-left.tar"
 pack "$WORK/clamp" "$OUT/clamp-right.tar" --mtime=@$T0 --clamp-mtime
 
+# ================================================================ order
+# One tree packed twice: its members listed in name order on the left and in the
+# reverse order on the right (as two file systems' readdir can return them), with a
+# zip inside made the same two ways (zip -X -D: no extra fields and no directory
+# members, so only the members' order differs).
+build_order() { # ROOT ZIP-ORDER...
+    local r=$1
+    shift
+    mkdir -p "$r/usr/share/pkg" "$WORK/zipsrc"
+    for n in alpha beta gamma delta epsilon; do
+        printf '%s\n' "$n" > "$r/usr/share/pkg/$n.txt"
+    done
+    for n in a b c d; do
+        printf '%s\n' "$n" > "$WORK/zipsrc/$n.txt"
+    done
+    find "$WORK/zipsrc" -exec touch -d @$T0 {} +
+    rm -f "$r/usr/share/pkg/bundle.zip"
+    (cd "$WORK/zipsrc" && zip -q -X -D "$r/usr/share/pkg/bundle.zip" "$@")
+    find "$r" -exec touch -h -d @$T0 {} +
+}
+pack_listed() { # ROOT OUT.tar sort-flags: the members in that order of names
+    (cd "$1" && find . | LC_ALL=C sort $3) > "$WORK/names"
+    tar --format=gnu --owner=0 --group=0 --numeric-owner --no-recursion \
+        -C "$1" -cf "$2" -T "$WORK/names"
+}
+build_order "$WORK/order-left" a.txt b.txt c.txt d.txt
+build_order "$WORK/order-right" d.txt c.txt b.txt a.txt
+pack_listed "$WORK/order-left" "$OUT/order-left.tar" ""
+pack_listed "$WORK/order-right" "$OUT/order-right.tar" -r
+
 # ================================================================ checks
 # (Whole listings first: grep -q ending a pipe early would fail it under pipefail.)
 has() { # FILE PATTERN: in the tar listing
@@ -132,6 +163,9 @@ holds rebuild-right.tar '/build/pkg-9x8y7z/src'
 has clamp-left.tar ' 2024-03-09 18:00 ./var/cache/pkg/cache2$'
 has clamp-right.tar ' 2023-11-14 22:13 ./var/cache/pkg/cache2$'
 has clamp-right.tar ' 2023-07-22 04:26 ./usr/share/pkg/file1$'
+has order-right.tar ' ./usr/share/pkg/alpha.txt$'
+[ "$(tar -tf "$OUT/order-left.tar" | sed -n 2p)" = ./usr/ ] || { echo "make-hints.sh: order-left.tar not sorted" >&2; exit 1; }
+[ "$(tar -tf "$OUT/order-right.tar" | sed -n 1p)" = ./usr/share/pkg/gamma.txt ] || { echo "make-hints.sh: order-right.tar not reversed" >&2; exit 1; }
 
 # The list in README.md.
 {
