@@ -82,8 +82,15 @@ fn entry_set(n: usize, salt: u64) -> EntrySet {
             );
             e.mode = 0o644;
             e.size = i as u64;
+            // Each differing mtime by its own amount: no timestamp-shift hint folds
+            // them, so the report lists every difference (`bench_hints` has the shift).
             e.mtime = Some(Timestamp::from_secs(
-                1_700_000_000 + if i % 10 == 0 { salt as i64 } else { 0 },
+                1_700_000_000
+                    + if i % 10 == 0 {
+                        salt as i64 * (i as i64 + 1)
+                    } else {
+                        0
+                    },
             ));
             e.digest = Some([(i % 251) as u8; 32]);
             e.order = Some(i as u32);
@@ -134,6 +141,7 @@ fn parts() -> ReportParts {
         },
         parts: vec!["rootfs".into()],
         matched: Vec::new(),
+        source_date_epoch: None,
     }
 }
 
@@ -179,5 +187,43 @@ fn bench_render(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_tar, bench_hash, bench_compare, bench_render);
+/// The hints stage over 100 000 differences: every mtime moved by one shift (one hint
+/// that folds them all), and every mtime moved by its own amount (no hint).
+fn bench_hints(c: &mut Criterion) {
+    let n = 100_000;
+    let shifted = |salt: i64, own: bool| {
+        let mut s = entry_set(n, 0);
+        for (i, e) in s.entries.iter_mut().enumerate() {
+            let by = if own { salt * (i as i64 + 1) } else { salt };
+            e.mtime = Some(Timestamp::from_secs(1_700_000_000 + by));
+        }
+        s
+    };
+    let left = entry_set(n, 0);
+    let hits = PathHits::new(&Policy::strict());
+    let mut g = c.benchmark_group("hints");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    for (name, own) in [("one shift", false), ("no shift", true)] {
+        let right = shifted(7, own);
+        let diffs = compare_sets(&left, &right, &Policy::strict(), b"", &hits);
+        let inputs = rdiff::hints::Inputs::default();
+        g.bench_function(format!("100k differences, {name}"), |b| {
+            b.iter(|| {
+                let ev = rdiff::hints::Evidence::new(&diffs, &[], &inputs);
+                black_box(rdiff::hints::find(&ev).0.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_tar,
+    bench_hash,
+    bench_compare,
+    bench_render,
+    bench_hints
+);
 criterion_main!(benches);

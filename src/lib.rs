@@ -9,6 +9,7 @@ pub mod cli;
 pub mod compare;
 pub mod entry;
 pub mod error;
+pub mod hints;
 pub mod image;
 pub mod meta;
 pub mod progress;

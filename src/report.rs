@@ -279,6 +279,24 @@ pub struct Difference {
     /// The compared part the difference belongs to: `rootfs`, or for images `index`,
     /// `manifest`, `config`, `layers/N`, `rootfs` (with a platform prefix when needed).
     pub part: String,
+    /// The bytes around where the contents differ, for the hints (not serialized; the
+    /// report drops them once the hints are found).
+    pub excerpts: Option<Box<Excerpts>>,
+    /// The hint (index in `Report::hints`) this difference is folded under: the hint
+    /// explains every visible field of it, and the text, Markdown and HTML reports show
+    /// it there instead of in the list of differences.
+    pub folded: Option<usize>,
+}
+
+/// Where two contents differ, as pairs of byte ranges with some context around them:
+/// what the content stage saw, handed to the hints.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Excerpts {
+    /// Left and right bytes of each differing region, in content order.
+    pub regions: Vec<[Bytes; 2]>,
+    /// Whether the regions cover every difference of the two contents (false when only
+    /// the first ones, or one block of a large file, were looked at).
+    pub complete: bool,
 }
 
 impl Difference {
@@ -294,6 +312,8 @@ impl Difference {
             content: None,
             ignored_by: None,
             part: String::new(),
+            excerpts: None,
+            folded: None,
         }
     }
 
@@ -483,6 +503,85 @@ impl Serialize for Note {
     }
 }
 
+/// A likely cause of differences (docs/hints.md): a known cause with its evidence,
+/// and the entries it explains.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hint {
+    /// Short, stable name of the cause: `timestamp-shift`, `embedded-date`, ...
+    pub id: &'static str,
+    /// The entries (and locations) it explains, in report order.
+    pub paths: Vec<Bytes>,
+    /// What was found and what to do about it, in one paragraph.
+    pub text: String,
+    /// How many of the report's differences are folded under it (see
+    /// `Difference::folded`).
+    pub folded: u64,
+    /// When a presentation limit cut `paths`: how many there were.
+    pub paths_total: Option<u64>,
+}
+
+impl Serialize for Hint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Hint", 4)?;
+        st.serialize_field("id", self.id)?;
+        let paths: Vec<BytesJson> = self.paths.iter().map(|p| BytesJson(p)).collect();
+        st.serialize_field("paths", &paths)?;
+        if let Some(n) = self.paths_total {
+            st.serialize_field("paths_total", &n)?;
+        }
+        st.serialize_field("text", &self.text)?;
+        st.end()
+    }
+}
+
+/// Paths a renderer names in a line of text before "and N more".
+pub const HINT_PATHS_SHOWN: usize = 8;
+
+impl Hint {
+    /// How many entries it explains (`paths` may have been cut).
+    pub fn explained(&self) -> u64 {
+        self.paths_total.unwrap_or(self.paths.len() as u64)
+    }
+
+    /// The first paths, for a line of text.
+    pub fn paths_shown(&self) -> impl Iterator<Item = String> {
+        self.paths
+            .iter()
+            .take(HINT_PATHS_SHOWN)
+            .map(|p| display_bytes(p))
+    }
+
+    /// ` and 12 more` after the paths shown, or nothing.
+    pub fn more_paths(&self) -> String {
+        let shown = self.paths.len().min(HINT_PATHS_SHOWN) as u64;
+        match self.explained() - shown {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        }
+    }
+
+    /// `etc/a, etc/b and 12 more`: the first paths, for a line of text.
+    pub fn paths_line(&self) -> String {
+        let shown: Vec<String> = self.paths_shown().collect();
+        format!("{}{}", shown.join(", "), self.more_paths())
+    }
+
+    /// `3 entries`, `1 entry`.
+    pub fn entries_text(&self) -> String {
+        let n = self.explained();
+        format!("{n} {}", plural(n, "entry", "entries"))
+    }
+
+    /// What the reports that fold say under the hint.
+    pub fn folded_sentence(&self) -> String {
+        format!(
+            "{} of them {} in nothing else: folded here, not listed with the differences",
+            self.folded,
+            plural(self.folded, "differs", "differ")
+        )
+    }
+}
+
 /// Facts about one input.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InputSummary {
@@ -563,6 +662,8 @@ pub struct Report {
     pub right: InputSummary,
     pub rules: Vec<RuleInfo>,
     pub summary: Summary,
+    /// Likely causes, the one that explains the most entries first (docs/hints.md).
+    pub hints: Vec<Hint>,
     /// Differences the policy does not hide (only their visible fields).
     pub differences: Vec<Difference>,
     /// What was ignored, by rule and field.
@@ -609,6 +710,12 @@ pub struct ReportLimits {
 }
 
 impl Report {
+    /// The differences the text, Markdown and HTML reports list: those not folded under
+    /// a hint.
+    pub fn listed(&self) -> impl Iterator<Item = &Difference> {
+        self.differences.iter().filter(|d| d.folded.is_none())
+    }
+
     /// The rules in force, as the flags that name them: `--ignore-file-order`, ...
     pub fn rule_flags(&self) -> Vec<String> {
         self.rules

@@ -206,6 +206,7 @@ fn image_report_with_contents(args: &ImageArgs) -> Result<(Report, Vec<HeldConte
             limits: args.output.limits(),
             parts: result.parts,
             matched: result.matched,
+            source_date_epoch: args.rules.source_date_epoch,
         },
     );
     Ok((report, result.contents))
@@ -315,6 +316,7 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
             limits: args.output.limits(),
             parts: vec![compare::INPUT.to_string(), "rootfs".to_string()],
             matched: hits.matched(&policy),
+            source_date_epoch: args.rules.source_date_epoch,
         },
     );
     Ok((report, outcome.held))
@@ -490,6 +492,7 @@ fn identical_report(
             limits: out.limits(),
             parts: vec![command.to_string()],
             matched: Vec::new(),
+            source_date_epoch: None,
         },
     );
     report.parts = if command == "rootfs" {

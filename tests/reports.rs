@@ -67,6 +67,10 @@ const ROOTFS_FORMS: [&str; 2] = [
 ];
 /// The ROOTFS pair's differences: 30 entries and the inputs as wholes (their SHA-256).
 const ROOTFS_DIFFS: usize = 31;
+/// Of them, those that differ only in a ctime that moved from one value to one other
+/// value on every entry (GNU tar's POSIX format records the build time): folded under
+/// the `timestamp-shift` hint by the text, Markdown and HTML reports.
+const ROOTFS_FOLDED: usize = 18;
 const IMAGE: [&str; 2] = ["testdata/image/oci/base", "testdata/image/oci/changed"];
 
 /// Run rdiff in the repository root with standard output and error piped.
@@ -187,10 +191,28 @@ fn write_tar(path: &Path, files: impl IntoIterator<Item = TarFile>) {
 }
 
 /// Two plain tars of `n` empty files in directories of 1000 (`dNNN/fNNNNNN`), the same
-/// names on both sides, differing only in mtime: `n` differences.
+/// names on both sides, differing only in mtime: `n` differences. Each mtime moves by
+/// its own amount (file `i` by `i + 1` seconds), so that no `timestamp-shift` hint
+/// folds them: every difference is listed. `shift_pair` moves them all by one.
 fn mtime_pair(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
     let l = dir.join(format!("left-{n}.tar"));
     let r = dir.join(format!("right-{n}.tar"));
+    for (p, step) in [(&l, 0), (&r, 1)] {
+        write_tar(
+            p,
+            (0..n).map(|i| {
+                let mtime = 1_000_000_000 + step * (i as u64 + 1);
+                file(format!("d{:03}/f{i:06}", i / 1000), mtime, b"")
+            }),
+        );
+    }
+    (l, r)
+}
+
+/// Like `mtime_pair`, but every mtime moves by the same second: one `timestamp-shift`.
+fn shift_pair(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let l = dir.join(format!("shift-left-{n}.tar"));
+    let r = dir.join(format!("shift-right-{n}.tar"));
     for (p, mtime) in [(&l, 1_000_000_000), (&r, 1_000_000_001)] {
         write_tar(
             p,
@@ -686,9 +708,10 @@ fn every_format_carries_both_inputs_sha256() {
         Some(&sums[1]),
         "right after the inputs: {text}"
     );
+    // (Every entry of ./ differs only in its ctime: folded under the hint.)
     assert!(
         text.contains(&format!(
-            "\ninput\n      sha256  sha256:{lh} -> sha256:{rh}\n./\n"
+            "\ninput\n      sha256  sha256:{lh} -> sha256:{rh}\netc/\n"
         )),
         "{text}"
     );
@@ -1076,14 +1099,25 @@ fn html_tree_in_chromium() {
     let d = tmpdir();
     let page = html_file(d.path(), "rootfs", ROOTFS, &[]);
     let dom = dump_dom(&chrome, &page, "", BROWSER_TIMEOUT);
-    assert_eq!(info(&dom), format!("{ROOTFS_DIFFS} differences"));
+    assert_eq!(
+        info(&dom),
+        format!("{ROOTFS_DIFFS} differences ({ROOTFS_FOLDED} folded under likely causes)")
+    );
     let tree = section(&dom, "tree", "<div id=\"results\"");
     let nodes = count(tree, "<details class=\"node\"");
-    assert!(nodes >= 6, "collapsible nodes drawn: {nodes}");
-    for dir in ["dev/", "etc/", "opt/", "run/", "usr/", "var/"] {
+    assert!(nodes >= 4, "collapsible nodes drawn: {nodes}");
+    for dir in ["etc/", "opt/", "usr/", "var/"] {
         assert!(
             tree.contains(&format!("<summary><code>{dir}</code>")),
             "no node {dir} in {tree}"
+        );
+    }
+    // dev/ and run/ hold only entries that differ in their ctime alone: folded under
+    // the timestamp-shift hint, not in the tree.
+    for dir in ["dev/", "run/"] {
+        assert!(
+            !tree.contains(&format!("<summary><code>{dir}</code>")),
+            "{tree}"
         );
     }
     // Closed nodes are drawn lazily: only the top level is there.
@@ -1094,7 +1128,7 @@ fn html_tree_in_chromium() {
         Some("input"),
         "input first"
     );
-    assert!(top.contains(&".".to_string()), "{top:?}");
+    assert!(!top.contains(&".".to_string()), "folded: {top:?}");
     assert!(!top.contains(&"etc/hostname".to_string()), "{top:?}");
     // The results list is empty without a filter.
     assert!(entries(section(&dom, "results", "<button id=\"more\"")).is_empty());
@@ -1212,9 +1246,13 @@ fn html_open_all_draws_every_entry() {
         nodes,
         "every node open"
     );
-    let drawn = entry_paths(tree);
-    assert_eq!(drawn.len(), ROOTFS_DIFFS, "{drawn:?}");
+    // The tree, and the entries folded under the likely causes, opened too.
+    let mut drawn = entry_paths(tree);
     assert_eq!(drawn[0], "input", "the inputs as wholes first");
+    let folded = entry_paths(section(&dom, "hints", "</ol>"));
+    assert_eq!(folded.len(), ROOTFS_FOLDED, "{folded:?}");
+    drawn.extend(folded);
+    assert_eq!(drawn.len(), ROOTFS_DIFFS, "{drawn:?}");
     let j: Value = serde_json::from_str(&report("rootfs", ROOTFS, "json", &[])).unwrap();
     let utf8: BTreeSet<String> = j["differences"]
         .as_array()
@@ -1248,8 +1286,8 @@ fn html_non_utf8_path_is_shown_in_its_directory() {
     let top = entry_paths(section(&dom, "tree", "<div id=\"results\""));
     assert_eq!(
         top,
-        ["input", "."],
-        "only the inputs as wholes and '.' are top-level entries"
+        ["input"],
+        "only the inputs as wholes are a top-level entry ('.' is folded under a hint)"
     );
 }
 
@@ -1479,6 +1517,122 @@ fn html_hundred_thousand_differences() {
     assert_eq!(
         entry_paths(section(&dom, "results", "<button id=\"more\"")),
         ["d000/f000000"]
+    );
+}
+
+/// The hint fixtures' rebuild pair: two builds with different SOURCE_DATE_EPOCH values,
+/// build directories, machine IDs (testdata/hints/README.md).
+const REBUILD: [&str; 2] = [
+    "testdata/hints/rebuild-left.tar",
+    "testdata/hints/rebuild-right.tar",
+];
+
+#[test]
+fn html_likely_causes_in_chromium() {
+    let d = tmpdir();
+    let page = html_file(d.path(), "rootfs", REBUILD, &[]);
+    let html = read(&page);
+    // The hints are static HTML, most entries explained first.
+    let ol = section(&html, "hints", "</ol>");
+    let ids: Vec<&str> = ol
+        .match_indices("<li class=\"hint\" data-id=\"")
+        .map(|(i, m)| {
+            let t = &ol[i + m.len()..];
+            &t[..t.find('"').unwrap()]
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "timestamp-shift",
+            "random-id",
+            "embedded-date",
+            "embedded-build-path"
+        ]
+    );
+    assert!(
+        ol.contains("29 entries: <code>.</code>, <code>etc</code>"),
+        "{ol}"
+    );
+    assert_eq!(count(ol, "<details class=\"hint-folded\""), 1);
+    let Some(chrome) = chromium() else { return };
+    // The tree leaves the folded entries out; they are drawn under the hint when it is
+    // opened, and not before.
+    let dom = dump_dom(&chrome, &page, "", BROWSER_TIMEOUT);
+    // 29 entries, the inputs' own difference and 2 sections of the object files.
+    assert_eq!(info(&dom), "32 differences (21 folded under likely causes)");
+    assert!(entry_paths(section(&dom, "hints", "</ol>")).is_empty());
+    let dom = dump_dom(&chrome, &page, "open=all", BROWSER_TIMEOUT);
+    let tree = entry_paths(section(&dom, "tree", "<div id=\"results\""));
+    let folded = entry_paths(section(&dom, "hints", "</ol>"));
+    assert_eq!((tree.len(), folded.len()), (11, 21), "{tree:?} {folded:?}");
+    assert!(folded.contains(&"etc/hostname".to_string()), "{folded:?}");
+    assert!(!tree.contains(&"etc/hostname".to_string()), "{tree:?}");
+    assert!(tree.contains(&"etc/machine-id".to_string()), "{tree:?}");
+    // A folded entry is drawn with its fields, like any other.
+    let hostname = entries(section(&dom, "hints", "</ol>"))
+        .into_iter()
+        .find(|(p, _)| p == "etc/hostname")
+        .unwrap()
+        .1;
+    assert!(
+        hostname
+            .contains("<td class=\"mono\">mtime</td><td class=\"mono\">2023-11-14T22:13:20Z</td>"),
+        "{hostname}"
+    );
+    // The filter finds folded entries too.
+    let dom = dump_dom(&chrome, &page, "q=hostname", BROWSER_TIMEOUT);
+    assert_eq!(
+        entry_paths(section(&dom, "results", "<button id=\"more\"")),
+        ["etc/hostname"]
+    );
+}
+
+/// Thousands of mtimes moved by one shift: one hint in every format; the text and
+/// Markdown reports fold them all and stay small; a cut keeps the hint's paths in step.
+#[test]
+fn one_shift_folds_thousands_of_entries() {
+    let d = tmpdir();
+    let (l, r) = shift_pair(d.path(), 3000);
+    let pair = [l.to_str().unwrap(), r.to_str().unwrap()];
+    let j: Value = serde_json::from_str(&report("rootfs", pair, "json", &[])).unwrap();
+    let hints = j["hints"].as_array().unwrap();
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert_eq!(hints[0]["id"], "timestamp-shift");
+    assert_eq!(hints[0]["paths"].as_array().unwrap().len(), 3000);
+    assert!(
+        hints[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("3000 mtimes are 2001-09-09T01:46:40Z on the left and 2001-09-09T01:46:41Z on the right: the builds used different SOURCE_DATE_EPOCH values")
+    );
+    assert_eq!(j["differences"].as_array().unwrap().len(), 3001);
+    let text = report("rootfs", pair, "text", &[]);
+    assert!(text.len() < 4000, "{}", text.len());
+    assert!(text.contains("\n      3000 of them differ in nothing else: folded here"));
+    assert_eq!(shown("text", &text), 3001);
+    let md = report("rootfs", pair, "markdown", &[]);
+    assert!(md.len() < 4000, "{}", md.len());
+    assert_eq!(count(&md, "| ~ |"), 1, "only the inputs' own row: {md}");
+    assert!(md.contains("<br>_3000 of them differ in nothing else: folded here"));
+    // A cut to 10 differences keeps 10 of the hint's paths and says how many it had.
+    let j: Value = serde_json::from_str(&report(
+        "rootfs",
+        pair,
+        "json",
+        &["--max-entries-shown", "10"],
+    ))
+    .unwrap();
+    assert_eq!(j["hints"][0]["paths"].as_array().unwrap().len(), 10);
+    assert_eq!(j["hints"][0]["paths_total"], 3000);
+    let text = report("rootfs", pair, "text", &["--max-entries-shown", "10"]);
+    assert!(
+        text.contains("      3000 entries: d000/f000000, "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n      9 of them differ in nothing else"),
+        "{text}"
     );
 }
 
@@ -2020,27 +2174,46 @@ fn diffoscope_loads_equal_and_cut_reports() {
 // ======================================================================= limits
 
 /// How many differences a report in `fmt` lists.
+/// The differences a text or Markdown report folds under its hints: `N of them
+/// differ in nothing else: folded here` under each.
+fn folded_in(out: &str) -> usize {
+    out.lines()
+        .filter(|l| l.contains(" in nothing else: folded here"))
+        .map(|l| {
+            let n = l.trim_start_matches([' ', '<', 'b', 'r', '>', '_']);
+            n[..n.find(' ').unwrap()].parse::<usize>().unwrap()
+        })
+        .sum()
+}
+
 fn shown(fmt: &str, out: &str) -> usize {
     match fmt {
-        // Entries are `  ~ name` lines; the inputs as wholes are the `input` heading.
-        "text" => out
-            .lines()
-            .filter(|l| {
-                *l == "input"
-                    || l.starts_with("  ~ ")
-                    || l.starts_with("  + ")
-                    || l.starts_with("  - ")
-            })
-            .count(),
+        // Entries are `  ~ name` lines; the inputs as wholes are the `input` heading;
+        // and those folded under a hint.
+        "text" => {
+            out.lines()
+                .filter(|l| {
+                    *l == "input"
+                        || l.starts_with("  ~ ")
+                        || l.starts_with("  + ")
+                        || l.starts_with("  - ")
+                })
+                .count()
+                + folded_in(out)
+        }
         "json" => serde_json::from_str::<Value>(out).unwrap()["differences"]
             .as_array()
             .unwrap()
             .len(),
         "html" => html_data(out)["differences"].as_array().unwrap().len(),
-        "markdown" => out
-            .lines()
-            .filter(|l| l.starts_with("| ~ |") || l.starts_with("| + |") || l.starts_with("| - |"))
-            .count(),
+        "markdown" => {
+            out.lines()
+                .filter(|l| {
+                    l.starts_with("| ~ |") || l.starts_with("| + |") || l.starts_with("| - |")
+                })
+                .count()
+                + folded_in(out)
+        }
         // A part whose differences were all or partly cut gets one failing case that
         // says so; it lists no difference.
         "junit" => count(out, "<failure ") - count(out, "cut from this report"),

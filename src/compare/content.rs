@@ -14,7 +14,7 @@ use similar::TextDiff;
 use crate::compare::keeper::KeptPair;
 use crate::entry::{BLOCK_SIZE, Bytes, Entry, display_bytes};
 use crate::error::Result;
-use crate::report::{ContentDiff, Difference, Status};
+use crate::report::{ContentDiff, Difference, Excerpts, Status};
 use crate::source::{EntrySet, Fetcher, Want};
 
 /// Contents read for a content diff: the entry path and both sides' bytes.
@@ -262,6 +262,7 @@ pub fn content_diffs(
         let path = diffs[i].path.clone();
         let l = sets[0].get(&path).expect("present");
         let r = sets[1].get(&path).expect("present");
+        let mut excerpts = None;
         let cd = match plan {
             Plan::Exact(off) => ContentDiff::Binary {
                 first_difference: Some(off),
@@ -269,7 +270,8 @@ pub fn content_diffs(
             },
             Plan::Whole => match (get(0, &path, l), get(1, &path, r)) {
                 (Some(a), Some(b)) => {
-                    let cd = whole(&a, &b, &path, opts);
+                    let (cd, ex) = whole(&a, &b, &path, opts);
+                    excerpts = Some(ex);
                     held_out.push((path.clone(), [Some(a), Some(b)]));
                     cd
                 }
@@ -284,10 +286,16 @@ pub fn content_diffs(
                 let start = b * BLOCK_SIZE;
                 match (fetched[0].get(&path), fetched[1].get(&path)) {
                     // The block hashes pointed here; the bytes say where, if anywhere.
-                    (Some(a), Some(c)) if a.bytes != c.bytes => ContentDiff::Binary {
-                        first_difference: Some(start + first_mismatch(&a.bytes, &c.bytes)),
-                        first_difference_within: None,
-                    },
+                    (Some(a), Some(c)) if a.bytes != c.bytes => {
+                        // One block of the file: other blocks may differ too.
+                        let mut ex = super::excerpt::binary(&a.bytes, &c.bytes);
+                        ex.complete = false;
+                        excerpts = Some(ex);
+                        ContentDiff::Binary {
+                            first_difference: Some(start + first_mismatch(&a.bytes, &c.bytes)),
+                            first_difference_within: None,
+                        }
+                    }
                     (Some(_), Some(_)) => ContentDiff::Binary {
                         first_difference: None,
                         first_difference_within: None,
@@ -303,6 +311,7 @@ pub fn content_diffs(
             }
         };
         diffs[i].content = Some(cd);
+        diffs[i].excerpts = excerpts.map(Box::new);
     }
     Ok(held_out)
 }
@@ -321,18 +330,27 @@ fn is_text(b: &[u8]) -> bool {
 /// Lines of the two contents beyond which no text diff is attempted.
 const MAX_TEXT_LINES: usize = 50_000;
 
-pub(crate) fn whole(a: &[u8], b: &[u8], path: &[u8], opts: &ContentOptions) -> ContentDiff {
-    let binary = ContentDiff::Binary {
-        first_difference: Some(first_mismatch(a, b)),
-        first_difference_within: None,
+/// The content diff of two whole contents, and the excerpts of where they differ.
+pub(crate) fn whole(
+    a: &[u8],
+    b: &[u8],
+    path: &[u8],
+    opts: &ContentOptions,
+) -> (ContentDiff, Excerpts) {
+    let binary = || {
+        let cd = ContentDiff::Binary {
+            first_difference: Some(first_mismatch(a, b)),
+            first_difference_within: None,
+        };
+        (cd, super::excerpt::binary(a, b))
     };
     if !is_text(a) || !is_text(b) {
-        return binary;
+        return binary();
     }
     let lines =
         a.iter().filter(|&&c| c == b'\n').count() + b.iter().filter(|&&c| c == b'\n').count();
     if lines > MAX_TEXT_LINES {
-        return binary;
+        return binary();
     }
     let la = String::from_utf8_lossy(a);
     let lb = String::from_utf8_lossy(b);
@@ -362,11 +380,12 @@ pub(crate) fn whole(a: &[u8], b: &[u8], path: &[u8], opts: &ContentOptions) -> C
     } else {
         full
     };
-    ContentDiff::Text {
+    let cd = ContentDiff::Text {
         unified,
         lines: total,
         lines_shown: shown,
-    }
+    };
+    (cd, super::excerpt::text(&diff))
 }
 
 #[cfg(test)]
@@ -388,7 +407,7 @@ mod tests {
             nested_budget: 1 << 20,
             nested_budget_total: 1 << 20,
         };
-        match whole(a.as_bytes(), b.as_bytes(), b"f", &opts) {
+        match whole(a.as_bytes(), b.as_bytes(), b"f", &opts).0 {
             ContentDiff::Text {
                 unified,
                 lines,
@@ -420,7 +439,7 @@ mod tests {
             nested_budget_total: 1 << 20,
         };
         assert_eq!(
-            whole(&a, &b, b"f", &opts),
+            whole(&a, &b, b"f", &opts).0,
             ContentDiff::Binary {
                 first_difference: Some(42),
                 first_difference_within: None

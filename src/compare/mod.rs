@@ -3,6 +3,7 @@
 //! for bytes), prints nothing.
 
 pub mod content;
+pub mod excerpt;
 pub mod keeper;
 pub mod nested;
 pub mod order;
@@ -665,14 +666,17 @@ pub struct ReportParts {
     /// Per rule, for path rules, the entries and locations it matched
     /// (`PathHits::matched`; empty when nothing was compared).
     pub matched: Vec<Option<u64>>,
+    /// `--source-date-epoch`, for the hints.
+    pub source_date_epoch: Option<i64>,
 }
 
 /// Split differences into what the policy shows and what it hides, count the hidden by
-/// rule and field, and give the verdicts.
+/// rule and field, give the verdicts, and find the likely causes (`hints`).
 pub fn build_report(mut all: Vec<Difference>, policy: &Policy, parts: ReportParts) -> Report {
     let identical = all.is_empty();
     let semantically_equal = all_hidden(&all, &policy.with_semantic());
     tag_input_digests(&mut all);
+    let hints = find_hints(&mut all, &parts);
     let mut tally = Tally {
         policy,
         show_ignored: parts.show_ignored,
@@ -713,6 +717,7 @@ pub fn build_report(mut all: Vec<Difference>, policy: &Policy, parts: ReportPart
             .map(|(info, matched)| RuleInfo { matched, ..info })
             .collect(),
         summary: tally.summary,
+        hints,
         differences: tally.shown,
         ignored,
         ignored_differences: parts.show_ignored.then_some(tally.hidden),
@@ -723,6 +728,23 @@ pub fn build_report(mut all: Vec<Difference>, policy: &Policy, parts: ReportPart
         verdict_before_cut: None,
         limits: parts.limits,
     }
+}
+
+/// The hints of the differences (each field tagged with the rule that hides it), with
+/// the differences they fold marked; the excerpts they were read from are dropped.
+fn find_hints(all: &mut [Difference], parts: &ReportParts) -> Vec<crate::report::Hint> {
+    let inputs = crate::hints::Inputs {
+        source_date_epoch: parts.source_date_epoch,
+    };
+    let (hints, folds) =
+        crate::hints::find(&crate::hints::Evidence::new(all, &parts.notes, &inputs));
+    for (i, h) in folds {
+        all[i].folded = Some(h);
+    }
+    for d in all.iter_mut() {
+        d.excerpts = None;
+    }
+    hints
 }
 
 /// The differences sorted into shown and hidden, and counted.
@@ -765,6 +787,7 @@ impl Tally<'_> {
         if !hid.is_empty() && self.show_ignored {
             let mut h = d.clone();
             h.fields = hid;
+            h.folded = None;
             if content_visible {
                 h.content = None;
             }

@@ -496,17 +496,21 @@ fn member_contents(
         };
         let small = pair.iter().all(|e| e.size <= cx.opts.keep_limit);
         let views = [0, 1].map(|s| opened[s].views.get(path));
-        diffs[i].content = Some(if let [Some(va), Some(vb)] = views {
+        let (content, excerpts) = if let [Some(va), Some(vb)] = views {
             // A readable view says more than raw bytes (symbols, notes, strings).
             whole(va, vb, path, cx.opts)
         } else if small {
             whole(&a, &b, path, cx.opts)
         } else {
-            ContentDiff::Binary {
+            let cd = ContentDiff::Binary {
                 first_difference: Some(first_mismatch(&a, &b)),
                 first_difference_within: None,
-            }
-        });
+            };
+            (cd, crate::compare::excerpt::binary(&a, &b))
+        };
+        diffs[i].content = Some(content);
+        // Where the members differ, for the hints (as for the outer entries).
+        diffs[i].excerpts = Some(Box::new(excerpts));
         out.push((
             i,
             open_pair(cx, &diffs[i].path.clone(), [a, b], depth + 1, budget),

@@ -4,7 +4,7 @@
 //! janitor) read. The top node is the two inputs; a `file list` node lists added and
 //! removed entries as a unified diff; each changed entry is a node whose unified diff
 //! shows its differing fields as `field: value` lines, with a child node for a content
-//! diff; rdiff's verdict, notes and ignored counts are comments.
+//! diff; rdiff's verdict, likely causes, notes and ignored counts are comments.
 
 use std::io::{self, Write};
 
@@ -125,6 +125,15 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         if let Some(l) = i.sha256_line() {
             comments.push(format!("sha256 {l}"));
         }
+    }
+    for h in &r.hints {
+        comments.push(format!(
+            "likely cause [{}]: {} ({}: {})",
+            h.id,
+            h.text,
+            h.entries_text(),
+            h.paths_line()
+        ));
     }
     for i in &r.ignored {
         comments.push(format!("ignored by --{}: {} {}", i.rule, i.count, i.field));

@@ -29,12 +29,14 @@ table.fields td{max-width:48em;word-break:break-all}
 pre.diff{background:#f6f8fa;padding:.5em;overflow:auto;max-height:40em}
 .add{color:#116329;background:#dafbe1;display:block}.del{color:#82071e;background:#ffebe9;display:block}
 .hunk{color:#0550ae;display:block}.more{margin:.5em 0}.hidden{display:none}.ignored{color:#57606a}
+#hints{padding-left:1.4em}#hints li{margin:.4em 0}.hint-id{font-weight:600;margin-right:.4em}
+.hint-folded>summary{cursor:pointer;color:#57606a}.hint-paths{color:#57606a}
 "#;
 
 const JS: &str = r#"
 (function(){
 const data=JSON.parse(document.getElementById('rdiff-data').textContent);
-const diffs=data.differences;diffs.forEach((d,i)=>{d.shown=data.paths[i];});
+const diffs=data.differences;diffs.forEach((d,i)=>{d.shown=data.paths[i];d.folded=data.folded[i];});
 const el=(t,c,txt)=>{const e=document.createElement(t);if(c)e.className=c;if(txt!==undefined)e.textContent=txt;return e;};
 const pstr=p=>typeof p==='string'?p:'(not UTF-8, base64) '+p.bytes;
 const dpath=d=>d.shown!==undefined?d.shown:pstr(d.path);
@@ -54,7 +56,7 @@ function entry(d){
   return box;}
 // The tree of locations; the inputs as wholes first, apart from any entry named alike.
 const root={kids:new Map(),diffs:[],n:0};
-diffs.forEach(d=>{let node=root;node.n++;if(d.part==='input'){node.diffs.push(d);return;}const segs=dpath(d).split('/');
+diffs.forEach(d=>{if(d.folded!==null)return;let node=root;node.n++;if(d.part==='input'){node.diffs.push(d);return;}const segs=dpath(d).split('/');
   segs.forEach((s,i)=>{if(!node.kids.has(s))node.kids.set(s,{kids:new Map(),diffs:[],n:0});node=node.kids.get(s);node.n++;});node.diffs.push(d);});
 function fill(node,box){
   node.diffs.forEach(d=>box.appendChild(entry(d)));
@@ -65,6 +67,11 @@ function fill(node,box){
     det.addEventListener('toggle',()=>{if(det.open&&!det.dataset.drawn){det.dataset.drawn=1;fill(k,inner);}});
     box.appendChild(det);});}
 const tree=document.getElementById('tree');fill(root,tree);
+// Likely causes: the entries folded under a hint, drawn when its list is opened.
+document.querySelectorAll('details.hint-folded').forEach(det=>{const k=+det.dataset.hint,box=det.querySelector('div');
+  det.addEventListener('toggle',()=>{if(!det.open||det.dataset.drawn)return;det.dataset.drawn=1;
+    diffs.filter(d=>d.folded===k).forEach(d=>box.appendChild(entry(d)));});});
+const nfolded=diffs.filter(d=>d.folded!==null).length;
 // Filter.
 const q=document.getElementById('q'),fs=document.getElementById('field'),res=document.getElementById('results'),info=document.getElementById('info');
 const fams=new Set();diffs.forEach(d=>d.fields.forEach(f=>fams.add(f.field)));[...fams].sort().forEach(f=>{const o=el('option','',f);o.value=f;fs.appendChild(o);});
@@ -72,12 +79,13 @@ const PAGE=500;let matches=[],shown=0;
 function more(){const end=Math.min(matches.length,shown+PAGE);for(;shown<end;shown++)res.appendChild(entry(matches[shown]));
   const b=document.getElementById('more');b.classList.toggle('hidden',shown>=matches.length);b.textContent='show '+Math.min(PAGE,matches.length-shown)+' more of '+(matches.length-shown);}
 function apply(){const s=q.value.toLowerCase(),f=fs.value;
-  if(!s&&!f){res.replaceChildren();tree.classList.remove('hidden');info.textContent=diffs.length+' differences';document.getElementById('more').classList.add('hidden');return;}
+  if(!s&&!f){res.replaceChildren();tree.classList.remove('hidden');info.textContent=diffs.length+' differences'+(nfolded?' ('+nfolded+' folded under likely causes)':'');document.getElementById('more').classList.add('hidden');return;}
   matches=diffs.filter(d=>(!s||dpath(d).toLowerCase().includes(s)||d.fields.some(x=>x.name.toLowerCase().includes(s)))&&(!f||d.fields.some(x=>x.field===f)));
   tree.classList.add('hidden');res.replaceChildren();shown=0;info.textContent=matches.length+' of '+diffs.length+' differences match';more();}
 q.addEventListener('input',apply);fs.addEventListener('change',apply);document.getElementById('more').addEventListener('click',more);
 // Open every node, drawing as it goes (toggle events fire later, so draw here).
-function openAll(){for(let i=0;i<256;i++){const closed=tree.querySelectorAll('details.node:not([open])');if(!closed.length)break;closed.forEach(d=>{d.open=true;d.dispatchEvent(new Event('toggle'));});}}
+function openAll(){for(let i=0;i<256;i++){const closed=tree.querySelectorAll('details.node:not([open])');if(!closed.length)break;closed.forEach(d=>{d.open=true;d.dispatchEvent(new Event('toggle'));});}
+  document.querySelectorAll('details.hint-folded:not([open])').forEach(d=>{d.open=true;d.dispatchEvent(new Event('toggle'));});}
 document.getElementById('expand').addEventListener('click',openAll);
 // #q=...&field=...&open=all, for links and headless checks.
 const h=new URLSearchParams(location.hash.slice(1));
@@ -194,6 +202,41 @@ fn write_summary(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     Ok(())
 }
 
+/// The likely causes: each hint's id and text, the first entries it explains, and the
+/// entries folded under it in a `<details>` the script fills when it is opened.
+fn write_hints(w: &mut dyn Write, r: &Report) -> io::Result<()> {
+    if r.hints.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "<h2>Likely causes</h2><ol id=\"hints\">")?;
+    for (k, h) in r.hints.iter().enumerate() {
+        let paths: Vec<String> = h
+            .paths_shown()
+            .map(|p| format!("<code>{}</code>", esc(&p)))
+            .collect();
+        write!(
+            w,
+            "<li class=\"hint\" data-id=\"{}\"><code class=\"hint-id\">{}</code>{}\
+             <div class=\"hint-paths\">{}: {}{}</div>",
+            esc(h.id),
+            esc(h.id),
+            esc(&h.text),
+            esc(&h.entries_text()),
+            paths.join(", "),
+            esc(&h.more_paths())
+        )?;
+        if h.folded > 0 {
+            write!(
+                w,
+                "<details class=\"hint-folded\" data-hint=\"{k}\"><summary>{}</summary><div></div></details>",
+                esc(&h.folded_sentence())
+            )?;
+        }
+        writeln!(w, "</li>")?;
+    }
+    writeln!(w, "</ol>")
+}
+
 /// What a limit cut, and the places the script draws the differences in: the filter
 /// controls, the tree, the filter's results.
 fn write_differences(w: &mut dyn Write, r: &Report) -> io::Result<()> {
@@ -251,7 +294,13 @@ fn write_data(w: &mut dyn Write, r: &Report) -> io::Result<()> {
         .iter()
         .map(|d| display_bytes(&d.path))
         .collect();
-    let data = serde_json::json!({ "differences": r.differences, "paths": paths });
+    // The hint each difference is folded under, if any.
+    let folded: Vec<Option<usize>> = r.differences.iter().map(|d| d.folded).collect();
+    let data = serde_json::json!({
+        "differences": r.differences,
+        "paths": paths,
+        "folded": folded,
+    });
     // Inside <script>, `<` must not start `</script>` or `<!--`: escape it in JSON.
     let json = serde_json::to_string(&data)
         .map_err(io::Error::other)?
@@ -267,6 +316,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     write_head(w, r)?;
     write_inputs(w, r)?;
     write_summary(w, r)?;
+    write_hints(w, r)?;
     write_differences(w, r)?;
     write_notes(w, r)?;
     write_data(w, r)?;

@@ -2,8 +2,8 @@
 //! one test suite per compared part (`rootfs`; for images `index`, `manifest`, `config`,
 //! each `layers/N` or the squashed `rootfs`), one failing test case per entry that
 //! differs, one passing test case per part without differences and per rule that hid
-//! something (its counts in system-out). An equal comparison is a passing suite, never an
-//! empty file.
+//! something (its counts in system-out), and a `likely causes` suite with a passing case
+//! per hint. An equal comparison is a passing suite, never an empty file.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -166,6 +166,36 @@ fn write_ignored(w: &mut dyn Write, r: &Report, class: &str) -> io::Result<()> {
     writeln!(w, "  </testsuite>")
 }
 
+/// The likely causes: one passing case per hint, with its text and the entries it
+/// explains in system-out, so CI shows them beside the failures.
+fn write_hints(w: &mut dyn Write, r: &Report, class: &str) -> io::Result<()> {
+    if r.hints.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        r#"  <testsuite name="likely causes" tests="{}" failures="0" errors="0" skipped="0">"#,
+        r.hints.len()
+    )?;
+    for h in &r.hints {
+        writeln!(
+            w,
+            r#"    <testcase classname="{}" name="{}">"#,
+            escape_xml(class),
+            escape_xml(h.id)
+        )?;
+        writeln!(
+            w,
+            "      <system-out>{}\n{}: {}</system-out>",
+            escape_xml(&h.text),
+            h.entries_text(),
+            escape_xml(&h.paths_line())
+        )?;
+        writeln!(w, "    </testcase>")?;
+    }
+    writeln!(w, "  </testsuite>")
+}
+
 pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     let by_part = by_part(r);
     let cut_parts = r.cut.as_ref().map_or(0, |c| c.not_shown.len());
@@ -173,7 +203,8 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         .iter()
         .map(|(p, v)| (v.len() + usize::from(not_shown(r, p).is_some())).max(1))
         .sum::<usize>()
-        + r.ignored.len();
+        + r.ignored.len()
+        + r.hints.len();
     let failures = r.differences.len() + cut_parts;
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
@@ -186,6 +217,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         write_part(w, r, &class, part, ds)?;
     }
     write_ignored(w, r, &class)?;
+    write_hints(w, r, &class)?;
     writeln!(w, "  <system-out>{}", escape_xml(&r.verdict()))?;
     if let Some(c) = &r.cut {
         writeln!(w, "{}", escape_xml(&cut_note(c)))?;

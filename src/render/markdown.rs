@@ -13,6 +13,19 @@ fn code(s: &str) -> String {
     format!("<code>{}</code>", escape_xml(s).replace('|', "&#124;"))
 }
 
+/// Text for a paragraph: HTML-escaped, and the characters Markdown reads as
+/// emphasis or code (`__DATE__`, `*.pc`) written as themselves.
+fn prose(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in escape_xml(s).chars() {
+        if matches!(c, '\\' | '_' | '*' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn mark(s: Status) -> &'static str {
     match s {
         Status::Added => "+",
@@ -159,13 +172,38 @@ fn write_summary(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     Ok(())
 }
 
-/// The differences by group (the inputs, then each directory), then the content diffs.
+/// The likely causes, most entries explained first: each hint's text, the entries it
+/// explains, and how many of them are folded here instead of listed.
+fn write_hints(w: &mut dyn Write, r: &Report) -> io::Result<()> {
+    if r.hints.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "### Likely causes\n")?;
+    for h in &r.hints {
+        writeln!(w, "- {}: {}", code(h.id), prose(&h.text))?;
+        let paths: Vec<String> = h.paths_shown().map(|p| code(&p)).collect();
+        writeln!(
+            w,
+            "  <br>{}: {}{}",
+            h.entries_text(),
+            paths.join(", "),
+            h.more_paths()
+        )?;
+        if h.folded > 0 {
+            writeln!(w, "  <br>_{}_", escape_xml(&h.folded_sentence()))?;
+        }
+    }
+    writeln!(w)
+}
+
+/// The differences by group (the inputs, then each directory; not those folded under a
+/// hint), then the content diffs.
 fn write_differences(w: &mut dyn Write, r: &Report) -> io::Result<()> {
-    if r.differences.is_empty() {
+    if r.listed().next().is_none() {
         return Ok(());
     }
     writeln!(w, "### Differences\n")?;
-    let groups = group_by_directory(&r.differences);
+    let groups = group_by_directory(r.listed());
     if !groups.inputs.is_empty() {
         write_group(w, crate::compare::INPUT, &groups.inputs)?;
     }
@@ -249,6 +287,7 @@ fn write_notes_and_ignored(w: &mut dyn Write, r: &Report) -> io::Result<()> {
 pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     write_header(w, r)?;
     write_summary(w, r)?;
+    write_hints(w, r)?;
     write_differences(w, r)?;
     write_notes_and_ignored(w, r)?;
     writeln!(

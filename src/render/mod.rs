@@ -102,6 +102,13 @@ fn cut(report: &Report, keep: usize, by: &str) -> Report {
     if let Some(h) = r.ignored_differences.as_mut() {
         h.truncate(keep);
     }
+    // Each hint keeps as many paths as the report keeps differences, and counts what
+    // is folded among those kept.
+    for (k, h) in r.hints.iter_mut().enumerate() {
+        h.paths_total = Some(h.explained());
+        h.paths.truncate(keep);
+        h.folded = r.differences.iter().filter(|d| d.folded == Some(k)).count() as u64;
+    }
     r.cut = Some(Cut {
         differences_total: total,
         differences_shown: keep as u64,
@@ -192,9 +199,9 @@ pub struct Groups<'a> {
 }
 
 /// Split differences into the inputs' and the entries' by parent directory.
-pub fn group_by_directory(diffs: &[Difference]) -> Groups<'_> {
+pub fn group_by_directory<'a>(diffs: impl Iterator<Item = &'a Difference>) -> Groups<'a> {
     let (inputs, entries): (Vec<&Difference>, Vec<&Difference>) =
-        diffs.iter().partition(|d| d.part == crate::compare::INPUT);
+        diffs.partition(|d| d.part == crate::compare::INPUT);
     let mut groups: BTreeMap<&[u8], Vec<&Difference>> = BTreeMap::new();
     for d in entries {
         groups.entry(parent(&d.path)).or_default().push(d);

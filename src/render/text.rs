@@ -106,9 +106,9 @@ fn entry_label(d: &Difference) -> String {
 }
 
 /// The inputs as wholes first (their bytes, compression, trailer), then the entries by
-/// directory, each with its differing fields.
-fn write_differences(w: &mut dyn Write, diffs: &[Difference], st: &Style) -> io::Result<()> {
-    let groups = group_by_directory(diffs);
+/// directory, each with its differing fields (not those folded under a hint).
+fn write_differences(w: &mut dyn Write, diffs: &[&Difference], st: &Style) -> io::Result<()> {
+    let groups = group_by_directory(diffs.iter().copied());
     for d in groups.inputs {
         writeln!(w, "{}", st.bold("input"))?;
         write_fields(w, d, st)?;
@@ -190,6 +190,24 @@ fn write_header(w: &mut dyn Write, r: &Report, st: &Style, ascii: bool) -> io::R
     writeln!(w, "{}", summary_table(r, ascii))?;
     if let Some(c) = &r.cut {
         writeln!(w, "{}", st.yellow(&format!("[{}]", cut_note(c))))?;
+    }
+    Ok(())
+}
+
+/// The likely causes, most entries explained first: each hint's text, the entries it
+/// explains, and how many of them are folded here instead of listed.
+fn write_hints(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<()> {
+    if r.hints.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", st.bold("likely causes:"))?;
+    for h in &r.hints {
+        writeln!(w, "  {} {}", st.cyan(&format!("[{}]", h.id)), h.text)?;
+        writeln!(w, "      {}: {}", h.entries_text(), h.paths_line())?;
+        if h.folded > 0 {
+            writeln!(w, "      {}", st.dim(&h.folded_sentence()))?;
+        }
     }
     Ok(())
 }
@@ -290,9 +308,11 @@ fn write_ignored(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<()> {
 pub fn render(r: &Report, look: super::Look, w: &mut dyn Write) -> io::Result<()> {
     let st = Style { on: look.color };
     write_header(w, r, &st, look.ascii)?;
-    if !r.differences.is_empty() {
+    write_hints(w, r, &st)?;
+    let listed: Vec<&Difference> = r.listed().collect();
+    if !listed.is_empty() {
         writeln!(w)?;
-        write_differences(w, &r.differences, &st)?;
+        write_differences(w, &listed, &st)?;
     }
     write_content_diffs(w, r, &st)?;
     if let Some(hidden) = &r.ignored_differences
@@ -300,7 +320,7 @@ pub fn render(r: &Report, look: super::Look, w: &mut dyn Write) -> io::Result<()
     {
         writeln!(w)?;
         writeln!(w, "{}", st.bold("ignored differences:"))?;
-        write_differences(w, hidden, &st)?;
+        write_differences(w, &hidden.iter().collect::<Vec<_>>(), &st)?;
     }
     write_notes(w, r, &st)?;
     write_ignored(w, r, &st)?;

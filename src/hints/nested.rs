@@ -1,0 +1,355 @@
+//! Hints over the fields of nested formats and package databases, read by name from
+//! the differences (docs/hints.md, "What the rules read"): `gzip-mtime`,
+//! `zip-timestamps`, `pyc-timestamp`, `elf-build-id`, `archive-order`,
+//! `package-version`. A nested member's path is `OUTER!/INNER`; a header field of a
+//! stream or container is a field of the outer entry named `FORMAT.FIELD`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Evidence, Found, and_list, count, field, visible};
+use crate::entry::display_bytes;
+use crate::report::{Difference, Scope, Value};
+
+/// Between an outer path and an inner one.
+pub const NESTED: &[u8] = b"!/";
+
+/// Names of archives in the zip format (by their last extension, lower case).
+const ZIP_NAMES: &[&str] = &[
+    "zip", "jar", "war", "ear", "aar", "apk", "whl", "epub", "xpi", "nupkg", "odt", "ods", "odp",
+    "docx", "xlsx", "pptx",
+];
+
+/// Zip extra fields that carry times: extended timestamp (0x5455, `UT`), NTFS
+/// (0x000a), Info-ZIP Unix (0x5855, `UX`).
+const TIME_EXTRAS: &[&str] = &["0x5455", "0x000a", "0x5855", "UT", "UX"];
+
+fn text(b: &[u8]) -> String {
+    display_bytes(b)
+}
+
+/// Where `inner` splits into its outer path and its member: `(x.jar, a/B.class)`.
+fn split_outer(path: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = path.windows(2).rposition(|w| w == NESTED)?;
+    Some((&path[..at], &path[at + 2..]))
+}
+
+/// Whether a path is inside another entry (`OUTER!/INNER`).
+pub fn is_nested(path: &[u8]) -> bool {
+    path.windows(2).any(|w| w == NESTED)
+}
+
+/// Whether the visible fields of `d` are all among `allowed`.
+fn only_fields(d: &Difference, allowed: &[&str]) -> bool {
+    visible(d).all(|f| allowed.contains(&f.name().as_str()))
+}
+
+/// The entries with a visible difference in the header field `name`: each, and
+/// whether nothing else differs in it (no other field but `content`, nothing inside).
+fn header_field(ev: &Evidence<'_>, name: &str) -> Vec<(usize, bool)> {
+    ev.diffs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| field(d, name).is_some())
+        .map(|(i, d)| {
+            let only = only_fields(d, &[name, "content"]) && ev.inside(&d.path).is_empty();
+            (i, only)
+        })
+        .collect()
+}
+
+/// `; nothing else differs in them`, `; in 2 of them nothing else differs`, or nothing.
+fn nothing_else(n: usize, only: usize) -> String {
+    match only {
+        k if k == n && n == 1 => "; nothing else differs in it".into(),
+        k if k == n => "; nothing else differs in them".into(),
+        0 => String::new(),
+        k => format!("; in {k} of them nothing else differs"),
+    }
+}
+
+/// A hint about one header field: `N FILES differ in WHAT (e.g. P: L -> R)...: REMEDY`;
+/// `what` names the field after "its" or "their".
+fn header_hint(
+    ev: &Evidence<'_>,
+    id: &'static str,
+    name: &str,
+    [one, many, what]: [&str; 3],
+    remedy: &str,
+) -> Vec<Found> {
+    let hits = header_field(ev, name);
+    let Some(&(first, _)) = hits.first() else {
+        return Vec::new();
+    };
+    let f = field(&ev.diffs[first], name).expect("found");
+    let only = hits.iter().filter(|h| h.1).count();
+    let text = format!(
+        "{} {} in {} {what} (e.g. {}: {} -> {}){}: {remedy}",
+        count(hits.len(), one, many),
+        if hits.len() == 1 { "differs" } else { "differ" },
+        if hits.len() == 1 { "its" } else { "their" },
+        text(&ev.diffs[first].path),
+        f.left,
+        f.right,
+        nothing_else(hits.len(), only)
+    );
+    let at: Vec<usize> = hits.iter().map(|h| h.0).collect();
+    vec![Found::at(id, ev, &at, text)]
+}
+
+/// `gzip-mtime`: the mtime in gzip headers (`gzip.mtime`).
+pub fn gzip_mtime(ev: &Evidence<'_>) -> Vec<Found> {
+    header_hint(
+        ev,
+        "gzip-mtime",
+        "gzip.mtime",
+        ["gzip file", "gzip files", "gzip header's mtime"],
+        "gzip writes the input file's mtime (or the time it ran) into its header. \
+         Compress with gzip -n (--no-name), which leaves the name and the mtime out, or \
+         give the file the SOURCE_DATE_EPOCH time first; strip-nondeterminism clears it \
+         after the fact.",
+    )
+}
+
+/// `pyc-timestamp`: the source mtime in the header of timestamp-based .pyc files
+/// (`pyc.mtime`).
+pub fn pyc_timestamp(ev: &Evidence<'_>) -> Vec<Found> {
+    header_hint(
+        ev,
+        "pyc-timestamp",
+        "pyc.mtime",
+        [".pyc file", ".pyc files", "header's source mtime"],
+        "Python writes the mtime of the .py file into each timestamp-based .pyc. \
+         Compile hash-based pycs instead (python -m compileall --invalidation-mode \
+         checked-hash), or set SOURCE_DATE_EPOCH when compiling, which makes py_compile \
+         and compileall write checked-hash pycs (Python 3.7+).",
+    )
+}
+
+/// Whether a zip member's field is one of its times.
+fn is_member_time(name: &str, left: &Value, right: &Value) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    matches!(left, Value::Time(_))
+        || matches!(right, Value::Time(_))
+        || matches!(last, "mtime" | "atime" | "ctime")
+        || (name.contains("extra") && TIME_EXTRAS.iter().any(|x| name.ends_with(x)))
+}
+
+/// Whether the archive at `outer` is in the zip format: by its name, or by a `zip.*`
+/// field on it or on one of its `members`.
+fn is_zip(ev: &Evidence<'_>, outer: &[u8], members: &[(usize, bool)]) -> bool {
+    let ext = outer
+        .rsplit(|&c| c == b'.')
+        .next()
+        .map(|e| e.to_ascii_lowercase());
+    let by_name = ext.is_some_and(|e| ZIP_NAMES.iter().any(|z| z.as_bytes() == e));
+    let zip_field = |d: &Difference| visible(d).any(|f| f.field == "zip");
+    by_name
+        || members.iter().any(|m| zip_field(&ev.diffs[m.0]))
+        || ev.diffs.iter().any(|d| &*d.path == outer && zip_field(d))
+}
+
+/// `zip-timestamps`: zip-format archives whose members differ only in their times.
+pub fn zip_timestamps(ev: &Evidence<'_>) -> Vec<Found> {
+    // Per archive: its members that differ, and whether each differs only in times.
+    let mut archives: BTreeMap<&[u8], Vec<(usize, bool)>> = BTreeMap::new();
+    for (i, d) in ev.diffs.iter().enumerate() {
+        let Some((outer, member)) = split_outer(&d.path) else {
+            continue;
+        };
+        if is_nested(member) || visible(d).next().is_none() {
+            continue;
+        }
+        let times = visible(d).all(|f| is_member_time(&f.name(), &f.left, &f.right));
+        archives.entry(outer).or_default().push((i, times));
+    }
+    archives.retain(|outer, members| members.iter().all(|m| m.1) && is_zip(ev, outer, members));
+    let Some((first, members)) = archives.iter().next() else {
+        return Vec::new();
+    };
+    let m = &ev.diffs[members[0].0];
+    let example = visible(m)
+        .next()
+        .map(|f| {
+            format!(
+                "e.g. {}: {} {} -> {}",
+                text(&m.path),
+                f.name(),
+                f.left,
+                f.right
+            )
+        })
+        .unwrap_or_default();
+    let mut at: Vec<usize> = Vec::new();
+    for (outer, members) in &archives {
+        at.extend(ev.diffs.iter().position(|d| &*d.path == *outer));
+        at.extend(members.iter().map(|m| m.0));
+    }
+    at.sort_unstable();
+    let n_members: usize = archives.values().map(Vec::len).sum();
+    let which = match archives.len() {
+        1 => format!("{} differs", text(first)),
+        n => format!("{n} archives differ"),
+    };
+    let text = format!(
+        "{which} only in the times of {} ({}; {example}): zip records each member's \
+         mtime (in local time, and again in extra fields). Give the files the \
+         SOURCE_DATE_EPOCH time before zipping (touch -d @$SOURCE_DATE_EPOCH), let the \
+         tool take it (jar --date, Python's zipfile with a fixed date_time; wheel honours \
+         SOURCE_DATE_EPOCH), or run strip-nondeterminism on the result.",
+        if archives.len() == 1 {
+            "its members"
+        } else {
+            "their members"
+        },
+        count(n_members, "member", "members"),
+    );
+    vec![Found::at("zip-timestamps", ev, &at, text)]
+}
+
+/// `elf-build-id`: build IDs (`elf.build_id`) that differ; whether other sections do.
+pub fn elf_build_id(ev: &Evidence<'_>) -> Vec<Found> {
+    let hits: Vec<usize> = ev
+        .diffs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| field(d, "elf.build_id").is_some())
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&first) = hits.first() else {
+        return Vec::new();
+    };
+    let mut sections: BTreeSet<String> = BTreeSet::new();
+    let mut alone = 0;
+    for &i in &hits {
+        let d = &ev.diffs[i];
+        let inner: Vec<String> = ev
+            .inside(&d.path)
+            .into_iter()
+            .filter_map(|k| split_outer(&ev.diffs[k].path).map(|(_, m)| text(m)))
+            .filter(|m| m != ".note.gnu.build-id")
+            .collect();
+        if inner.is_empty() && only_fields(d, &["elf.build_id", "content"]) {
+            alone += 1;
+        }
+        sections.extend(inner);
+    }
+    let f = field(&ev.diffs[first], "elf.build_id").expect("found");
+    let mut text = format!(
+        "{} different build IDs (e.g. {}: {} -> {}).",
+        count(hits.len(), "ELF file has", "ELF files have"),
+        text(&ev.diffs[first].path),
+        f.left,
+        f.right
+    );
+    let which = |k: usize| match hits.len() {
+        1 => "it".to_string(),
+        _ => format!("{k} of them"),
+    };
+    if alone > 0 {
+        text.push_str(&format!(
+            " In {} nothing else differs: the build ID itself was set differently \
+             (ld --build-id=0x..., or another --build-id style); link both with the same \
+             setting.",
+            which(alone)
+        ));
+    }
+    if alone < hits.len() {
+        let shown: Vec<String> = sections.iter().take(6).cloned().collect();
+        let more = if sections.len() > 6 { ", ..." } else { "" };
+        let what = match shown.is_empty() {
+            true => "other bytes differ too".to_string(),
+            false => format!("other sections differ too ({}{more})", shown.join(", ")),
+        };
+        text.push_str(&format!(
+            " In {} {what}: a build ID is a hash of the linked output, so it follows from \
+             them; look there for the cause.",
+            which(hits.len() - alone)
+        ));
+    }
+    vec![Found::at("elf-build-id", ev, &hits, text)]
+}
+
+/// `archive-order`: members of archives (nested ones, or the input's, or a layer's own
+/// entries) in another order; those that differ in nothing else are folded under it.
+/// Image metadata's `order` (manifests in an index) is no archive's.
+pub fn archive_order(ev: &Evidence<'_>) -> Vec<Found> {
+    let mut by_archive: BTreeMap<String, usize> = BTreeMap::new();
+    let mut at = Vec::new();
+    for (i, d) in ev.diffs.iter().enumerate() {
+        if field(d, "order").is_none_or(|f| f.scope != Scope::Entry) {
+            continue;
+        }
+        let archive = split_outer(&d.path).map_or_else(|| d.part.clone(), |(o, _)| text(o));
+        *by_archive.entry(archive).or_default() += 1;
+        at.push(i);
+    }
+    if at.is_empty() {
+        return Vec::new();
+    }
+    let mut list: Vec<String> = by_archive
+        .iter()
+        .take(4)
+        .map(|(a, n)| format!("{a} ({n})"))
+        .collect();
+    if by_archive.len() > 4 {
+        list.push(format!("{} more", by_archive.len() - 4));
+    }
+    let text = format!(
+        "{} in another order in {}: archivers list files in the order the file system \
+         returns them, which differs between file systems and builds. Sort them: GNU tar \
+         --sort=name, a sorted file list for zip, jar, cpio and ar, or strip-nondeterminism \
+         afterwards.",
+        count(at.len(), "entry is", "entries are"),
+        and_list(&list)
+    );
+    let mut found = Found::at("archive-order", ev, &at, text);
+    // What moved and differs in nothing else is folded under it.
+    found.folds = at
+        .into_iter()
+        .filter(|&i| visible(&ev.diffs[i]).all(|f| f.field == "order"))
+        .collect();
+    vec![found]
+}
+
+/// `package-version`: packages whose version differs (`packages/NAME`, field
+/// `version`, in a part named `packages`).
+///
+/// The hook for issue 15's package databases: when file differences carry the
+/// package that owns them, the files of these packages join the hint's paths (and can
+/// be folded under it), since their differences follow from the version.
+pub fn package_version(ev: &Evidence<'_>) -> Vec<Found> {
+    let hits: Vec<usize> = ev
+        .diffs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| {
+            (d.part == "packages" || d.part.ends_with("/packages")) && field(d, "version").is_some()
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if hits.is_empty() {
+        return Vec::new();
+    }
+    let shown: Vec<String> = hits
+        .iter()
+        .take(4)
+        .map(|&i| {
+            let d = &ev.diffs[i];
+            let f = field(d, "version").expect("found");
+            let name = crate::entry::base_name(&d.path);
+            format!("{}: {} -> {}", text(name), f.left, f.right)
+        })
+        .collect();
+    let more = match hits.len() {
+        n if n > 4 => format!(" and {} more", n - 4),
+        _ => String::new(),
+    };
+    let text = format!(
+        "{} another version ({}{more}): the differences in the files they own follow from \
+         that. Build both from the same package versions (a snapshot mirror, a lock file), \
+         or look at what changed between the versions.",
+        count(hits.len(), "package has", "packages have"),
+        shown.join(", ")
+    );
+    vec![Found::at("package-version", ev, &hits, text)]
+}
