@@ -75,7 +75,8 @@ pub fn complete(sources: &mut Sources) -> Result<(), String> {
 }
 
 /// Prompt on standard error and read a line from standard input (a terminal) with its
-/// echo off, restored afterwards.
+/// echo off, restored afterwards: also when SIGINT, SIGTERM, SIGHUP or SIGQUIT ends
+/// rdiff while it waits (Ctrl-C at the prompt must not leave the shell without echo).
 fn ask_password(prompt: &str) -> std::io::Result<String> {
     use std::io::{BufRead, Write};
     let fd = libc::STDIN_FILENO;
@@ -87,16 +88,65 @@ fn ask_password(prompt: &str) -> std::io::Result<String> {
     let mut quiet = saved;
     quiet.c_lflag &= !libc::ECHO;
     quiet.c_lflag |= libc::ECHONL;
+    let _ = SAVED_TERMIOS.set(saved);
+    let old = on_fatal_signals(
+        restore_terminal_and_die as extern "C" fn(libc::c_int) as libc::sighandler_t,
+    );
+    // SAFETY: the fd is a terminal; `quiet` is `saved` with echo off. Off before the
+    // prompt shows, so that nothing typed after it is echoed.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
     eprint!("{prompt}");
     let _ = std::io::stderr().flush();
-    // SAFETY: the fd is a terminal; `quiet` is `saved` with echo off.
-    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
     let mut line = String::new();
     let read = std::io::stdin().lock().read_line(&mut line);
     // SAFETY: as above, restoring what was there.
     unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    for (sig, action) in old {
+        // SAFETY: putting back the disposition read by on_fatal_signals.
+        unsafe { libc::sigaction(sig, &action, std::ptr::null_mut()) };
+    }
     read?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// The terminal's settings before the password prompt, for the signal handler.
+static SAVED_TERMIOS: std::sync::OnceLock<libc::termios> = std::sync::OnceLock::new();
+
+/// The signals that end rdiff while it waits for a password.
+const FATAL: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+/// Install `handler` for the [`FATAL`] signals; the dispositions it replaced.
+fn on_fatal_signals(handler: libc::sighandler_t) -> Vec<(libc::c_int, libc::sigaction)> {
+    let mut old = Vec::new();
+    for sig in FATAL {
+        // SAFETY: sigaction is plain data; the handler only calls async-signal-safe
+        // functions (tcsetattr, write, signal, raise).
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler;
+            libc::sigemptyset(&mut action.sa_mask);
+            let mut was: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, &action, &mut was) == 0 {
+                old.push((sig, was));
+            }
+        }
+    }
+    old
+}
+
+/// Put the terminal back as it was, end the prompt's line, and die of `sig` as if it
+/// had not been caught (the shell sees the usual 130 for Ctrl-C).
+extern "C" fn restore_terminal_and_die(sig: libc::c_int) {
+    // SAFETY: async-signal-safe calls only; SAVED_TERMIOS is set before the handler is
+    // installed, and reading a set OnceLock is an atomic load.
+    unsafe {
+        if let Some(t) = SAVED_TERMIOS.get() {
+            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, t);
+        }
+        libc::write(libc::STDERR_FILENO, b"\n".as_ptr().cast(), 1);
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
 }
 
 /// The credentials for `host` (and `repo`, for auth files keyed by `host/namespace`),
