@@ -220,21 +220,29 @@ fn read_job(j: &Job, imgs: [&Image; 2], how: &LayerReading) -> Result<ReadPair<S
     } else {
         Reading::Together
     };
-    read_pair(reading, how.budgets, [false, false], |side, sink| {
+    let shared = shared_layers(j, imgs);
+    let once = read_shared(&shared, j, imgs, how)?;
+    let mut pair = read_pair(reading, how.budgets, [false, false], |side, sink| {
         let s = side as usize;
         let img = imgs[s];
         let opts = how.read.for_side(how.progress.as_ref(), s);
-        let layers = layers_of(img, j.manifests[s], j.layer);
+        let mut layers = layers_of(img, j.manifests[s], j.layer);
+        layers.retain(|i| !shared.iter().any(|x| x.index[s] == *i));
+        // The shared layers' contents first: they are usually the base, and a content
+        // offered later for the same path is taken as the one the side ends with.
+        let mut read: Vec<(usize, ReadLayer)> = (shared.iter().zip(&once))
+            .map(|(x, layer)| (x.index[s], layer.as_side(x.index[s], sink)))
+            .collect();
         let read_one = |&i: &usize| {
             let layer = &img.manifests[j.manifests[s]].layers[i];
             read_layer(img, layer, i, sink, &opts).map(|x| (i, x))
         };
-        let read: Vec<Result<(usize, ReadLayer)>> = if how.sequential {
+        let own: Vec<Result<(usize, ReadLayer)>> = if how.sequential {
             layers.iter().map(read_one).collect()
         } else {
             layers.par_iter().map(read_one).collect()
         };
-        let read = read.into_iter().collect::<Result<Vec<_>>>()?;
+        read.extend(own.into_iter().collect::<Result<Vec<_>>>()?);
         if j.layer.is_some() {
             let (i, x) = read.into_iter().next().expect("one layer");
             return Ok(SideRead {
@@ -242,6 +250,7 @@ fn read_job(j: &Job, imgs: [&Image; 2], how: &LayerReading) -> Result<ReadPair<S
                 facts: vec![(i, x.facts)],
             });
         }
+        read.sort_by_key(|(i, _)| *i);
         let sets: Vec<&EntrySet> = read.iter().map(|(_, x)| &x.set).collect();
         let entries =
             super::squash::squash(&sets).map_err(|m| Error::other(img.name.clone(), m))?;
@@ -251,7 +260,158 @@ fn read_job(j: &Job, imgs: [&Image; 2], how: &LayerReading) -> Result<ReadPair<S
             set: EntrySet { info, entries },
             facts: read.into_iter().map(|(i, x)| (i, x.facts)).collect(),
         })
-    })
+    })?;
+    keep_shared(&mut pair, &once);
+    Ok(pair)
+}
+
+/// A file that differs and that a side ends with from a shared layer: its bytes are
+/// among those that layer offered, so they are kept here rather than downloaded again
+/// for the content diff. (The keeper, offered one path several times by the layers
+/// of a squashed side, can have let them go when they matched the other side's copy
+/// from the same layer.)
+fn keep_shared(pair: &mut ReadPair<SideRead>, once: &[ReadOnce]) {
+    for (path, digest, bytes) in once.iter().flat_map(|o| &o.offered) {
+        let ends = [0, 1].map(|s| pair.sides[s].set.get(path).and_then(|e| e.digest));
+        if ends[0] == ends[1] {
+            continue;
+        }
+        for s in 0..2 {
+            if ends[s] == Some(*digest) {
+                let slot = pair.kept.entry(path.clone()).or_default();
+                if slot[s].as_ref().is_none_or(|(d, _)| d != digest) {
+                    slot[s] = Some((*digest, bytes.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// A layer both sides of a squashed pair hold, the same by digest, size and diff_id
+/// ([`same_by_digest`]): read once, for both sides, when a side is on a registry (two
+/// images on one base do not download the base twice).
+struct Shared {
+    /// The layer's index on each side.
+    index: [usize; 2],
+    /// The side that reads it: a local store's when there is one (its bytes cost no
+    /// download, and a local file must be hashed to be its digest), else the left.
+    reader: usize,
+}
+
+/// The layers of a squashed job that both sides share, each right layer used once.
+fn shared_layers(j: &Job, imgs: [&Image; 2]) -> Vec<Shared> {
+    if j.layer.is_some() || imgs.iter().all(|i| i.store.remote().is_none()) {
+        return Vec::new();
+    }
+    let la = &imgs[0].manifests[j.manifests[0]].layers;
+    let lb = &imgs[1].manifests[j.manifests[1]].layers;
+    let reader = usize::from(imgs[1].store.remote().is_none());
+    let mut used = vec![false; lb.len()];
+    let mut out = Vec::new();
+    for i in (0..la.len()).filter(|&i| la[i].is_tar()) {
+        let same = |&k: &usize| !used[k] && same_by_digest(&la[i..=i], &lb[k..=k]);
+        if let Some(k) = (0..lb.len()).find(same) {
+            used[k] = true;
+            out.push(Shared {
+                index: [i, k],
+                reader,
+            });
+        }
+    }
+    out
+}
+
+/// A shared layer read once: what it gave, and the small contents it offered (kept up
+/// to the waiting budget), to be offered again by each side as if it had read them.
+struct ReadOnce {
+    layer: ReadLayer,
+    offered: Vec<Offered>,
+}
+
+/// A content a layer offered: its path, SHA-256 and bytes.
+type Offered = (Bytes, Digest, std::sync::Arc<[u8]>);
+
+impl ReadOnce {
+    /// The layer as side reading it at index `i` sees it: its entries stamped with that
+    /// index (the content stage reads again from that side's layer `i`), its contents
+    /// offered to that side's sink.
+    fn as_side(&self, i: usize, sink: &dyn ContentSink) -> ReadLayer {
+        for (path, digest, bytes) in &self.offered {
+            if sink.wants(bytes.len() as u64) {
+                sink.content(path, *digest, bytes);
+            }
+        }
+        let mut set = self.layer.set.clone();
+        for e in &mut set.entries {
+            e.layer = i as u32;
+        }
+        ReadLayer {
+            set,
+            facts: self.layer.facts.clone(),
+        }
+    }
+}
+
+/// Holds what a shared layer offers, up to a byte budget.
+struct Capture {
+    keep_limit: u64,
+    budget: u64,
+    held: std::sync::Mutex<(u64, Vec<Offered>)>,
+}
+
+impl ContentSink for Capture {
+    fn wants(&self, size: u64) -> bool {
+        size > 0 && size <= self.keep_limit
+    }
+    fn content(&self, path: &[u8], digest: Digest, bytes: &[u8]) {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if held.0 + bytes.len() as u64 <= self.budget {
+            held.0 += bytes.len() as u64;
+            held.1.push((path.into(), digest, bytes.into()));
+        }
+    }
+}
+
+/// Read each shared layer once, from its reader side; the other side's progress
+/// counts it as read.
+fn read_shared(
+    shared: &[Shared],
+    j: &Job,
+    imgs: [&Image; 2],
+    how: &LayerReading,
+) -> Result<Vec<ReadOnce>> {
+    let read_one = |x: &Shared| {
+        let (s, i) = (x.reader, x.index[x.reader]);
+        let img = imgs[s];
+        let layer = &img.manifests[j.manifests[s]].layers[i];
+        let capture = Capture {
+            keep_limit: how.budgets.keep_limit,
+            budget: how.budgets.waiting / shared.len().max(1) as u64,
+            held: Default::default(),
+        };
+        let opts = how.read.for_side(how.progress.as_ref(), s);
+        let layer = read_layer(img, layer, i, &capture, &opts)?;
+        if let Some(p) = &how.progress {
+            let o = 1 - s;
+            p.add(
+                o,
+                imgs[o].manifests[j.manifests[o]].layers[x.index[o]]
+                    .size()
+                    .unwrap_or(0),
+            );
+        }
+        let offered = capture
+            .held
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .1;
+        Ok(ReadOnce { layer, offered })
+    };
+    if how.sequential {
+        shared.iter().map(read_one).collect()
+    } else {
+        shared.par_iter().map(read_one).collect()
+    }
 }
 
 /// A layer read: its entries and what the stream said.
