@@ -951,7 +951,10 @@ fn squash_downloads_only_what_the_squashed_view_needs() {
         assert_eq!(code, 1);
         let rootfs = |j: &Value| -> Vec<Value> {
             let all = j["differences"].as_array().unwrap();
-            all.iter().filter(|d| d["part"] == "rootfs").cloned().collect()
+            all.iter()
+                .filter(|d| d["part"] == "rootfs")
+                .cloned()
+                .collect()
         };
         assert_eq!(rootfs(&j), rootfs(&local));
         assert_eq!(rootfs(&j).len(), 1, "{j}");

@@ -309,7 +309,8 @@ fn shared_layers(j: &Job, imgs: [&Image; 2]) -> Vec<Shared> {
     let mut used = vec![false; lb.len()];
     let mut out = Vec::new();
     for i in (0..la.len()).filter(|&i| la[i].is_tar()) {
-        let same = |&k: &usize| !used[k] && same_by_digest(&la[i..=i], &lb[k..=k]);
+        let same =
+            |&k: &usize| !used[k] && lb[k].is_tar() && same_by_digest(&la[i..=i], &lb[k..=k]);
         if let Some(k) = (0..lb.len()).find(same) {
             used[k] = true;
             out.push(Shared {
