@@ -162,14 +162,7 @@ fn choose(
         reserved += cost;
         for (s, e) in pair.iter().enumerate() {
             if bytes[s].is_none() {
-                let want = Want {
-                    order: e.order,
-                    layer: e.layer,
-                    start: 0,
-                    len: e.size,
-                    expect: e.digest,
-                };
-                wanted[s].insert(d.path.clone(), want);
+                wanted[s].insert(d.path.clone(), Want::whole(e));
             }
         }
         let path = d.path.clone();
