@@ -426,11 +426,9 @@ pub(crate) fn whole(
 mod tests {
     use super::*;
 
-    #[test]
-    fn text_diff_is_cut_at_the_line_limit() {
-        let a: String = (0..100).map(|i| format!("line {i}\n")).collect();
-        let b: String = (0..100).map(|i| format!("LINE {i}\n")).collect();
-        let opts = ContentOptions {
+    /// Diffs of at most 10 lines.
+    fn opts() -> ContentOptions {
+        ContentOptions {
             keep_limit: 1 << 20,
             max_diff_lines: 10,
             budget: 1 << 30,
@@ -440,7 +438,14 @@ mod tests {
             max_depth: 8,
             nested_budget: 1 << 20,
             nested_budget_total: 1 << 20,
-        };
+        }
+    }
+
+    #[test]
+    fn text_diff_is_cut_at_the_line_limit() {
+        let a: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let b: String = (0..100).map(|i| format!("LINE {i}\n")).collect();
+        let opts = opts();
         match whole(a.as_bytes(), b.as_bytes(), b"f", &opts).0 {
             ContentDiff::Text {
                 unified,
@@ -461,17 +466,7 @@ mod tests {
         let a = vec![0u8; 100];
         let mut b = a.clone();
         b[42] = 1;
-        let opts = ContentOptions {
-            keep_limit: 1 << 20,
-            max_diff_lines: 10,
-            budget: 1 << 30,
-            label_prefix: String::new(),
-            budget_total: 0,
-            sequential: false,
-            max_depth: 8,
-            nested_budget: 1 << 20,
-            nested_budget_total: 1 << 20,
-        };
+        let opts = opts();
         assert_eq!(
             whole(&a, &b, b"f", &opts).0,
             ContentDiff::Binary {
