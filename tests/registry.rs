@@ -89,14 +89,16 @@ fn registry_against_layout_and_digest_in_header() {
     assert!(text.contains("bytes fetched"), "{text}");
 }
 
+/// `base` and `changed`, and `base` again as `t/again`: one image under two names.
+const BASE_CHANGED_AGAIN: &[(&str, &str)] = &[
+    ("base", "t/base"),
+    ("changed", "t/changed"),
+    ("base", "t/again"),
+];
+
 #[test]
 fn layers_equal_by_digest_are_not_fetched() {
-    let pushed = [
-        ("base", "t/base"),
-        ("changed", "t/changed"),
-        ("base", "t/again"),
-    ];
-    let Some((reg, env)) = registry_with(Auth::None, &pushed) else {
+    let Some((reg, env)) = registry_with(Auth::None, BASE_CHANGED_AGAIN) else {
         return;
     };
     let (_, j) = env.report(&[&reg.at("t/base:v1"), &reg.at("t/changed:v1")]);
@@ -863,12 +865,7 @@ fn multi_platform_registry_against_layout() {
 
 #[test]
 fn squash_downloads_only_what_the_squashed_view_needs() {
-    let pushed = [
-        ("base", "t/base"),
-        ("changed", "t/changed"),
-        ("base", "t/again"),
-    ];
-    let Some((reg, env)) = registry_with(Auth::None, &pushed) else {
+    let Some((reg, env)) = registry_with(Auth::None, BASE_CHANGED_AGAIN) else {
         return;
     };
     let layer_gets = || -> Vec<String> {
