@@ -270,7 +270,7 @@ fn wanted(
 }
 
 /// Read both sides again, at the same time or (`sequential`) one after the other.
-fn fetch_both(
+pub(super) fn fetch_both(
     fetchers: [&dyn Fetcher; 2],
     wanted: &[BTreeMap<Bytes, Want>; 2],
     sequential: bool,

@@ -230,15 +230,7 @@ fn fetch(
     if wanted.iter().all(BTreeMap::is_empty) {
         return Ok(());
     }
-    let (l, r) = if sequential {
-        (fetchers[0].fetch(&wanted[0]), fetchers[1].fetch(&wanted[1]))
-    } else {
-        rayon::join(
-            || fetchers[0].fetch(&wanted[0]),
-            || fetchers[1].fetch(&wanted[1]),
-        )
-    };
-    let mut got = [l?, r?];
+    let mut got = super::content::fetch_both(fetchers, wanted, sequential)?;
     for job in jobs {
         for (s, g) in got.iter_mut().enumerate() {
             if job.bytes[s].is_none()
