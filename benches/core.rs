@@ -101,17 +101,9 @@ fn entry_set(n: usize, salt: u64) -> EntrySet {
     EntrySet {
         entries,
         info: InputInfo {
-            name: "bench".into(),
-            kind: SourceKind::Tar,
-            compression: None,
             entries: n as u64,
-            bytes: 0,
-            tar_bytes: 0,
             rereadable: false,
-            sha256: None,
-            trailer: None,
-            compression_params: Vec::new(),
-            decoded_sha256: None,
+            ..InputInfo::new("bench", SourceKind::Tar)
         },
     }
 }

@@ -520,6 +520,16 @@ fn writers_agree_on_the_same_tree() {
     );
 }
 
+/// The input's field `name` is the text `left` on the left and `right` on the right.
+fn assert_input_text(r: &Report, name: &str, left: &str, right: &str) {
+    let f = field(r, "input", name);
+    assert_eq!(
+        (&f.left, &f.right),
+        (&Value::Text(left.into()), &Value::Text(right.into())),
+        "{name}"
+    );
+}
+
 /// `a` and `b` hold the same tar stream: strict reports exactly `want` (field names)
 /// on the input part and nothing else; `--ignore-compression` hides exactly those (the
 /// `sha256` with them, by the same rule); `--semantic` too.
@@ -786,21 +796,13 @@ fn every_compressed_file_gives_the_entries_of_pax_tar() {
         &c("long31.tar.zst"),
         &["sha256", "compression.window_size"],
     );
-    let f = field(&r, "input", "compression.window_size");
-    assert_eq!(
-        (&f.left, &f.right),
-        (&Value::Text("128 MiB".into()), &Value::Text("2 GiB".into()))
-    );
+    assert_input_text(&r, "compression.window_size", "128 MiB", "2 GiB");
     let r = assert_only_compression_differs(
         &c("pax.tar.gz"),
         &c("multi.tar.gz"),
         &["sha256", "compression.members"],
     );
-    let f = field(&r, "input", "compression.members");
-    assert_eq!(
-        (&f.left, &f.right),
-        (&Value::Text("1".into()), &Value::Text("2".into()))
-    );
+    assert_input_text(&r, "compression.members", "1", "2");
     // pax.tar.zst: one frame of the whole 20 KiB with its content size; multi.tar.zst:
     // two frames of 10 KiB.
     let r = assert_only_compression_differs(
@@ -813,11 +815,7 @@ fn every_compressed_file_gives_the_entries_of_pax_tar() {
             "compression.blocks",
         ],
     );
-    let f = field(&r, "input", "compression.frames");
-    assert_eq!(
-        (&f.left, &f.right),
-        (&Value::Text("1".into()), &Value::Text("2".into()))
-    );
+    assert_input_text(&r, "compression.frames", "1", "2");
     // From a pipe: no content size, so no single-segment frame either.
     assert_only_compression_differs(
         &c("pax.tar.zst"),
@@ -835,11 +833,7 @@ fn every_compressed_file_gives_the_entries_of_pax_tar() {
         &c("pax.tar.bz2"),
         &["sha256", "compression"],
     );
-    let f = field(&r, "input", "compression");
-    assert_eq!(
-        (&f.left, &f.right),
-        (&Value::Text("xz".into()), &Value::Text("bzip2".into()))
-    );
+    assert_input_text(&r, "compression", "xz", "bzip2");
     // zstd-named.tar.gz is pax.tar.zst byte for byte, whatever its name says.
     let r = report(&[&c("pax.tar.zst"), &c("zstd-named.tar.gz")]);
     assert!(r.identical, "{:?}", visible(&r));

@@ -75,6 +75,12 @@ const NORMAL: Opts = Opts {
     address_space: None,
 };
 
+/// [`NORMAL`], with the peak RSS measured.
+const MEASURED: Opts = Opts {
+    measure: true,
+    ..NORMAL
+};
+
 /// `rdiff ARGS...` with these options.
 fn run_opts<S: AsRef<OsStr>>(args: &[S], o: Opts) -> Run {
     let mut c = rdiff(args).timeout(o.timeout);
@@ -95,6 +101,15 @@ fn run<S: AsRef<OsStr>>(args: &[S]) -> Run {
 fn assert_error(r: &Run, want: &str) {
     let line = assert_one_error_line(r);
     assert_eq!(line, want, "{}", r.describe());
+}
+
+/// `rdiff ARGS...` refused at once: exit 2 with exactly the line `rdiff: INPUT: PROBLEM`,
+/// quickly, its peak RSS (where measured) below `max_mb` MB.
+fn assert_refused_quickly(args: &[&str], input: &str, problem: &str, max_mb: u64) {
+    let r = run_opts(args, MEASURED);
+    assert_error(&r, &format!("rdiff: {input}: {problem}"));
+    assert!(r.elapsed < QUICK, "{}", r.describe());
+    assert_peak_below(&r, max_mb);
 }
 
 /// A JSON report (`--format json` must be among the arguments) with this exit code:
@@ -227,22 +242,12 @@ fn zstd_window_over_2gib_is_refused() {
             [s(&bad).to_string(), pax_tar()],
             [pax_tar(), s(&bad).to_string()],
         ] {
-            let r = run_opts(
+            assert_refused_quickly(
                 &["rootfs", &args[0], &args[1]],
-                Opts {
-                    measure: true,
-                    ..NORMAL
-                },
+                s(&bad),
+                "corrupt zstd stream near byte 6: Frame requires too much memory for decoding",
+                100,
             );
-            assert_error(
-                &r,
-                &format!(
-                    "rdiff: {}: corrupt zstd stream near byte 6: Frame requires too much memory for decoding",
-                    s(&bad)
-                ),
-            );
-            assert!(r.elapsed < QUICK, "{}", r.describe());
-            assert_peak_below(&r, 100);
         }
     }
 }
@@ -428,7 +433,7 @@ fn decompression_bombs_stop_at_max_uncompressed_size() {
     ] {
         assert!(bytes.len() < 3_000_000, "{name}: {}", bytes.len());
         let p = write(t.path(), name, &bytes);
-        let r = run_opts(
+        assert_refused_quickly(
             &[
                 "rootfs",
                 "--max-uncompressed-size",
@@ -436,20 +441,10 @@ fn decompression_bombs_stop_at_max_uncompressed_size() {
                 s(&p),
                 &pax_tar(),
             ],
-            Opts {
-                measure: true,
-                ..NORMAL
-            },
+            s(&p),
+            "the uncompressed stream is over 100000000 bytes (--max-uncompressed-size)",
+            200,
         );
-        assert_error(
-            &r,
-            &format!(
-                "rdiff: {}: the uncompressed stream is over 100000000 bytes (--max-uncompressed-size)",
-                s(&p)
-            ),
-        );
-        assert!(r.elapsed < QUICK, "{}", r.describe());
-        assert_peak_below(&r, 200);
     }
 }
 
@@ -634,13 +629,7 @@ fn gnu_long_name_over_a_mebibyte() {
     };
     let a = write(t.path(), "a.tar", &make(b"one\n"));
     let b = write(t.path(), "b.tar", &make(b"two\n"));
-    let r = run_opts(
-        &["rootfs", "--format", "json", s(&a), s(&b)],
-        Opts {
-            measure: true,
-            ..NORMAL
-        },
-    );
+    let r = run_opts(&["rootfs", "--format", "json", s(&a), s(&b)], MEASURED);
     let j = assert_report(&r, 1);
     assert_eq!(
         visible(&j),
@@ -1339,10 +1328,7 @@ fn hundred_megabyte_json_config() {
             &big.path(),
             &base,
         ],
-        Opts {
-            measure: true,
-            ..NORMAL
-        },
+        MEASURED,
     );
     let j = assert_report(&r, 1);
     assert_eq!(
@@ -1400,7 +1386,7 @@ fn layer_bomb_stops_at_max_uncompressed_size() {
     m["layers"][1]["size"] = json!(size);
     m["layers"][1]["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar+zstd");
     l.set_manifest(0, &m);
-    let r = run_opts(
+    assert_refused_quickly(
         &[
             "image",
             "--max-uncompressed-size",
@@ -1408,20 +1394,12 @@ fn layer_bomb_stops_at_max_uncompressed_size() {
             &img("oci/base"),
             &l.path(),
         ],
-        Opts {
-            measure: true,
-            ..NORMAL
-        },
-    );
-    assert_error(
-        &r,
+        &l.path(),
         &format!(
-            "rdiff: {}: layer 1 ({d}): the uncompressed stream is over 100000000 bytes (--max-uncompressed-size)",
-            l.path()
+            "layer 1 ({d}): the uncompressed stream is over 100000000 bytes (--max-uncompressed-size)"
         ),
+        200,
     );
-    assert!(r.elapsed < QUICK, "{}", r.describe());
-    assert_peak_below(&r, 200);
 }
 
 // ------------------------------------------------------------------------ directories

@@ -12,7 +12,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,7 +22,7 @@ use support::oci::Layout;
 use support::paths::{copy_dir, img, td, tmp};
 use support::rawtar::{Member, fix_checksum, raw_header, read_tar, write_tar};
 use support::report::{diff_at, field, fields_of, ignored_counts as ignored, notes};
-use support::run::{Run, rdiff};
+use support::run::{Run, fake_bin, on_path, rdiff};
 
 /// Upper bound for any one child: a hang fails the test instead of blocking it.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -412,14 +411,6 @@ fn oci_ref_selects_the_manifest_by_ref_name() {
     assert_eq!(r["mode"], "custom");
 }
 
-/// A directory on PATH holding executable shell scripts.
-fn fake_bin(dir: &Path, name: &str, script: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 #[test]
 fn podman_and_docker_not_installed_is_a_clear_error() {
     let t = tmp();
@@ -443,9 +434,7 @@ fn podman_and_docker_not_installed_is_a_clear_error() {
 /// without it, a stand-in that fails as the CLI does, so the test never skips.
 #[test]
 fn docker_without_a_daemon_is_one_line_naming_the_input() {
-    let has_docker = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("docker").is_file()))
-        .unwrap_or(false);
+    let has_docker = on_path("docker");
     let t = tmp();
     let bin = t.path().join("bin");
     let sock = "unix:///nonexistent/rdiff-test.sock";

@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::paths::{copy_dir, img, s, tmp};
 use support::rawtar::{Member, read_tar, write_tar};
-use support::run::{self, Run, assert_input_error, rdiff};
+use support::run::{self, Run, assert_input_error, fake_bin, rdiff};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -195,14 +194,6 @@ fn skopeo_dir_copies_read_as_images() {
     let as_oci = format!("oci:{}", img("dir/base"));
     let r = image(&[&as_oci, &img("oci/base")], &[]);
     assert_input_error(&r, &as_oci, &["no oci-layout file", "dir:"]);
-}
-
-/// A directory on PATH holding one executable shell script.
-fn fake_bin(dir: &Path, name: &str, script: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 #[test]

@@ -16,16 +16,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
 
-#[path = "support/registry.rs"]
 mod support;
-use support::*;
+use support::registry::*;
+use support::run::{RDIFF, fake_bin, have};
 
 #[test]
 fn same_report_as_from_layouts() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let Some((reg, env)) = registry_with(Auth::None, &[]) else {
         return;
-    }
-    let reg = Registry::start(false, None);
+    };
     let t = tempfile::tempdir().unwrap();
     let reordered = nested_copy("multi-reordered", t.path());
     let layouts = [
@@ -41,7 +40,6 @@ fn same_report_as_from_layouts() {
         reg.push(dir, &format!("t/{repo}"));
     }
     let dir_of = |r: &str| layouts.iter().find(|(n, _)| *n == r).unwrap().1.clone();
-    let env = Env::new();
     let pairs = [
         ("base", "changed"),
         ("base", "base-zstd"),
@@ -73,12 +71,9 @@ fn same_report_as_from_layouts() {
 
 #[test]
 fn registry_against_layout_and_digest_in_header() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let Some((reg, env)) = registry_with(Auth::None, &[("base", "t/base")]) else {
         return;
-    }
-    let reg = Registry::start(false, None);
-    reg.push(&fixture("base"), "t/base");
-    let env = Env::new();
+    };
     let at = reg.at("t/base:v1");
     let (code, j) = env.report(&["--semantic", &at, &fixture("base")]);
     assert_eq!(code, 0, "{j}");
@@ -94,16 +89,18 @@ fn registry_against_layout_and_digest_in_header() {
     assert!(text.contains("bytes fetched"), "{text}");
 }
 
+/// `base` and `changed`, and `base` again as `t/again`: one image under two names.
+const BASE_CHANGED_AGAIN: &[(&str, &str)] = &[
+    ("base", "t/base"),
+    ("changed", "t/changed"),
+    ("base", "t/again"),
+];
+
 #[test]
 fn layers_equal_by_digest_are_not_fetched() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let Some((reg, env)) = registry_with(Auth::None, BASE_CHANGED_AGAIN) else {
         return;
-    }
-    let reg = Registry::start(false, None);
-    reg.push(&fixture("base"), "t/base");
-    reg.push(&fixture("changed"), "t/changed");
-    reg.push(&fixture("base"), "t/again");
-    let env = Env::new();
+    };
     let (_, j) = env.report(&[&reg.at("t/base:v1"), &reg.at("t/changed:v1")]);
     assert_eq!(
         reg.blob_gets(SHARED),
@@ -145,14 +142,11 @@ fn layers_equal_by_digest_are_not_fetched() {
 
 #[test]
 fn platform_narrows_what_is_fetched() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let Some((reg, env)) = registry_with(Auth::None, &[("multi-nested", "t/multi")]) else {
         return;
-    }
-    let reg = Registry::start(false, None);
+    };
     let t = tempfile::tempdir().unwrap();
-    reg.push(&fixture("multi-nested"), "t/multi");
     reg.push(&nested_copy("multi-reordered", t.path()), "t/reordered");
-    let env = Env::new();
     let (a, b) = (reg.at("t/multi:v1"), reg.at("t/reordered:v1"));
     let (_, j) = env.report(&["--platform", "linux/arm64", &a, &b]);
     let parts: Vec<&str> = j["parts"]
@@ -198,25 +192,23 @@ fn auth_file(path: &Path, host: &str, user_pass: &str) {
 
 /// A `docker-credential-NAME` helper that knows `user_pass` for any server.
 fn helper(env: &Env, name: &str, user_pass: &str) {
-    use std::os::unix::fs::PermissionsExt;
     let (u, p) = user_pass.split_once(':').unwrap();
-    let p_ = env.path("bin").join(format!("docker-credential-{name}"));
     let script = format!(
-        "#!/bin/sh\nread server\n[ \"$1\" = get ] || exit 1\n\
-         printf '{{\"ServerURL\":\"%s\",\"Username\":\"{u}\",\"Secret\":\"{p}\"}}' \"$server\"\n"
+        "read server\n[ \"$1\" = get ] || exit 1\n\
+         printf '{{\"ServerURL\":\"%s\",\"Username\":\"{u}\",\"Secret\":\"{p}\"}}' \"$server\""
     );
-    std::fs::write(&p_, script).unwrap();
-    std::fs::set_permissions(&p_, std::fs::Permissions::from_mode(0o755)).unwrap();
+    fake_bin(
+        &env.path("bin"),
+        &format!("docker-credential-{name}"),
+        &script,
+    );
 }
 
 #[test]
 fn basic_auth_from_every_source() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let Some((reg, env)) = registry_with(Auth::Htpasswd, &[("base", "t/base")]) else {
         return;
-    }
-    let reg = Registry::start(true, None);
-    reg.push(&fixture("base"), "t/base");
-    let env = Env::new();
+    };
     let (at, host) = (reg.at("t/base:v1"), format!("127.0.0.1:{}", reg.port));
     let base = fixture("base");
     let ok = |args: &[&str], extra: &[(&str, &Path)]| {
@@ -275,13 +267,10 @@ fn basic_auth_from_every_source() {
 
 #[test]
 fn errors_are_one_line() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let pushed = [("base", "t/base"), ("changed", "t/changed")];
+    let Some((reg, env)) = registry_with(Auth::None, &pushed) else {
         return;
-    }
-    let reg = Registry::start(false, None);
-    reg.push(&fixture("base"), "t/base");
-    reg.push(&fixture("changed"), "t/changed");
-    let env = Env::new();
+    };
     let base = fixture("base");
     let tag = reg.at("t/base:nope");
     env.fails(
@@ -319,12 +308,9 @@ fn errors_are_one_line() {
 
 #[test]
 fn a_changed_manifest_is_refused() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let Some((reg, env)) = registry_with(Auth::None, &[("base", "t/base")]) else {
         return;
-    }
-    let reg = Registry::start(false, None);
-    reg.push(&fixture("base"), "t/base");
-    let env = Env::new();
+    };
     let index: Value =
         serde_json::from_slice(&std::fs::read(fixture("base") + "/index.json").unwrap()).unwrap();
     let digest = index["manifests"][0]["digest"].as_str().unwrap();
@@ -413,12 +399,12 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 
 #[test]
 fn tls_with_cert_dir_or_without_verification() {
-    if !have(&["docker-registry", "skopeo", "openssl"]) {
+    if !have_registry(&["openssl"]) {
         return;
     }
     let t = tempfile::tempdir().unwrap();
     let (ca, cert, key) = certificates(t.path());
-    let reg = Registry::start(false, Some((&cert, &key)));
+    let reg = Registry::start(Auth::None, Some((&cert, &key)));
     reg.push(&fixture("base"), "t/base");
     let env = Env::new();
     let (at, base) = (reg.at("t/base:v1"), fixture("base"));
@@ -510,13 +496,10 @@ fn responses(
 
 #[test]
 fn a_dropped_connection_is_resumed_with_a_range() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let pushed = [("base", "t/base"), ("base-zstd", "t/zstd")];
+    let Some((reg, env)) = registry_with(Auth::None, &pushed) else {
         return;
-    }
-    let reg = Registry::start(false, None);
-    reg.push(&fixture("base"), "t/base");
-    reg.push(&fixture("base-zstd"), "t/zstd");
-    let env = Env::new();
+    };
     let direct = env.report(&[&reg.at("t/base:v1"), &reg.at("t/zstd:v1")]);
     let proxy = cutting_proxy(reg.port, SHARED.to_string(), 1000);
     let (a, b) = (
@@ -720,7 +703,7 @@ fn token_answer(r: &Request, key: &Path, x5c: &str) -> Response {
 
 #[test]
 fn bearer_tokens_from_the_registrys_own_token_auth() {
-    if !have(&["docker-registry", "skopeo", "openssl"]) {
+    if !have_registry(&["openssl"]) {
         return;
     }
     let tokens = TokenServer::start();
@@ -728,7 +711,7 @@ fn bearer_tokens_from_the_registrys_own_token_auth() {
         realm: tokens.realm(),
         bundle: tokens.cert.clone(),
     };
-    let reg = Registry::start_with(auth, None);
+    let reg = Registry::start(auth, None);
     reg.push(&fixture("base"), "t/base");
     reg.push(&fixture("changed"), "t/changed");
     let env = Env::new();
@@ -807,9 +790,9 @@ fn without_ref_name(d: &[Value]) -> Vec<Value> {
 
 #[test]
 fn zstd_layers_through_the_registry_as_from_layouts() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let Some((reg, env)) = registry_with(Auth::None, &[("base-zstd", "t/base-zstd")]) else {
         return;
-    }
+    };
     // changed with zstd layers, as base-zstd was made from base.
     let t = tempfile::tempdir().unwrap();
     let changed = t.path().join("changed-zstd");
@@ -825,10 +808,7 @@ fn zstd_layers_through_the_registry_as_from_layouts() {
         String::from_utf8_lossy(&out.stderr)
     );
     let changed = changed.to_str().unwrap();
-    let reg = Registry::start(false, None);
-    reg.push(&fixture("base-zstd"), "t/base-zstd");
     reg.push(changed, "t/changed-zstd");
-    let env = Env::new();
     let (ra, rb) = (reg.at("t/base-zstd:v1"), reg.at("t/changed-zstd:v1"));
     let (la, lb) = (fixture("base-zstd"), changed.to_string());
     for mode in [&[][..], &["--semantic"][..], &["--squash"][..]] {
@@ -843,12 +823,9 @@ fn zstd_layers_through_the_registry_as_from_layouts() {
 
 #[test]
 fn multi_platform_registry_against_layout() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let Some((reg, env)) = registry_with(Auth::None, &[("multi-nested", "t/multi")]) else {
         return;
-    }
-    let reg = Registry::start(false, None);
-    reg.push(&fixture("multi-nested"), "t/multi");
-    let env = Env::new();
+    };
     let multi = reg.at("t/multi:v1");
     let (nested, reordered) = (fixture("multi-nested"), fixture("multi-reordered"));
     for mode in [
@@ -888,14 +865,9 @@ fn multi_platform_registry_against_layout() {
 
 #[test]
 fn squash_downloads_only_what_the_squashed_view_needs() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let Some((reg, env)) = registry_with(Auth::None, BASE_CHANGED_AGAIN) else {
         return;
-    }
-    let reg = Registry::start(false, None);
-    reg.push(&fixture("base"), "t/base");
-    reg.push(&fixture("changed"), "t/changed");
-    reg.push(&fixture("base"), "t/again");
-    let env = Env::new();
+    };
     let layer_gets = || -> Vec<String> {
         let mut v: Vec<String> = reg
             .log()
@@ -967,12 +939,9 @@ fn squash_downloads_only_what_the_squashed_view_needs() {
 
 #[test]
 fn creds_without_a_password_ask_the_terminal_or_fail() {
-    if !have(&["docker-registry", "skopeo"]) {
+    let Some((reg, env)) = registry_with(Auth::Htpasswd, &[("base", "t/base")]) else {
         return;
-    }
-    let reg = Registry::start(true, None);
-    reg.push(&fixture("base"), "t/base");
-    let env = Env::new();
+    };
     let (at, base) = (reg.at("t/base:v1"), fixture("base"));
     // No terminal to ask on: one line, exit 2, nothing asked of the registry.
     let before = reg.log().lines().count();

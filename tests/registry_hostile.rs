@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-#[path = "support/registry.rs"]
 mod support;
-use support::*;
+use support::paths::copy_dir;
+use support::registry::*;
+use support::run::skip;
 
 /// `oci/base`'s manifest, and its layer 1 (`oci/changed` has another layer 1).
 const BASE: &str = "sha256:caa3e717ab04d09ca9d379d0e42abd894ddbe6e195a95b370e7986c85e89e251";
@@ -59,14 +60,7 @@ fn a_local_blob_that_is_not_its_digest_is_not_equal_by_digest() {
     // registry's blob is fine, but the local file must be what "equal by digest" says.
     let t = tempfile::tempdir().unwrap();
     let local = t.path().join("base");
-    std::fs::create_dir_all(local.join("blobs/sha256")).unwrap();
-    for f in ["index.json", "oci-layout"] {
-        std::fs::copy(format!("{}/{f}", fixture("base")), local.join(f)).unwrap();
-    }
-    for e in std::fs::read_dir(format!("{}/blobs/sha256", fixture("base"))).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), local.join("blobs/sha256").join(e.file_name())).unwrap();
-    }
+    copy_dir(std::path::Path::new(&fixture("base")), &local);
     let file = local.join("blobs/sha256").join(&BASE_L1[7..]);
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[4] ^= 1;

@@ -15,7 +15,7 @@ use crate::compare::keeper::KeptPair;
 use crate::entry::{BLOCK_SIZE, Bytes, Entry, display_bytes};
 use crate::error::Result;
 use crate::report::{ContentDiff, Difference, Excerpts, Status};
-use crate::source::{EntrySet, Fetcher, Want};
+use crate::source::{EntrySet, Fetched, Fetcher, Want};
 
 /// Contents read for a content diff: the entry path and both sides' bytes.
 pub type HeldContent = (Bytes, [Option<Arc<[u8]>>; 2]);
@@ -114,14 +114,7 @@ pub fn complete_kept(
             continue;
         }
         bytes += e.size + other.map_or(0, |(_, n)| n);
-        let want = Want {
-            order: e.order,
-            layer: e.layer,
-            start: 0,
-            len: e.size,
-            expect: e.digest,
-        };
-        wanted[side].insert(path.clone(), want);
+        wanted[side].insert(path.clone(), Want::whole(e));
     }
     for side in 0..2 {
         if wanted[side].is_empty() {
@@ -146,7 +139,7 @@ pub fn complete_kept(
 }
 
 /// Fill `content` of changed regular files in `diffs`: a unified diff, or where the
-/// first differing byte is.
+/// first differing byte is. Returns the whole contents compared (for `--report-dir`).
 pub fn content_diffs(
     diffs: &mut [Difference],
     sets: [&EntrySet; 2],
@@ -154,8 +147,51 @@ pub fn content_diffs(
     kept: &HashMap<Bytes, KeptPair>,
     opts: &ContentOptions,
 ) -> Result<Vec<HeldContent>> {
+    let todo = plan(diffs, sets, opts);
+    if todo.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted = wanted(diffs, &todo, sets, fetchers, kept);
+    let got = Got {
+        kept,
+        fetched: fetch_both(fetchers, &wanted, opts.sequential)?,
+        fetchers,
+    };
     let mut held_out: Vec<HeldContent> = Vec::new();
-    // Which differences need content, and how.
+    for (i, plan) in todo {
+        let path = diffs[i].path.clone();
+        let pair = [0, 1].map(|side| sets[side].get(&path).expect("present"));
+        let (cd, excerpts) = match plan {
+            Plan::Exact(off) => (binary_at(Some(off)), None),
+            Plan::Whole => match [0, 1].map(|side| got.whole(side, &path, pair[side])) {
+                [Some(a), Some(b)] => {
+                    let (cd, ex) = whole(&a, &b, &path, opts);
+                    held_out.push((path, [Some(a), Some(b)]));
+                    (cd, Some(ex))
+                }
+                [None, _] => (got.unavailable(0), None),
+                [_, None] => (got.unavailable(1), None),
+            },
+            Plan::Block(b) => {
+                let fetched = [0, 1].map(|side| got.fetched[side].get(&path));
+                block_diff(b, fetched, pair[0].size.max(pair[1].size))
+            }
+        };
+        diffs[i].content = Some(cd);
+        diffs[i].excerpts = excerpts.map(Box::new);
+    }
+    Ok(held_out)
+}
+
+/// Which differences get a content diff, and how: changed regular files whose contents
+/// differ, unless a path rule hides them. Contents both within the keep limit are
+/// diffed whole, in path order within the text-diff budget (those past it are told so
+/// here); larger ones at the block their hashes point to.
+fn plan(
+    diffs: &mut [Difference],
+    sets: [&EntrySet; 2],
+    opts: &ContentOptions,
+) -> Vec<(usize, Plan)> {
     let mut todo: Vec<(usize, Plan)> = Vec::new();
     let mut over_budget: Vec<usize> = Vec::new();
     let mut spent = 0u64;
@@ -191,45 +227,55 @@ pub fn content_diffs(
             ),
         });
     }
-    if todo.is_empty() {
-        return Ok(held_out);
+    todo
+}
+
+/// Content the keeper holds already, checked against the entry's digest (an empty
+/// content is never kept: it is known).
+fn held(kept: &HashMap<Bytes, KeptPair>, side: usize, path: &[u8], e: &Entry) -> Option<Arc<[u8]>> {
+    if e.size == 0 && is_regular(e) {
+        return Some(Arc::from(&[][..]));
     }
+    let pair = kept.get(path)?;
+    let (d, b) = pair[side].as_ref()?;
+    (Some(*d) == e.digest).then(|| b.clone())
+}
 
-    // Content we hold already, checked against the entry's digest (an empty content
-    // is never kept: it is known).
-    let held = |side: usize, path: &[u8], e: &Entry| -> Option<Arc<[u8]>> {
-        if e.size == 0 && is_regular(e) {
-            return Some(Arc::from(&[][..]));
-        }
-        let pair = kept.get(path)?;
-        let (d, b) = pair[side].as_ref()?;
-        (Some(*d) == e.digest).then(|| b.clone())
-    };
-
+/// What to read again for the plans: whole contents the keeper does not hold, the
+/// blocks the block hashes point to; nothing from an input that cannot be read twice.
+fn wanted(
+    diffs: &[Difference],
+    todo: &[(usize, Plan)],
+    sets: [&EntrySet; 2],
+    fetchers: [&dyn Fetcher; 2],
+    kept: &HashMap<Bytes, KeptPair>,
+) -> [BTreeMap<Bytes, Want>; 2] {
     let mut wanted: [BTreeMap<Bytes, Want>; 2] = [BTreeMap::new(), BTreeMap::new()];
-    for (i, plan) in &todo {
+    for (i, plan) in todo {
         let path = &diffs[*i].path;
         for side in 0..2 {
             let e = sets[side].get(path).expect("present");
-            let (start, len) = match plan {
-                Plan::Whole if held(side, path, e).is_some() => continue,
-                Plan::Whole => (0, e.size),
-                Plan::Block(b) => (b * BLOCK_SIZE, BLOCK_SIZE),
+            let want = match plan {
+                Plan::Whole if held(kept, side, path, e).is_some() => continue,
+                Plan::Whole => Want::whole(e),
+                Plan::Block(b) => Want::range(e, b * BLOCK_SIZE, BLOCK_SIZE),
                 Plan::Exact(_) => continue,
             };
             if fetchers[side].rereadable() {
-                let want = Want {
-                    order: e.order,
-                    layer: e.layer,
-                    start,
-                    len,
-                    expect: e.digest,
-                };
                 wanted[side].insert(path.clone(), want);
             }
         }
     }
-    let (fl, fr) = if opts.sequential {
+    wanted
+}
+
+/// Read both sides again, at the same time or (`sequential`) one after the other.
+pub(super) fn fetch_both(
+    fetchers: [&dyn Fetcher; 2],
+    wanted: &[BTreeMap<Bytes, Want>; 2],
+    sequential: bool,
+) -> Result<[BTreeMap<Bytes, Fetched>; 2]> {
+    let (fl, fr) = if sequential {
         (fetchers[0].fetch(&wanted[0]), fetchers[1].fetch(&wanted[1]))
     } else {
         rayon::join(
@@ -237,83 +283,71 @@ pub fn content_diffs(
             || fetchers[1].fetch(&wanted[1]),
         )
     };
-    let fetched = [fl?, fr?];
+    Ok([fl?, fr?])
+}
 
-    let get = |side: usize, path: &Bytes, e: &Entry| -> Option<Arc<[u8]>> {
-        held(side, path, e).or_else(|| {
-            fetched[side]
+/// The bytes a content diff has: held by the keeper, or fetched again.
+struct Got<'a> {
+    kept: &'a HashMap<Bytes, KeptPair>,
+    fetched: [BTreeMap<Bytes, Fetched>; 2],
+    fetchers: [&'a dyn Fetcher; 2],
+}
+
+impl Got<'_> {
+    /// The whole content of `e` on `side`, held or fetched.
+    fn whole(&self, side: usize, path: &Bytes, e: &Entry) -> Option<Arc<[u8]>> {
+        held(self.kept, side, path, e).or_else(|| {
+            self.fetched[side]
                 .get(path)
                 .filter(|f| f.bytes.len() as u64 == e.size)
                 .map(|v| Arc::from(&v.bytes[..]))
         })
-    };
-    let stdin_reason = |side: usize| {
-        if fetchers[side].rereadable() {
+    }
+
+    /// Why `side`'s content is missing.
+    fn unavailable(&self, side: usize) -> ContentDiff {
+        let reason = if self.fetchers[side].rereadable() {
             "content could not be read again".to_string()
         } else {
             format!(
                 "content of {} was not kept and a stream (standard input, a pipe) cannot be read twice",
                 ["left", "right"][side]
             )
-        }
-    };
-
-    for (i, plan) in todo {
-        let path = diffs[i].path.clone();
-        let l = sets[0].get(&path).expect("present");
-        let r = sets[1].get(&path).expect("present");
-        let mut excerpts = None;
-        let cd = match plan {
-            Plan::Exact(off) => ContentDiff::Binary {
-                first_difference: Some(off),
-                first_difference_within: None,
-            },
-            Plan::Whole => match (get(0, &path, l), get(1, &path, r)) {
-                (Some(a), Some(b)) => {
-                    let (cd, ex) = whole(&a, &b, &path, opts);
-                    excerpts = Some(ex);
-                    held_out.push((path.clone(), [Some(a), Some(b)]));
-                    cd
-                }
-                (None, _) => ContentDiff::Unavailable {
-                    reason: stdin_reason(0),
-                },
-                (_, None) => ContentDiff::Unavailable {
-                    reason: stdin_reason(1),
-                },
-            },
-            Plan::Block(b) => {
-                let start = b * BLOCK_SIZE;
-                match (fetched[0].get(&path), fetched[1].get(&path)) {
-                    // The block hashes pointed here; the bytes say where, if anywhere.
-                    (Some(a), Some(c)) if a.bytes != c.bytes => {
-                        // One block of the file: other blocks may differ too.
-                        let mut ex = super::excerpt::binary(&a.bytes, &c.bytes);
-                        ex.complete = false;
-                        excerpts = Some(ex);
-                        ContentDiff::Binary {
-                            first_difference: Some(start + first_mismatch(&a.bytes, &c.bytes)),
-                            first_difference_within: None,
-                        }
-                    }
-                    (Some(_), Some(_)) => ContentDiff::Binary {
-                        first_difference: None,
-                        first_difference_within: None,
-                    },
-                    _ => ContentDiff::Binary {
-                        first_difference: None,
-                        first_difference_within: Some((
-                            start,
-                            (start + BLOCK_SIZE).min(l.size.max(r.size)) - 1,
-                        )),
-                    },
-                }
-            }
         };
-        diffs[i].content = Some(cd);
-        diffs[i].excerpts = excerpts.map(Box::new);
+        ContentDiff::Unavailable { reason }
     }
-    Ok(held_out)
+}
+
+/// A binary content diff saying where the contents first differ, if known.
+fn binary_at(first_difference: Option<u64>) -> ContentDiff {
+    ContentDiff::Binary {
+        first_difference,
+        first_difference_within: None,
+    }
+}
+
+/// The content diff of two large contents from block `b`, as fetched from each side
+/// (`size`: the larger content's size), and the excerpts of where the block differs.
+fn block_diff(b: u64, got: [Option<&Fetched>; 2], size: u64) -> (ContentDiff, Option<Excerpts>) {
+    let start = b * BLOCK_SIZE;
+    match got {
+        // The block hashes pointed here; the bytes say where, if anywhere.
+        [Some(a), Some(c)] if a.bytes != c.bytes => {
+            // One block of the file: other blocks may differ too.
+            let mut ex = super::excerpt::binary(&a.bytes, &c.bytes);
+            ex.complete = false;
+            let cd = binary_at(Some(start + first_mismatch(&a.bytes, &c.bytes)));
+            (cd, Some(ex))
+        }
+        [Some(_), Some(_)] => (binary_at(None), None),
+        _ => {
+            let cd = ContentDiff::Binary {
+                first_difference: None,
+                first_difference_within: Some((start, (start + BLOCK_SIZE).min(size) - 1)),
+            };
+            (cd, None)
+        }
+    }
 }
 
 pub(crate) fn first_mismatch(a: &[u8], b: &[u8]) -> u64 {
@@ -392,11 +426,9 @@ pub(crate) fn whole(
 mod tests {
     use super::*;
 
-    #[test]
-    fn text_diff_is_cut_at_the_line_limit() {
-        let a: String = (0..100).map(|i| format!("line {i}\n")).collect();
-        let b: String = (0..100).map(|i| format!("LINE {i}\n")).collect();
-        let opts = ContentOptions {
+    /// Diffs of at most 10 lines.
+    fn opts() -> ContentOptions {
+        ContentOptions {
             keep_limit: 1 << 20,
             max_diff_lines: 10,
             budget: 1 << 30,
@@ -406,7 +438,14 @@ mod tests {
             max_depth: 8,
             nested_budget: 1 << 20,
             nested_budget_total: 1 << 20,
-        };
+        }
+    }
+
+    #[test]
+    fn text_diff_is_cut_at_the_line_limit() {
+        let a: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let b: String = (0..100).map(|i| format!("LINE {i}\n")).collect();
+        let opts = opts();
         match whole(a.as_bytes(), b.as_bytes(), b"f", &opts).0 {
             ContentDiff::Text {
                 unified,
@@ -427,17 +466,7 @@ mod tests {
         let a = vec![0u8; 100];
         let mut b = a.clone();
         b[42] = 1;
-        let opts = ContentOptions {
-            keep_limit: 1 << 20,
-            max_diff_lines: 10,
-            budget: 1 << 30,
-            label_prefix: String::new(),
-            budget_total: 0,
-            sequential: false,
-            max_depth: 8,
-            nested_budget: 1 << 20,
-            nested_budget_total: 1 << 20,
-        };
+        let opts = opts();
         assert_eq!(
             whole(&a, &b, b"f", &opts).0,
             ContentDiff::Binary {

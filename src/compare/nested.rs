@@ -162,14 +162,7 @@ fn choose(
         reserved += cost;
         for (s, e) in pair.iter().enumerate() {
             if bytes[s].is_none() {
-                let want = Want {
-                    order: e.order,
-                    layer: e.layer,
-                    start: 0,
-                    len: e.size,
-                    expect: e.digest,
-                };
-                wanted[s].insert(d.path.clone(), want);
+                wanted[s].insert(d.path.clone(), Want::whole(e));
             }
         }
         let path = d.path.clone();
@@ -237,15 +230,7 @@ fn fetch(
     if wanted.iter().all(BTreeMap::is_empty) {
         return Ok(());
     }
-    let (l, r) = if sequential {
-        (fetchers[0].fetch(&wanted[0]), fetchers[1].fetch(&wanted[1]))
-    } else {
-        rayon::join(
-            || fetchers[0].fetch(&wanted[0]),
-            || fetchers[1].fetch(&wanted[1]),
-        )
-    };
-    let mut got = [l?, r?];
+    let mut got = super::content::fetch_both(fetchers, wanted, sequential)?;
     for job in jobs {
         for (s, g) in got.iter_mut().enumerate() {
             if job.bytes[s].is_none()

@@ -14,29 +14,43 @@ fn jv(v: Option<&Value>) -> V {
     }
 }
 
-fn obj(v: &Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
-}
+/// A key of two JSON objects whose values differ, and the two values (`None`: absent).
+type Changed<'a> = (&'a str, Option<&'a Value>, Option<&'a Value>);
 
-fn keys<'a>(a: &'a Map<String, Value>, b: &'a Map<String, Value>) -> Vec<&'a String> {
-    let mut k: Vec<&String> = a.keys().chain(b.keys()).collect();
-    k.sort();
-    k.dedup();
-    k
+/// The keys whose values differ between two JSON objects (an absent value, or one that
+/// is no object, has no keys), in key order.
+fn changed<'a>(a: Option<&'a Value>, b: Option<&'a Value>) -> Vec<Changed<'a>> {
+    let (a, b) = (a.and_then(Value::as_object), b.and_then(Value::as_object));
+    let get = |m: Option<&'a Map<String, Value>>, k: &str| m.and_then(|m| m.get(k));
+    let mut keys: Vec<&str> = a
+        .iter()
+        .chain(&b)
+        .flat_map(|m| m.keys())
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|k| (k, get(a, k), get(b, k)))
+        .filter(|(_, x, y)| x != y)
+        .collect()
 }
 
 /// Per-key differences of two JSON objects, in one family, keys prefixed.
-fn keyed(out: &mut Vec<FieldDiff>, family: &'static str, prefix: &str, a: &Value, b: &Value) {
-    let (a, b) = (obj(a), obj(b));
-    for k in keys(&a, &b) {
-        if a.get(k) != b.get(k) {
-            out.push(FieldDiff::keyed(
-                family,
-                format!("{prefix}{k}").into_bytes(),
-                jv(a.get(k)),
-                jv(b.get(k)),
-            ));
-        }
+fn keyed(
+    out: &mut Vec<FieldDiff>,
+    family: &'static str,
+    prefix: &str,
+    a: Option<&Value>,
+    b: Option<&Value>,
+) {
+    for (k, x, y) in changed(a, b) {
+        out.push(FieldDiff::keyed(
+            family,
+            format!("{prefix}{k}").into_bytes(),
+            jv(x),
+            jv(y),
+        ));
     }
 }
 
@@ -178,13 +192,8 @@ pub fn annotations_lost_to_format(fields: &mut [FieldDiff], left_docker: bool, r
 /// compression; those are then keyed `blob`.
 pub fn descriptor(a: &Value, b: &Value, blob_only: bool) -> Vec<FieldDiff> {
     let mut out = Vec::new();
-    let (ma, mb) = (obj(a), obj(b));
-    for k in keys(&ma, &mb) {
-        let (x, y) = (ma.get(k), mb.get(k));
-        if x == y {
-            continue;
-        }
-        match k.as_str() {
+    for (k, x, y) in changed(Some(a), Some(b)) {
+        match k {
             "mediaType" => media_type(&mut out, x, y),
             "digest" | "size" => {
                 let family = if k == "digest" { "digest" } else { "size" };
@@ -194,20 +203,8 @@ pub fn descriptor(a: &Value, b: &Value, blob_only: bool) -> Vec<FieldDiff> {
                     out.push(FieldDiff::new(family, jv(x), jv(y)));
                 }
             }
-            "annotations" => keyed(
-                &mut out,
-                "annotations",
-                "",
-                a.get(k).unwrap_or(&Value::Null),
-                b.get(k).unwrap_or(&Value::Null),
-            ),
-            "platform" => keyed(
-                &mut out,
-                "platform",
-                "",
-                a.get(k).unwrap_or(&Value::Null),
-                b.get(k).unwrap_or(&Value::Null),
-            ),
+            "annotations" => keyed(&mut out, "annotations", "", x, y),
+            "platform" => keyed(&mut out, "platform", "", x, y),
             "artifactType" => whole(&mut out, "artifact_type", x, y),
             "urls" => whole(&mut out, "urls", x, y),
             "subject" => whole(&mut out, "subject", x, y),
@@ -222,24 +219,13 @@ pub fn descriptor(a: &Value, b: &Value, blob_only: bool) -> Vec<FieldDiff> {
 /// elsewhere (`manifests`, `config`, `layers`).
 pub fn document(a: &Value, b: &Value) -> Vec<FieldDiff> {
     let mut out = Vec::new();
-    let (ma, mb) = (obj(a), obj(b));
-    for k in keys(&ma, &mb) {
-        let (x, y) = (ma.get(k), mb.get(k));
-        if x == y {
-            continue;
-        }
-        match k.as_str() {
+    for (k, x, y) in changed(Some(a), Some(b)) {
+        match k {
             "manifests" | "config" | "layers" => {}
             "schemaVersion" => whole(&mut out, "schema_version", x, y),
             "mediaType" => media_type(&mut out, x, y),
             "artifactType" => whole(&mut out, "artifact_type", x, y),
-            "annotations" => keyed(
-                &mut out,
-                "annotations",
-                "",
-                a.get(k).unwrap_or(&Value::Null),
-                b.get(k).unwrap_or(&Value::Null),
-            ),
+            "annotations" => keyed(&mut out, "annotations", "", x, y),
             "subject" => whole(&mut out, "subject", x, y),
             _ => out.push(FieldDiff::keyed("other", k.as_bytes(), jv(x), jv(y))),
         }
@@ -265,14 +251,14 @@ fn env_pairs(v: Option<&Value>) -> Vec<(String, Value)> {
 /// The container configuration (`config` or Docker's `container_config`): every key;
 /// `Env` variable by variable (and its order, which strict mode counts), `Labels`,
 /// `ExposedPorts` and `Volumes` key by key.
-fn container_config(out: &mut Vec<FieldDiff>, family: &'static str, a: &Value, b: &Value) {
-    let (ma, mb) = (obj(a), obj(b));
-    for k in keys(&ma, &mb) {
-        let (x, y) = (ma.get(k), mb.get(k));
-        if x == y {
-            continue;
-        }
-        match k.as_str() {
+fn container_config(
+    out: &mut Vec<FieldDiff>,
+    family: &'static str,
+    a: Option<&Value>,
+    b: Option<&Value>,
+) {
+    for (k, x, y) in changed(a, b) {
+        match k {
             "Env" => {
                 let (ea, eb) = (env_pairs(x), env_pairs(y));
                 let mut names: Vec<&String> = ea.iter().chain(eb.iter()).map(|(n, _)| n).collect();
@@ -299,13 +285,7 @@ fn container_config(out: &mut Vec<FieldDiff>, family: &'static str, a: &Value, b
                     out.push(FieldDiff::keyed(family, &b"Env"[..], jv(x), jv(y)));
                 }
             }
-            "Labels" | "ExposedPorts" | "Volumes" => keyed(
-                out,
-                family,
-                &format!("{k}."),
-                x.unwrap_or(&Value::Null),
-                y.unwrap_or(&Value::Null),
-            ),
+            "Labels" | "ExposedPorts" | "Volumes" => keyed(out, family, &format!("{k}."), x, y),
             _ => out.push(FieldDiff::keyed(family, k.as_bytes(), jv(x), jv(y))),
         }
     }
@@ -315,13 +295,8 @@ fn container_config(out: &mut Vec<FieldDiff>, family: &'static str, a: &Value, b
 /// under --squash, where the layer list is not compared).
 pub fn config(a: &Value, b: &Value, layers: bool) -> Vec<FieldDiff> {
     let mut out = Vec::new();
-    let (ma, mb) = (obj(a), obj(b));
-    for k in keys(&ma, &mb) {
-        let (x, y) = (ma.get(k), mb.get(k));
-        if x == y {
-            continue;
-        }
-        match k.as_str() {
+    for (k, x, y) in changed(Some(a), Some(b)) {
+        match k {
             "created" => whole(&mut out, "created", x, y),
             "author" => whole(&mut out, "author", x, y),
             "architecture" => whole(&mut out, "architecture", x, y),
@@ -329,18 +304,8 @@ pub fn config(a: &Value, b: &Value, layers: bool) -> Vec<FieldDiff> {
             "variant" => whole(&mut out, "variant", x, y),
             "os.version" => whole(&mut out, "os.version", x, y),
             "os.features" => whole(&mut out, "os.features", x, y),
-            "config" => container_config(
-                &mut out,
-                "config",
-                x.unwrap_or(&Value::Null),
-                y.unwrap_or(&Value::Null),
-            ),
-            "container_config" => container_config(
-                &mut out,
-                "container_config",
-                x.unwrap_or(&Value::Null),
-                y.unwrap_or(&Value::Null),
-            ),
+            "config" => container_config(&mut out, "config", x, y),
+            "container_config" => container_config(&mut out, "container_config", x, y),
             "history" => history(&mut out, x, y),
             "rootfs" => {
                 let (ra, rb) = (x.unwrap_or(&Value::Null), y.unwrap_or(&Value::Null));
@@ -406,7 +371,7 @@ fn history(out: &mut Vec<FieldDiff>, a: Option<&Value>, b: Option<&Value>) {
             }
             let key = format!("{label}{n}");
             match (ha, hb) {
-                (Some(ha), Some(hb)) => keyed(out, "history", &format!("{key}."), ha, hb),
+                (Some(_), Some(_)) => keyed(out, "history", &format!("{key}."), ha, hb),
                 _ => out.push(FieldDiff::keyed(
                     "history",
                     key.into_bytes(),

@@ -127,17 +127,8 @@ mod tests {
         EntrySet {
             entries,
             info: InputInfo {
-                name: String::new(),
-                kind: SourceKind::Tar,
-                compression: None,
-                entries: 0,
-                bytes: 0,
-                tar_bytes: 0,
                 rereadable: false,
-                sha256: None,
-                trailer: None,
-                compression_params: Vec::new(),
-                decoded_sha256: None,
+                ..InputInfo::new("", SourceKind::Tar)
             },
         }
     }

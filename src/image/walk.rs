@@ -260,6 +260,24 @@ pub struct Image {
     pub repo_digests: Option<std::result::Result<Vec<String>, String>>,
 }
 
+impl Image {
+    /// An image of this input, form and size whose blobs are in `store`, before its
+    /// walk: no documents yet.
+    fn unwalked(input: &ImageInput, form: &str, bytes: u64, store: Store) -> Image {
+        Image {
+            name: input.name.clone(),
+            form: form.to_string(),
+            bytes,
+            store,
+            indexes: Vec::new(),
+            layout_file: None,
+            manifests: Vec::new(),
+            digest: None,
+            repo_digests: None,
+        }
+    }
+}
+
 fn err(input: &ImageInput, msg: impl Into<String>) -> Error {
     Error::other(input.name.clone(), msg)
 }
@@ -424,17 +442,7 @@ pub fn open(input: &ImageInput, limits: &Limits, registry: &RegistryOptions) -> 
 /// Walk an image whose blobs are in `store` (`form_hint`: `oci-layout` or `archive`).
 pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64) -> Result<Image> {
     if form_hint == "dir" {
-        let mut image = Image {
-            name: input.name.clone(),
-            form: "dir".into(),
-            bytes,
-            store,
-            indexes: Vec::new(),
-            layout_file: None,
-            manifests: Vec::new(),
-            digest: None,
-            repo_digests: None,
-        };
+        let mut image = Image::unwalked(input, "dir", bytes, store);
         walk_dir(input, &mut image)?;
         return Ok(image);
     }
@@ -454,17 +462,7 @@ pub fn walk_store(input: &ImageInput, store: Store, form_hint: &str, bytes: u64)
         (_, true) => "docker-archive",
         _ => "oci-archive",
     };
-    let mut image = Image {
-        name: input.name.clone(),
-        form: form.to_string(),
-        bytes,
-        store,
-        indexes: Vec::new(),
-        layout_file: None,
-        manifests: Vec::new(),
-        digest: None,
-        repo_digests: None,
-    };
+    let mut image = Image::unwalked(input, form, bytes, store);
     if use_docker {
         if !has_docker {
             return Err(err(input, "no manifest.json: not a docker-archive"));
@@ -853,16 +851,10 @@ fn open_registry(input: &ImageInput, limits: &Limits, opts: &RegistryOptions) ->
     }
     let digest = sha256_hex(&bytes);
     let raw = serde_json::json!({"mediaType": media, "digest": digest, "size": bytes.len()});
+    let store = Store::registry(reg, limits.clone());
     let mut image = Image {
-        name: input.name.clone(),
-        form: "registry".into(),
-        bytes: 0,
-        store: Store::registry(reg, limits.clone()),
-        indexes: Vec::new(),
-        layout_file: None,
-        manifests: Vec::new(),
         digest: Some(digest),
-        repo_digests: None,
+        ..Image::unwalked(input, "registry", 0, store)
     };
     let top = Descriptor::new(raw);
     let walked = std::cell::Cell::new(0);

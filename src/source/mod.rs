@@ -691,6 +691,24 @@ pub struct Want {
     pub expect: Option<crate::entry::Digest>,
 }
 
+impl Want {
+    /// `len` bytes from `start` of the content of `e`, checked against its digest.
+    pub fn range(e: &Entry, start: u64, len: u64) -> Want {
+        Want {
+            order: e.order,
+            layer: e.layer,
+            start,
+            len,
+            expect: e.digest,
+        }
+    }
+
+    /// The whole content of `e`.
+    pub fn whole(e: &Entry) -> Want {
+        Want::range(e, 0, e.size)
+    }
+}
+
 /// The error for content that changed between two reads.
 pub fn changed_between_reads(
     path: &[u8],

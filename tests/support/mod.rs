@@ -7,6 +7,8 @@
 //! - `data`: seeded random data, compressors, hashes computed here;
 //! - `rawtar`: tar archives written byte by byte;
 //! - `oci`: OCI image layouts written or edited here;
+//! - `registry`: a real `docker-registry` started here, and fake registries (for
+//!   tests/registry.rs and tests/registry_hostile.rs);
 //! - `xxh3_collide`: contents with equal XXH3 hashes.
 #![allow(dead_code)]
 
@@ -15,6 +17,7 @@ pub mod library;
 pub mod oci;
 pub mod paths;
 pub mod rawtar;
+pub mod registry;
 pub mod report;
 pub mod run;
 pub mod xxh3_collide;

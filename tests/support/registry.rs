@@ -4,7 +4,6 @@
 //! or a storage backend does, or as none of them should (bytes that are not their
 //! digest, lengths that lie, redirects, endless bodies, silence). Nothing here reaches
 //! beyond this machine.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -15,6 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use super::data::sha256_hex;
+use super::oci::digest;
+use super::paths::{copy_dir, img};
+use super::run::{RDIFF, have};
 
 /// How a docker-registry authenticates.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,45 +34,35 @@ pub enum Auth {
     },
 }
 
-pub const RDIFF: &str = env!("CARGO_BIN_EXE_rdiff");
 /// `rdiff:s3cret`, bcrypt (`htpasswd -nbB -C 5 rdiff s3cret`).
 pub const HTPASSWD: &str = "rdiff:$2y$05$uLQeeQZEFv7o0pB.AFenvu21SD2dInKngxjZzLfL2bBoKBnYQp5Jq\n";
 /// The layer `oci/base` and `oci/changed` share (layer 0).
 pub const SHARED: &str = "sha256:a8eeb0412b2ca6ef37ded69de6e545f9bc95dd40fd15675a23ec9654ee52fd13";
 
+/// `testdata/image/oci/NAME`.
 pub fn fixture(name: &str) -> String {
-    format!("{}/testdata/image/oci/{name}", env!("CARGO_MANIFEST_DIR"))
+    img(&format!("oci/{name}"))
 }
 
-pub fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+/// Whether the tools a real registry needs are here: docker-registry and skopeo, and
+/// `more`. If not, the test is skipped, or fails under `RDIFF_REQUIRE_TOOLS=1`.
+pub fn have_registry(more: &[&str]) -> bool {
+    have(&[&["docker-registry", "skopeo"][..], more].concat())
 }
 
-/// Whether the tools are here; if not, fail under RDIFF_REQUIRE_TOOLS=1, else skip.
-pub fn have(tools: &[&str]) -> bool {
-    let missing: Vec<&&str> = tools.iter().filter(|t| !on_path(t)).collect();
-    if missing.is_empty() {
-        return true;
+/// What most registry tests start with: unless docker-registry or skopeo is missing
+/// ([`have_registry`]; `None`, the test returns), a registry over plain HTTP with
+/// `auth`, each `(fixture, repo)` of `testdata/image/oci` pushed to it as `REPO:v1`,
+/// and an [`Env`] to run rdiff in.
+pub fn registry_with(auth: Auth, pushed: &[(&str, &str)]) -> Option<(Registry, Env)> {
+    if !have_registry(&[]) {
+        return None;
     }
-    if std::env::var_os("RDIFF_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
-        panic!("{missing:?} required (RDIFF_REQUIRE_TOOLS=1) but not installed");
+    let reg = Registry::start(auth, None);
+    for (name, repo) in pushed {
+        reg.push(&fixture(name), repo);
     }
-    skip(format_args!(
-        "{missing:?} not installed (RDIFF_REQUIRE_TOOLS=1 fails instead)"
-    ));
-    false
-}
-
-/// Say that (part of) a test is skipped, past libtest's capture, as support::run::skip
-/// writes it.
-pub fn skip(why: impl std::fmt::Display) {
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("a test")
-        .to_string();
-    let line = format!("SKIPPED {test}: {why}\n");
-    let _ = std::io::stderr().write_all(line.as_bytes());
+    Some((reg, Env::new()))
 }
 
 pub fn free_port() -> u16 {
@@ -96,14 +90,9 @@ impl Drop for Registry {
 }
 
 impl Registry {
-    /// Start one: `auth` adds htpasswd basic auth, `tls` a certificate and key.
-    pub fn start(auth: bool, tls: Option<(&Path, &Path)>) -> Registry {
-        let auth = if auth { Auth::Htpasswd } else { Auth::None };
-        Registry::start_with(auth, tls)
-    }
-
-    /// Start one with this authentication.
-    pub fn start_with(auth: Auth, tls: Option<(&Path, &Path)>) -> Registry {
+    /// Start one with this authentication; `tls`: a certificate and key to serve HTTPS
+    /// with.
+    pub fn start(auth: Auth, tls: Option<(&Path, &Path)>) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut cfg = format!(
@@ -310,20 +299,10 @@ pub fn comparable(report: &Value) -> Vec<Value> {
 /// `oci/multi-reordered` as skopeo pushes a multi-platform image: its index as a blob,
 /// named by the ref `v1` in a new index.json (what `oci/multi-nested` is to `oci/multi`).
 pub fn nested_copy(name: &str, to: &Path) -> String {
-    use sha2::Digest as _;
     let dir = to.join(name);
-    let src = Path::new(&fixture(name)).to_path_buf();
-    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
-    for e in std::fs::read_dir(src.join("blobs/sha256")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join("blobs/sha256").join(e.file_name())).unwrap();
-    }
-    std::fs::copy(src.join("oci-layout"), dir.join("oci-layout")).unwrap();
-    let index = std::fs::read(src.join("index.json")).unwrap();
-    let hex: String = sha2::Sha256::digest(&index)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    copy_dir(Path::new(&fixture(name)), &dir);
+    let index = std::fs::read(dir.join("index.json")).unwrap();
+    let hex = sha256_hex(&index);
     std::fs::write(dir.join("blobs/sha256").join(&hex), &index).unwrap();
     let top = serde_json::json!({"schemaVersion": 2, "manifests": [{
         "mediaType": "application/vnd.oci.image.index.v1+json",
@@ -574,7 +553,7 @@ impl Layouts {
 
     /// Put a document (manifest, index, config) in: its digest.
     pub fn put(&mut self, bytes: Vec<u8>) -> String {
-        let d = sha256(&bytes);
+        let d = digest(&bytes);
         self.blobs.insert(d.clone(), bytes);
         d
     }
@@ -599,12 +578,12 @@ impl Layouts {
             return Response::error(404, "NOT_FOUND");
         };
         if let Some((repo, r)) = rest.split_once("/manifests/") {
-            let digest = if r.contains(':') {
+            let named = if r.contains(':') {
                 Some(r.to_string())
             } else {
                 self.tags.get(&(repo.to_string(), r.to_string())).cloned()
             };
-            let Some(bytes) = digest.as_ref().and_then(|d| self.blobs.get(d)) else {
+            let Some(bytes) = named.as_ref().and_then(|d| self.blobs.get(d)) else {
                 return Response::error(404, "MANIFEST_UNKNOWN");
             };
             let v: Value = serde_json::from_slice(bytes).unwrap();
@@ -613,7 +592,7 @@ impl Layouts {
                 .unwrap_or("application/vnd.oci.image.manifest.v1+json");
             return Response::ok(bytes.clone())
                 .header("Content-Type", media)
-                .header("Docker-Content-Digest", sha256(bytes));
+                .header("Docker-Content-Digest", digest(bytes));
         }
         if let Some((_, d)) = rest.split_once("/blobs/") {
             return match self.blobs.get(d) {
@@ -623,16 +602,6 @@ impl Layouts {
         }
         Response::error(404, "NOT_FOUND")
     }
-}
-
-/// `sha256:HEX` of some bytes.
-pub fn sha256(b: &[u8]) -> String {
-    use sha2::Digest as _;
-    let d = sha2::Sha256::digest(b);
-    format!(
-        "sha256:{}",
-        d.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    )
 }
 
 /// An address of this machine that is not loopback (the interface a route to a

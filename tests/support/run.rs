@@ -7,6 +7,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
@@ -48,6 +49,32 @@ pub fn missing_tool(why: impl std::fmt::Display) {
         panic!("{why}, and RDIFF_REQUIRE_TOOLS=1 requires it");
     }
     skip(format_args!("{why} (RDIFF_REQUIRE_TOOLS=1 fails instead)"));
+}
+
+/// Whether `tool` is a file in one of `$PATH`'s directories.
+pub fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+}
+
+/// Whether every one of `tools` is on `$PATH`; if not, the test is skipped, or fails
+/// under `RDIFF_REQUIRE_TOOLS=1` ([`missing_tool`]), naming the missing ones.
+pub fn have(tools: &[&str]) -> bool {
+    let missing: Vec<&&str> = tools.iter().filter(|t| !on_path(t)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    missing_tool(format_args!("{missing:?} not installed"));
+    false
+}
+
+/// Write `dir/name`, an executable shell script running `script`: a stand-in for a
+/// program, with `dir` put first on the `PATH` rdiff runs with.
+pub fn fake_bin(dir: &Path, name: &str, script: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// GNU time, if installed (`RDIFF_REQUIRE_TOOLS=1` makes its absence a failure).

@@ -593,23 +593,12 @@ impl<R: BufRead> TarReader<R> {
         exts: &mut Extensions,
     ) -> Result<(), ErrorKind> {
         let (data, pad) = self.read_meta(size, "PAX header")?;
-        let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
-        self.check_nul(&recs)?;
-        if exts.had_local {
-            // Several `x` headers before one member: only the last applies, as GNU
-            // tar, bsdtar and Go read it (Python merges them); the earlier ones are
-            // framing.
-            supersede(&mut self.pending, b'x');
-            exts.superseded = true;
-        }
+        let recs = self.pax_records(&data)?;
+        // Several `x` headers before one member: only the last applies, as GNU tar,
+        // bsdtar and Go read it (Python merges them); the earlier ones are framing.
+        self.keep_ext(b'x', h, data, pad, exts.had_local, exts);
         exts.locals = recs;
         exts.had_local = true;
-        self.pending.push(Piece::Ext {
-            typeflag: b'x',
-            block: Box::new(*h.0),
-            data,
-            pad,
-        });
         Ok(())
     }
 
@@ -623,8 +612,7 @@ impl<R: BufRead> TarReader<R> {
         exts: &mut Extensions,
     ) -> Result<(), ErrorKind> {
         let (data, pad) = self.read_meta(size, "PAX global header")?;
-        let recs = pax::parse_records(&data).map_err(|m| self.err(m))?;
-        self.check_nul(&recs)?;
+        let recs = self.pax_records(&data)?;
         for (k, v) in recs {
             self.globals.retain(|(gk, _)| *gk != k);
             // An empty value deletes the global of that keyword, and for a name field
@@ -637,6 +625,38 @@ impl<R: BufRead> TarReader<R> {
         self.pending
             .push(Piece::Raw([&h.0[..], &data, &pad].concat()));
         Ok(())
+    }
+
+    /// The records of a PAX header's data, checked for NUL bytes.
+    fn pax_records(&self, data: &[u8]) -> Result<Vec<pax::Record>, ErrorKind> {
+        let recs = pax::parse_records(data).map_err(|m| self.err(m))?;
+        self.check_nul(&recs)?;
+        Ok(recs)
+    }
+
+    /// Keep an extension header of the next member (`typeflag`: `x`, `L` or `K`) as
+    /// framing, to be digested with it. `replaces`: one of that type was read already
+    /// for this member; the last one applies, and the earlier becomes plain framing
+    /// ([`supersede`]).
+    fn keep_ext(
+        &mut self,
+        typeflag: u8,
+        h: &Header,
+        data: Vec<u8>,
+        pad: Vec<u8>,
+        replaces: bool,
+        exts: &mut Extensions,
+    ) {
+        if replaces {
+            supersede(&mut self.pending, typeflag);
+            exts.superseded = true;
+        }
+        self.pending.push(Piece::Ext {
+            typeflag,
+            block: Box::new(*h.0),
+            data,
+            pad,
+        });
     }
 
     /// Refuse PAX records whose keyword, or whose value where it is a name, holds a NUL
@@ -676,25 +696,16 @@ impl<R: BufRead> TarReader<R> {
             "GNU long link name"
         };
         let (data, pad) = self.read_meta(size, what)?;
-        let name = header::cstr(&data).to_vec();
+        let name = Some(header::cstr(&data).to_vec());
         let slot = if h.typeflag() == b'L' {
             &mut exts.longname
         } else {
             &mut exts.longlink
         };
-        if slot.is_some() {
-            // The last long name applies (GNU tar, bsdtar and Go; Python takes the
-            // first); the earlier one is framing.
-            supersede(&mut self.pending, h.typeflag());
-            exts.superseded = true;
-        }
-        *slot = Some(name);
-        self.pending.push(Piece::Ext {
-            typeflag: h.typeflag(),
-            block: Box::new(*h.0),
-            data,
-            pad,
-        });
+        // The last long name applies (GNU tar, bsdtar and Go; Python takes the first);
+        // the earlier one is framing.
+        let replaces = std::mem::replace(slot, name).is_some();
+        self.keep_ext(h.typeflag(), h, data, pad, replaces, exts);
         Ok(())
     }
 
