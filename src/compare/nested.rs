@@ -331,6 +331,8 @@ fn open_pair(
     let deeper = member_contents(cx, &mut diffs, [&a, &b], &prefix, depth, budget);
     if found.fields.is_empty() && diffs.is_empty() {
         same_inside(path, &a, [&bytes[0], &bytes[1]], cx.policy, &mut found);
+    } else if a.format == Format::Gzip && diffs.is_empty() {
+        gzip_beyond_headers([&bytes[0], &bytes[1]], cx.policy, &mut found);
     }
     let mut deeper: BTreeMap<usize, Found> = deeper.into_iter().collect();
     for (i, mut d) in diffs.into_iter().enumerate() {
@@ -502,6 +504,84 @@ fn member_contents(
         ));
     }
     out
+}
+
+/// One member of a gzip stream: its header without the mtime (and without the header
+/// CRC, which covers the mtime), and the deflate data and trailer after it.
+struct GzMember<'a> {
+    head: Vec<u8>,
+    body: &'a [u8],
+}
+
+/// The members of a gzip stream held in memory, or `None` if they do not parse.
+fn gzip_members(data: &[u8]) -> Option<Vec<GzMember<'_>>> {
+    use flate2::{Decompress, FlushDecompress, Status};
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut buf = vec![0u8; 64 << 10];
+    while at < data.len() {
+        let d = &data[at..];
+        if d.len() < 10 || d[..3] != [0x1f, 0x8b, 8] {
+            return None;
+        }
+        let flags = d[3];
+        let mut i = 10;
+        if flags & 4 != 0 {
+            let n = u16::from_le_bytes([*d.get(i)?, *d.get(i + 1)?]);
+            i += 2 + usize::from(n);
+        }
+        for bit in [8, 16] {
+            if flags & bit != 0 {
+                i += d.get(i..)?.iter().position(|&b| b == 0)? + 1;
+            }
+        }
+        let start = i + if flags & 2 != 0 { 2 } else { 0 };
+        let mut head = d.get(..4)?.to_vec();
+        head.extend_from_slice(d.get(8..i)?);
+        let mut z = Decompress::new(false);
+        loop {
+            let (was_in, was_out) = (z.total_in(), z.total_out());
+            let input = d.get(start + z.total_in() as usize..)?;
+            match z.decompress(input, &mut buf, FlushDecompress::None).ok()? {
+                Status::StreamEnd => break,
+                _ if (z.total_in(), z.total_out()) == (was_in, was_out) => return None,
+                _ => {}
+            }
+        }
+        let end = start + z.total_in() as usize + 8;
+        out.push(GzMember {
+            head,
+            body: d.get(start..end)?,
+        });
+        at += end;
+    }
+    Some(out)
+}
+
+/// Two gzip streams that decode to the same bytes and whose headers differ: when the
+/// bytes differ in more than the header fields show (the deflate data, or a header
+/// field the member summary does not tell apart), `gzip.encoding` says so, so that a
+/// header mtime is never all that is seen to differ (and `gzip-mtime` never says
+/// nothing else does) when `gzip -n` would not make the two the same.
+fn gzip_beyond_headers(bytes: [&[u8]; 2], policy: &Policy, found: &mut Found) {
+    let other_fields = found
+        .fields
+        .iter()
+        .any(|f| f.field == "gzip" && f.key.as_deref() != Some(&b"mtime"[..]));
+    let differ = match (gzip_members(bytes[0]), gzip_members(bytes[1])) {
+        (Some(a), Some(b)) => {
+            a.len() != b.len()
+                || a.iter()
+                    .zip(&b)
+                    .any(|(x, y)| x.body != y.body || (!other_fields && x.head != y.head))
+        }
+        _ => true,
+    };
+    if differ {
+        let size = |b: &[u8]| Value::Text(format!("{} compressed bytes", b.len()));
+        let f = FieldDiff::keyed("gzip", &b"encoding"[..], size(bytes[0]), size(bytes[1]));
+        found.fields.push(tagged(f, policy));
+    }
 }
 
 /// Two contents opened whole with nothing compared found different: a stream's bytes

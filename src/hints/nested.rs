@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Evidence, Found, and_list, count, field, visible};
 use crate::entry::display_bytes;
-use crate::report::{Difference, Scope, Value};
+use crate::report::{Difference, Scope, Status, Value};
 
 /// Between an outer path and an inner one.
 pub const NESTED: &[u8] = b"!/";
@@ -148,6 +148,22 @@ fn is_zip(ev: &Evidence<'_>, outer: &[u8], members: &[(usize, bool)]) -> bool {
         || ev.diffs.iter().any(|d| &*d.path == outer && zip_field(d))
 }
 
+/// Whether the file `outer` is a difference whose visible fields are its content (and
+/// size) and times only: no archive comment or other header field of its own differs.
+/// (A path with `!/` in it may also be a real file's, under a directory whose name
+/// ends in `!`: without the outer entry's difference there is no archive to speak of.)
+fn outer_only_content(ev: &Evidence<'_>, outer: &[u8]) -> bool {
+    ev.diffs.iter().any(|d| {
+        &*d.path == outer
+            && d.ignored_by.is_none()
+            && field(d, "content").is_some()
+            && visible(d).all(|f| {
+                matches!(f.name().as_str(), "content" | "size")
+                    || matches!((&f.left, &f.right), (Value::Time(_), Value::Time(_)))
+            })
+    })
+}
+
 /// `zip-timestamps`: zip-format archives whose members differ only in their times.
 pub fn zip_timestamps(ev: &Evidence<'_>) -> Vec<Found> {
     // Per archive: its members that differ, and whether each differs only in times.
@@ -156,13 +172,19 @@ pub fn zip_timestamps(ev: &Evidence<'_>) -> Vec<Found> {
         let Some((outer, member)) = split_outer(&d.path) else {
             continue;
         };
-        if is_nested(member) || visible(d).next().is_none() {
+        // What a rule hides explains nothing (and needs no explaining); a member added
+        // or removed is no time.
+        let hidden = d.status == Status::Changed && visible(d).next().is_none();
+        if is_nested(member) || d.ignored_by.is_some() || hidden {
             continue;
         }
-        let times = visible(d).all(|f| is_member_time(&f.name(), &f.left, &f.right));
+        let times = d.status == Status::Changed
+            && visible(d).all(|f| is_member_time(&f.name(), &f.left, &f.right));
         archives.entry(outer).or_default().push((i, times));
     }
-    archives.retain(|outer, members| members.iter().all(|m| m.1) && is_zip(ev, outer, members));
+    archives.retain(|outer, members| {
+        members.iter().all(|m| m.1) && is_zip(ev, outer, members) && outer_only_content(ev, outer)
+    });
     let Some((first, members)) = archives.iter().next() else {
         return Vec::new();
     };
@@ -187,20 +209,15 @@ pub fn zip_timestamps(ev: &Evidence<'_>) -> Vec<Found> {
     at.sort_unstable();
     let n_members: usize = archives.values().map(Vec::len).sum();
     let which = match archives.len() {
-        1 => format!("{} differs", text(first)),
-        n => format!("{n} archives differ"),
+        1 => format!("the members of {} that differ", text(first)),
+        n => format!("the members of {n} archives that differ"),
     };
     let text = format!(
-        "{which} only in the times of {} ({}; {example}): zip records each member's \
+        "{which} differ only in their times ({}; {example}): zip records each member's \
          mtime (in local time, and again in extra fields). Give the files the \
          SOURCE_DATE_EPOCH time before zipping (touch -d @$SOURCE_DATE_EPOCH), let the \
          tool take it (jar --date, Python's zipfile with a fixed date_time; wheel honours \
          SOURCE_DATE_EPOCH), or run strip-nondeterminism on the result.",
-        if archives.len() == 1 {
-            "its members"
-        } else {
-            "their members"
-        },
         count(n_members, "member", "members"),
     );
     vec![Found::at("zip-timestamps", ev, &at, text)]

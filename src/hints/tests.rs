@@ -364,8 +364,8 @@ fn zip_timestamps_when_members_differ_only_in_times() {
     );
     assert!(
         z.text.starts_with(
-            "usr/share/java/a.jar differs only in the times of its members (2 members; \
-             e.g. usr/share/java/a.jar!/META-INF/MANIFEST.MF: mtime"
+            "the members of usr/share/java/a.jar that differ differ only in their times (2 \
+             members; e.g. usr/share/java/a.jar!/META-INF/MANIFEST.MF: mtime"
         ),
         "{}",
         z.text

@@ -148,15 +148,17 @@ fn only_shifted(d: &Difference, kept: &BTreeSet<i128>) -> bool {
 /// moved by (usually from one value to one other value); the entries that differ in
 /// nothing else are folded under it.
 pub fn shift(ev: &Evidence<'_>) -> Vec<Found> {
-    let shifts = shifts(ev);
-    let kept: BTreeSet<i128> = shifts.keys().copied().collect();
-    shifts
-        .into_values()
-        .map(|s| {
+    shifts(ev)
+        .into_iter()
+        .map(|(amount, s)| {
             let mut f = Found::at("timestamp-shift", ev, &s.at, shift_text(&s, ev));
+            // Only what this hint explains whole: an entry whose other times moved by
+            // another amount is more than "N mtimes are L on the left and R on the
+            // right", and stays listed (each hint names it).
+            let this = BTreeSet::from([amount]);
             f.folds =
                 s.at.into_iter()
-                    .filter(|&i| only_shifted(&ev.diffs[i], &kept))
+                    .filter(|&i| only_shifted(&ev.diffs[i], &this))
                     .collect();
             f
         })

@@ -229,7 +229,8 @@ fn write_content_diffs(w: &mut dyn Write, r: &Report) -> io::Result<()> {
                 lines_shown,
             } => {
                 writeln!(w, "<details><summary>{}</summary>\n", code(&p))?;
-                let f = fence(unified);
+                let unified = super::printable(unified);
+                let f = fence(&unified);
                 writeln!(w, "{f}diff\n{}{f}\n", unified)?;
                 if lines_shown < lines {
                     writeln!(

@@ -119,6 +119,28 @@ fn cut(report: &Report, keep: usize, by: &str) -> Report {
     r
 }
 
+/// How many differences, from the first, `--max-entries-shown N` keeps: N; but in the
+/// text and Markdown reports as many as it takes to list N, since the folded ones are
+/// not listed there (they are counted under their hint). Cutting at N there could keep
+/// folded entries only, and list none of the others that fit. (The HTML page draws
+/// every folded entry it keeps, under its hint: there they count as shown.)
+fn entries_kept(report: &Report, format: Format, n: usize) -> usize {
+    let all = report.differences.len();
+    if !matches!(format, Format::Text | Format::Markdown) {
+        return n.min(all);
+    }
+    let mut listed = 0;
+    for (i, d) in report.differences.iter().enumerate() {
+        if d.folded.is_none() {
+            if listed == n {
+                return i;
+            }
+            listed += 1;
+        }
+    }
+    all
+}
+
 fn size(report: &Report, format: Format) -> io::Result<u64> {
     let mut c = Counter(0);
     render_full(report, format, Look::default(), &mut c)?;
@@ -128,10 +150,11 @@ fn size(report: &Report, format: Format) -> io::Result<u64> {
 /// Apply `--max-entries-shown` and `--max-report-size` (Markdown: its default bound).
 pub fn limit(report: &Report, format: Format) -> io::Result<Cow<'_, Report>> {
     let mut r = Cow::Borrowed(report);
-    if let Some(n) = report.limits.max_entries_shown
-        && report.differences.len() as u64 > n
-    {
-        r = Cow::Owned(cut(report, n as usize, &format!("--max-entries-shown {n}")));
+    if let Some(n) = report.limits.max_entries_shown {
+        let keep = entries_kept(report, format, usize::try_from(n).unwrap_or(usize::MAX));
+        if keep < report.differences.len() {
+            r = Cow::Owned(cut(report, keep, &format!("--max-entries-shown {n}")));
+        }
     }
     let max = report.limits.max_report_size.or(match format {
         Format::Markdown => Some(MARKDOWN_DEFAULT_MAX),
@@ -178,6 +201,26 @@ pub fn escape_xml(s: &str) -> String {
         }
     }
     out
+}
+
+/// Text from the inputs (a content diff's lines) as a terminal may be shown it: every
+/// control character but tab and newline written as an escape (`\u{1b}`, `\r`), so
+/// that a file's escape sequences never reach the terminal (clearing it, hiding what
+/// follows, or writing over the verdict).
+pub fn printable(s: &str) -> Cow<'_, str> {
+    let raw = |c: char| c.is_control() && c != '\t' && c != '\n';
+    if !s.chars().any(raw) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if raw(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// The "what was cut" sentence every format shows.

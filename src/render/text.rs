@@ -229,7 +229,7 @@ fn write_content_diffs(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<
                 lines_shown,
             } => {
                 for line in unified.lines() {
-                    writeln!(w, "{}", paint_diff_line(line, st))?;
+                    writeln!(w, "{}", paint_diff_line(&super::printable(line), st))?;
                 }
                 if lines_shown < lines {
                     writeln!(

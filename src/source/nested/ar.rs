@@ -39,6 +39,9 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8]) -> Result<Opened, Problem> {
     let mut long_names: &[u8] = &[];
     let mut entries = Vec::new();
     let mut ranges = BTreeMap::new();
+    // Every member's header and data, by name: a name given twice keeps the last member
+    // as the entry (as extraction does), and the ones before it count in a header field.
+    let mut seen: BTreeMap<Vec<u8>, Vec<std::ops::Range<usize>>> = BTreeMap::new();
     while at < data.len() {
         let h = data
             .get(at..at + HEADER)
@@ -57,6 +60,7 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8]) -> Result<Opened, Problem> {
             continue;
         }
         let (name, skip) = member_name(raw, long_names, &data[start..end], at)?;
+        seen.entry(name.clone()).or_default().push(at..end);
         let mut e = Entry::new([prefix, &name].concat().into(), Kind::File);
         e.mtime = Some(Timestamp::from_secs(
             number(&h[16..28], 10, at, "bad mtime")? as i64,
@@ -73,13 +77,47 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8]) -> Result<Opened, Problem> {
     }
     Ok(Opened {
         format: Format::Ar,
-        header: Vec::new(),
+        header: duplicates(&data, &seen),
         set: members_set(entries),
         fields: BTreeMap::new(),
         views: BTreeMap::new(),
         data,
         how: Members::Ranges(ranges),
     })
+}
+
+/// `ar.duplicates` when a name is given to more than one member: for each such name,
+/// how many members came before the last and a digest of their owners, modes and data. A
+/// linker reads every member of a static library, whatever its name, so the earlier
+/// ones must not differ unseen.
+fn duplicates(
+    data: &[u8],
+    seen: &BTreeMap<Vec<u8>, Vec<std::ops::Range<usize>>>,
+) -> Vec<(&'static str, String)> {
+    use sha2::{Digest as _, Sha256};
+    let dups: Vec<String> = seen
+        .iter()
+        .filter(|(_, at)| at.len() > 1)
+        .map(|(name, at)| {
+            let mut h = Sha256::new();
+            // Owner, mode, size and data (the mtime is the member's own field's business,
+            // and a rule may hide times).
+            for r in &at[..at.len() - 1] {
+                h.update(((r.end - r.start) as u64).to_le_bytes());
+                h.update(&data[r.start + 28..r.end]);
+            }
+            format!(
+                "{}: {} before the last (sha256:{})",
+                crate::entry::display_bytes(name),
+                at.len() - 1,
+                crate::report::hex(&h.finalize())
+            )
+        })
+        .collect();
+    match dups.is_empty() {
+        true => Vec::new(),
+        false => vec![("duplicates", dups.join("; "))],
+    }
 }
 
 /// A member's name from its header field (and the long-name table, or for BSD long

@@ -61,9 +61,11 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8]) -> Result<Opened, Problem> {
         ranges.insert(path, range);
         entries.push(e);
     }
+    let mut header = header(&obj);
+    header.push(("other_bytes", other_bytes(&data, ranges.values())));
     Ok(Opened {
         format: Format::Elf,
-        header: header(&obj),
+        header,
         set: members_set(entries),
         fields,
         views,
@@ -89,6 +91,35 @@ fn header(obj: &object::File<'_>) -> Vec<(&'static str, String)> {
         ("entry", format!("0x{:x}", obj.entry())),
         ("build_id", build_id),
     ]
+}
+
+/// The bytes in no section (the ELF header, the program headers, the section header
+/// table, padding): how many, and a digest of them with their offsets. Program headers
+/// (a `PT_GNU_STACK` made executable, a segment's flags) are in no section, and without
+/// this would differ unseen.
+fn other_bytes<'a>(
+    data: &[u8],
+    sections: impl Iterator<Item = &'a std::ops::Range<usize>>,
+) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut covered: Vec<&std::ops::Range<usize>> = sections.filter(|r| !r.is_empty()).collect();
+    covered.sort_by_key(|r| (r.start, r.end));
+    let mut h = Sha256::new();
+    let (mut at, mut n) = (0usize, 0usize);
+    let mut gap = |from: usize, to: usize| {
+        if from < to {
+            h.update((from as u64).to_le_bytes());
+            h.update(((to - from) as u64).to_le_bytes());
+            h.update(&data[from..to]);
+            n += to - from;
+        }
+    };
+    for r in covered {
+        gap(at, r.start);
+        at = at.max(r.end);
+    }
+    gap(at, data.len());
+    format!("{n} bytes, sha256:{}", crate::report::hex(&h.finalize()))
 }
 
 /// A readable rendering of a section, where its raw bytes say little.

@@ -253,9 +253,12 @@ impl Opened {
     ) -> Result<BTreeMap<Bytes, Arc<[u8]>>, Problem> {
         let mut paid: Vec<&Entry> = Vec::new();
         for e in wanted {
-            // A stream's one member is the decoded data itself: nothing is copied.
-            let whole = matches!(&self.how, Members::Ranges(r)
-                if r.get(&e.path).is_some_and(|r| r.len() == self.data.len()));
+            // A stream's one member is the decoded data itself: nothing is copied. (Only a
+            // stream's: the sections of an ELF file may each span the whole file, and
+            // each is opened in turn, so each must be paid for.)
+            let whole = self.format.compression().is_some()
+                && matches!(&self.how, Members::Ranges(r)
+                    if r.get(&e.path).is_some_and(|r| r.len() == self.data.len()));
             if whole || budget.take(e.size) {
                 paid.push(e);
             }

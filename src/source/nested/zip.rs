@@ -21,21 +21,44 @@ fn bad(e: impl std::fmt::Display) -> Problem {
 /// budget.
 pub fn open(data: Arc<[u8]>, prefix: &[u8], budget: &mut Budget) -> Result<Opened, Problem> {
     let mut z = ZipArchive::new(Cursor::new(&data[..])).map_err(bad)?;
+    // The reader keeps one record per name: the others would be compared as nothing.
+    if z.has_duplicate_names() {
+        return Err(bad("a member name appears twice in the central directory"));
+    }
     let mut entries = Vec::with_capacity(z.len());
     let mut fields = BTreeMap::new();
     let mut index = BTreeMap::new();
     for i in 0..z.len() {
         let mut f = z.by_index(i).map_err(bad)?;
         let path: Bytes = [prefix, &normalize_path(f.name_raw())].concat().into();
-        let (mut e, own) = member(&f, path.clone());
+        // The extra fields as the central directory holds them: the reader's own
+        // `extra_data` writes again what it parsed, which leaves out bytes it does not
+        // know (after an extended timestamp's times, for one).
+        let extra = central_extra(&data, f.central_header_start())
+            .map(<[u8]>::to_vec)
+            .or_else(|| f.extra_data())
+            .unwrap_or_default();
+        let (mut e, own) = member(&f, path.clone(), &extra);
         e.order = Some(i as u32);
         if e.kind == Kind::File {
             e.digest = Some(hash(&mut f, e.size, budget)?);
         } else if e.kind == Kind::Symlink {
+            // Whole or not at all: a target cut short would compare as another one.
+            if !budget.take(e.size) {
+                return Err(over(budget));
+            }
             let mut target = Vec::new();
-            let n = e.size.min(budget.left());
-            (&mut f).take(n).read_to_end(&mut target).map_err(bad)?;
-            budget.take(n);
+            (&mut f)
+                .take(e.size)
+                .read_to_end(&mut target)
+                .map_err(bad)?;
+            if target.len() as u64 != e.size {
+                return Err(bad(format!(
+                    "a symlink's target is {} bytes, not the {} recorded",
+                    target.len(),
+                    e.size
+                )));
+            }
             e.link_target = Some(target.into());
         }
         fields.insert(path.clone(), own);
@@ -55,7 +78,11 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8], budget: &mut Budget) -> Result<Opene
 }
 
 /// The entry a member's central directory record describes, and its zip-only fields.
-fn member<R: Read>(f: &::zip::read::ZipFile<'_, R>, path: Bytes) -> (Entry, Vec<MemberField>) {
+fn member<R: Read>(
+    f: &::zip::read::ZipFile<'_, R>,
+    path: Bytes,
+    extra: &[u8],
+) -> (Entry, Vec<MemberField>) {
     let mode = f.unix_mode();
     let kind = if f.is_dir() {
         Kind::Dir
@@ -86,22 +113,53 @@ fn member<R: Read>(f: &::zip::read::ZipFile<'_, R>, path: Bytes) -> (Entry, Vec<
             format!("{:?} {made}.{minor}", f.system()),
         ),
     ];
-    for (id, body) in extra_fields(&f.extra_data().unwrap_or_default()) {
+    for (id, body) in extra_fields(extra) {
         if id == 0x7875
             && let Some((uid, gid)) = info_zip_ids(body)
         {
             (e.uid, e.gid) = (uid, gid);
             continue;
         }
-        own.push(("zip", format!("extra.0x{id:04x}"), extra_text(id, body)));
+        // An extended timestamp with bytes its flags do not account for is no timestamp
+        // only: under a key of its own, which the timestamp rule does not hide.
+        let key = match id == 0x5455 && !is_timestamp(body) {
+            true => "extra.0x5455.raw".to_string(),
+            false => format!("extra.0x{id:04x}"),
+        };
+        own.push(("zip", key, extra_text(id, body)));
     }
     (e, own)
+}
+
+/// The extra field of the central directory record at `at`, as its bytes are.
+fn central_extra(data: &[u8], at: u64) -> Option<&[u8]> {
+    let at = usize::try_from(at).ok()?;
+    let h = data.get(at..at.checked_add(46)?)?;
+    if h[..4] != *b"PK\x01\x02" {
+        return None;
+    }
+    let name = usize::from(u16::from_le_bytes([h[28], h[29]]));
+    let len = usize::from(u16::from_le_bytes([h[30], h[31]]));
+    let start = at + 46 + name;
+    data.get(start..start + len)
+}
+
+/// Whether an extended timestamp's body (0x5455) is its flags and times only: flags
+/// for mtime, atime and ctime alone, then one to as many times as they name (the
+/// central directory's copy holds the mtime only).
+fn is_timestamp(body: &[u8]) -> bool {
+    let Some((&flags, rest)) = body.split_first() else {
+        return false;
+    };
+    let named = (flags & 7).count_ones() as usize;
+    flags & !7 == 0 && rest.len() % 4 == 0 && (1..=named).contains(&(rest.len() / 4))
 }
 
 /// An extra field's value: the extended timestamp's times, else the id and the bytes
 /// in hex.
 fn extra_text(id: u16, body: &[u8]) -> String {
     if id == 0x5455
+        && is_timestamp(body)
         && let Some((&flags, rest)) = body.split_first()
     {
         let mut parts = Vec::new();
