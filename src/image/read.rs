@@ -38,6 +38,8 @@ pub struct ReadSet {
     pub location: String,
     pub sides: [EntrySet; 2],
     pub kept: Kept,
+    /// The package database files held while the sides were read.
+    pub db: [crate::compare::packages::HeldFiles; 2],
 }
 
 /// What reading the layers gave.
@@ -95,7 +97,7 @@ pub fn read_layers(plan: &Plan, imgs: [&Image; 2], how: &LayerReading) -> Result
         notes,
     };
     for (j, res) in jobs.into_iter().zip(results) {
-        let ReadPair { sides, kept } = res?;
+        let ReadPair { sides, kept, db } = res?;
         let [l, r] = sides;
         for (side, s) in [(0, &l), (1, &r)] {
             for (i, f) in &s.facts {
@@ -107,6 +109,7 @@ pub fn read_layers(plan: &Plan, imgs: [&Image; 2], how: &LayerReading) -> Result
             location: j.location,
             sides: [l.set, r.set],
             kept,
+            db,
         });
     }
     Ok(out)

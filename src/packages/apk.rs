@@ -119,16 +119,34 @@ Z:Q1xyz=\n\nP:busybox\nV:1.36.1-r5\nF:bin\nR:busybox\nF:etc\nR:motd\nR:issue\n\n
             .iter()
             .map(|p| &p[..])
             .collect();
-        assert_eq!(f, [&b"bin"[..], b"bin/busybox", b"etc", b"etc/motd", b"etc/issue"]);
+        assert_eq!(
+            f,
+            [
+                &b"bin"[..],
+                b"bin/busybox",
+                b"etc",
+                b"etc/motd",
+                b"etc/issue"
+            ]
+        );
     }
 
     #[test]
     fn malformed() {
         let cases: &[(&[u8], &str)] = &[
-            (b"P:a\nnot a field\n", "line 2: not a field line: not a field"),
+            (
+                b"P:a\nnot a field\n",
+                "line 2: not a field line: not a field",
+            ),
             (b"P:a\n:x\n", "line 2: not a field line: :x"),
-            (b"V:1\nA:x86_64\n\nP:b\n", "line 1: a package without a P: line"),
-            (b"P:a\nI:many\n", "line 2: installed size is no number: many"),
+            (
+                b"V:1\nA:x86_64\n\nP:b\n",
+                "line 1: a package without a P: line",
+            ),
+            (
+                b"P:a\nI:many\n",
+                "line 2: installed size is no number: many",
+            ),
             (b"P:\n", "line 1: a package without a P: line"),
         ];
         for (text, want) in cases {

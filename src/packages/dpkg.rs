@@ -130,16 +130,16 @@ fn end_stanza(db: &mut Db, st: Stanza<'_>) -> Result<(), Problem> {
         .ok_or_else(|| problem(line, "a stanza without a Package field".into()))?;
     let installed_size = match st.installed_size {
         None => None,
-        Some(v) => Some(
-            number(v)
-                .and_then(|k| k.checked_mul(1024))
-                .ok_or_else(|| {
-                    problem(
-                        line,
-                        format!("Installed-Size of {} is no number: {}", shown(name), shown(v)),
-                    )
-                })?,
-        ),
+        Some(v) => Some(number(v).and_then(|k| k.checked_mul(1024)).ok_or_else(|| {
+            problem(
+                line,
+                format!(
+                    "Installed-Size of {} is no number: {}",
+                    shown(name),
+                    shown(v)
+                ),
+            )
+        })?),
     };
     let same = st
         .multi_arch
@@ -220,8 +220,14 @@ Version: 0.1\n";
     fn lists_join_their_packages() {
         let mut files: BTreeMap<&[u8], &[u8]> = BTreeMap::new();
         files.insert(STATUS.as_bytes(), STATUS_TEXT);
-        files.insert(b"var/lib/dpkg/info/hello.list", b"/.\n/usr\n/usr/bin/hello\n");
-        files.insert(b"var/lib/dpkg/info/libc6:i386.list", b"/usr/lib/i386/libc.so.6");
+        files.insert(
+            b"var/lib/dpkg/info/hello.list",
+            b"/.\n/usr\n/usr/bin/hello\n",
+        );
+        files.insert(
+            b"var/lib/dpkg/info/libc6:i386.list",
+            b"/usr/lib/i386/libc.so.6",
+        );
         files.insert(b"var/lib/dpkg/info/nobody.list", b"/etc/x\n");
         let db = parse(&files).unwrap();
         let h = &db.packages[&b"hello"[..]];
@@ -233,18 +239,39 @@ Version: 0.1\n";
         );
         assert!(db.packages[&b"libc6:amd64"[..]].files.is_empty());
         assert!(!db.packages.contains_key(&b"nobody"[..]));
-        assert_eq!(list_key(b"var/lib/dpkg/info/libc6:amd64.list"), Some(&b"libc6:amd64"[..]));
+        assert_eq!(
+            list_key(b"var/lib/dpkg/info/libc6:amd64.list"),
+            Some(&b"libc6:amd64"[..])
+        );
     }
 
     #[test]
     fn malformed() {
         let cases: &[(&[u8], &str)] = &[
-            (b"Package: a\nno colon here\n", "line 2: not a field: no colon here"),
-            (b" continued\n", "line 1: a continuation line outside any field"),
-            (b"Version: 1\n\nPackage: b\n", "line 1: a stanza without a Package field"),
-            (b"Package: a\nVersion: 1\nversion: 2\n", "line 3: the field version is given twice"),
-            (b"Package: a\nInstalled-Size: 12k\n", "line 1: Installed-Size of a is no number: 12k"),
-            (b"Package: a\nInstalled-Size: 99999999999999999\n", "line 1: Installed-Size of a is no number: 99999999999999999"),
+            (
+                b"Package: a\nno colon here\n",
+                "line 2: not a field: no colon here",
+            ),
+            (
+                b" continued\n",
+                "line 1: a continuation line outside any field",
+            ),
+            (
+                b"Version: 1\n\nPackage: b\n",
+                "line 1: a stanza without a Package field",
+            ),
+            (
+                b"Package: a\nVersion: 1\nversion: 2\n",
+                "line 3: the field version is given twice",
+            ),
+            (
+                b"Package: a\nInstalled-Size: 12k\n",
+                "line 1: Installed-Size of a is no number: 12k",
+            ),
+            (
+                b"Package: a\nInstalled-Size: 99999999999999999\n",
+                "line 1: Installed-Size of a is no number: 99999999999999999",
+            ),
             (b"Package: a\n: empty name\n", "line 2: not a field name: "),
             (b"Package:\n", "line 1: a stanza without a Package field"),
         ];
@@ -267,7 +294,10 @@ Version: 0.1\n";
         .unwrap();
         assert_eq!(db.packages.len(), 2);
         assert_eq!(db.packages[&b"a"[..]].version.as_deref(), Some(&b"2"[..]));
-        assert_eq!(db.packages[&b"\xff"[..]].version.as_deref(), Some(&b"\xfe"[..]));
+        assert_eq!(
+            db.packages[&b"\xff"[..]].version.as_deref(),
+            Some(&b"\xfe"[..])
+        );
         assert_eq!(parse_status(b"").unwrap(), Db::default());
     }
 }

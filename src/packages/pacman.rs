@@ -76,9 +76,9 @@ pub fn parse(files: &BTreeMap<&[u8], &[u8]>) -> Result<Db, Problem> {
         }
         let installed_size = match one(b"%SIZE%") {
             None => None,
-            Some(v) => Some(
-                number(v).ok_or_else(|| bad(format!("%SIZE% is no number: {}", shown(v))))?,
-            ),
+            Some(v) => {
+                Some(number(v).ok_or_else(|| bad(format!("%SIZE% is no number: {}", shown(v))))?)
+            }
         };
         let files = list
             .map(|b| {
