@@ -139,6 +139,8 @@ pub struct Pair<'a> {
     pub location: &'a [u8],
     pub part: &'a str,
     pub sequential: bool,
+    /// Bytes of database files read per side ([`BUDGET`]).
+    pub budget: u64,
 }
 
 /// One side's database files of each manager found: the entries.
@@ -298,7 +300,7 @@ fn bytes_of(
     for s in 0..2 {
         let entries: Vec<&Entry> = found[s].values().flatten().copied().collect();
         let total: u64 = entries.iter().map(|e| e.size).sum();
-        if total > BUDGET {
+        if total > pair.budget {
             for m in found[s].keys() {
                 notes.push(Note {
                     path: m.database().as_bytes().into(),
@@ -309,7 +311,7 @@ fn bytes_of(
                         m.name(),
                         side_name(s),
                         total,
-                        BUDGET
+                        pair.budget
                     ),
                 });
             }
@@ -640,6 +642,149 @@ mod tests {
                 .flat_map(|d| &d.fields)
                 .all(|f| f.scope == Scope::Package)
         );
+    }
+
+    /// A fetcher that serves contents from memory (and says what it was asked for).
+    struct Memory {
+        files: BTreeMap<Bytes, Vec<u8>>,
+        rereadable: bool,
+        asked: Mutex<Vec<Bytes>>,
+    }
+
+    impl Fetcher for Memory {
+        fn rereadable(&self) -> bool {
+            self.rereadable
+        }
+        fn fetch(
+            &self,
+            wanted: &BTreeMap<Bytes, Want>,
+        ) -> Result<BTreeMap<Bytes, crate::source::Fetched>> {
+            let mut out = BTreeMap::new();
+            for p in wanted.keys() {
+                self.asked.lock().unwrap().push(p.clone());
+                let bytes = self.files[p].clone();
+                out.insert(
+                    p.clone(),
+                    crate::source::Fetched {
+                        bytes,
+                        sha: [0; 32],
+                    },
+                );
+            }
+            Ok(out)
+        }
+    }
+
+    const STATUS: &[u8] = b"Package: hello\nVersion: 1.0\nArchitecture: amd64\n\n";
+
+    /// A set of regular files with these contents (digest: the first byte, repeated).
+    fn set(files: &[(&str, &[u8])]) -> EntrySet {
+        let entries = files
+            .iter()
+            .map(|(p, c)| {
+                let mut e = Entry::new(p.as_bytes().into(), Kind::File);
+                e.size = c.len() as u64;
+                e.digest = Some([c.first().copied().unwrap_or(0); 32]);
+                e
+            })
+            .collect();
+        crate::source::finish_set(
+            entries,
+            crate::source::InputInfo::new("x", crate::source::SourceKind::Tar),
+        )
+    }
+
+    fn memory(files: &[(&str, &[u8])], rereadable: bool) -> Memory {
+        Memory {
+            files: files
+                .iter()
+                .map(|(p, c)| (p.as_bytes().into(), c.to_vec()))
+                .collect(),
+            rereadable,
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn stage(
+        sets: [&EntrySet; 2],
+        fetchers: [&Memory; 2],
+        held: [HeldFiles; 2],
+        budget: u64,
+    ) -> Outcome {
+        let policy = Policy::default();
+        let hits = PathHits::new(&policy);
+        let pair = Pair {
+            sets,
+            fetchers: [fetchers[0], fetchers[1]],
+            held,
+            location: b"",
+            part: "rootfs",
+            sequential: true,
+            budget,
+        };
+        compare(pair, &mut [], &policy, &hits).unwrap()
+    }
+
+    #[test]
+    fn what_was_not_held_is_read_again() {
+        let right: &[u8] = b"Package: hello\nVersion: 2.0\nArchitecture: amd64\n\n";
+        let files = [("var/lib/dpkg/status", STATUS)];
+        let (l, r) = (set(&files), set(&[("var/lib/dpkg/status", right)]));
+        let (fl, fr) = (memory(&files, true), memory(&[], true));
+        // The right side's bytes were held, the left side's were not (read first
+        // without a sink): the left side is read again, the right one is not.
+        let mut held: [HeldFiles; 2] = Default::default();
+        held[1].insert(
+            (Bytes::from(&b"var/lib/dpkg/status"[..]), [right[0]; 32]),
+            Arc::from(right),
+        );
+        let out = stage([&l, &r], [&fl, &fr], held, BUDGET);
+        assert_eq!(out.part.as_deref(), Some("packages"));
+        assert_eq!(out.differences.len(), 1);
+        assert_eq!(&out.differences[0].path[..], b"packages/hello");
+        assert_eq!(fl.asked.lock().unwrap().len(), 1);
+        assert!(fr.asked.lock().unwrap().is_empty());
+        assert!(out.notes.is_empty());
+    }
+
+    #[test]
+    fn over_the_budget_or_a_stream_not_held_is_a_note() {
+        let files = [("var/lib/dpkg/status", STATUS)];
+        let s = set(&files);
+        let f = memory(&files, true);
+        let out = stage([&s, &s], [&f, &f], Default::default(), 10);
+        assert!(out.differences.is_empty());
+        assert_eq!(out.part.as_deref(), Some("packages"));
+        assert_eq!(out.notes.len(), 1);
+        assert_eq!(out.notes[0].kind, NOT_READ);
+        assert_eq!(
+            out.notes[0].message,
+            format!(
+                "dpkg database not read: the left side's package database files are {} \
+                 bytes, over the 10 bytes rdiff reads; packages are not compared",
+                STATUS.len()
+            )
+        );
+        let stream = memory(&files, false);
+        let out = stage([&s, &s], [&stream, &f], Default::default(), BUDGET);
+        assert_eq!(out.notes.len(), 1);
+        assert!(
+            out.notes[0].message.starts_with(
+                "dpkg database not read: the left side is a stream (standard input, a pipe)"
+            ),
+            "{}",
+            out.notes[0].message
+        );
+        assert!(stream.asked.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn no_database_no_part() {
+        let s = set(&[("etc/passwd", b"root:x:0:0::/root:/bin/sh\n")]);
+        let f = memory(&[], true);
+        let out = stage([&s, &s], [&f, &f], Default::default(), BUDGET);
+        assert_eq!(out.part, None);
+        assert!(out.notes.is_empty() && out.differences.is_empty());
     }
 
     #[test]

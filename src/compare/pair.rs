@@ -231,6 +231,7 @@ pub fn compare_pair(
             location: loc,
             part: &pair.part,
             sequential: copts.sequential,
+            budget: pkgs::BUDGET,
         },
         &mut differences,
         cx.policy,

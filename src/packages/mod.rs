@@ -201,6 +201,41 @@ mod tests {
         }
     }
 
+    /// Any bytes, as any of the files: a database or a problem, never a panic.
+    #[test]
+    fn hostile_bytes_never_panic() {
+        use proptest::prelude::*;
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 2000,
+            ..Default::default()
+        });
+        // Bytes near the formats (their markers and separators) find more than noise.
+        let piece = prop_oneof![
+            Just(b"Package: a\n".to_vec()),
+            Just(b"Version: 1\n".to_vec()),
+            Just(b"Installed-Size: 9\n".to_vec()),
+            Just(b"Multi-Arch: same\n".to_vec()),
+            Just(b" cont\n".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"P:a\nF:\nR:..\n".to_vec()),
+            Just(b"%NAME%\na\n%VERSION%\n1\n%SIZE%\n".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..16),
+        ];
+        let bytes = proptest::collection::vec(piece, 0..24).prop_map(|v| v.concat());
+        runner
+            .run(&bytes, |b| {
+                let _ = dpkg::parse_status(&b);
+                let _ = dpkg::parse_list(&b);
+                let _ = apk::parse_installed(&b);
+                let mut files: BTreeMap<&[u8], &[u8]> = BTreeMap::new();
+                files.insert(b"var/lib/pacman/local/a-1/desc", &b);
+                files.insert(b"var/lib/pacman/local/a-1/files", &b);
+                let _ = pacman::parse(&files);
+                Ok(())
+            })
+            .unwrap();
+    }
+
     #[test]
     fn helpers() {
         let l: Vec<&[u8]> = lines(b"a\r\nb\n\nc").collect();
