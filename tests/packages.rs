@@ -585,3 +585,40 @@ fn a_cut_report_counts_what_it_keeps_of_a_package() {
     assert!(out.contains("[package-version]"));
     assert!(!out.contains("entries of hello"), "{out}");
 }
+
+/// The same trees as directories give the same packages and owners as the archives.
+#[test]
+fn directories_give_the_same_packages() {
+    let d = tmp();
+    let dirs = ["dpkg-left.tar", "dpkg-right.tar"].map(|t| {
+        let to = d.path().join(t.trim_end_matches(".tar"));
+        std::fs::create_dir_all(&to).unwrap();
+        tar::Archive::new(std::fs::File::open(fixture(t)).unwrap())
+            .unpack(&to)
+            .unwrap();
+        to.to_str().unwrap().to_string()
+    });
+    // Unpacking set the directories' mtimes to when it ran: leave times out.
+    let t = "--ignore-file-timestamps";
+    let (_, out, _) = rdiff(&["rootfs", "--format", "json", t, &dirs[0], &dirs[1]]);
+    let from_dirs: Value = serde_json::from_str(&out).unwrap();
+    let (_, from_tars) = rootfs(&[t], ["dpkg-left.tar", "dpkg-right.tar"]);
+    let owners = |r: &Value| -> Vec<(String, Option<String>)> {
+        diffs(r)
+            .iter()
+            .filter(|d| d["part"] != "input")
+            .map(|d| {
+                (
+                    d["path"].as_str().unwrap().to_string(),
+                    d.get("package").map(|p| p.as_str().unwrap().to_string()),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(owners(&from_dirs), owners(&from_tars));
+    assert_eq!(
+        fields(&from_dirs, "packages/hello"),
+        fields(&from_tars, "packages/hello")
+    );
+    assert_eq!(from_dirs["hints"], from_tars["hints"]);
+}

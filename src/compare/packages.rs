@@ -146,6 +146,12 @@ pub struct Pair<'a> {
 /// One side's database files of each manager found: the entries.
 type Found<'a> = BTreeMap<Manager, Vec<&'a Entry>>;
 
+/// One side's database files: path -> bytes.
+type Files = BTreeMap<Bytes, Arc<[u8]>>;
+
+/// One side's databases, parsed, by manager.
+type Parsed = BTreeMap<Manager, std::result::Result<Db, Problem>>;
+
 /// Compare the package databases of a pair, and give `diffs` (the pair's differences,
 /// paths not yet after the location) their owners.
 pub fn compare(
@@ -165,7 +171,7 @@ pub fn compare(
         return Ok(out);
     };
     // Each side's databases, parsed.
-    let mut dbs: [BTreeMap<Manager, std::result::Result<Db, Problem>>; 2] = Default::default();
+    let mut dbs: [Parsed; 2] = Default::default();
     for s in 0..2 {
         for &m in found[s].keys() {
             let of: BTreeMap<&[u8], &[u8]> = files[s]
@@ -294,8 +300,8 @@ fn bytes_of(
     pair: &Pair<'_>,
     found: &[Found<'_>; 2],
     notes: &mut Vec<Note>,
-) -> Result<Option<[BTreeMap<Bytes, Arc<[u8]>>; 2]>> {
-    let mut out: [BTreeMap<Bytes, Arc<[u8]>>; 2] = Default::default();
+) -> Result<Option<[Files; 2]>> {
+    let mut out: [Files; 2] = Default::default();
     let mut wanted: [BTreeMap<Bytes, Want>; 2] = Default::default();
     for s in 0..2 {
         let entries: Vec<&Entry> = found[s].values().flatten().copied().collect();
@@ -468,11 +474,7 @@ enum Owner<'a> {
 
 /// Give each difference the package that owns its entry (its outer file's, inside a
 /// file).
-fn attribute(
-    diffs: &mut [Difference],
-    sets: [&EntrySet; 2],
-    dbs: &[BTreeMap<Manager, std::result::Result<Db, Problem>>; 2],
-) {
+fn attribute(diffs: &mut [Difference], sets: [&EntrySet; 2], dbs: &[Parsed; 2]) {
     if diffs.is_empty() {
         return;
     }
@@ -498,7 +500,7 @@ fn attribute(
 
 /// The owners on one side of the paths in `wanted`.
 fn owners_on<'a, 'w>(
-    dbs: &'a BTreeMap<Manager, std::result::Result<Db, Problem>>,
+    dbs: &'a Parsed,
     set: &EntrySet,
     wanted: &std::collections::HashSet<&'w [u8]>,
 ) -> HashMap<&'w [u8], Owner<'a>> {
