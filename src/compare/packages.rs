@@ -505,17 +505,16 @@ fn owners_on<'a, 'w>(
     wanted: &std::collections::HashSet<&'w [u8]>,
 ) -> HashMap<&'w [u8], Owner<'a>> {
     let mut out: HashMap<&'w [u8], Owner<'a>> = HashMap::new();
-    // Top-level symlinks to directories: `bin` -> `usr/bin`.
-    let mut alias: HashMap<&[u8], Bytes> = HashMap::new();
+    // Top-level symlinks to directories: `bin` -> `usr/bin` (each first component
+    // looked up once; `None`: no such symlink).
+    let mut alias: HashMap<&[u8], Option<Bytes>> = HashMap::new();
     for db in dbs.values().flatten() {
         for p in db.packages.values() {
             for f in &p.files {
                 let first = &f[..f.iter().position(|&c| c == b'/').unwrap_or(f.len())];
-                if !alias.contains_key(first)
-                    && let Some(to) = symlink_dir(set, first)
-                {
-                    alias.insert(first, to);
-                }
+                alias
+                    .entry(first)
+                    .or_insert_with(|| symlink_dir(set, first));
             }
         }
     }
@@ -525,6 +524,7 @@ fn owners_on<'a, 'w>(
                 let first_len = f.iter().position(|&c| c == b'/').unwrap_or(f.len());
                 let aliased: Option<Cow<[u8]>> = alias
                     .get(&f[..first_len])
+                    .and_then(Option::as_ref)
                     .map(|to| Cow::Owned([&to[..], &f[first_len..]].concat()));
                 for path in std::iter::once(&f[..]).chain(aliased.as_deref()) {
                     let Some(&key) = wanted.get(path) else {
