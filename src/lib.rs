@@ -12,6 +12,7 @@ pub mod error;
 pub mod hints;
 pub mod image;
 pub mod meta;
+pub mod packages;
 pub mod progress;
 pub mod render;
 pub mod report;

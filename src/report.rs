@@ -143,6 +143,8 @@ pub enum Scope {
     /// A filesystem entry (a tar member, a directory node), in a rootfs or a layer.
     #[default]
     Entry,
+    /// A package of a package database (`packages/NAME`).
+    Package,
 }
 
 impl Scope {
@@ -154,6 +156,7 @@ impl Scope {
             Scope::Config => "config",
             Scope::Layer => "layer",
             Scope::Entry => "entry",
+            Scope::Package => "package",
         }
     }
 }
@@ -283,9 +286,14 @@ pub struct Difference {
     /// report drops them once the hints are found).
     pub excerpts: Option<Box<Excerpts>>,
     /// The hint (index in `Report::hints`) this difference is folded under: the hint
-    /// explains every visible field of it, and the text, Markdown and HTML reports show
+    /// explains it (every visible field of it, or, for `package-version`, it belongs to
+    /// a package whose version changed), and the text, Markdown and HTML reports show
     /// it there instead of in the list of differences.
     pub folded: Option<usize>,
+    /// The package that owns the entry (or, inside a file, `OUTER!/INNER`, the outer
+    /// file), as the tree's package database lists it: the left side's owner when the
+    /// left side has one, else the right side's.
+    pub package: Option<Bytes>,
 }
 
 /// Where two contents differ, as pairs of byte ranges with some context around them:
@@ -314,6 +322,7 @@ impl Difference {
             part: String::new(),
             excerpts: None,
             folded: None,
+            package: None,
         }
     }
 
@@ -348,6 +357,9 @@ impl Serialize for Difference {
         }
         if let Some(t) = &self.target {
             st.serialize_field("target", &BytesJson(t))?;
+        }
+        if let Some(p) = &self.package {
+            st.serialize_field("package", &BytesJson(p))?;
         }
         st.serialize_field("fields", &self.fields)?;
         st.serialize_field("diff", &self.unified())?;
@@ -518,6 +530,55 @@ pub struct Hint {
     pub folded: u64,
     /// When a presentation limit cut `paths`: how many there were.
     pub paths_total: Option<u64>,
+    /// How the folded differences are grouped under it (`package-version`: by the
+    /// package that owns them), in the order the reports list the groups; empty when
+    /// they are not grouped.
+    pub groups: Vec<HintGroup>,
+}
+
+/// A group of the differences folded under a hint: those of one package.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HintGroup {
+    /// The packages part the package is in (`packages`, `layers/1/packages`).
+    pub part: String,
+    /// The package that owns the group's differences.
+    pub package: Bytes,
+    /// What the reports say of it: `libc6 (2.36-9 -> 2.36-9+deb12u1)`.
+    pub label: String,
+    /// How many of the report's differences are in it.
+    pub folded: u64,
+}
+
+impl HintGroup {
+    /// Whether `d` (folded under the group's hint) is in this group.
+    pub fn holds(&self, d: &Difference) -> bool {
+        d.package.as_deref() == Some(&self.package[..]) && packages_part(&d.part) == self.part
+    }
+
+    /// `412 entries of libc6 (2.36-9 -> 2.36-9+deb12u1)`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} {} of {}",
+            self.folded,
+            plural(self.folded, "entry", "entries"),
+            self.label
+        )
+    }
+}
+
+/// The part the package differences of a compared part are in: `packages` for a
+/// rootfs (`rootfs`) or a squashed image (`linux/arm64/rootfs` ->
+/// `linux/arm64/packages`), `layers/1/packages` for a layer (`layers/1`).
+pub fn packages_part(part: &str) -> String {
+    match part.strip_suffix("rootfs") {
+        Some(prefix) if prefix.is_empty() || prefix.ends_with('/') => format!("{prefix}packages"),
+        _ => format!("{part}/packages"),
+    }
+}
+
+/// Whether a part holds package differences (`packages`, `layers/1/packages`).
+pub fn is_packages_part(part: &str) -> bool {
+    part == "packages" || part.ends_with("/packages")
 }
 
 impl Serialize for Hint {
@@ -574,6 +635,14 @@ impl Hint {
 
     /// What the reports that fold say under the hint.
     pub fn folded_sentence(&self) -> String {
+        if !self.groups.is_empty() {
+            return format!(
+                "{} of them {} to these packages: folded here by package, not listed with \
+                 the differences",
+                self.folded,
+                plural(self.folded, "belongs", "belong")
+            );
+        }
         format!(
             "{} of them {} in nothing else: folded here, not listed with the differences",
             self.folded,
@@ -714,6 +783,13 @@ impl Report {
     /// a hint.
     pub fn listed(&self) -> impl Iterator<Item = &Difference> {
         self.differences.iter().filter(|d| d.folded.is_none())
+    }
+
+    /// The group (index in its hint's `groups`) a folded difference is in, if its hint
+    /// groups what it folds.
+    pub fn fold_group(&self, d: &Difference) -> Option<usize> {
+        let h = self.hints.get(d.folded?)?;
+        h.groups.iter().position(|g| g.holds(d))
     }
 
     /// The rules in force, as the flags that name them: `--ignore-file-order`, ...

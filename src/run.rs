@@ -289,6 +289,7 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
         sets: [left, right],
         fetchers: [&fetchers[0], &fetchers[1]],
         kept: pair.kept,
+        db: pair.db,
     };
     let budget = Left {
         text: CONTENT_BUDGET,
@@ -314,7 +315,11 @@ fn rootfs_report_with_contents(args: &RootfsArgs) -> Result<(Report, Vec<HeldCon
             warnings: hits.warnings(&policy),
             show_ignored: args.output.show_ignored,
             limits: args.output.limits(),
-            parts: vec![compare::INPUT.to_string(), "rootfs".to_string()],
+            parts: [compare::INPUT.to_string()]
+                .into_iter()
+                .chain(outcome.packages_part)
+                .chain(["rootfs".to_string()])
+                .collect(),
             matched: hits.matched(&policy),
             source_date_epoch: args.rules.source_date_epoch,
         },

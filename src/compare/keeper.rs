@@ -195,7 +195,7 @@ pub struct SideSink<'k, 'a> {
 }
 
 impl ContentSink for SideSink<'_, '_> {
-    fn wants(&self, size: u64) -> bool {
+    fn wants(&self, _: &[u8], size: u64) -> bool {
         self.keeper.wants(self.side, size)
     }
     fn content(&self, path: &[u8], digest: Digest, bytes: &[u8]) {

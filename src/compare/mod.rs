@@ -7,6 +7,7 @@ pub mod excerpt;
 pub mod keeper;
 pub mod nested;
 pub mod order;
+pub mod packages;
 pub mod pair;
 pub mod policy;
 
@@ -538,7 +539,11 @@ fn all_hidden(all: &[Difference], p: &Policy) -> bool {
     let mut others = false;
     let mut digest = false;
     for d in all {
-        let path_hidden = d.part != INPUT && p.path_rule(&d.path).is_some();
+        // A path rule of the policy the difference was tagged with (`p` has them all,
+        // and it may not be its own path that matched: the packages of a database
+        // file a path rule hides).
+        let path_hidden =
+            d.part != INPUT && (d.ignored_by.is_some() || p.path_rule(&d.path).is_some());
         if d.fields.iter().any(is_input_digest) {
             digest = true;
         }

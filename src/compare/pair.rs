@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use crate::entry::Bytes;
 use crate::error::Result;
 use crate::report::{Difference, Note};
-use crate::source::{ContentSink, EntrySet, Fetcher, NoContent};
+use crate::source::{ContentSink, EntrySet, Fetcher};
 
 use super::content::{ContentOptions, HeldContent, complete_kept, content_diffs};
 use super::keeper::{Budgets, Keeper, KeptPair, Side};
+use super::packages::{self as pkgs, DbHolder, HeldFiles, PairSink};
 use super::policy::{PathHits, Policy};
 
 /// Contents kept while reading, because they differ: by path, per side.
@@ -47,11 +48,12 @@ impl Reading {
     }
 }
 
-/// A pair as read: both sides' results (entries and whatever else the reader gives)
-/// and the contents kept because they differ.
+/// A pair as read: both sides' results (entries and whatever else the reader gives),
+/// the contents kept because they differ, and the package database files of each side.
 pub struct ReadPair<T> {
     pub sides: [T; 2],
     pub kept: Kept,
+    pub db: [HeldFiles; 2],
 }
 
 /// Read both sides of a pair: `read(side, sink)` reads one side, offering its small
@@ -68,17 +70,36 @@ where
     T: AsRef<EntrySet> + Send,
     F: Fn(Side, &dyn ContentSink) -> Result<T> + Sync,
 {
+    // Both sides hold their package database files, whatever else they offer.
+    let db = DbHolder::new(pkgs::BUDGET);
     if let Reading::OneAfterTheOther { first } = reading {
-        let done = read(first, &NoContent)?;
+        let only_db = PairSink {
+            db: &db,
+            keeper: None,
+            side: first,
+        };
+        let done = read(first, &only_db)?;
         let second = first.other();
         let keeper = Keeper::against(second, done.as_ref(), budgets);
-        let other = read(second, &keeper.sink(second))?;
+        let sink = keeper.sink(second);
+        let other = read(
+            second,
+            &PairSink {
+                db: &db,
+                keeper: Some(&sink),
+                side: second,
+            },
+        )?;
         let kept = keeper.into_kept();
         let sides = match first {
             Side::Left => [done, other],
             Side::Right => [other, done],
         };
-        return Ok(ReadPair { sides, kept });
+        return Ok(ReadPair {
+            sides,
+            kept,
+            db: db.into_files(),
+        });
     }
     let mut keeper = Keeper::new(budgets);
     for side in [Side::Left, Side::Right] {
@@ -88,7 +109,13 @@ where
     }
     // A side read completely ends the wait of the other side's contents.
     let read_side = |side: Side| {
-        let r = read(side, &keeper.sink(side));
+        let sink = keeper.sink(side);
+        let both = PairSink {
+            db: &db,
+            keeper: Some(&sink),
+            side,
+        };
+        let r = read(side, &both);
         keeper.finish(side);
         r
     };
@@ -105,6 +132,7 @@ where
     Ok(ReadPair {
         sides,
         kept: keeper.into_kept(),
+        db: db.into_files(),
     })
 }
 
@@ -120,6 +148,8 @@ pub struct SetPair<'a> {
     /// Where the content stage reads contents again.
     pub fetchers: [&'a dyn Fetcher; 2],
     pub kept: Kept,
+    /// The package database files held while the sets were read.
+    pub db: [HeldFiles; 2],
 }
 
 /// What comparing one pair gave.
@@ -134,6 +164,10 @@ pub struct PairOutcome {
     pub spent: u64,
     /// Bytes of the nested budget (`--max-nested-bytes`) opening nested formats used.
     pub nested_spent: u64,
+    /// The part of the package differences (`packages`, `layers/1/packages`), when
+    /// either side holds a package database; its differences come first in
+    /// `differences`.
+    pub packages_part: Option<String>,
 }
 
 /// What is left of the report's budgets when a pair is compared.
@@ -189,11 +223,26 @@ pub fn compare_pair(
         loc,
         &copts,
     )?;
+    let packages = pkgs::compare(
+        pkgs::Pair {
+            sets: pair.sets,
+            fetchers: pair.fetchers,
+            held: pair.db,
+            location: loc,
+            part: &pair.part,
+            sequential: copts.sequential,
+            budget: pkgs::BUDGET,
+        },
+        &mut differences,
+        cx.policy,
+        cx.hits,
+    )?;
     let at = |path: &[u8]| -> Bytes { [loc, path].concat().into() };
     let mut notes = super::notes(left, right, cx.source_date_epoch, cx.policy);
-    if !nested.notes.is_empty() {
+    if !nested.notes.is_empty() || !packages.notes.is_empty() {
         // In path order, after the note about the inputs as wholes.
         notes.extend(nested.notes);
+        notes.extend(packages.notes);
         let first = usize::from(notes[0].kind == "fields-left-out");
         notes[first..].sort_by(|a, b| a.path.cmp(&b.path));
     }
@@ -211,11 +260,18 @@ pub fn compare_pair(
         d.part = pair.part.clone();
     }
     let held = held.into_iter().map(|(p, c)| (at(&p), c)).collect();
+    // The packages first: what the entries' `package` names.
+    let differences = packages
+        .differences
+        .into_iter()
+        .chain(differences)
+        .collect();
     Ok(PairOutcome {
         differences,
         notes,
         held,
         spent,
         nested_spent: nested.spent,
+        packages_part: packages.part,
     })
 }

@@ -32,6 +32,7 @@ impl Scopes {
     pub const CONFIG: Scopes = Scopes(1 << 3);
     pub const LAYER: Scopes = Scopes(1 << 4);
     pub const ENTRY: Scopes = Scopes(1 << 5);
+    pub const PACKAGE: Scopes = Scopes(1 << 6);
     /// Image metadata: index, manifests, configs, layer descriptors.
     pub const IMAGE: Scopes = Scopes(0b1_1110);
 
@@ -43,6 +44,7 @@ impl Scopes {
             Scope::Config => Scopes::CONFIG,
             Scope::Layer => Scopes::LAYER,
             Scope::Entry => Scopes::ENTRY,
+            Scope::Package => Scopes::PACKAGE,
         };
         self.0 & bit.0 != 0
     }

@@ -87,6 +87,9 @@ pub struct Found {
     /// Differences (indices in `Evidence::diffs`) it explains whole: the reports that
     /// fold show them under the hint instead of in the list.
     pub folds: Vec<usize>,
+    /// How the folded differences are grouped (their counts are made when they are
+    /// folded).
+    pub groups: Vec<crate::report::HintGroup>,
 }
 
 impl Found {
@@ -97,6 +100,7 @@ impl Found {
             paths: explains.iter().map(|&i| ev.diffs[i].path.clone()).collect(),
             text,
             folds: Vec::new(),
+            groups: Vec::new(),
         }
     }
 }
@@ -173,12 +177,15 @@ pub fn find(ev: &Evidence<'_>) -> (Vec<Hint>, Vec<(usize, usize)>) {
     });
     let mut folded_under: Vec<Option<usize>> = vec![None; ev.diffs.len()];
     let mut hints = Vec::with_capacity(found.len());
-    for (h, (_, f)) in found.into_iter().enumerate() {
+    for (h, (_, mut f)) in found.into_iter().enumerate() {
         let mut n = 0;
         for i in f.folds {
             if folded_under[i].is_none() {
                 folded_under[i] = Some(h);
                 n += 1;
+                if let Some(g) = f.groups.iter_mut().find(|g| g.holds(&ev.diffs[i])) {
+                    g.folded += 1;
+                }
             }
         }
         hints.push(Hint {
@@ -187,6 +194,7 @@ pub fn find(ev: &Evidence<'_>) -> (Vec<Hint>, Vec<(usize, usize)>) {
             text: f.text,
             folded: n,
             paths_total: None,
+            groups: f.groups,
         });
     }
     let folds = folded_under

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Evidence, Found, and_list, count, field, visible};
 use crate::entry::display_bytes;
-use crate::report::{Difference, Scope, Status, Value};
+use crate::report::{Difference, HintGroup, Scope, Status, Value, is_packages_part, packages_part};
 
 /// Between an outer path and an inner one.
 pub const NESTED: &[u8] = b"!/";
@@ -328,24 +328,55 @@ pub fn archive_order(ev: &Evidence<'_>) -> Vec<Found> {
     vec![found]
 }
 
-/// `package-version`: packages whose version differs (`packages/NAME`, field
-/// `version`, in a part named `packages`).
-///
-/// The hook for issue 15's package databases: when file differences carry the
-/// package that owns them, the files of these packages join the hint's paths (and can
-/// be folded under it), since their differences follow from the version.
+/// `package-version`: packages whose version differs (`packages/NAME`, a changed
+/// difference with a visible field `version`, in a part named `packages` or ending in
+/// `/packages`). The differences of the entries those packages own (`package`, in the
+/// part the packages were read from: `rootfs` for `packages`, `layers/1` for
+/// `layers/1/packages`) follow from the version: they join the hint's paths and are
+/// folded under it, grouped by package. They need not differ only in ways a version
+/// explains: a new version may change any file of its package.
 pub fn package_version(ev: &Evidence<'_>) -> Vec<Found> {
     let hits: Vec<usize> = ev
         .diffs
         .iter()
         .enumerate()
         .filter(|(_, d)| {
-            (d.part == "packages" || d.part.ends_with("/packages")) && field(d, "version").is_some()
+            is_packages_part(&d.part)
+                && d.status == Status::Changed
+                && field(d, "version").is_some()
         })
         .map(|(i, _)| i)
         .collect();
     if hits.is_empty() {
         return Vec::new();
+    }
+    // The packages by (part, name), in report order.
+    let mut groups: Vec<HintGroup> = Vec::new();
+    let mut index: BTreeMap<(&str, &[u8]), usize> = BTreeMap::new();
+    for &i in &hits {
+        let d = &ev.diffs[i];
+        let f = field(d, "version").expect("found");
+        let name = crate::entry::base_name(&d.path);
+        index.insert((&d.part, name), groups.len());
+        groups.push(HintGroup {
+            part: d.part.clone(),
+            package: name.into(),
+            label: format!("{} ({} -> {})", text(name), f.left, f.right),
+            folded: 0,
+        });
+    }
+    // The entries they own, but those a path rule hides (they are not listed anyway).
+    let mut owned: Vec<usize> = Vec::new();
+    for (i, d) in ev.diffs.iter().enumerate() {
+        let Some(p) = d.package.as_deref() else {
+            continue;
+        };
+        if d.ignored_by.is_some() || (d.status == Status::Changed && visible(d).next().is_none()) {
+            continue;
+        }
+        if index.contains_key(&(packages_part(&d.part).as_str(), p)) {
+            owned.push(i);
+        }
     }
     let shown: Vec<String> = hits
         .iter()
@@ -357,16 +388,29 @@ pub fn package_version(ev: &Evidence<'_>) -> Vec<Found> {
             format!("{}: {} -> {}", text(name), f.left, f.right)
         })
         .collect();
-    let more = match hits.len() {
+    let more = match groups.len() {
         n if n > 4 => format!(" and {} more", n - 4),
         _ => String::new(),
     };
+    let files = match owned.len() {
+        0 => String::new(),
+        n => format!(
+            "; {} they own {}",
+            count(n, "entry", "entries"),
+            if n == 1 { "differs" } else { "differ" }
+        ),
+    };
     let text = format!(
-        "{} another version ({}{more}): the differences in the files they own follow from \
-         that. Build both from the same package versions (a snapshot mirror, a lock file), \
-         or look at what changed between the versions.",
+        "{} another version ({}{more}){files}: the differences in the files they own \
+         follow from that. Build both from the same package versions (a snapshot mirror, \
+         a lock file), or look at what changed between the versions.",
         count(hits.len(), "package has", "packages have"),
         shown.join(", ")
     );
-    vec![Found::at("package-version", ev, &hits, text)]
+    let mut at: Vec<usize> = hits.iter().chain(&owned).copied().collect();
+    at.sort_unstable();
+    let mut found = Found::at("package-version", ev, &at, text);
+    found.folds = owned;
+    found.groups = groups;
+    vec![found]
 }

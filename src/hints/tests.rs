@@ -468,6 +468,106 @@ fn package_version_reads_the_packages_part() {
     );
 }
 
+/// A package difference in `part` (`packages`, `layers/1/packages`).
+fn package_diff(part: &str, name: &str, l: &str, r: &str) -> Difference {
+    let mut d = changed(
+        &format!("{}/{name}", part),
+        vec![
+            named("version", Value::Text(l.into()), Value::Text(r.into())).in_scope(Scope::Package),
+        ],
+    );
+    d.part = part.into();
+    d
+}
+
+fn owned(path: &str, part: &str, package: &str) -> Difference {
+    let mut d = changed(path, vec![content()]);
+    d.part = part.into();
+    d.package = Some(package.as_bytes().into());
+    d
+}
+
+#[test]
+fn package_version_folds_the_files_of_changed_packages_by_package() {
+    let mut hidden = owned("usr/lib/libc.so.6.hidden", "rootfs", "libc6");
+    hidden.ignored_by = Some("ignore-path usr/lib/*.hidden".into());
+    let mut semantic_only = owned("usr/lib/gconv", "rootfs", "libc6");
+    semantic_only.fields = vec![named("mtime", t(1), t(2))];
+    semantic_only.fields[0].ignored_by = Some("ignore-file-timestamps".into());
+    let diffs = vec![
+        package_diff("packages", "libc6", "2.36-9", "2.36-9+deb12u1"),
+        package_diff("packages", "zlib1g", "1:1.2.13", "1:1.2.13.1"),
+        owned("lib/x86_64-linux-gnu/libc.so.6", "rootfs", "libc6"),
+        owned("usr/bin/ldd", "rootfs", "libc6"),
+        owned("usr/lib/libz.so.1", "rootfs", "zlib1g"),
+        // A package whose version is the same: its files are not explained.
+        owned("usr/bin/hello", "rootfs", "hello"),
+        // The same name in another pair (a layer) is another package.
+        owned("layers/1/usr/bin/ldd", "layers/1", "libc6"),
+        hidden,
+        semantic_only,
+    ];
+    let (hints, folds) = run(&diffs, &[], None);
+    let h = only(&hints, "package-version");
+    assert_eq!(
+        paths(&h),
+        [
+            "packages/libc6",
+            "packages/zlib1g",
+            "lib/x86_64-linux-gnu/libc.so.6",
+            "usr/bin/ldd",
+            "usr/lib/libz.so.1"
+        ]
+    );
+    assert!(h.text.starts_with(
+        "2 packages have another version (libc6: 2.36-9 -> 2.36-9+deb12u1, zlib1g: 1:1.2.13 -> \
+         1:1.2.13.1); 3 entries they own differ: "
+    ));
+    assert_eq!(folds, [(2, 0), (3, 0), (4, 0)]);
+    assert_eq!(h.folded, 3);
+    let groups: Vec<String> = h.groups.iter().map(|g| g.line()).collect();
+    assert_eq!(
+        groups,
+        [
+            "2 entries of libc6 (2.36-9 -> 2.36-9+deb12u1)",
+            "1 entry of zlib1g (1:1.2.13 -> 1:1.2.13.1)"
+        ]
+    );
+    assert!(
+        h.folded_sentence()
+            .starts_with("3 of them belong to these packages")
+    );
+}
+
+#[test]
+fn package_version_in_a_layer_explains_that_layer_only() {
+    let diffs = vec![
+        package_diff("layers/1/packages", "libc6", "1", "2"),
+        owned("layers/0/usr/bin/ldd", "layers/0", "libc6"),
+        owned("layers/1/usr/bin/ldd", "layers/1", "libc6"),
+        owned("usr/bin/ldd", "rootfs", "libc6"),
+    ];
+    let (hints, folds) = run(&diffs, &[], None);
+    let h = only(&hints, "package-version");
+    assert_eq!(
+        paths(&h),
+        ["layers/1/packages/libc6", "layers/1/usr/bin/ldd"]
+    );
+    assert_eq!(folds, [(2, 0)]);
+    assert_eq!(h.groups[0].part, "layers/1/packages");
+    // Squashed (`linux/arm64/rootfs`): the packages part is `linux/arm64/packages`.
+    let diffs = vec![
+        package_diff("linux/arm64/packages", "libc6", "1", "2"),
+        owned(
+            "linux/arm64/rootfs/usr/bin/ldd",
+            "linux/arm64/rootfs",
+            "libc6",
+        ),
+    ];
+    let (_, folds) = run(&diffs, &[], None);
+    assert_eq!(folds, [(1, 0)]);
+}
+
 #[test]
 fn order_is_by_entries_explained_then_table_then_text() {
     let mut diffs: Vec<Difference> = (0..2)

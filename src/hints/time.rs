@@ -61,6 +61,7 @@ pub fn unclamped(ev: &Evidence<'_>) -> Vec<Found> {
         paths: notes.iter().map(|x| x.path.clone()).collect(),
         text,
         folds: Vec::new(),
+        groups: Vec::new(),
     }]
 }
 

@@ -86,6 +86,7 @@ pub fn compare_images(
     let mut entries = [0u64; 2];
     let mut contents = Vec::new();
     let (mut spent, mut nested_spent) = (0u64, 0u64);
+    let mut parts = parts(&plan, l, r);
     for set in layers.sets {
         let (a, b) = plan.pairs[set.pair]
             .both()
@@ -104,13 +105,21 @@ pub fn compare_images(
             sets: [&set.sides[0], &set.sides[1]],
             fetchers: [&fetchers[0], &fetchers[1]],
             kept: set.kept,
+            db: set.db,
         };
         // One text-diff budget and one nested budget for the whole report.
         let left = Left {
             text: opts.content.budget.saturating_sub(spent),
             nested: opts.content.nested_budget.saturating_sub(nested_spent),
         };
+        let set_part = pair.part.clone();
         let outcome = compare_pair(pair, &cx, left)?;
+        // The packages part comes just before the part it was read from.
+        if let Some(p) = outcome.packages_part
+            && let Some(i) = parts.iter().position(|x| *x == set_part)
+        {
+            parts.insert(i, p);
+        }
         spent += outcome.spent;
         nested_spent += outcome.nested_spent;
         if opts.keep_contents {
@@ -128,7 +137,7 @@ pub fn compare_images(
         notes,
         entries,
         contents,
-        parts: parts(&plan, l, r),
+        parts,
         warnings: hits.warnings(policy),
         matched: hits.matched(policy),
     })

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 
 use crate::compare::keeper::{Budgets, Side};
+use crate::compare::packages::BUDGET as PACKAGES_BUDGET;
 use crate::compare::pair::{Kept, ReadPair, Reading, read_pair};
 use crate::entry::{Bytes, Digest};
 use crate::error::{Error, ErrorKind, Result};
@@ -38,6 +39,8 @@ pub struct ReadSet {
     pub location: String,
     pub sides: [EntrySet; 2],
     pub kept: Kept,
+    /// The package database files held while the sides were read.
+    pub db: [crate::compare::packages::HeldFiles; 2],
 }
 
 /// What reading the layers gave.
@@ -95,7 +98,7 @@ pub fn read_layers(plan: &Plan, imgs: [&Image; 2], how: &LayerReading) -> Result
         notes,
     };
     for (j, res) in jobs.into_iter().zip(results) {
-        let ReadPair { sides, kept } = res?;
+        let ReadPair { sides, kept, db } = res?;
         let [l, r] = sides;
         for (side, s) in [(0, &l), (1, &r)] {
             for (i, f) in &s.facts {
@@ -107,6 +110,7 @@ pub fn read_layers(plan: &Plan, imgs: [&Image; 2], how: &LayerReading) -> Result
             location: j.location,
             sides: [l.set, r.set],
             kept,
+            db,
         });
     }
     Ok(out)
@@ -338,7 +342,7 @@ impl ReadOnce {
     /// offered to that side's sink.
     fn as_side(&self, i: usize, sink: &dyn ContentSink) -> ReadLayer {
         for (path, digest, bytes) in &self.offered {
-            if sink.wants(bytes.len() as u64) {
+            if sink.wants(path, bytes.len() as u64) {
                 sink.content(path, *digest, bytes);
             }
         }
@@ -361,12 +365,15 @@ struct Capture {
 }
 
 impl ContentSink for Capture {
-    fn wants(&self, size: u64) -> bool {
-        size > 0 && size <= self.keep_limit
+    fn wants(&self, path: &[u8], size: u64) -> bool {
+        (size > 0 && size <= self.keep_limit) || crate::packages::wanted(path)
     }
     fn content(&self, path: &[u8], digest: Digest, bytes: &[u8]) {
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if held.0 + bytes.len() as u64 <= self.budget {
+        // A package database file is held like the package stage holds it (its own
+        // bound), the rest up to the waiting budget.
+        let database = crate::packages::wanted(path) && bytes.len() as u64 <= PACKAGES_BUDGET;
+        if database || held.0 + bytes.len() as u64 <= self.budget {
             held.0 += bytes.len() as u64;
             held.1.push((path.into(), digest, bytes.into()));
         }

@@ -36,7 +36,7 @@ pre.diff{background:#f6f8fa;padding:.5em;overflow:auto;max-height:40em}
 const JS: &str = r#"
 (function(){
 const data=JSON.parse(document.getElementById('rdiff-data').textContent);
-const diffs=data.differences;diffs.forEach((d,i)=>{d.shown=data.paths[i];d.folded=data.folded[i];});
+const diffs=data.differences;diffs.forEach((d,i)=>{d.shown=data.paths[i];d.folded=data.folded[i];d.group=data.groups[i];});
 const el=(t,c,txt)=>{const e=document.createElement(t);if(c)e.className=c;if(txt!==undefined)e.textContent=txt;return e;};
 const pstr=p=>typeof p==='string'?p:'(not UTF-8, base64) '+p.bytes;
 const dpath=d=>d.shown!==undefined?d.shown:pstr(d.path);
@@ -46,6 +46,7 @@ function entry(d){
   const box=el('div','entry '+d.status);box.dataset.path=dpath(d);
   const h=el('div','head');h.appendChild(el('span','mark',mark[d.status]));h.appendChild(el('code','',dpath(d)));
   const k=d.left_type||d.right_type;if(k)h.appendChild(el('span','kind',k+(typeof d.target==='string'?(k==='hardlink'?' to ':' -> ')+d.target:d.size!==undefined&&d.status!=='changed'?', '+d.size+' bytes':'')));
+  if(d.package!==undefined)h.appendChild(el('span','kind','package '+pstr(d.package)));
   box.appendChild(h);
   if(d.fields.length){const t=el('table','fields');const hr=el('tr');['field','left','right'].forEach(x=>hr.appendChild(el('th','',x)));t.appendChild(hr);
     d.fields.forEach(f=>{const r=el('tr');r.appendChild(el('td','mono',f.name+(f.ignored_by?' [--'+f.ignored_by+']':'')));r.appendChild(el('td','mono',val(f.left)));r.appendChild(el('td','mono',val(f.right)));t.appendChild(r);});box.appendChild(t);}
@@ -54,9 +55,11 @@ function entry(d){
   else if(d.content&&d.content.kind==='binary'){box.appendChild(el('div','mono','binary content differs'+(d.content.first_difference!==null?'; first difference at byte '+d.content.first_difference:'')));}
   else if(d.content&&d.content.kind==='unavailable'){box.appendChild(el('div','mono','no content diff: '+d.content.reason));}
   return box;}
-// The tree of locations; the inputs as wholes first, apart from any entry named alike.
+// The tree of locations; the inputs as wholes first, apart from any entry named alike,
+// and the packages of a package database apart from a directory named packages.
 const root={kids:new Map(),diffs:[],n:0};
 diffs.forEach(d=>{if(d.folded!==null)return;let node=root;node.n++;if(d.part==='input'){node.diffs.push(d);return;}const segs=dpath(d).split('/');
+  if(/(^|\/)packages$/.test(d.part)&&segs.length>1)segs[segs.length-2]+=' (package database)';
   segs.forEach((s,i)=>{if(!node.kids.has(s))node.kids.set(s,{kids:new Map(),diffs:[],n:0});node=node.kids.get(s);node.n++;});node.diffs.push(d);});
 function fill(node,box){
   node.diffs.forEach(d=>box.appendChild(entry(d)));
@@ -67,10 +70,12 @@ function fill(node,box){
     det.addEventListener('toggle',()=>{if(det.open&&!det.dataset.drawn){det.dataset.drawn=1;fill(k,inner);}});
     box.appendChild(det);});}
 const tree=document.getElementById('tree');fill(root,tree);
-// Likely causes: the entries folded under a hint, drawn when its list is opened.
+// Likely causes: the entries folded under a hint (or one group of them), drawn when its
+// list is opened.
 document.querySelectorAll('details.hint-folded').forEach(det=>{const k=+det.dataset.hint,box=det.querySelector('div');
+  const g=det.dataset.group===undefined?null:+det.dataset.group;
   det.addEventListener('toggle',()=>{if(!det.open||det.dataset.drawn)return;det.dataset.drawn=1;
-    diffs.filter(d=>d.folded===k).forEach(d=>box.appendChild(entry(d)));});});
+    diffs.filter(d=>d.folded===k&&(g===null||d.group===g)).forEach(d=>box.appendChild(entry(d)));});});
 const nfolded=diffs.filter(d=>d.folded!==null).length;
 // Filter.
 const q=document.getElementById('q'),fs=document.getElementById('field'),res=document.getElementById('results'),info=document.getElementById('info');
@@ -225,12 +230,26 @@ fn write_hints(w: &mut dyn Write, r: &Report) -> io::Result<()> {
             paths.join(", "),
             esc(&h.more_paths())
         )?;
-        if h.folded > 0 {
+        if h.folded > 0 && h.groups.is_empty() {
             write!(
                 w,
                 "<details class=\"hint-folded\" data-hint=\"{k}\"><summary>{}</summary><div></div></details>",
                 esc(&h.folded_sentence())
             )?;
+        } else if h.folded > 0 {
+            // Grouped (by package): a list per group.
+            write!(
+                w,
+                "<div class=\"hint-paths\">{}</div>",
+                esc(&h.folded_sentence())
+            )?;
+            for (g, group) in h.groups.iter().enumerate().filter(|(_, g)| g.folded > 0) {
+                write!(
+                    w,
+                    "<details class=\"hint-folded\" data-hint=\"{k}\" data-group=\"{g}\"><summary>{}</summary><div></div></details>",
+                    esc(&group.line())
+                )?;
+            }
         }
         writeln!(w, "</li>")?;
     }
@@ -294,12 +313,14 @@ fn write_data(w: &mut dyn Write, r: &Report) -> io::Result<()> {
         .iter()
         .map(|d| display_bytes(&d.path))
         .collect();
-    // The hint each difference is folded under, if any.
+    // The hint each difference is folded under, if any, and its group there.
     let folded: Vec<Option<usize>> = r.differences.iter().map(|d| d.folded).collect();
+    let groups: Vec<Option<usize>> = r.differences.iter().map(|d| r.fold_group(d)).collect();
     let data = serde_json::json!({
         "differences": r.differences,
         "paths": paths,
         "folded": folded,
+        "groups": groups,
     });
     // Inside <script>, `<` must not start `</script>` or `<!--`: escape it in JSON.
     let json = serde_json::to_string(&data)

@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use super::{content_diffs, cut_note, escape_xml, group_by_directory};
+use super::{content_diffs, cut_note, escape_xml, group_by_directory, package_label};
 use crate::entry::{base_name, display_bytes};
 use crate::report::{ContentDiff, Difference, Report, Status, plural};
 
@@ -82,19 +82,23 @@ fn write_group(w: &mut dyn Write, title: &str, ds: &[&Difference]) -> io::Result
 /// One entry's rows in its group's table: one per differing field, or one with its
 /// kind when no field differs (an added or removed entry).
 fn write_rows(w: &mut dyn Write, d: &Difference) -> io::Result<()> {
-    let name = display_bytes(base_name(&d.path));
+    // The name, and the package that owns the entry: `<code>hello</code> (package hello)`.
+    let name = code(&display_bytes(base_name(&d.path)))
+        + &package_label(d)
+            .map(|p| format!(" ({})", escape_xml(&p)))
+            .unwrap_or_default();
     if d.fields.is_empty() {
         writeln!(
             w,
             "| {} | {} | {} | | |",
             mark(d.status),
-            code(&name),
+            name,
             escape_xml(&d.kind_name())
         )?;
     }
     for (i, f) in d.fields.iter().enumerate() {
         let (m, n) = if i == 0 {
-            (mark(d.status), code(&name))
+            (mark(d.status), name.clone())
         } else {
             ("", String::new())
         };
@@ -192,6 +196,9 @@ fn write_hints(w: &mut dyn Write, r: &Report) -> io::Result<()> {
         if h.folded > 0 {
             writeln!(w, "  <br>_{}_", escape_xml(&h.folded_sentence()))?;
         }
+        for g in h.groups.iter().filter(|g| g.folded > 0) {
+            writeln!(w, "  <br>{}", escape_xml(&g.line()))?;
+        }
     }
     writeln!(w)
 }
@@ -207,7 +214,7 @@ fn write_differences(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     if !groups.inputs.is_empty() {
         write_group(w, crate::compare::INPUT, &groups.inputs)?;
     }
-    for (title, ds) in groups.directories {
+    for (title, ds) in groups.packages.into_iter().chain(groups.directories) {
         write_group(w, &title, &ds)?;
     }
     write_content_diffs(w, r)
@@ -215,7 +222,7 @@ fn write_differences(w: &mut dyn Write, r: &Report) -> io::Result<()> {
 
 /// Each content diff folded in `<details>` as a ```diff fence, or its sentence.
 fn write_content_diffs(w: &mut dyn Write, r: &Report) -> io::Result<()> {
-    let contents = content_diffs(&r.differences);
+    let contents = content_diffs(r.listed());
     if contents.is_empty() {
         return Ok(());
     }

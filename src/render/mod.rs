@@ -108,6 +108,11 @@ fn cut(report: &Report, keep: usize, by: &str) -> Report {
         h.paths_total = Some(h.explained());
         h.paths.truncate(keep);
         h.folded = r.differences.iter().filter(|d| d.folded == Some(k)).count() as u64;
+        for g in &mut h.groups {
+            g.folded = (r.differences.iter())
+                .filter(|d| d.folded == Some(k) && g.holds(d))
+                .count() as u64;
+        }
     }
     r.cut = Some(Cut {
         differences_total: total,
@@ -236,15 +241,31 @@ pub struct Groups<'a> {
     /// The inputs as wholes (their bytes, compression, trailer), in a group of their
     /// own: not under `./`, where an entry named `input` would look the same.
     pub inputs: Vec<&'a Difference>,
+    /// The packages of package databases, by part (`packages`, `layers/1/packages`),
+    /// titled `packages/ (package database)`: apart from the entries, where a directory
+    /// `packages/` would look the same. Parts in report order.
+    pub packages: Vec<(String, Vec<&'a Difference>)>,
     /// The entries by parent directory, titled `./` or `usr/bin/`, directories in byte
     /// order and entries in report order within each.
     pub directories: Vec<(String, Vec<&'a Difference>)>,
 }
 
-/// Split differences into the inputs' and the entries' by parent directory.
+/// Split differences into the inputs', the packages' and the entries' by parent
+/// directory.
 pub fn group_by_directory<'a>(diffs: impl Iterator<Item = &'a Difference>) -> Groups<'a> {
     let (inputs, entries): (Vec<&Difference>, Vec<&Difference>) =
         diffs.partition(|d| d.part == crate::compare::INPUT);
+    let (packaged, entries): (Vec<&Difference>, Vec<&Difference>) = entries
+        .into_iter()
+        .partition(|d| crate::report::is_packages_part(&d.part));
+    let mut packages: Vec<(String, Vec<&Difference>)> = Vec::new();
+    for d in packaged {
+        let title = format!("{}/ (package database)", d.part);
+        match packages.iter_mut().find(|(t, _)| *t == title) {
+            Some((_, ds)) => ds.push(d),
+            None => packages.push((title, vec![d])),
+        }
+    }
     let mut groups: BTreeMap<&[u8], Vec<&Difference>> = BTreeMap::new();
     for d in entries {
         groups.entry(parent(&d.path)).or_default().push(d);
@@ -262,14 +283,25 @@ pub fn group_by_directory<'a>(diffs: impl Iterator<Item = &'a Difference>) -> Gr
         .collect();
     Groups {
         inputs,
+        packages,
         directories,
     }
 }
 
 /// The differences that have something to say about content, with it, in report order.
-pub fn content_diffs(diffs: &[Difference]) -> Vec<(&Difference, &ContentDiff)> {
+/// The text and Markdown reports give it the differences they list (`Report::listed`):
+/// the content of a difference folded under a hint is in JSON and in the HTML page.
+pub fn content_diffs<'a>(
+    diffs: impl Iterator<Item = &'a Difference>,
+) -> Vec<(&'a Difference, &'a ContentDiff)> {
     diffs
-        .iter()
         .filter_map(|d| d.content.as_ref().map(|c| (d, c)))
         .collect()
+}
+
+/// `package libc6` for an entry a package owns, in the reports that list entries.
+pub fn package_label(d: &Difference) -> Option<String> {
+    d.package
+        .as_deref()
+        .map(|p| format!("package {}", display_bytes(p)))
 }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
-use super::{content_diffs, cut_note, group_by_directory};
+use super::{content_diffs, cut_note, group_by_directory, package_label};
 use crate::entry::{base_name, display_bytes};
 use crate::report::{ContentDiff, Difference, Report, Status, plural};
 
@@ -88,20 +88,29 @@ fn summary_table(r: &Report, ascii: bool) -> Table {
 }
 
 /// `(file, 1234 bytes)`, `(symlink -> libx.so.1)`, `(hardlink to usr/bin/ping)` or
-/// `(dir)` after an added or removed entry's name.
+/// `(dir)` after an added or removed entry's name, with the package that owns it
+/// (`(file, 3 bytes, package hello)`, `(package hello)`).
 fn entry_label(d: &Difference) -> String {
     let kind = d.kind_name();
     let target = d.target.as_deref().map(crate::entry::display_bytes);
-    match (d.status, d.size) {
+    let what = match (d.status, d.size) {
         (Status::Added | Status::Removed, Some(sz)) if kind == "file" => {
-            format!("({kind}, {} {})", sz, plural(sz, "byte", "bytes"))
+            format!("{kind}, {} {}", sz, plural(sz, "byte", "bytes"))
         }
         (Status::Added | Status::Removed, _) if target.is_some() => {
             let link = if kind == "hardlink" { "to" } else { "->" };
-            format!("({kind} {link} {})", target.unwrap_or_default())
+            format!("{kind} {link} {}", target.unwrap_or_default())
         }
-        (Status::Added | Status::Removed, _) if !kind.is_empty() => format!("({kind})"),
+        (Status::Added | Status::Removed, _) if !kind.is_empty() => kind,
         _ => String::new(),
+    };
+    let parts: Vec<String> = [Some(what).filter(|w| !w.is_empty()), package_label(d)]
+        .into_iter()
+        .flatten()
+        .collect();
+    match parts.is_empty() {
+        true => String::new(),
+        false => format!("({})", parts.join(", ")),
     }
 }
 
@@ -113,7 +122,7 @@ fn write_differences(w: &mut dyn Write, diffs: &[&Difference], st: &Style) -> io
         writeln!(w, "{}", st.bold("input"))?;
         write_fields(w, d, st)?;
     }
-    for (header, ds) in groups.directories {
+    for (header, ds) in groups.packages.into_iter().chain(groups.directories) {
         writeln!(w, "{}", st.bold(&header))?;
         for d in ds {
             write_entry(w, d, st)?;
@@ -208,13 +217,16 @@ fn write_hints(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<()> {
         if h.folded > 0 {
             writeln!(w, "      {}", st.dim(&h.folded_sentence()))?;
         }
+        for g in h.groups.iter().filter(|g| g.folded > 0) {
+            writeln!(w, "        {}", st.dim(&g.line()))?;
+        }
     }
     Ok(())
 }
 
 /// The content diffs: unified diffs coloured by line, a sentence for the others.
 fn write_content_diffs(w: &mut dyn Write, r: &Report, st: &Style) -> io::Result<()> {
-    let contents = content_diffs(&r.differences);
+    let contents = content_diffs(r.listed());
     if contents.is_empty() {
         return Ok(());
     }

@@ -136,7 +136,7 @@ fn hash_files(
         .map_init(Vec::new, |scratch, &i| {
             let e = &entries[i];
             let full = join(root, &e.path);
-            let keep = sink.wants(e.size);
+            let keep = sink.wants(&e.path, e.size);
             let r = hash_file(&full, e.size, keep.then_some(&mut *scratch))
                 .map_err(|err| path_err(input, &e.path, err))?;
             if keep {

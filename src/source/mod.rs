@@ -204,8 +204,9 @@ impl ReadOptions {
 /// asked before the data is read (`wants`, by size), given the bytes and their SHA-256
 /// after. The comparison's keeper is one; [`NoContent`] wants nothing.
 pub trait ContentSink: Sync {
-    /// Whether the content of a regular file of `size` bytes is wanted.
-    fn wants(&self, size: u64) -> bool;
+    /// Whether the content of the regular file at `path` (normalized), of `size` bytes,
+    /// is wanted.
+    fn wants(&self, path: &[u8], size: u64) -> bool;
     /// A wanted content, whole, with its SHA-256.
     fn content(&self, path: &[u8], digest: crate::entry::Digest, bytes: &[u8]);
 }
@@ -214,7 +215,7 @@ pub trait ContentSink: Sync {
 pub struct NoContent;
 
 impl ContentSink for NoContent {
-    fn wants(&self, _: u64) -> bool {
+    fn wants(&self, _: &[u8], _: u64) -> bool {
         false
     }
     fn content(&self, _: &[u8], _: crate::entry::Digest, _: &[u8]) {}
@@ -520,7 +521,7 @@ impl<'a> Collector<'a> {
         let mut e = entry_from_tar(t);
         e.layer = self.layer;
         if matches!(e.kind, Kind::File | Kind::Other(_)) {
-            let keep = self.sink.wants(e.size);
+            let keep = self.sink.wants(&e.path, e.size);
             let mut h = hash::ContentHasher::new(e.size, keep.then_some(&mut self.scratch));
             tr.read_data(&mut |b| h.update(b))?;
             let hashed = h.finish();
