@@ -382,24 +382,25 @@ fn problems(path: &[u8], format: Format, errs: [Option<Problem>; 2]) -> Found {
     found
 }
 
-/// The header fields of the two streams or containers that differ, as `FORMAT.KEY`
-/// fields of the outer entry, tagged by the policy.
+/// The header fields of the two streams or containers that differ, as `FAMILY.KEY`
+/// fields of the outer entry (in the order the left side has them, then the right's
+/// own), tagged by the policy.
 fn header_fields(a: &Opened, b: &Opened, policy: &Policy) -> Vec<FieldDiff> {
-    let mut keys: Vec<&str> = a.header.iter().map(|(k, _)| *k).collect();
-    keys.extend(
-        b.header
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|k| !a.header.iter().any(|x| x.0 == *k)),
-    );
-    let get = |o: &Opened, k: &str| {
+    let key = |f: &nested::MemberField| (f.0, f.1.clone());
+    let mut keys: Vec<(&'static str, String)> = a.header.iter().map(key).collect();
+    for f in &b.header {
+        if !a.header.iter().any(|x| x.0 == f.0 && x.1 == f.1) {
+            keys.push(key(f));
+        }
+    }
+    let get = |o: &Opened, (fam, k): &(&'static str, String)| {
         o.header
             .iter()
-            .find(|x| x.0 == k)
-            .map_or(Value::Absent, |x| Value::Text(x.1.clone()))
+            .find(|x| x.0 == *fam && x.1 == *k)
+            .map_or(Value::Absent, |x| Value::Text(x.2.clone()))
     };
-    keys.into_iter()
-        .map(|k| FieldDiff::keyed(a.format.name(), k.as_bytes(), get(a, k), get(b, k)))
+    keys.iter()
+        .map(|k| FieldDiff::keyed(k.0, k.1.as_bytes(), get(a, k), get(b, k)))
         .filter(|f| f.left != f.right)
         .map(|f| tagged(f, policy))
         .collect()

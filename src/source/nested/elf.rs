@@ -63,7 +63,7 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8]) -> Result<Opened, Problem> {
     }
     Ok(Opened {
         format: Format::Elf,
-        header: header(&obj),
+        header: super::headed("elf", header(&obj)),
         set: members_set(entries),
         fields,
         views,
@@ -172,6 +172,6 @@ mod tests {
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let o = open(exe.into(), b"x!/").unwrap();
         assert!(o.set.get(b"x!/.text").is_some());
-        assert!(o.header.iter().any(|(k, _)| *k == "build_id"));
+        assert!(o.header.iter().any(|(_, k, _)| k == "build_id"));
     }
 }
