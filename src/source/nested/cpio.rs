@@ -32,6 +32,9 @@ use super::{Budget, Format, MemberField, Members, Opened, Problem, members_set};
 use crate::entry::{Bytes, Entry, Kind, Timestamp, normalize_path};
 use crate::source::compress::Compression;
 
+/// What a member costs the budget besides its name: its entry and its cpio fields.
+const MEMBER_COST: u64 = std::mem::size_of::<Entry>() as u64 + 128;
+
 /// The name of the member that ends an archive.
 const TRAILER: &[u8] = b"TRAILER!!!";
 
@@ -255,7 +258,7 @@ pub fn read(data: Arc<[u8]>, prefix: &[u8], budget: &mut Budget) -> Result<Archi
             Some(c) => format!("{c}: {}", form.name()),
             None => form.name().to_string(),
         });
-        at = archive(&buf, at, forms.len() - 1, prefix, &mut members)?;
+        at = archive(&buf, at, forms.len() - 1, prefix, &mut members, budget)?;
         let Some(z) = buf[at..].iter().position(|&b| b != 0).map(|i| at + i) else {
             break;
         };
@@ -323,6 +326,7 @@ fn archive(
     number: usize,
     prefix: &[u8],
     members: &mut Vec<Member>,
+    budget: &mut Budget,
 ) -> Result<usize, Problem> {
     let mut at = start;
     loop {
@@ -354,6 +358,15 @@ fn archive(
         let next = form.align(start, data_end).min(buf.len());
         if name == TRAILER {
             return Ok(next);
+        }
+        // A member's entry and fields cost memory its header bytes do not show (a
+        // member can be 78 bytes): paid for, so that many small members cannot add up
+        // to more than the budget.
+        if !budget.take(MEMBER_COST + name.len() as u64) {
+            return Err(Problem::Cut(format!(
+                "its members take more than the {} bytes left",
+                budget.left()
+            )));
         }
         let place = At {
             form,
@@ -688,8 +701,10 @@ pub(crate) mod tests {
             .contents(b"x.cpio!/", &[init], &mut Budget::new(100))
             .unwrap();
         assert_eq!(&*got[&init.path], b"#!/bin/sh\n");
-        // The decoded archive and the copy are paid for; too small a budget cuts it.
-        assert_eq!(budget.used, (main.len() + 512) as u64);
+        // The decoded archive, the copy and the two members are paid for; too small a
+        // budget cuts it.
+        let members = 2 * MEMBER_COST + 5 + 4;
+        assert_eq!(budget.used, (main.len() + 512) as u64 + members);
         let mut small = Budget::new(100);
         assert!(matches!(
             open(all.into(), b"", &mut small),

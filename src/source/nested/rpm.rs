@@ -53,8 +53,15 @@ struct Tag<'a> {
     value: &'a [u8],
 }
 
-/// The header at `at`: its tags, in index order, and where it ends.
-fn header<'a>(data: &'a [u8], at: usize, what: &str) -> Result<(Vec<Tag<'a>>, usize), Problem> {
+/// The header at `at`: its tags, in index order, and where it ends. Each value's bytes
+/// are taken from the budget as they are found, so values that overlap in the store
+/// cannot multiply the work.
+fn header<'a>(
+    data: &'a [u8],
+    at: usize,
+    what: &str,
+    budget: &mut Budget,
+) -> Result<(Vec<Tag<'a>>, usize), Problem> {
     let h = data
         .get(at..at + 16)
         .ok_or_else(|| bad(at, &format!("{what} cut short")))?;
@@ -84,6 +91,18 @@ fn header<'a>(data: &'a [u8], at: usize, what: &str) -> Result<(Vec<Tag<'a>>, us
                 &format!("{what}: tag {tag}'s value is not in its store"),
             )
         })?;
+        // A list costs its bytes and, once split, a slot per item.
+        let items = if matches!(kind, 1..=5 | 8 | 9) {
+            u64::from(count)
+        } else {
+            0
+        };
+        if !budget.take(value.len() as u64 + 16 * items) {
+            return Err(Problem::Cut(format!(
+                "its {what}'s values take more than the {} bytes left",
+                budget.left()
+            )));
+        }
         tags.push(Tag {
             tag,
             kind,
@@ -284,8 +303,8 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8], budget: &mut Budget) -> Result<Opene
         .get(..LEAD)
         .filter(|l| l.starts_with(&LEAD_MAGIC))
         .ok_or_else(|| bad(0, "no lead"))?;
-    let (sig, sig_end) = header(&data, LEAD, "signature header")?;
-    let (tags, end) = header(&data, sig_end.next_multiple_of(8), "header")?;
+    let (sig, sig_end) = header(&data, LEAD, "signature header", budget)?;
+    let (tags, end) = header(&data, sig_end.next_multiple_of(8), "header", budget)?;
     let mut fields: Vec<MemberField> = vec![("rpm", "lead".into(), lead_text(lead))];
     for t in tags.iter().filter(|t| !NOT_FIELDS.contains(&t.tag)) {
         let time = matches!(t.tag, tag::BUILDTIME | tag::INSTALLTIME);
@@ -323,7 +342,7 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8], budget: &mut Budget) -> Result<Opene
         return Err(bad(end, "the payload is not a cpio archive"));
     }
     let mut archive = cpio::read(out.into(), prefix, budget).map_err(payload_problem)?;
-    files(&tags, prefix, &mut archive);
+    files(&tags, prefix, &mut archive, budget)?;
     Ok(archive.into_opened(Format::Rpm, fields))
 }
 
@@ -350,29 +369,25 @@ fn lead_text(l: &[u8]) -> String {
 
 /// What the header's per-file lists add to the payload's members: owner names, flags,
 /// capabilities; and the `%ghost` files, which have no member.
-fn files(tags: &[Tag<'_>], prefix: &[u8], archive: &mut cpio::Archive) {
+fn files(
+    tags: &[Tag<'_>],
+    prefix: &[u8],
+    archive: &mut cpio::Archive,
+    budget: &mut Budget,
+) -> Result<(), Problem> {
     let find = |t: u32| tags.iter().find(|x| x.tag == t);
     let strings = |t: u32| find(t).map(Tag::strings).unwrap_or_default();
     let numbers = |t: u32| find(t).map(Tag::numbers).unwrap_or_default();
-    let names: Vec<Vec<u8>> = match (find(tag::BASENAMES), find(tag::OLDFILENAMES)) {
-        (Some(b), _) => {
-            let dirs = strings(tag::DIRNAMES);
-            let index = numbers(tag::DIRINDEXES);
-            b.strings()
-                .iter()
-                .enumerate()
-                .map(|(i, base)| {
-                    let dir = index
-                        .get(i)
-                        .and_then(|&d| dirs.get(d as usize))
-                        .copied()
-                        .unwrap_or_default();
-                    [dir, base].concat()
-                })
-                .collect()
+    let (bases, olds) = (strings(tag::BASENAMES), strings(tag::OLDFILENAMES));
+    let (dirs, index) = (strings(tag::DIRNAMES), numbers(tag::DIRINDEXES));
+    let name = |i: usize| -> Vec<u8> {
+        match bases.get(i) {
+            Some(base) => {
+                let dir = index.get(i).and_then(|&d| dirs.get(d as usize));
+                [dir.copied().unwrap_or_default(), base].concat()
+            }
+            None => olds.get(i).copied().unwrap_or_default().to_vec(),
         }
-        (None, Some(old)) => old.strings().iter().map(|s| s.to_vec()).collect(),
-        (None, None) => return,
     };
     let (users, groups) = (strings(tag::FILEUSERNAME), strings(tag::FILEGROUPNAME));
     let (flags, caps) = (numbers(tag::FILEFLAGS), strings(tag::FILECAPS));
@@ -387,12 +402,20 @@ fn files(tags: &[Tag<'_>], prefix: &[u8], archive: &mut cpio::Archive) {
         at.insert(e.path.clone(), i);
     }
     let mut ghosts = Vec::new();
-    for (i, name) in names.iter().enumerate() {
-        let path: Bytes = [prefix, &normalize_path(name)].concat().into();
+    for i in 0..bases.len().max(olds.len()) {
+        let path: Bytes = [prefix, &normalize_path(&name(i))].concat().into();
         let flag = flags.get(i).copied().unwrap_or(0);
         let entry = match at.get(&path) {
             Some(&j) => &mut archive.entries[j],
             None if flag & GHOST != 0 => {
+                // An entry made from the header alone: paid for, as a member's copy is.
+                let cost = (std::mem::size_of::<Entry>() + path.len()) as u64;
+                if !budget.take(cost) {
+                    return Err(Problem::Cut(format!(
+                        "its header's %ghost files take more than the {} bytes left",
+                        budget.left()
+                    )));
+                }
                 let mode = modes.get(i).copied().unwrap_or(0) as u32;
                 let mut e = Entry::new(path.clone(), cpio::kind_of(mode));
                 e.mode = mode;
@@ -427,6 +450,7 @@ fn files(tags: &[Tag<'_>], prefix: &[u8], archive: &mut cpio::Archive) {
         }
     }
     archive.entries.extend(ghosts);
+    Ok(())
 }
 
 /// Names of the header's tags (rpm 4.18's `rpmtag.h`), by number.
@@ -757,11 +781,27 @@ mod tests {
     }
 
     #[test]
+    fn overlapping_values_are_paid_for() {
+        // Many tags whose values are all the whole store: stopped by the budget.
+        let store = vec![7u8; 4096];
+        let tags: Vec<(u32, u32, u32, &[u8])> =
+            (0..1000).map(|t| (2000 + t, 7, 4096, &[][..])).collect();
+        let mut h = header_bytes(&tags);
+        h.extend(&store);
+        // The store size written is that of the values given (none): set it.
+        h[12..16].copy_from_slice(&4096u32.to_be_bytes());
+        let mut b = Budget::new(1 << 20);
+        let r = header(&h, 0, "header", &mut b);
+        assert!(matches!(r, Err(Problem::Cut(_))), "{:?}", r.map(|x| x.1));
+    }
+
+    #[test]
     fn the_payload_is_decoded_within_the_budget() {
         let mut b = Budget::new(100);
         let p = package(1, "h", &[b'x'; 1000]);
         assert!(matches!(open(p.into(), b"", &mut b), Err(Problem::Cut(_))));
-        assert_eq!(b.used, 0);
+        // The headers' values were paid for; the payload, refused, cost nothing.
+        assert!(b.refused && b.used < 100, "{b:?}");
     }
 
     #[test]
