@@ -20,6 +20,18 @@
 #     usr/bin/tool                     gcc -O2, the string it prints differs (so does its sha1 build-id)
 #     usr/lib/python3/dist-packages/mod/__pycache__/m.cpython-311.pyc
 #                                      py_compile (timestamp pyc), source mtime 1700000000 / 1710000000
+#   pkg-left.tar / pkg-right.tar   cpio archives (GNU cpio 2.13) and rpm packages (rpmbuild 4.18):
+#     boot/initrd.img          the initramfs-tools shape: an uncompressed early cpio (same both sides)
+#                              followed by a zstd-compressed main cpio whose init differs in a line
+#     opt/app/root.cpio.gz     gzip -n of a newc cpio: etc/motd's mtime 1700000000 / 1710000000
+#     opt/app/old.cpio         odc, files archived in name order / reverse order: member order and
+#                              the inode numbers --renumber-inodes gave them differ
+#     opt/app/sums.cpio        crc, a hardlink pair (data with the last link) and a symlink; the text differs
+#     opt/app/cut.cpio         right: cut in the middle of a member (malformed: a note)
+#     var/cache/hello.rpm      rpmbuild, payload xz: release 1 / 2, buildtime 1700000000 / 1710000000
+#                              (SOURCE_DATE_EPOCH, use_source_date_epoch_as_buildtime), buildhost
+#                              builder-a / builder-b, usr/bin/hello differs; a %config(noreplace)
+#                              file, a hardlink, a symlink, a %ghost file
 #   bomb-left.tar / bomb-right.tar
 #     deep.zip     a zip in a zip ... 100 deep (python zipfile), the innermost text differs
 #     bomb.zip     zeros.zst inside, 300 MB of zeros then "1\n" / "2\n" (zstd -19, stored in the zip)
@@ -117,6 +129,75 @@ head -c $(($(stat -c %s "$j") - 22)) "$j" > "$j.cut" && mv "$j.cut" "$j"
 pack "$work/left" "$out/left.tar"
 pack "$work/right" "$out/right.tar"
 
+# cpio archives as GNU cpio writes them: reproducible (inodes renumbered, no device
+# numbers), owner 0:0; the file list on standard input.
+cpio_of() { # DIR FORMAT [sort options]
+    local d=$1 f=$2; shift 2
+    (cd "$d" && find . -mindepth 1 | sort "$@" | cpio -o --quiet -H "$f" --reproducible -R 0:0)
+}
+
+packages() { # NAME T RELEASE GREETING HOST
+    local s=$work/pkg-$1 w=$work/pw-$1 t=$2
+    mkdir -p "$s/boot" "$s/opt/app" "$s/var/cache" "$w"
+    mkdir -p "$w/early/kernel/x86/microcode" "$w/main/bin" "$w/main/etc"
+    printf 'microcode blob\n' > "$w/early/kernel/x86/microcode/GenuineIntel.bin"
+    printf '#!/bin/sh\necho %s\nexec /bin/sh\n' "$4" > "$w/main/init"
+    chmod 755 "$w/main/init"
+    printf 'initramfs\n' > "$w/main/etc/hostname"
+    ln -s ../init "$w/main/bin/start"
+    find "$w/early" "$w/main" -exec touch -h -d @$T1 {} +
+    { cpio_of "$w/early" newc; cpio_of "$w/main" newc | zstd -q -19 -c; } > "$s/boot/initrd.img"
+    mkdir -p "$w/root/etc"
+    printf 'welcome\n' > "$w/root/etc/motd"
+    find "$w/root" -exec touch -h -d @$T1 {} +
+    touch -d @"$t" "$w/root/etc/motd"
+    cpio_of "$w/root" newc | gzip -n -9 > "$s/opt/app/root.cpio.gz"
+    mkdir -p "$w/old"
+    for f in a b c; do printf '%s\n' "$f" > "$w/old/$f"; done
+    find "$w/old" -exec touch -h -d @$T1 {} +
+    if [ "$1" = left ]; then cpio_of "$w/old" odc > "$s/opt/app/old.cpio"
+    else cpio_of "$w/old" odc -r > "$s/opt/app/old.cpio"; fi
+    mkdir -p "$w/sums"
+    printf 'sum %s\n' "$4" > "$w/sums/data"
+    ln "$w/sums/data" "$w/sums/data.link"
+    ln -s data "$w/sums/latest"
+    find "$w/sums" -exec touch -h -d @$T1 {} +
+    cpio_of "$w/sums" crc > "$s/opt/app/sums.cpio"
+    cpio_of "$w/sums" newc > "$s/opt/app/cut.cpio"
+    cat > "$w/hello.spec" <<'SPEC'
+Name: hello
+Version: 1.0
+Release: %{rel}
+Summary: a test package
+License: MIT
+BuildArch: noarch
+
+%description
+A test package for rdiff.
+
+%install
+mkdir -p %{buildroot}/usr/bin %{buildroot}/etc %{buildroot}/var/log
+printf '#!/bin/sh\necho %s\n' "%{greeting}" > %{buildroot}/usr/bin/hello
+chmod 755 %{buildroot}/usr/bin/hello
+ln %{buildroot}/usr/bin/hello %{buildroot}/usr/bin/hello-again
+ln -s hello %{buildroot}/usr/bin/hi
+printf 'color=blue\n' > %{buildroot}/etc/hello.conf
+touch %{buildroot}/var/log/hello.log
+
+%files
+/usr/bin/hello
+/usr/bin/hello-again
+/usr/bin/hi
+%config(noreplace) /etc/hello.conf
+%ghost %attr(0640,root,adm) /var/log/hello.log
+SPEC
+    SOURCE_DATE_EPOCH=$t rpmbuild -bb --quiet --define "_topdir $w/rpm" --define "rel $3" \
+        --define "greeting $4" --define "_buildhost $5" \
+        --define "use_source_date_epoch_as_buildtime 1" --define "clamp_mtime_to_source_date_epoch 1" \
+        --define "_binary_payload w6.xzdio" "$w/hello.spec" >/dev/null 2>&1
+    cp "$w/rpm/RPMS/noarch/hello-1.0-$3.noarch.rpm" "$s/var/cache/hello.rpm"
+}
+
 bombs() { # NAME LAST-LINE
     local s=$work/bomb-$1
     mkdir -p "$s"
@@ -141,11 +222,22 @@ PY
 bombs left 1
 bombs right 2
 
+packages left $T1 1 hello builder-a
+packages right $T2 2 "hello, world" builder-b
+c=$work/pkg-right/opt/app/cut.cpio
+head -c 200 "$c" > "$c.cut" && mv "$c.cut" "$c"
+pack "$work/pkg-left" "$out/pkg-left.tar"
+pack "$work/pkg-right" "$out/pkg-right.tar"
+
 # Self-checks: the tools read back what they wrote.
 for s in left right; do
     tar -tf "$out/$s.tar" >/dev/null
     tar -xOf "$out/$s.tar" ./var/cache/hello.deb > "$work/h.deb" && dpkg-deb -c "$work/h.deb" >/dev/null
     tar -xOf "$out/$s.tar" ./opt/app/app.jar > "$work/a.jar" && unzip -tq "$work/a.jar" >/dev/null
+done
+for s in left right; do
+    tar -xOf "$out/pkg-$s.tar" ./var/cache/hello.rpm > "$work/h.rpm" && rpm -qpl "$work/h.rpm" >/dev/null
+    tar -xOf "$out/pkg-$s.tar" ./opt/app/sums.cpio | cpio -it --quiet >/dev/null
 done
 tar -xOf "$out/right.tar" ./opt/app/broken.gz | gzip -t 2>/dev/null && { echo "broken.gz is not broken" >&2; exit 1; }
 ls -l "$out"

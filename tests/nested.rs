@@ -1,5 +1,6 @@
 //! Nested formats: differing files opened inside (testdata/make-nested.sh made the
-//! pairs with gzip, zip, python's zipfile, GNU tar, xz, zstd, bzip2 and dpkg-deb),
+//! pairs with gzip, zip, python's zipfile, GNU tar, xz, zstd, bzip2, dpkg-deb, GNU cpio
+//! and rpmbuild),
 //! their differences at `OUTER!/INNER` paths and their header fields, under strict and
 //! semantic policies; the bounds (depth, bytes) and malformed contents as notes.
 
@@ -359,4 +360,139 @@ fn pyc_header_fields() {
     assert!(!paths(&r).contains(&format!("{p}!/code")));
     let r = main_pair(&["--semantic"]);
     assert_eq!(names(&r, p), ["content"]);
+}
+
+fn pkg_pair(args: &[&str]) -> Value {
+    run(args, ["pkg-left.tar", "pkg-right.tar"]).1
+}
+
+#[test]
+fn cpio_archives_opened_in_all_three_forms() {
+    let r = pkg_pair(&[]);
+    // An initramfs: an early uncompressed archive, then a zstd-compressed one, read on
+    // into one set (the same form on both sides: no cpio.format difference).
+    let init = diff(&r, "boot/initrd.img!/init");
+    assert!(
+        init["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+echo hello, world\n")
+    );
+    assert_eq!(names(&r, "boot/initrd.img"), ["size", "content"]);
+    // gzip of a cpio: opened in one step, as a compressed tar is.
+    assert_eq!(names(&r, "opt/app/root.cpio.gz!/etc/motd"), ["mtime"]);
+    // odc, in another order: the order and the inode numbers cpio gave.
+    assert_eq!(
+        fields(&r, "opt/app/old.cpio!/a"),
+        [
+            ("order".into(), "0".into(), "2".into()),
+            ("cpio.ino".into(), "0".into(), "2".into())
+        ]
+    );
+    // crc: a hardlink pair, the data with the last link; the first is the file.
+    let d = diff(&r, "opt/app/sums.cpio!/data");
+    assert!(d["diff"].as_str().unwrap().contains("+sum hello, world\n"));
+    assert_eq!(d["left_type"], "file");
+    assert_eq!(
+        diff(&r, "opt/app/sums.cpio!/data.link")["left_type"],
+        "hardlink"
+    );
+    assert!(notes(&r).contains(&(
+        "opt/app/cut.cpio".into(),
+        "nested-malformed".into(),
+        "right is not a readable cpio: truncated member header (byte 116)".into()
+    )));
+}
+
+#[test]
+fn rpm_header_fields_and_payload() {
+    let r = pkg_pair(&[]);
+    let f = fields(&r, "var/cache/hello.rpm");
+    for want in [
+        ("rpm.release", "1", "2"),
+        (
+            "rpm.buildtime",
+            "2023-11-14T22:13:20Z",
+            "2024-03-09T16:00:00Z",
+        ),
+        ("rpm.buildhost", "builder-a", "builder-b"),
+        (
+            "rpm.sourcerpm",
+            "hello-1.0-1.src.rpm",
+            "hello-1.0-2.src.rpm",
+        ),
+    ] {
+        assert!(
+            f.contains(&(want.0.into(), want.1.into(), want.2.into())),
+            "{want:?}: {f:?}"
+        );
+    }
+    // Digests and sizes of the other parts, and the per-file lists, are no fields.
+    assert!(
+        !f.iter()
+            .any(|x| x.0.contains("sha") || x.0.contains("file")),
+        "{f:?}"
+    );
+    let hello = diff(&r, "var/cache/hello.rpm!/usr/bin/hello");
+    assert!(
+        hello["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+echo hello, world\n")
+    );
+    assert_eq!(
+        names(&r, "var/cache/hello.rpm!/usr/bin/hello-again"),
+        ["mtime", "content"]
+    );
+    // The %ghost file is an entry from the header alone.
+    assert_eq!(
+        names(&r, "var/cache/hello.rpm!/var/log/hello.log"),
+        ["mtime"]
+    );
+}
+
+#[test]
+fn semantic_hides_cpio_bookkeeping_and_rpm_buildtime() {
+    let r = pkg_pair(&["--semantic"]);
+    assert!(
+        !paths(&r)
+            .iter()
+            .any(|p| p.starts_with("opt/app/old.cpio!/"))
+    );
+    let f = names(&r, "var/cache/hello.rpm");
+    assert!(!f.contains(&"rpm.buildtime".to_string()), "{f:?}");
+    assert!(f.contains(&"rpm.buildhost".to_string()), "{f:?}");
+    let rules: Vec<(String, String)> = r["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["field"].as_str().unwrap().into(),
+                i["rule"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for (field, rule) in [
+        ("rpm", "ignore-file-timestamps"),
+        ("cpio", "ignore-tar-format"),
+        ("order", "ignore-file-order"),
+    ] {
+        assert!(
+            rules.contains(&(field.into(), rule.into())),
+            "{field}: {rules:?}"
+        );
+    }
+}
+
+#[test]
+fn cpio_and_rpm_within_the_byte_budget() {
+    // Spent in path order: the rpm, last, no longer fits; a note, and the run goes on.
+    let r = pkg_pair(&["--max-nested-bytes", "14000"]);
+    let n = notes(&r);
+    assert!(
+        n.iter()
+            .any(|x| x.0 == "var/cache/hello.rpm" && x.1 == "nested-not-opened"),
+        "{n:?}"
+    );
 }

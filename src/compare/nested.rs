@@ -369,27 +369,37 @@ fn problems(path: &[u8], format: Format, errs: [Option<Problem>; 2]) -> Found {
     found
 }
 
-/// The header fields of the two streams or containers that differ, as `FORMAT.KEY`
-/// fields of the outer entry, tagged by the policy.
+/// The header fields of the two streams or containers that differ, as `FAMILY.KEY`
+/// fields of the outer entry (in the order the left side has them, then the right's
+/// own), tagged by the policy.
 fn header_fields(a: &Opened, b: &Opened, policy: &Policy) -> Vec<FieldDiff> {
-    let mut keys: Vec<&str> = a.header.iter().map(|(k, _)| *k).collect();
-    keys.extend(
-        b.header
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|k| !a.header.iter().any(|x| x.0 == *k)),
-    );
-    let get = |o: &Opened, k: &str| {
-        o.header
-            .iter()
-            .find(|x| x.0 == k)
-            .map_or(Value::Absent, |x| Value::Text(x.1.clone()))
+    // Each key once (a hostile header may repeat one; its first value counts).
+    let mut keys: Vec<(&'static str, &str)> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for f in a.header.iter().chain(&b.header) {
+        if seen.insert((f.0, f.1.as_str())) {
+            keys.push((f.0, f.1.as_str()));
+        }
+    }
+    let (va, vb) = (header_values(a), header_values(b));
+    let get = |m: &BTreeMap<(&'static str, &str), &str>, k| {
+        m.get(k)
+            .map_or(Value::Absent, |v| Value::Text(v.to_string()))
     };
-    keys.into_iter()
-        .map(|k| FieldDiff::keyed(a.format.name(), k.as_bytes(), get(a, k), get(b, k)))
+    keys.iter()
+        .map(|k| FieldDiff::keyed(k.0, k.1.as_bytes(), get(&va, k), get(&vb, k)))
         .filter(|f| f.left != f.right)
         .map(|f| tagged(f, policy))
         .collect()
+}
+
+/// A container's header fields by family and key (the first of a repeated key).
+fn header_values(o: &Opened) -> BTreeMap<(&'static str, &str), &str> {
+    let mut m = BTreeMap::new();
+    for f in o.header.iter().rev() {
+        m.insert((f.0, f.1.as_str()), f.2.as_str());
+    }
+    m
 }
 
 fn tagged(mut f: FieldDiff, policy: &Policy) -> FieldDiff {

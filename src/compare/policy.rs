@@ -185,8 +185,14 @@ fn file_timestamps(_: &str) -> Result<Vec<Matcher>> {
         FieldKey(S::ENTRY, "gzip", key_glob("mtime")),
         FieldKey(S::ENTRY, "zip", key_glob("extra.0x5455")),
         FieldKey(S::ENTRY, "pyc", key_glob("mtime")),
+        FieldKey(S::ENTRY, "rpm", key_glob("buildtime")),
     ])
 }
+
+/// The fields of a nested cpio archive that say how it is written (`cpio.format`, what
+/// follows its trailer) and describe the file system it was made from (inode, device,
+/// link count), not what an extraction makes.
+const CPIO_BOOKKEEPING: &[&str] = &["format", "trailer", "ino", "dev", "nlink"];
 
 /// PAX records that describe the file system the archive was made from or how its
 /// headers are encoded, not what an extraction makes.
@@ -216,7 +222,7 @@ pub static RULES: &[RuleSpec] = &[
     RuleSpec {
         flag: "ignore-file-timestamps",
         value: None,
-        hides: "file `mtime`, `atime`, `ctime`, the creation time bsdtar records (`pax.LIBARCHIVE.creationtime`), and `format` differences that come only from the PAX records carrying them; inside differing files too: nested members' times, a gzip header's `gzip.mtime`, a zip member's extended timestamp `zip.extra.0x5455`, a pyc's `pyc.mtime`",
+        hides: "file `mtime`, `atime`, `ctime`, the creation time bsdtar records (`pax.LIBARCHIVE.creationtime`), and `format` differences that come only from the PAX records carrying them; inside differing files too: nested members' times, a gzip header's `gzip.mtime`, a zip member's extended timestamp `zip.extra.0x5455`, a pyc's `pyc.mtime`, an rpm's `rpm.buildtime`",
         rootfs: true,
         semantic: true,
         matchers: file_timestamps,
@@ -232,7 +238,7 @@ pub static RULES: &[RuleSpec] = &[
     RuleSpec {
         flag: "ignore-tar-format",
         value: None,
-        hides: "how the tar is written: an entry's header `format` (ustar/gnu/pax, extension records), `duplicates`, `header` bytes and `padding`, the PAX records about the source file system, the header encoding and comments (`pax.SCHILY.dev`, `pax.SCHILY.ino`, `pax.SCHILY.nlink`, `pax.hdrcharset`, `pax.charset`, `pax.comment`); the `trailer` after the last member of an input or a layer; the input's `format` (tar or directory; for images the form it is held in) and, for image archives, `archive` (the archive as a tar: its members' headers and order, the data of its own files that are no blob, what follows the last member)",
+        hides: "how the tar is written: an entry's header `format` (ustar/gnu/pax, extension records), `duplicates`, `header` bytes and `padding`, the PAX records about the source file system, the header encoding and comments (`pax.SCHILY.dev`, `pax.SCHILY.ino`, `pax.SCHILY.nlink`, `pax.hdrcharset`, `pax.charset`, `pax.comment`); inside differing files, a cpio archive's the same (`cpio.ino`, `cpio.dev`, `cpio.nlink`), its header form (`cpio.format`) and what follows its trailer (`cpio.trailer`); the `trailer` after the last member of an input or a layer; the input's `format` (tar or directory; for images the form it is held in) and, for image archives, `archive` (the archive as a tar: its members' headers and order, the data of its own files that are no blob, what follows the last member)",
         rootfs: true,
         semantic: true,
         matchers: |_| {
@@ -251,6 +257,11 @@ pub static RULES: &[RuleSpec] = &[
                 PAX_BOOKKEEPING
                     .iter()
                     .map(|k| FieldKey(S::ENTRY, "pax", key_glob(k))),
+            )
+            .chain(
+                CPIO_BOOKKEEPING
+                    .iter()
+                    .map(|k| FieldKey(S::ENTRY, "cpio", key_glob(k))),
             )
             .collect())
         },

@@ -143,6 +143,10 @@ pub static RULES: &[Rule] = &[
         find: nested::elf_build_id,
     },
     Rule {
+        id: "rpm-build",
+        find: nested::rpm_build,
+    },
+    Rule {
         id: "archive-order",
         find: nested::archive_order,
     },

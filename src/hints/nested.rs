@@ -1,6 +1,6 @@
 //! Hints over the fields of nested formats and package databases, read by name from
 //! the differences (docs/hints.md, "What the rules read"): `gzip-mtime`,
-//! `zip-timestamps`, `pyc-timestamp`, `elf-build-id`, `archive-order`,
+//! `zip-timestamps`, `pyc-timestamp`, `elf-build-id`, `archive-order`, `rpm-build`,
 //! `package-version`. A nested member's path is `OUTER!/INNER`; a header field of a
 //! stream or container is a field of the outer entry named `FORMAT.FIELD`.
 
@@ -123,6 +123,41 @@ pub fn pyc_timestamp(ev: &Evidence<'_>) -> Vec<Found> {
          checked-hash), or set SOURCE_DATE_EPOCH when compiling, which makes py_compile \
          and compileall write checked-hash pycs (Python 3.7+).",
     )
+}
+
+/// `rpm-build`: the build time and host rpmbuild writes into a package's header
+/// (`rpm.buildtime`, `rpm.buildhost`).
+pub fn rpm_build(ev: &Evidence<'_>) -> Vec<Found> {
+    const NAMES: [&str; 2] = ["rpm.buildtime", "rpm.buildhost"];
+    let mut at: Vec<usize> = NAMES
+        .iter()
+        .flat_map(|n| header_field(ev, n))
+        .map(|h| h.0)
+        .collect();
+    at.sort_unstable();
+    at.dedup();
+    let Some(&first) = at.first() else {
+        return Vec::new();
+    };
+    let d = &ev.diffs[first];
+    let what: Vec<String> = NAMES
+        .iter()
+        .zip(["build time", "build host"])
+        .filter_map(|(n, w)| field(d, n).map(|f| format!("{w} {} -> {}", f.left, f.right)))
+        .collect();
+    let text = format!(
+        "{} {} in the build time or host rpmbuild records in the header (e.g. {}: {}): \
+         rpmbuild writes the time it ran and the name of the machine into every package. \
+         Build with SOURCE_DATE_EPOCH set, use_source_date_epoch_as_buildtime defined to 1 \
+         and _buildhost to a fixed name (rpmbuild --define \
+         'use_source_date_epoch_as_buildtime 1' --define '_buildhost reproducible'); \
+         --ignore-file-timestamps hides rpm.buildtime.",
+        count(at.len(), "rpm package", "rpm packages"),
+        if at.len() == 1 { "differs" } else { "differ" },
+        text(&d.path),
+        what.join(", ")
+    );
+    vec![Found::at("rpm-build", ev, &at, text)]
 }
 
 /// Whether a zip member's field is one of its times.

@@ -583,6 +583,54 @@ fn order_is_by_entries_explained_then_table_then_text() {
 }
 
 #[test]
+fn rpm_build_names_time_and_host() {
+    let rpm = |p: &str, host: bool| {
+        let mut f = vec![
+            content(),
+            named(
+                "rpm.buildtime",
+                Value::Text("2023-11-14T22:13:20Z".into()),
+                Value::Text("2024-03-09T16:00:00Z".into()),
+            ),
+        ];
+        if host {
+            f.push(named(
+                "rpm.buildhost",
+                Value::Text("builder-a".into()),
+                Value::Text("builder-b".into()),
+            ));
+        }
+        changed(p, f)
+    };
+    let diffs = vec![rpm("var/cache/a.rpm", true), rpm("var/cache/b.rpm", false)];
+    let r = only(&hints(&diffs), "rpm-build");
+    assert_eq!(paths(&r), ["var/cache/a.rpm", "var/cache/b.rpm"]);
+    assert!(
+        r.text.starts_with(
+            "2 rpm packages differ in the build time or host rpmbuild records in the header \
+             (e.g. var/cache/a.rpm: build time 2023-11-14T22:13:20Z -> 2024-03-09T16:00:00Z, \
+             build host builder-a -> builder-b): "
+        ),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("use_source_date_epoch_as_buildtime"));
+    // A package whose header differs elsewhere only is no hint.
+    let other = changed(
+        "x.rpm",
+        vec![
+            content(),
+            named(
+                "rpm.release",
+                Value::Text("1".into()),
+                Value::Text("2".into()),
+            ),
+        ],
+    );
+    assert!(hints(&[other]).iter().all(|h| h.id != "rpm-build"));
+}
+
+#[test]
 fn every_rule_is_documented() {
     let doc = include_str!("../../docs/hints.md");
     for rule in RULES {

@@ -77,7 +77,7 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8]) -> Result<Opened, Problem> {
     }
     Ok(Opened {
         format: Format::Ar,
-        header: duplicates(&data, &seen),
+        header: super::headed("ar", duplicates(&data, &seen)),
         set: members_set(entries),
         fields: BTreeMap::new(),
         views: BTreeMap::new(),

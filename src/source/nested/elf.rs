@@ -65,7 +65,7 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8]) -> Result<Opened, Problem> {
     header.push(("other_bytes", other_bytes(&data, ranges.values())));
     Ok(Opened {
         format: Format::Elf,
-        header,
+        header: super::headed("elf", header),
         set: members_set(entries),
         fields,
         views,
@@ -203,6 +203,6 @@ mod tests {
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let o = open(exe.into(), b"x!/").unwrap();
         assert!(o.set.get(b"x!/.text").is_some());
-        assert!(o.header.iter().any(|(k, _)| *k == "build_id"));
+        assert!(o.header.iter().any(|(_, k, _)| k == "build_id"));
     }
 }

@@ -1,7 +1,8 @@
 //! Nested formats: what a file's content is, found from its first bytes (never from
 //! its name), and how to open it as a set of entries: a compressed stream (gzip, xz,
-//! zstd, bzip2, lzip, lzma; a compressed tar is opened as the tar in one step), a tar, a zip (jar,
-//! whl, apk, epub), an ar archive (a `.deb`), an ELF file, a Python `.pyc`. Like every
+//! zstd, bzip2, lzip, lzma; a compressed tar or cpio is opened as the archive in one step), a
+//! tar, a zip (jar, whl, apk, epub), an ar archive (a `.deb`), a cpio archive (an initramfs),
+//! an rpm package (its payload opened as the cpio it is), an ELF file, a Python `.pyc`. Like every
 //! source this knows formats and nothing about comparison: `compare::nested` decides
 //! what is opened and compares what comes out with the comparer of every entry set.
 //!
@@ -10,8 +11,10 @@
 //! would go over it is refused ([`Problem::Cut`]), never read.
 
 pub mod ar;
+pub mod cpio;
 pub mod elf;
 pub mod pyc;
+pub mod rpm;
 pub mod stream;
 pub mod zip;
 
@@ -37,6 +40,8 @@ pub enum Format {
     Tar,
     Zip,
     Ar,
+    Cpio,
+    Rpm,
     Elf,
     Pyc,
 }
@@ -54,6 +59,8 @@ impl Format {
             Format::Tar => "tar",
             Format::Zip => "zip",
             Format::Ar => "ar",
+            Format::Cpio => "cpio",
+            Format::Rpm => "rpm",
             Format::Elf => "elf",
             Format::Pyc => "pyc",
         }
@@ -88,6 +95,10 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         Some(Format::Zip)
     } else if head.starts_with(b"!<arch>\n") {
         Some(Format::Ar)
+    } else if head.starts_with(&rpm::LEAD_MAGIC) {
+        Some(Format::Rpm)
+    } else if cpio::is_cpio(head) {
+        Some(Format::Cpio)
     } else if head.starts_with(b"\x7fELF") {
         Some(Format::Elf)
     } else if pyc::is_pyc(head) {
@@ -153,15 +164,27 @@ pub enum Problem {
     Cut(String),
 }
 
-/// A field of a member that only its format has (`zip.method`): family, key, value.
+/// A field of a member that only its format has (`zip.method`), or a header field of a
+/// stream or container (`gzip.mtime`): family, key, value.
 pub type MemberField = (&'static str, String, String);
+
+/// Header fields of one family, as [`MemberField`]s.
+pub fn headed(family: &'static str, fields: Vec<(&'static str, String)>) -> Vec<MemberField> {
+    fields
+        .into_iter()
+        .map(|(k, v)| (family, k.to_string(), v))
+        .collect()
+}
 
 /// One side's nested content, opened.
 pub struct Opened {
     /// What was opened (for a compressed tar: the compression).
     pub format: Format,
-    /// Header fields of the stream or container, as `FORMAT.KEY` of the outer entry.
-    pub header: Vec<(&'static str, String)>,
+    /// Header fields of the stream or container, as `FAMILY.KEY` fields of the outer
+    /// entry: the format's own (`gzip.mtime`, `rpm.buildtime`), and those of a format
+    /// opened in the same step (`cpio.format` of a cpio in a gzip, `zstd.window_size` of
+    /// an rpm's payload).
+    pub header: Vec<MemberField>,
     /// The members, their paths under the prefix given to [`open`], sorted.
     pub set: EntrySet,
     /// The member fields only this format has, by member path.
@@ -201,6 +224,8 @@ pub fn open(
         Format::Tar => open_tar(format, Vec::new(), data, prefix),
         Format::Zip => zip::open(data, prefix, budget),
         Format::Ar => ar::open(data, prefix),
+        Format::Cpio => cpio::open(data, prefix, budget),
+        Format::Rpm => rpm::open(data, prefix, budget),
         Format::Elf => elf::open(data, prefix),
         Format::Pyc => pyc::open(data, prefix),
         _ => unreachable!("a compression"),
@@ -210,7 +235,7 @@ pub fn open(
 /// A tar held in memory, opened by the tar reader every input goes through.
 fn open_tar(
     format: Format,
-    header: Vec<(&'static str, String)>,
+    header: Vec<MemberField>,
     data: Arc<[u8]>,
     prefix: &[u8],
 ) -> Result<Opened, Problem> {
@@ -327,6 +352,10 @@ mod tests {
         assert_eq!(sniff(b"\xfd7zXZ\0"), Some(Format::Xz));
         assert_eq!(sniff(b"PK\x03\x04rest"), Some(Format::Zip));
         assert_eq!(sniff(b"!<arch>\ndebian-binary"), Some(Format::Ar));
+        assert_eq!(sniff(b"\xed\xab\xee\xdb\x03\x00"), Some(Format::Rpm));
+        let newc = format!("070701{}", "0".repeat(104));
+        assert_eq!(sniff(newc.as_bytes()), Some(Format::Cpio));
+        assert_eq!(sniff(b"0707010 is not a header"), None);
         assert_eq!(sniff(b"hello"), None);
         assert_eq!(sniff(&[0u8; 1024]), None);
     }

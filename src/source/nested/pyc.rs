@@ -82,7 +82,7 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8]) -> Result<Opened, Problem> {
     let ranges = [(e.path.clone(), HEADER..data.len())].into_iter().collect();
     Ok(Opened {
         format: Format::Pyc,
-        header,
+        header: super::headed("pyc", header),
         set: members_set(vec![e]),
         fields: BTreeMap::new(),
         views: BTreeMap::new(),
@@ -103,13 +103,20 @@ mod tests {
         b.extend(b"\xe3code");
         assert!(is_pyc(&b));
         let o = open(b.clone().into(), b"x.pyc!/").unwrap();
-        assert_eq!(o.header[0].1, "3495 (Python 3.11)");
-        assert_eq!(o.header[2], ("mtime", "2023-11-14T22:13:20Z".to_string()));
+        assert_eq!(o.header[0].2, "3495 (Python 3.11)");
+        assert_eq!(
+            o.header[2],
+            (
+                "pyc",
+                "mtime".to_string(),
+                "2023-11-14T22:13:20Z".to_string()
+            )
+        );
         assert_eq!(o.set.entries[0].size, 5);
         b[4] = 3;
         let o = open(b.into(), b"x.pyc!/").unwrap();
-        assert_eq!(o.header[1].1, "3 (hash, checked)");
-        assert_eq!(o.header[2].0, "hash");
+        assert_eq!(o.header[1].2, "3 (hash, checked)");
+        assert_eq!(o.header[2].1, "hash");
         assert!(!is_pyc(b"hello, world, not a pyc"));
     }
 }

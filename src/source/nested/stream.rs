@@ -1,12 +1,12 @@
 //! A compressed stream inside a file: decoded by the decoders every input goes through
 //! (`source::compress`), its header parameters read on the way (`compress_facts`:
-//! `gzip.mtime`, `xz.check`, `zstd.window_size`, ...). A stream that decodes to a tar is
-//! opened as that tar in one step; anything else is one member.
+//! `gzip.mtime`, `xz.check`, `zstd.window_size`, ...). A stream that decodes to a tar or a
+//! cpio archive is opened as that archive in one step; anything else is one member.
 
 use std::io::Read;
 use std::sync::Arc;
 
-use super::{Budget, Format, Members, Opened, Problem, is_tar, members_set, open_tar};
+use super::{Budget, Format, Members, Opened, Problem, cpio, is_tar, members_set, open_tar};
 use crate::entry::{Entry, Kind};
 use crate::source::compress::{Compression, Counting, decode_with_params};
 
@@ -19,22 +19,14 @@ pub fn open(
     stream_name: &[u8],
     budget: &mut Budget,
 ) -> Result<Opened, Problem> {
-    let name = format.name();
-    let bad = |e: std::io::Error| Problem::Malformed(error_text(e));
-    let (counted, counters) = Counting::with_counters(data);
-    let (mut dec, params) = decode_with_params(c, counted, counters).map_err(bad)?;
-    let left = budget.left();
-    let out = read_bounded(&mut dec, left).map_err(bad)?;
-    if !budget.take(out.len() as u64) {
-        return Err(Problem::Cut(format!(
-            "its {name} stream decodes to more than the {left} bytes left"
-        )));
-    }
-    drop(dec);
-    let header = params.get();
+    let (out, params) = decode(c, data, budget)?;
+    let header = super::headed(format.name(), params);
     let out: Arc<[u8]> = out.into();
     if is_tar(&out) {
         return open_tar(format, header, out, prefix);
+    }
+    if cpio::is_cpio(&out) {
+        return Ok(cpio::read(out, prefix, budget)?.into_opened(format, header));
     }
     let mut e = Entry::new([prefix, stream_name].concat().into(), Kind::File);
     e.size = out.len() as u64;
@@ -50,6 +42,32 @@ pub fn open(
         data: out,
         how: Members::Ranges(ranges),
     })
+}
+
+/// A stream's header parameters: key, value.
+pub type Params = Vec<(&'static str, String)>;
+
+/// Decode a whole `c` stream, taking what it decodes to from the budget (a stream that
+/// decodes to more than is left is cut, having cost nothing); the parameters its
+/// headers carry.
+pub fn decode(
+    c: Compression,
+    data: &[u8],
+    budget: &mut Budget,
+) -> Result<(Vec<u8>, Params), Problem> {
+    let bad = |e: std::io::Error| Problem::Malformed(error_text(e));
+    let (counted, counters) = Counting::with_counters(data);
+    let (mut dec, params) = decode_with_params(c, counted, counters).map_err(bad)?;
+    let left = budget.left();
+    let out = read_bounded(&mut dec, left).map_err(bad)?;
+    if !budget.take(out.len() as u64) {
+        return Err(Problem::Cut(format!(
+            "its {} stream decodes to more than the {left} bytes left",
+            c.name()
+        )));
+    }
+    drop(dec);
+    Ok((out, params.get()))
 }
 
 /// Read to the end, or one byte past `limit`; the buffer never grows past `limit + 1`
@@ -146,7 +164,10 @@ mod tests {
         let o = open(Format::Gzip, Compression::Gzip, &z, b"c.gz!/", b"c", &mut b).unwrap();
         assert_eq!(o.set.entries.len(), 1);
         assert_eq!(&*o.set.entries[0].path, b"c.gz!/c");
-        assert!(o.header.contains(&("mtime", "1700000000".to_string())));
+        assert!(
+            o.header
+                .contains(&("gzip", "mtime".into(), "1700000000".into()))
+        );
         assert_eq!(b.used, 6);
     }
 

@@ -68,7 +68,7 @@ pub fn open(data: Arc<[u8]>, prefix: &[u8], budget: &mut Budget) -> Result<Opene
     let comment = String::from_utf8_lossy(z.comment()).into_owned();
     Ok(Opened {
         format: Format::Zip,
-        header: vec![("comment", comment)],
+        header: vec![("zip", "comment".into(), comment)],
         set: members_set(entries),
         fields,
         views: Default::default(),
