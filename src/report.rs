@@ -294,6 +294,12 @@ pub struct Difference {
     /// file), as the tree's package database lists it: the left side's owner when the
     /// left side has one, else the right side's.
     pub package: Option<Bytes>,
+    /// Whether `package` owns the entry on every side that has it (both sides' databases
+    /// name it, and no other, for an entry in both trees) and the entry is no file of a
+    /// package database: only then may `package-version` fold it (not serialized). An
+    /// owner one side's database claims alone, or a database file a list names, explains
+    /// nothing.
+    pub package_on_each_side: bool,
 }
 
 /// Where two contents differ, as pairs of byte ranges with some context around them:
@@ -323,6 +329,7 @@ impl Difference {
             excerpts: None,
             folded: None,
             package: None,
+            package_on_each_side: false,
         }
     }
 

@@ -208,7 +208,9 @@ pub fn compare(
         let [l, r] = sides.map(|d| d.and_then(|d| d.as_ref().ok()).unwrap_or(&empty));
         let hidden = database_rule(m, pair.location, policy);
         for d in differences(l, r) {
-            let name = Bytes::from(crate::entry::base_name(&d.path));
+            // The whole name: a name with a `/` in it (which no manager accepts, and
+            // the parsers refuse) must never pass for its last component.
+            let name = Bytes::from(d.path.strip_prefix(&b"packages/"[..]).unwrap_or(&d.path));
             if by_name.contains_key(&name) {
                 out.notes.push(Note {
                     path: m.database().as_bytes().into(),
@@ -473,7 +475,10 @@ enum Owner<'a> {
 }
 
 /// Give each difference the package that owns its entry (its outer file's, inside a
-/// file).
+/// file), and say whether that package owns it on every side that has the entry (the
+/// only entries `package-version` may fold: an owner one side's database claims alone,
+/// where the other side's names none or another, explains nothing of a file both trees
+/// have; nor does a list naming a database file, which is the evidence itself).
 fn attribute(diffs: &mut [Difference], sets: [&EntrySet; 2], dbs: &[Parsed; 2]) {
     if diffs.is_empty() {
         return;
@@ -482,20 +487,44 @@ fn attribute(diffs: &mut [Difference], sets: [&EntrySet; 2], dbs: &[Parsed; 2]) 
     let wanted: std::collections::HashSet<&[u8]> =
         diffs.iter().map(|d| &d.path[..outer(&d.path)]).collect();
     let owners = [0, 1].map(|s| owners_on(&dbs[s], sets[s], &wanted));
-    let chosen: Vec<Option<Bytes>> = diffs
+    let chosen: Vec<(Option<Bytes>, bool)> = diffs
         .iter()
         .map(|d| {
             let p = &d.path[..outer(&d.path)];
             let one = |s: usize| match owners[s].get(p) {
-                Some(Owner::One(n)) => Some(Bytes::from(*n)),
+                Some(Owner::One(n)) => Some(*n),
                 _ => None,
             };
-            one(0).or_else(|| one(1))
+            let package = one(0).or_else(|| one(1));
+            let database = Manager::ALL.iter().any(|m| in_database(*m, p));
+            let on_each_side = package.is_some()
+                && !database
+                && (0..2)
+                    .filter(|&s| sets[s].get(p).is_some())
+                    .map(|s| one(s) == package)
+                    .reduce(|a, b| a && b)
+                    .unwrap_or(false);
+            (package.map(Bytes::from), on_each_side)
         })
         .collect();
-    for (d, p) in diffs.iter_mut().zip(chosen) {
+    for (d, (p, each)) in diffs.iter_mut().zip(chosen) {
         d.package = p;
+        d.package_on_each_side = each;
     }
+}
+
+/// Whether `path` is in the directory of a manager's database (`var/lib/dpkg/...`,
+/// `lib/apk/db/...`, `var/lib/pacman/local/...`), or is one of its files.
+fn in_database(m: Manager, path: &[u8]) -> bool {
+    let dir: &[u8] = match m {
+        Manager::Dpkg => b"var/lib/dpkg",
+        Manager::Apk => b"lib/apk/db",
+        Manager::Pacman => b"var/lib/pacman/local",
+    };
+    m.file_of(path)
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|r| r.is_empty() || r[0] == b'/')
 }
 
 /// The owners on one side of the paths in `wanted`.

@@ -363,6 +363,15 @@ pub fn archive_order(ev: &Evidence<'_>) -> Vec<Found> {
     vec![found]
 }
 
+/// The package a difference at `PART/NAME` is about: `NAME`, whole (never only its last
+/// component).
+fn package_name(d: &Difference) -> &[u8] {
+    d.path
+        .strip_prefix(d.part.as_bytes())
+        .and_then(|p| p.strip_prefix(b"/"))
+        .unwrap_or(&d.path)
+}
+
 /// `package-version`: packages whose version differs (`packages/NAME`, a changed
 /// difference with a visible field `version`, in a part named `packages` or ending in
 /// `/packages`). The differences of the entries those packages own (`package`, in the
@@ -391,7 +400,7 @@ pub fn package_version(ev: &Evidence<'_>) -> Vec<Found> {
     for &i in &hits {
         let d = &ev.diffs[i];
         let f = field(d, "version").expect("found");
-        let name = crate::entry::base_name(&d.path);
+        let name = package_name(d);
         index.insert((&d.part, name), groups.len());
         groups.push(HintGroup {
             part: d.part.clone(),
@@ -400,10 +409,12 @@ pub fn package_version(ev: &Evidence<'_>) -> Vec<Found> {
             folded: 0,
         });
     }
-    // The entries they own, but those a path rule hides (they are not listed anyway).
+    // The entries they own, on every side that has them (an owner one side's database
+    // claims alone explains nothing), but those a path rule hides (they are not listed
+    // anyway).
     let mut owned: Vec<usize> = Vec::new();
     for (i, d) in ev.diffs.iter().enumerate() {
-        let Some(p) = d.package.as_deref() else {
+        let Some(p) = d.package.as_deref().filter(|_| d.package_on_each_side) else {
             continue;
         };
         if d.ignored_by.is_some() || (d.status == Status::Changed && visible(d).next().is_none()) {
@@ -419,7 +430,7 @@ pub fn package_version(ev: &Evidence<'_>) -> Vec<Found> {
         .map(|&i| {
             let d = &ev.diffs[i];
             let f = field(d, "version").expect("found");
-            let name = crate::entry::base_name(&d.path);
+            let name = package_name(d);
             format!("{}: {} -> {}", text(name), f.left, f.right)
         })
         .collect();

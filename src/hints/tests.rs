@@ -484,6 +484,7 @@ fn owned(path: &str, part: &str, package: &str) -> Difference {
     let mut d = changed(path, vec![content()]);
     d.part = part.into();
     d.package = Some(package.as_bytes().into());
+    d.package_on_each_side = true;
     d
 }
 

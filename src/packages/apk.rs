@@ -92,6 +92,13 @@ fn end_block(db: &mut Db, b: Option<Block>) -> Result<(), Problem> {
         .name
         .filter(|n| !n.is_empty())
         .ok_or_else(|| problem(b.line, "a package without a P: line".into()))?;
+    // apk allows no `/` in a name (rdiff names a package `packages/NAME`).
+    if name.contains(&b'/') {
+        return Err(problem(
+            b.line,
+            format!("a package name with a / in it: {}", shown(&name)),
+        ));
+    }
     db.packages.insert(name, b.package);
     Ok(())
 }

@@ -9,7 +9,7 @@
 //! stanza, and an `Installed-Size` that is no number make the database malformed
 //! (dpkg refuses such a status file). A package listed twice keeps its last stanza.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::{Db, Package, Problem, lines, number, shown, trim};
 use crate::entry::{Bytes, normalize_path};
@@ -42,8 +42,31 @@ struct Stanza<'a> {
     multi_arch: Option<&'a [u8]>,
     /// Line of its first field, for messages.
     line: usize,
-    /// The names of its fields so far, lower case (a field given twice is an error).
-    seen: Vec<Vec<u8>>,
+    /// The names of its fields so far (a field given twice is an error): a set, since a
+    /// stanza may have millions of fields (a list would make it quadratic), of the
+    /// names as they are in the file (no copies), compared without case.
+    seen: HashSet<FieldName<'a>>,
+}
+
+/// A field name, equal to another with the same letters in any case.
+#[derive(Clone, Copy)]
+struct FieldName<'a>(&'a [u8]);
+
+impl PartialEq for FieldName<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for FieldName<'_> {}
+
+impl std::hash::Hash for FieldName<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_usize(self.0.len());
+        for c in self.0 {
+            h.write_u8(c.to_ascii_lowercase());
+        }
+    }
 }
 
 fn problem(line: usize, what: String) -> Problem {
@@ -91,16 +114,16 @@ pub fn parse_status(bytes: &[u8]) -> Result<Db, Problem> {
         if name.is_empty() || name.iter().any(|c| c.is_ascii_whitespace()) {
             return Err(problem(n, format!("not a field name: {}", shown(name))));
         }
-        let lower = name.to_ascii_lowercase();
-        if st.seen.contains(&lower) {
+        if !st.seen.insert(FieldName(name)) {
             return Err(problem(
                 n,
                 format!("the field {} is given twice", shown(name)),
             ));
         }
-        if st.seen.is_empty() {
+        if st.seen.len() == 1 {
             st.line = n;
         }
+        let lower = name.to_ascii_lowercase();
         let slot = match &lower[..] {
             b"package" => &mut st.package,
             b"version" => &mut st.version,
@@ -111,7 +134,6 @@ pub fn parse_status(bytes: &[u8]) -> Result<Db, Problem> {
             _ => &mut None,
         };
         *slot = Some(value);
-        st.seen.push(lower);
         in_field = true;
     }
     end_stanza(&mut db, st)?;
@@ -141,6 +163,19 @@ fn end_stanza(db: &mut Db, st: Stanza<'_>) -> Result<(), Problem> {
             )
         })?),
     };
+    // dpkg allows no `/` in a package or architecture name; rdiff names a package by
+    // them (`packages/NAME`, `NAME:ARCH`), so one must not pass for another.
+    for (what, v) in [
+        ("a package name", Some(name)),
+        ("an architecture", st.architecture),
+    ] {
+        if let Some(v) = v.filter(|v| v.contains(&b'/')) {
+            return Err(problem(
+                line,
+                format!("{what} with a / in it: {}", shown(v)),
+            ));
+        }
+    }
     let same = st
         .multi_arch
         .is_some_and(|m| m.eq_ignore_ascii_case(b"same"));
@@ -274,6 +309,14 @@ Version: 0.1\n";
             ),
             (b"Package: a\n: empty name\n", "line 2: not a field name: "),
             (b"Package:\n", "line 1: a stanza without a Package field"),
+            (
+                b"Package: decoy/hello\nVersion: 2\n",
+                "line 1: a package name with a / in it: decoy/hello",
+            ),
+            (
+                b"Package: a\nArchitecture: x/hello\nMulti-Arch: same\n",
+                "line 1: an architecture with a / in it: x/hello",
+            ),
         ];
         for (text, want) in cases {
             let e = parse_status(text).unwrap_err();
