@@ -300,6 +300,11 @@ pub struct Difference {
     /// owner one side's database claims alone, or a database file a list names, explains
     /// nothing.
     pub package_on_each_side: bool,
+    /// For a difference inside a file (a member of an archive, a section of an ELF
+    /// file): the path of the difference of the file it is inside (`x.deb!/data.tar.xz`
+    /// for `x.deb!/data.tar.xz!/usr/bin/x`). A real path may hold `!/` too (a directory
+    /// named `a.gz!`); this, not the path, tells them apart.
+    pub inside: Option<Bytes>,
 }
 
 /// Where two contents differ, as pairs of byte ranges with some context around them:
@@ -330,6 +335,7 @@ impl Difference {
             folded: None,
             package: None,
             package_on_each_side: false,
+            inside: None,
         }
     }
 
@@ -367,6 +373,9 @@ impl Serialize for Difference {
         }
         if let Some(p) = &self.package {
             st.serialize_field("package", &BytesJson(p))?;
+        }
+        if let Some(p) = &self.inside {
+            st.serialize_field("inside", &BytesJson(p))?;
         }
         st.serialize_field("fields", &self.fields)?;
         st.serialize_field("diff", &self.unified())?;

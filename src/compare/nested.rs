@@ -326,6 +326,10 @@ fn open_pair(
         ..Found::default()
     };
     let mut diffs = super::compare_sets(&a.set, &b.set, cx.policy, cx.location, cx.hits);
+    let outer: Bytes = [cx.location, path].concat().into();
+    for d in &mut diffs {
+        d.inside = Some(outer.clone());
+    }
     member_fields(&mut diffs, &a, &b, cx.policy);
     found.notes = super::notes(&a.set, &b.set, None, cx.policy);
     let deeper = member_contents(cx, &mut diffs, [&a, &b], &prefix, depth, budget);
