@@ -1797,9 +1797,30 @@ fn check_junit_against_json(suites: &Value, j: &Value) {
         .unwrap()
         .iter()
         .map(|s| s["name"].as_str().unwrap().to_string())
-        .filter(|n| n != "ignored")
+        .filter(|n| n != "ignored" && n != "likely causes")
         .collect();
     assert_eq!(names, want.keys().cloned().collect(), "one suite per part");
+    // The likely causes: a suite of passing cases, one per hint, named by its id.
+    let hints = j["hints"].as_array().unwrap();
+    let has_causes = suites
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"] == "likely causes");
+    assert_eq!(
+        has_causes,
+        !hints.is_empty(),
+        "a likely-causes suite when there are hints"
+    );
+    if has_causes {
+        let causes = suite(suites, "likely causes");
+        assert_eq!(causes["failures"], 0);
+        let cases: Vec<&Value> = causes["cases"].as_array().unwrap().iter().collect();
+        assert!(cases.iter().all(|c| c["passed"] == true), "{causes}");
+        let ids: Vec<&Value> = hints.iter().map(|h| &h["id"]).collect();
+        let names: Vec<&Value> = cases.iter().map(|c| &c["name"]).collect();
+        assert_eq!(names, ids, "one case per hint, in the report's order");
+    }
     let mut total = 0;
     for (part, paths) in &want {
         let s = suite(suites, part);
