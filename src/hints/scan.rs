@@ -89,14 +89,17 @@ fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric()
 }
 
+/// Bytes of a build path. Not `=` or `,`: they end one in what build tools write
+/// (`-fdebug-prefix-map=/build/x=.`, `-I/build/a,-L/build/b`), and a path that took
+/// them in would call `/tmp/x` against `/tmp/x,--evil=1` a difference of build paths.
 fn is_path(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"._+-/~@%=,".contains(&c)
+    c.is_ascii_alphanumeric() || b"._+-/~@%".contains(&c)
 }
 
 /// Bytes of a path component before a `/`, which makes it no start of a path
 /// (`usr/tmp/x`); `=` and `,` do not (`-fdebug-prefix-map=/build/x=.`).
 fn in_component(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"._+-/~@%".contains(&c)
+    is_path(c)
 }
 
 /// Exactly `n` digits at `i` (and no digit after them), as a number.
@@ -441,7 +444,11 @@ mod tests {
     fn build_paths_and_uuids() {
         assert_eq!(
             found("DW_AT_comp_dir /build/pkg-AbC/src=. and /usr/lib/x"),
-            [(Class::BuildPath, "/build/pkg-AbC/src=.")]
+            [(Class::BuildPath, "/build/pkg-AbC/src")]
+        );
+        assert_eq!(
+            found("x=/build/a,/tmp/b=c"),
+            [(Class::BuildPath, "/build/a"), (Class::BuildPath, "/tmp/b")]
         );
         assert_eq!(found("a/tmp/x"), []);
         assert_eq!(
@@ -491,5 +498,18 @@ mod tests {
             None
         );
         assert_eq!(explained("a 2023-11-14 b", "a 2023-11-14 c"), None);
+        // Bytes after a path that build tools would not write into one are no path.
+        assert_eq!(explained("cc /tmp/x", "cc /tmp/x,--evil=1"), None);
+        assert_eq!(
+            explained(
+                "-ffile-prefix-map=/build/a1=.",
+                "-ffile-prefix-map=/build/b2=."
+            ),
+            Some(vec![(
+                Class::BuildPath,
+                "/build/a1".into(),
+                "/build/b2".into()
+            )])
+        );
     }
 }
