@@ -1273,6 +1273,38 @@ fn html_open_all_draws_every_entry() {
 }
 
 #[test]
+fn html_nested_members_hang_below_their_file() {
+    let Some(chrome) = chromium() else { return };
+    let d = tmpdir();
+    let pair = ["testdata/nested/left.tar", "testdata/nested/right.tar"];
+    let page = html_file(d.path(), "rootfs", pair, &[]);
+    let dom = dump_dom(&chrome, &page, "open=all", BROWSER_TIMEOUT);
+    let tree = section(&dom, "tree", "<div id=\"results\"");
+    // The jar is a node of its own, `app.jar!/`, holding its own difference and its
+    // members; the .deb holds data.tar.xz, which holds usr/bin/hello.
+    for node in ["app.jar!/", "hello.deb!/", "data.tar.xz!/", "META-INF/"] {
+        assert!(
+            tree.contains(&format!("<summary><code>{node}</code>")),
+            "no node {node} in {tree}"
+        );
+    }
+    // No directory named after the file with a `!`.
+    assert!(!tree.contains("<code>app.jar!</code>"), "{tree}");
+    assert!(!tree.contains("<code>app.jar!/META-INF/</code>"), "{tree}");
+    // The jar's own difference is drawn inside that node, before its members (a
+    // directory `app.jar!` beside the entry `app.jar` would draw it before the node).
+    let at = |s: &str| tree.find(s).unwrap_or_else(|| panic!("no {s} in {tree}"));
+    let node = at("<summary><code>app.jar!/</code>");
+    let jar = at(">opt/app/app.jar<");
+    let member = at(">opt/app/app.jar!/META-INF/MANIFEST.MF<");
+    assert!(node < jar && jar < member, "{node} {jar} {member}");
+    // Every difference is still drawn once.
+    let drawn = entry_paths(tree).len() + entry_paths(section(&dom, "hints", "</ol>")).len();
+    let j: Value = serde_json::from_str(&report("rootfs", pair, "json", &[])).unwrap();
+    assert_eq!(drawn, j["differences"].as_array().unwrap().len());
+}
+
+#[test]
 fn html_non_utf8_path_is_shown_in_its_directory() {
     let Some(chrome) = chromium() else { return };
     let d = tmpdir();

@@ -56,16 +56,21 @@ function entry(d){
   else if(d.content&&d.content.kind==='unavailable'){box.appendChild(el('div','mono','no content diff: '+d.content.reason));}
   return box;}
 // The tree of locations; the inputs as wholes first, apart from any entry named alike,
-// and the packages of a package database apart from a directory named packages.
+// and the packages of a package database apart from a directory named packages. What
+// differs inside a file (its `inside`) hangs below that file's own node, not below a
+// directory named `FILE!` (a real one may exist).
 const root={kids:new Map(),diffs:[],n:0};
-diffs.forEach(d=>{if(d.folded!==null)return;let node=root;node.n++;if(d.part==='input'){node.diffs.push(d);return;}const segs=dpath(d).split('/');
+const byPath=new Map(diffs.map(d=>[pstr(d.path),d]));
+const segsOf=(d,depth)=>{const p=dpath(d);if(d.inside!==undefined&&depth<64){const o=pstr(d.inside),od=byPath.get(o);
+  if(od&&p.startsWith(o+'!/'))return segsOf(od,depth+1).concat(p.slice(o.length+2).split('/'));}return p.split('/');};
+diffs.forEach(d=>{if(d.folded!==null)return;let node=root;node.n++;if(d.part==='input'){node.diffs.push(d);return;}const segs=segsOf(d,0);
   if(/(^|\/)packages$/.test(d.part)&&segs.length>1)segs[segs.length-2]+=' (package database)';
   segs.forEach((s,i)=>{if(!node.kids.has(s))node.kids.set(s,{kids:new Map(),diffs:[],n:0});node=node.kids.get(s);node.n++;});node.diffs.push(d);});
 function fill(node,box){
   node.diffs.forEach(d=>box.appendChild(entry(d)));
   [...node.kids.keys()].sort().forEach(name=>{const k=node.kids.get(name);
     if(k.kids.size===0&&k.diffs.length===1){box.appendChild(entry(k.diffs[0]));return;}
-    const det=el('details','node');const sum=el('summary');sum.appendChild(el('code','',name+(k.kids.size?'/':'')));sum.appendChild(el('span','count',' ('+k.n+')'));det.appendChild(sum);
+    const det=el('details','node');const sum=el('summary');sum.appendChild(el('code','',name+(k.kids.size?(k.diffs.some(x=>x.left_type==='file'||x.right_type==='file')?'!/':'/'):'')));sum.appendChild(el('span','count',' ('+k.n+')'));det.appendChild(sum);
     const inner=el('div');det.appendChild(inner);
     det.addEventListener('toggle',()=>{if(det.open&&!det.dataset.drawn){det.dataset.drawn=1;fill(k,inner);}});
     box.appendChild(det);});}
