@@ -201,17 +201,7 @@ fn semantic_hides_times_inside_too() {
         names(&r, "opt/app/app.jar!/META-INF/MANIFEST.MF"),
         ["size", "content"]
     );
-    let ignored: Vec<(String, String)> = r["ignored"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["field"].as_str().unwrap().into(),
-                i["rule"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let ignored = ignored_rules(&r);
     for f in ["mtime", "gzip", "zip"] {
         assert!(
             ignored.contains(&(f.into(), "ignore-file-timestamps".into())),
@@ -462,17 +452,7 @@ fn semantic_hides_cpio_bookkeeping_and_rpm_buildtime() {
     let f = names(&r, "var/cache/hello.rpm");
     assert!(!f.contains(&"rpm.buildtime".to_string()), "{f:?}");
     assert!(f.contains(&"rpm.buildhost".to_string()), "{f:?}");
-    let rules: Vec<(String, String)> = r["ignored"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["field"].as_str().unwrap().into(),
-                i["rule"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let rules = ignored_rules(&r);
     for (field, rule) in [
         ("rpm", "ignore-file-timestamps"),
         ("cpio", "ignore-tar-format"),
@@ -495,4 +475,19 @@ fn cpio_and_rpm_within_the_byte_budget() {
             .any(|x| x.0 == "var/cache/hello.rpm" && x.1 == "nested-not-opened"),
         "{n:?}"
     );
+}
+
+/// The report's `ignored` list as (field family, rule).
+fn ignored_rules(r: &Value) -> Vec<(String, String)> {
+    r["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["field"].as_str().unwrap().into(),
+                i["rule"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
 }

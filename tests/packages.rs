@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use support::oci::{LayerBlob, write_layout};
 use support::paths::{read_testdata, td, tmp};
+use support::report::notes;
 use support::run::RDIFF;
 
 fn fixture(name: &str) -> String {
@@ -109,21 +110,6 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|s| s.as_str().unwrap().to_string())
-        .collect()
-}
-
-fn notes(r: &Value) -> Vec<(String, String, String)> {
-    r["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            (
-                n["path"].as_str().unwrap().to_string(),
-                n["kind"].as_str().unwrap().to_string(),
-                n["message"].as_str().unwrap().to_string(),
-            )
-        })
         .collect()
 }
 
