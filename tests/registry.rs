@@ -986,3 +986,82 @@ fn creds_without_a_password_ask_the_terminal_or_fail() {
     assert!(text.contains("Password for rdiff: "), "{text}");
     assert!(!text.contains("s3cret"), "echoed: {text}");
 }
+
+/// Two images on one base that holds a dpkg database (a real one, from
+/// testdata/packages), their top layers changing a file the base's `hello` package
+/// owns: squashed from the registry, the base is downloaded once for both sides, and
+/// its database still gives the packages and the owner, as two layouts do.
+#[test]
+fn squash_shared_base_keeps_its_package_database() {
+    let Some((reg, env)) = registry_with(Auth::None, &[]) else {
+        return;
+    };
+    let dir = support::paths::tmp();
+    let base = support::paths::read_testdata("packages/dpkg-left.tar");
+    let top = |text: &[u8]| {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o755);
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        b.append_data(&mut h, "usr/bin/hello", text).unwrap();
+        b.into_inner().unwrap()
+    };
+    let layouts = [("l", &b"hello, left\n"[..]), ("r", &b"hello, right\n"[..])].map(|(n, t)| {
+        support::oci::write_layout(
+            &dir.path().join(n),
+            &[
+                support::oci::LayerBlob::plain(base.clone()),
+                support::oci::LayerBlob::plain(top(t)),
+            ],
+            json!({}),
+        )
+    });
+    // write_layout names no tag: copy the layout's one image by its path alone.
+    for (layout, repo) in layouts.iter().zip(["p/left", "p/right"]) {
+        let out = Command::new("skopeo")
+            .args(["copy", "-q", "--dest-tls-verify=false"])
+            .arg(format!("oci:{layout}"))
+            .arg(format!("docker://{}:v1", reg.at(repo)))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rootfs = |j: &Value| -> Vec<Value> {
+        let all = j["differences"].as_array().unwrap();
+        all.iter()
+            .filter(|d| d["part"] == "rootfs" || d["part"] == "packages")
+            .cloned()
+            .collect()
+    };
+    let (code, local) = env.report(&["--squash", &layouts[0], &layouts[1]]);
+    assert_eq!(code, 1, "{local}");
+    let hello = rootfs(&local)
+        .into_iter()
+        .find(|d| d["path"] == "rootfs/usr/bin/hello")
+        .unwrap_or_else(|| panic!("{local}"));
+    assert_eq!(hello["package"], "hello", "{hello}");
+    let (code, remote) = env.report(&["--squash", &reg.at("p/left:v1"), &reg.at("p/right:v1")]);
+    assert_eq!(code, 1, "{remote}");
+    assert_eq!(rootfs(&remote), rootfs(&local));
+    assert_eq!(remote["notes"], local["notes"]);
+    // skopeo compresses the layers as it pushes them, so the base's digest is the
+    // registry's: two configs, the base and two tops, no digest twice.
+    let log = reg.log();
+    let mut blobs: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"GET /v2/") && l.contains("rdiff/"))
+        .filter_map(|l| l.split_whitespace().nth(6))
+        .filter(|p| p.contains("/blobs/"))
+        .filter_map(|p| p.rsplit('/').next())
+        .collect();
+    assert_eq!(blobs.len(), 5, "{blobs:#?}");
+    blobs.sort();
+    blobs.dedup();
+    assert_eq!(blobs.len(), 5, "a blob downloaded twice");
+}

@@ -361,22 +361,35 @@ impl ReadOnce {
 struct Capture {
     keep_limit: u64,
     budget: u64,
-    held: std::sync::Mutex<(u64, Vec<Offered>)>,
+    held: std::sync::Mutex<Held>,
+}
+
+/// What a [`Capture`] holds: bytes of small contents and of database files, and both.
+#[derive(Default)]
+struct Held {
+    small: u64,
+    database: u64,
+    offered: Vec<Offered>,
 }
 
 impl ContentSink for Capture {
     fn wants(&self, path: &[u8], size: u64) -> bool {
-        (size > 0 && size <= self.keep_limit) || crate::packages::wanted(path)
+        (size > 0 && size <= self.keep_limit)
+            || (size <= PACKAGES_BUDGET && crate::packages::wanted(path))
     }
     fn content(&self, path: &[u8], digest: Digest, bytes: &[u8]) {
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        // A package database file is held like the package stage holds it (its own
-        // bound), the rest up to the waiting budget.
-        let database = crate::packages::wanted(path) && bytes.len() as u64 <= PACKAGES_BUDGET;
-        if database || held.0 + bytes.len() as u64 <= self.budget {
-            held.0 += bytes.len() as u64;
-            held.1.push((path.into(), digest, bytes.into()));
+        let n = bytes.len() as u64;
+        // Package database files up to the bound the package stage holds them to, the
+        // rest up to the waiting budget; what is over is read again if it is needed.
+        if crate::packages::wanted(path) && held.database + n <= PACKAGES_BUDGET {
+            held.database += n;
+        } else if held.small + n <= self.budget {
+            held.small += n;
+        } else {
+            return;
         }
+        held.offered.push((path.into(), digest, bytes.into()));
     }
 }
 
@@ -412,7 +425,7 @@ fn read_shared(
             .held
             .into_inner()
             .unwrap_or_else(|e| e.into_inner())
-            .1;
+            .offered;
         Ok(ReadOnce { layer, offered })
     };
     if how.sequential {
